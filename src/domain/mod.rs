@@ -1,0 +1,67 @@
+//! Parse-don't-validate types for every fact the wizard captures.
+//!
+//! Each `parse` returns either the canonical value or a message written for a
+//! consultant ("what is wrong and how to fix it"). Nothing here knows HTTP.
+
+mod certificate;
+mod hosts;
+mod ids;
+mod service_key;
+
+pub use certificate::TrustCertificate;
+pub use hosts::{IasHost, ReplicationUrl, S4Host, Saml2Audience, TokenServiceUrl, https_url};
+pub use ids::{
+    Approver, DestinationName, Guid, S4Client, bounded_text, comm_user_name, destination_label,
+    global_user_id, parse_approvers, password, pull_days, region, subdomain, technical_id,
+};
+pub use service_key::ServiceKey;
+
+/// A value that parsed, with notes the consultant should read but that do not
+/// block saving (SAP facts marked "unconfirmed" become warnings, never errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked<T> {
+    pub value: T,
+    pub warnings: Vec<String>,
+}
+
+impl<T> Checked<T> {
+    pub fn ok(value: T) -> Self {
+        Self {
+            value,
+            warnings: Vec::new(),
+        }
+    }
+    pub fn warn(mut self, w: impl Into<String>) -> Self {
+        self.warnings.push(w.into());
+        self
+    }
+}
+
+/// The consultant-facing reason a value was rejected.
+pub type Invalid = String;
+
+/// Strip scheme, path, query and port from a pasted URL or host and lowercase it.
+pub(crate) fn host_of(raw: &str) -> String {
+    let s = raw.trim();
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
+    let end = s.find(['/', '?', '#']).unwrap_or(s.len());
+    let host = &s[..end];
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+pub(crate) fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}

@@ -1,0 +1,206 @@
+//! The Task Center service key (JSON pasted from the BTP cockpit).
+
+use serde_json::Value;
+
+use super::{Checked, Invalid, host_of};
+
+/// What the wizard needs from a Task Center (`one-inbox-service`) service key.
+/// The raw JSON is never stored: it carries the client secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceKey {
+    pub inbox_rest_url: String,
+    pub uaa_url: String,
+    pub clientid: String,
+    pub clientsecret: String,
+    pub identityzone: Option<String>,
+    pub tenantid: Option<String>,
+    pub uaadomain: Option<String>,
+    /// Subdomain and region read from `uaa.url`, when it has SAP's usual shape.
+    pub subdomain: Option<String>,
+    pub region: Option<String>,
+}
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(v, |v, k| v.get(k))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+impl ServiceKey {
+    pub fn parse(raw: &str) -> Result<Checked<ServiceKey>, Invalid> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err("Paste the whole service key, starting with {".into());
+        }
+        if !s.starts_with('{') {
+            return Err("Paste the whole service key, starting with { and ending with } — it looks like only part of it was copied".into());
+        }
+        let mut v: Value = serde_json::from_str(s).map_err(|e| {
+            format!(
+                "The service key is not valid JSON ({e}). Copy it again from the BTP cockpit: the whole text from {{ to }}"
+            )
+        })?;
+        // `cf service-key` and some exports wrap the key in "credentials".
+        if v.get("uaa").is_none()
+            && let Some(inner) = v.get("credentials").cloned()
+        {
+            v = inner;
+        }
+        if v.get("uri").is_some() && v.get("endpoints").is_none() {
+            return Err("This is a Destination service key, not a Task Center key. Paste the key of the Task Center instance (default_taskcenter)".into());
+        }
+        let uaa = v.get("uaa").ok_or(
+            "The service key has no \"uaa\" section. Paste the key of the Task Center instance (default_taskcenter), not another service's",
+        )?;
+        if text(uaa, &["clientsecret"]).is_none()
+            && (uaa.get("certificate").is_some()
+                || uaa.get("key").is_some()
+                || uaa.get("certurl").is_some())
+        {
+            return Err("This key uses a client certificate (X.509, mTLS) instead of a client secret, which the wizard does not support yet. Create a service key with the default credential type (binding-secret) and paste that".into());
+        }
+        let missing: Vec<&str> = [
+            (
+                "endpoints.inbox_rest_url",
+                &["endpoints", "inbox_rest_url"][..],
+            ),
+            ("uaa.url", &["uaa", "url"]),
+            ("uaa.clientid", &["uaa", "clientid"]),
+            ("uaa.clientsecret", &["uaa", "clientsecret"]),
+        ]
+        .iter()
+        .filter(|(_, p)| text(&v, p).is_none())
+        .map(|(n, _)| *n)
+        .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "The service key is missing {}. Copy the whole key of the Task Center instance again",
+                missing.join(", ")
+            ));
+        }
+        let get = |p: &[&str]| text(&v, p).unwrap_or_default().to_string();
+        let inbox_rest_url = get(&["endpoints", "inbox_rest_url"]);
+        let uaa_url = get(&["uaa", "url"]).trim_end_matches('/').to_string();
+        for (name, url) in [
+            ("endpoints.inbox_rest_url", &inbox_rest_url),
+            ("uaa.url", &uaa_url),
+        ] {
+            if !url.starts_with("https://") {
+                return Err(format!(
+                    "{name} in the service key must start with https://; the key looks edited"
+                ));
+            }
+        }
+        let host = host_of(&uaa_url);
+        let (subdomain, region) = match host.split_once(".authentication.") {
+            Some((sub, rest)) => (
+                Some(sub.to_string()),
+                rest.split_once('.').map(|(r, _)| r.to_string()),
+            ),
+            None => (None, None),
+        };
+        let key = ServiceKey {
+            inbox_rest_url: inbox_rest_url.trim_end_matches('/').to_string(),
+            uaa_url,
+            clientid: get(&["uaa", "clientid"]),
+            clientsecret: get(&["uaa", "clientsecret"]),
+            identityzone: text(&v, &["uaa", "identityzone"]).map(Into::into),
+            tenantid: text(&v, &["uaa", "tenantid"]).map(Into::into),
+            uaadomain: text(&v, &["uaa", "uaadomain"]).map(Into::into),
+            subdomain,
+            region,
+        };
+        let mut out = Checked::ok(key);
+        if out.value.subdomain.is_none() {
+            out = out.warn("uaa.url does not have the usual <subdomain>.authentication.<region> form, so we cannot cross-check it with the subaccount.");
+        }
+        if !out.value.inbox_rest_url.ends_with("/task-center-service") {
+            out = out.warn("endpoints.inbox_rest_url usually ends in /task-center-service; check that this is a Task Center key.");
+        }
+        Ok(out)
+    }
+
+    /// Compare the key's subaccount with the setup's facts.
+    pub fn cross_check(
+        &self,
+        subdomain: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<(), Invalid> {
+        if let (Some(want), Some(got)) = (subdomain, self.subdomain.as_deref())
+            && want != got
+        {
+            return Err(format!(
+                "This key belongs to subaccount subdomain \"{got}\", but the setup's subdomain is \"{want}\". Paste the key from the right subaccount, or correct the subdomain on the first page"
+            ));
+        }
+        if let (Some(want), Some(got)) = (region, self.region.as_deref())
+            && want != got
+        {
+            return Err(format!(
+                "This key was issued in region {got}, but the setup's region is {want}. Paste the key from the right subaccount, or correct the region on the first page"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = r#"{"endpoints":{"inbox_rest_url":"https://api.workflow-sap.cfapps.eu10.hana.ondemand.com/task-center-service"},
+      "uaa":{"clientid":"sb-clone-1!b1|one-inbox-service!b4","clientsecret":"s3cr3t-value",
+      "url":"https://acme.authentication.eu10.hana.ondemand.com","identityzone":"acme"}}"#;
+
+    #[test]
+    fn extracts_fields_and_region() {
+        let k = ServiceKey::parse(KEY).unwrap().value;
+        assert_eq!(k.clientsecret, "s3cr3t-value");
+        assert_eq!(k.subdomain.as_deref(), Some("acme"));
+        assert_eq!(k.region.as_deref(), Some("eu10"));
+        assert!(k.cross_check(Some("acme"), Some("eu10")).is_ok());
+        assert!(
+            k.cross_check(Some("other"), Some("eu10"))
+                .unwrap_err()
+                .contains("\"acme\"")
+        );
+        assert!(
+            k.cross_check(Some("acme"), Some("us10"))
+                .unwrap_err()
+                .contains("us10")
+        );
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        assert!(
+            ServiceKey::parse("")
+                .unwrap_err()
+                .contains("starting with {")
+        );
+        assert!(
+            ServiceKey::parse("\"uaa\": {}")
+                .unwrap_err()
+                .contains("starting with {")
+        );
+        assert!(
+            ServiceKey::parse("{\"uaa\": ")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        let e = ServiceKey::parse(&KEY.replace("clientsecret", "x")).unwrap_err();
+        assert!(e.contains("uaa.clientsecret"), "{e}");
+        let mtls = r#"{"endpoints":{"inbox_rest_url":"https://x/task-center-service"},"uaa":{"clientid":"a","certificate":"-----BEGIN","key":"k","url":"https://a.authentication.eu10.hana.ondemand.com"}}"#;
+        assert!(ServiceKey::parse(mtls).unwrap_err().contains("mTLS"));
+        let dest = r#"{"uri":"https://destination-configuration.cfapps.eu10.hana.ondemand.com","clientid":"a"}"#;
+        assert!(
+            ServiceKey::parse(dest)
+                .unwrap_err()
+                .contains("Destination service key")
+        );
+        let wrapped = format!("{{\"credentials\": {KEY}}}");
+        assert!(ServiceKey::parse(&wrapped).is_ok());
+    }
+}

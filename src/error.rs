@@ -1,0 +1,66 @@
+//! The one error type of request handlers, rendered as an error page.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("page not found")]
+    NotFound,
+    #[error("request too large")]
+    TooLarge,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T> = std::result::Result<T, AppError>;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    heading: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, heading, message) = match &self {
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "If you typed the address, check it is correct. If you followed a link, the setup may have been removed or you may not have access to it.".to_string(),
+            ),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "What you sent is too large",
+                "The form or file is larger than the wizard accepts (512 KB). A service key or certificate is a few kilobytes: check that you chose the right file, then go back and try again. Your saved answers are unchanged.".to_string(),
+            ),
+            AppError::BadRequest(m) => (
+                StatusCode::BAD_REQUEST,
+                "The request could not be read",
+                format!("{m}. Go back and try again; your saved answers are unchanged."),
+            ),
+            AppError::Internal(e) => {
+                tracing::error!(error = %format!("{e:#}"), "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Sorry, there is a problem with the wizard",
+                    "Your last change may not have been saved. Try again in a moment; your earlier answers are kept.".to_string(),
+                )
+            }
+        };
+        let page = ErrorPage {
+            title: heading,
+            heading,
+            message: &message,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, message).into_response(),
+        }
+    }
+}

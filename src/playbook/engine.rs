@@ -1,0 +1,386 @@
+//! Runs the page declarations: parses a submitted form into stored values,
+//! computes page status and progress from the saved answers.
+
+use std::collections::BTreeMap;
+
+use super::{CHECK_PAGE, Kind, PAGES, Page, Parsed, Parser};
+use crate::domain::S4Host;
+use crate::store::Setup;
+use crate::store::Stored;
+
+/// What parsers, guides and checks can see: the saved answers, overlaid with
+/// the values being submitted on the current page.
+pub struct Ctx<'a> {
+    setup: Option<&'a Setup>,
+    overlay: BTreeMap<String, String>,
+    reveal: &'a dyn Fn(&str) -> Option<String>,
+    pub now: i64,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(setup: &'a Setup, reveal: &'a dyn Fn(&str) -> Option<String>, now: i64) -> Self {
+        Ctx {
+            setup: Some(setup),
+            overlay: BTreeMap::new(),
+            reveal,
+            now,
+        }
+    }
+
+    /// A context without saved answers (unit tests, imports).
+    pub fn empty(reveal: &'a dyn Fn(&str) -> Option<String>, now: i64) -> Self {
+        Ctx {
+            setup: None,
+            overlay: BTreeMap::new(),
+            reveal,
+            now,
+        }
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.overlay.insert(key.to_string(), value.to_string());
+    }
+
+    fn raw(&self, key: &str) -> Option<&str> {
+        if let Some(v) = self.overlay.get(key) {
+            return Some(v.as_str());
+        }
+        let setup = self.setup?;
+        setup
+            .pages
+            .values()
+            .find_map(|p| p.data.get(key))
+            .map(String::as_str)
+    }
+
+    /// A plain (non-secret) answer, if given.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        if super::is_secret_key(key) {
+            return None;
+        }
+        self.raw(key).filter(|v| !v.is_empty())
+    }
+
+    /// A secret in clear text, for SAP calls only; never for pages.
+    pub fn secret(&self, key: &str) -> Option<String> {
+        if let Some(v) = self.overlay.get(key) {
+            return Some(v.clone());
+        }
+        self.raw(key).and_then(|c| (self.reveal)(c))
+    }
+
+    /// A secret as pages may show it.
+    pub fn masked(&self, key: &str) -> Option<String> {
+        self.secret(key).map(|s| crate::fmt::mask(&s))
+    }
+
+    pub fn s4(&self) -> Option<S4Host> {
+        self.get("s4_host")
+            .and_then(|h| S4Host::parse(h).ok())
+            .map(|c| c.value)
+    }
+
+    pub fn setup_name(&self) -> &str {
+        self.setup.map_or("", |s| s.name.as_str())
+    }
+}
+
+/// A submitted form: repeated text fields and uploaded files.
+#[derive(Debug, Default)]
+pub struct FormInput {
+    pub values: Vec<(String, String)>,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl FormInput {
+    pub fn first(&self, key: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.values
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    pub fn file(&self, key: &str) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// A page's answers after a successful parse, ready to store.
+#[derive(Debug)]
+pub struct Submission {
+    /// Secret values are `Stored::Secret` (clear text, the store encrypts them)
+    /// or, when kept from an earlier save, already encrypted `Stored::Plain`.
+    pub data: BTreeMap<String, Stored>,
+    pub warnings: Vec<String>,
+    pub basis: String,
+}
+
+/// Field errors: (field key, message), in page order.
+#[derive(Debug)]
+pub struct SubmitError {
+    pub errors: Vec<(&'static str, String)>,
+}
+
+/// Parse a submitted page. `later` is "save and come back later": missing
+/// required answers are allowed, wrong ones are not.
+pub fn submit(
+    page: &Page,
+    form: &FormInput,
+    ctx: &mut Ctx,
+    user: &str,
+    later: bool,
+) -> Result<Submission, SubmitError> {
+    let saved = ctx.setup.and_then(|s| s.pages.get(page.id));
+    let saved_value = |k: &str| saved.and_then(|p| p.data.get(k)).cloned();
+    let mut data = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+
+    for field in page.fields {
+        let text = form.first(field.key).unwrap_or("");
+        let keep_saved = |data: &mut BTreeMap<String, Stored>| -> bool {
+            let keys = std::iter::once(field.key).chain(field.also_stores.iter().copied());
+            let mut any = false;
+            for k in keys {
+                if let Some(v) = saved_value(k) {
+                    data.insert(k.to_string(), Stored::Plain(v));
+                    any = true;
+                }
+            }
+            any
+        };
+        let outcome: Result<Option<Parsed>, String> = match field.kind {
+            Kind::Confirm(items) => {
+                let ticked = form.all(field.key);
+                if let Some(bad) = ticked
+                    .iter()
+                    .find(|t| !items.iter().any(|(id, _)| id == *t))
+                {
+                    Err(format!(
+                        "\"{bad}\" is not one of the confirmations on this page"
+                    ))
+                } else {
+                    for (id, _) in items.iter().filter(|(id, _)| ticked.contains(id)) {
+                        let k = format!("{}.{id}", field.key);
+                        let stamp =
+                            saved_value(&k).unwrap_or_else(|| format!("{}|{user}", ctx.now));
+                        data.insert(k, Stored::Plain(stamp));
+                    }
+                    Ok(None)
+                }
+            }
+            Kind::Choice(options) => {
+                let v = text.trim();
+                if v.is_empty() {
+                    if field.optional || later {
+                        Ok(None)
+                    } else {
+                        Err(format!("Select {}", lower_first(field.label)))
+                    }
+                } else if options.iter().any(|(o, _)| *o == v) {
+                    Ok(Some(Parsed {
+                        values: vec![(field.key, Stored::Plain(v.to_string()))],
+                        warnings: vec![],
+                    }))
+                } else {
+                    Err(format!(
+                        "Select one of the options for {}",
+                        lower_first(field.label)
+                    ))
+                }
+            }
+            Kind::Secret | Kind::Json if text.trim().is_empty() && keep_saved(&mut data) => {
+                Ok(None)
+            }
+            Kind::File => {
+                let pasted_key = format!("{}_text", field.key);
+                let pasted = form.first(&pasted_key).unwrap_or("");
+                let bytes = form
+                    .file(field.key)
+                    .or_else(|| (!pasted.trim().is_empty()).then_some(pasted.as_bytes()));
+                match bytes {
+                    Some(b) => run(field.parse, b, ctx),
+                    None if keep_saved(&mut data) => Ok(None),
+                    None if field.optional || later => Ok(None),
+                    None => run(field.parse, b"", ctx),
+                }
+            }
+            _ => {
+                if text.trim().is_empty() && (field.optional || later) {
+                    Ok(None)
+                } else {
+                    run(field.parse, text.as_bytes(), ctx)
+                }
+            }
+        };
+        match outcome {
+            Ok(Some(parsed)) => {
+                for (k, v) in parsed.values {
+                    match &v {
+                        Stored::Plain(s) | Stored::Secret(s) => ctx.set(k, s),
+                    }
+                    data.insert(k.to_string(), v);
+                }
+                warnings.extend(parsed.warnings);
+            }
+            Ok(None) => {
+                for (k, v) in &data {
+                    if let Stored::Plain(s) = v
+                        && !super::is_secret_key(k)
+                    {
+                        ctx.set(k, s);
+                    }
+                }
+            }
+            Err(message) => errors.push((field.key, message)),
+        }
+    }
+    if errors.is_empty()
+        && let Some(check) = page.check
+    {
+        errors.extend(check(ctx));
+    }
+    if !errors.is_empty() {
+        return Err(SubmitError { errors });
+    }
+    Ok(Submission {
+        data,
+        warnings,
+        basis: basis(page, ctx),
+    })
+}
+
+fn run(parser: Parser, bytes: &[u8], ctx: &Ctx) -> Result<Option<Parsed>, String> {
+    match parser {
+        Parser::Text(f) => match std::str::from_utf8(bytes) {
+            Ok(s) => f(s, ctx).map(Some),
+            Err(_) => {
+                Err("This field takes text; the value contains bytes that are not text".into())
+            }
+        },
+        Parser::Bytes(f) => f(bytes, ctx).map(Some),
+        Parser::None => Ok(None),
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) if !s.starts_with("S/4") && !s.starts_with("BTP") && !s.starts_with("IAS") => {
+            f.to_lowercase().chain(c).collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// The values of other pages this page was answered against.
+pub fn basis(page: &Page, ctx: &Ctx) -> String {
+    page.depends_on
+        .iter()
+        .map(|k| format!("{k}={}", ctx.get(k).unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStatus {
+    NotStarted,
+    InProgress,
+    Completed,
+    CannotStartYet,
+    /// A fact this page was answered against changed since.
+    NeedsReview,
+    Problem(String),
+}
+
+impl PageStatus {
+    pub fn label(&self) -> &'static str {
+        match self {
+            PageStatus::NotStarted => "Not started",
+            PageStatus::InProgress => "In progress",
+            PageStatus::Completed => "Completed",
+            PageStatus::CannotStartYet => "Cannot start yet",
+            PageStatus::NeedsReview => "Needs review",
+            PageStatus::Problem(_) => "There is a problem",
+        }
+    }
+    pub fn css(&self) -> &'static str {
+        match self {
+            PageStatus::Completed => "tag tag--done",
+            PageStatus::NotStarted | PageStatus::CannotStartYet => "tag tag--grey",
+            PageStatus::InProgress => "tag tag--blue",
+            PageStatus::NeedsReview | PageStatus::Problem(_) => "tag tag--red",
+        }
+    }
+    pub fn is_done(&self) -> bool {
+        *self == PageStatus::Completed
+    }
+}
+
+/// Status of one page from the saved answers.
+pub fn page_status(page: &Page, setup: &Setup, ctx: &Ctx) -> PageStatus {
+    let blocked = page.requires.iter().any(|r| !setup.pages.contains_key(*r));
+    let Some(rec) = setup.pages.get(page.id) else {
+        return if blocked {
+            PageStatus::CannotStartYet
+        } else {
+            PageStatus::NotStarted
+        };
+    };
+    if let Some(p) = &rec.problem {
+        return PageStatus::Problem(p.clone());
+    }
+    if page.id == CHECK_PAGE {
+        let others_done = PAGES
+            .iter()
+            .filter(|p| p.id != CHECK_PAGE)
+            .all(|p| page_status(p, setup, ctx).is_done());
+        return if others_done {
+            PageStatus::Completed
+        } else {
+            PageStatus::NeedsReview
+        };
+    }
+    if rec.basis != basis(page, ctx) {
+        return PageStatus::NeedsReview;
+    }
+    let incomplete = page.fields.iter().any(|f| match f.kind {
+        Kind::Confirm(items) => items
+            .iter()
+            .any(|(id, _)| !rec.data.contains_key(&format!("{}.{id}", f.key))),
+        _ => !f.optional && !rec.data.contains_key(f.key),
+    });
+    if incomplete {
+        PageStatus::InProgress
+    } else {
+        PageStatus::Completed
+    }
+}
+
+/// (completed pages, all pages, overall status) for the setups list.
+pub fn setup_progress(setup: &Setup, ctx: &Ctx) -> (usize, usize, PageStatus) {
+    let statuses: Vec<PageStatus> = PAGES.iter().map(|p| page_status(p, setup, ctx)).collect();
+    let done = statuses.iter().filter(|s| s.is_done()).count();
+    let overall = if done == statuses.len() {
+        PageStatus::Completed
+    } else if let Some(p) = statuses
+        .iter()
+        .find(|s| matches!(s, PageStatus::NeedsReview | PageStatus::Problem(_)))
+    {
+        p.clone()
+    } else if setup.pages.is_empty() {
+        PageStatus::NotStarted
+    } else {
+        PageStatus::InProgress
+    };
+    (done, statuses.len(), overall)
+}

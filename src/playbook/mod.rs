@@ -1,0 +1,148 @@
+//! THE wizard definition: the ordered pages of the procedure, their fields,
+//! the domain type parsing each field, derived values, and page status.
+//!
+//! Adding a page is a change to `pages.rs` (plus a template only when the page
+//! is special). Nothing here knows about HTTP or SQL.
+
+mod engine;
+mod pages;
+
+pub use engine::{
+    Ctx, FormInput, PageStatus, Submission, SubmitError, basis, page_status, setup_progress, submit,
+};
+pub use pages::{PAGES, destination};
+
+/// How a field is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// Never echoed back; blank on resubmit keeps the saved value.
+    Secret,
+    /// One of the options (value, label), as radios.
+    Choice(&'static [(&'static str, &'static str)]),
+    /// A checklist of confirmations (id, label); may be ticked over several visits.
+    Confirm(&'static [(&'static str, &'static str)]),
+    /// A pasted JSON document that holds a secret (a service key): never echoed.
+    Json,
+    /// A file upload, with a text area to paste the same content instead.
+    File,
+    /// Several lines of text.
+    Lines,
+}
+
+pub use crate::store::Stored;
+
+/// The output of a field parser: one or more stored values, plus warnings.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub values: Vec<(&'static str, Stored)>,
+    pub warnings: Vec<String>,
+}
+
+/// (label, value) rows shown under a form.
+pub type SummaryFn = fn(&Ctx) -> Vec<(String, String)>;
+/// Cross-field checks: (field key, message).
+pub type CheckFn = fn(&Ctx) -> Vec<(&'static str, String)>;
+pub type TextParser = fn(&str, &Ctx) -> Result<Parsed, String>;
+pub type BytesParser = fn(&[u8], &Ctx) -> Result<Parsed, String>;
+
+#[derive(Clone, Copy)]
+pub enum Parser {
+    Text(TextParser),
+    Bytes(BytesParser),
+    /// Confirmations and choices are checked by the engine itself.
+    None,
+}
+
+pub struct Field {
+    /// Form field name and answer key.
+    pub key: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub kind: Kind,
+    pub optional: bool,
+    pub parse: Parser,
+    /// A value derived from earlier answers, offered when nothing is saved yet.
+    pub prefill: Option<fn(&Ctx) -> Option<String>>,
+    /// Keys the parser stores besides `key` (for display and secrets lists).
+    pub also_stores: &'static [&'static str],
+}
+
+/// One numbered instruction on a guided page.
+pub struct Instruction {
+    pub text: String,
+    /// Where to click, e.g. "BTP cockpit > Connectivity > Destination Trust".
+    pub path: Option<String>,
+    /// Values to type there, pre-filled from earlier answers.
+    pub values: Vec<(String, String)>,
+}
+
+pub struct Page {
+    pub id: &'static str,
+    /// Short title used in headings, titles and the task list.
+    pub title: &'static str,
+    /// The section of the procedure ("Configure S/4HANA Cloud").
+    pub section: &'static str,
+    /// The procedure's own numbering ("3.1"), when there is one.
+    pub step: &'static str,
+    pub intro: &'static str,
+    pub fields: &'static [Field],
+    /// Pages that must be completed before this one can start.
+    pub requires: &'static [&'static str],
+    /// Answer keys (of other pages) this page's checks and derived values use;
+    /// a change to any of them marks this page "needs review".
+    pub depends_on: &'static [&'static str],
+    pub guide: Option<fn(&Ctx) -> Vec<Instruction>>,
+    /// Values derived or extracted, shown under the form (label, value).
+    pub summary: Option<SummaryFn>,
+    /// Cross-field checks once every field parsed: (field key, message).
+    pub check: Option<CheckFn>,
+}
+
+impl Page {
+    pub fn index(&self) -> usize {
+        PAGES.iter().position(|p| p.id == self.id).unwrap_or(0)
+    }
+    pub fn is_check(&self) -> bool {
+        self.id == CHECK_PAGE
+    }
+    pub fn next(&self) -> Option<&'static Page> {
+        PAGES.get(self.index() + 1)
+    }
+    pub fn previous(&self) -> Option<&'static Page> {
+        self.index().checked_sub(1).and_then(|i| PAGES.get(i))
+    }
+    pub fn field(&self, key: &str) -> Option<&'static Field>
+    where
+        Self: 'static,
+    {
+        self.fields.iter().find(|f| f.key == key)
+    }
+}
+
+pub const CHECK_PAGE: &str = "check";
+
+pub fn page(id: &str) -> Option<&'static Page> {
+    PAGES.iter().find(|p| p.id == id)
+}
+
+/// Every answer key that holds a secret (encrypted at rest, masked on pages).
+pub fn is_secret_key(key: &str) -> bool {
+    pages::SECRET_KEYS.contains(&key)
+}
+
+/// The label a stored key is shown under (fields and the extra keys they store).
+pub fn key_label(key: &str) -> &'static str {
+    pages::KEY_LABELS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, l)| *l)
+        .or_else(|| {
+            PAGES
+                .iter()
+                .flat_map(|p| p.fields.iter())
+                .find(|f| f.key == key)
+                .map(|f| f.label)
+        })
+        .unwrap_or("")
+}

@@ -1,0 +1,325 @@
+//! SQLite storage with an in-process copy of every setup: pages read from
+//! memory, every change is written through to SQLite in one transaction first.
+
+pub mod secrets;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use secrets::Cipher;
+
+/// A value a page stores: plain text, or a secret to encrypt before writing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Plain(String),
+    Secret(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct PageRecord {
+    pub data: BTreeMap<String, String>,
+    pub version: i64,
+    pub basis: String,
+    pub problem: Option<String>,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub id: String,
+    pub name: String,
+    pub archived: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub pages: BTreeMap<String, PageRecord>,
+}
+
+pub enum SaveOutcome {
+    Saved(Arc<Setup>),
+    /// Someone saved the page since the form was loaded; nothing was written.
+    Conflict(Arc<Setup>),
+}
+
+/// One page save: what to write and the version the form was loaded at.
+pub struct PageWrite<'a> {
+    pub page: &'a str,
+    pub data: BTreeMap<String, Stored>,
+    pub basis: &'a str,
+    pub expected_version: i64,
+    pub user: &'a str,
+    pub now: i64,
+}
+
+pub struct Store {
+    pool: SqlitePool,
+    cipher: Cipher,
+    cache: RwLock<HashMap<String, Arc<Setup>>>,
+    /// One writer at a time keeps the cache and SQLite in the same order.
+    write: tokio::sync::Mutex<()>,
+}
+
+type Row = (String, String, i64, i64, i64);
+type AnswerRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    i64,
+    String,
+);
+
+impl Store {
+    pub async fn open(path: &Path, cipher: Cipher) -> anyhow::Result<Store> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("migrating the database")?;
+        let store = Store {
+            pool,
+            cipher,
+            cache: RwLock::new(HashMap::new()),
+            write: tokio::sync::Mutex::new(()),
+        };
+        store.load().await?;
+        Ok(store)
+    }
+
+    async fn load(&self) -> anyhow::Result<()> {
+        let setups: Vec<Row> =
+            sqlx::query_as("SELECT id, name, archived, created_at, updated_at FROM setups")
+                .fetch_all(&self.pool)
+                .await?;
+        let answers: Vec<AnswerRow> = sqlx::query_as(
+            "SELECT setup_id, page, data, version, basis, problem, updated_at, updated_by FROM answers",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut map: HashMap<String, Setup> = setups
+            .into_iter()
+            .map(|(id, name, archived, created_at, updated_at)| {
+                (
+                    id.clone(),
+                    Setup {
+                        id,
+                        name,
+                        archived: archived != 0,
+                        created_at,
+                        updated_at,
+                        pages: BTreeMap::new(),
+                    },
+                )
+            })
+            .collect();
+        for (setup_id, page, data, version, basis, problem, updated_at, updated_by) in answers {
+            let data: BTreeMap<String, String> = serde_json::from_str(&data)
+                .with_context(|| format!("answers of {setup_id}/{page} are not a JSON object"))?;
+            if let Some(s) = map.get_mut(&setup_id) {
+                s.pages.insert(
+                    page,
+                    PageRecord {
+                        data,
+                        version,
+                        basis,
+                        problem,
+                        updated_at,
+                        updated_by,
+                    },
+                );
+            }
+        }
+        let mut cache = self
+            .cache
+            .write()
+            .map_err(|_| anyhow::anyhow!("cache poisoned"))?;
+        *cache = map.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn setup(&self, id: &str) -> Option<Arc<Setup>> {
+        self.cache.read().ok()?.get(id).cloned()
+    }
+
+    /// All setups, most recently changed first.
+    pub fn list(&self) -> Vec<Arc<Setup>> {
+        let mut v: Vec<Arc<Setup>> = match self.cache.read() {
+            Ok(c) => c.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        v.sort_by(|a, b| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        v
+    }
+
+    /// Clear text of a stored secret; `None` when it cannot be decrypted.
+    pub fn reveal(&self, stored: &str) -> Option<String> {
+        self.cipher.decrypt(stored)
+    }
+
+    fn put(&self, setup: Setup) -> anyhow::Result<Arc<Setup>> {
+        let arc = Arc::new(setup);
+        self.cache
+            .write()
+            .map_err(|_| anyhow::anyhow!("cache poisoned"))?
+            .insert(arc.id.clone(), arc.clone());
+        Ok(arc)
+    }
+
+    pub async fn create_setup(&self, name: &str, now: i64) -> anyhow::Result<Arc<Setup>> {
+        let _w = self.write.lock().await;
+        let id = secrets::random_hex(8)?;
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at) VALUES (?, ?, 0, ?, ?)")
+            .bind(&id)
+            .bind(name)
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        self.put(Setup {
+            id,
+            name: name.to_string(),
+            archived: false,
+            created_at: now,
+            updated_at: now,
+            pages: BTreeMap::new(),
+        })
+    }
+
+    /// Change name and/or archived flag.
+    pub async fn update_setup(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        archived: Option<bool>,
+        now: i64,
+    ) -> anyhow::Result<Option<Arc<Setup>>> {
+        let _w = self.write.lock().await;
+        let Some(current) = self.setup(id) else {
+            return Ok(None);
+        };
+        let mut next = (*current).clone();
+        if let Some(n) = name {
+            next.name = n.to_string();
+        }
+        if let Some(a) = archived {
+            next.archived = a;
+        }
+        next.updated_at = now;
+        sqlx::query("UPDATE setups SET name = ?, archived = ?, updated_at = ? WHERE id = ?")
+            .bind(&next.name)
+            .bind(next.archived as i64)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.put(next).map(Some)
+    }
+
+    /// Save one page's answers if nobody saved it since `w.expected_version`.
+    pub async fn save_page(
+        &self,
+        setup_id: &str,
+        w: PageWrite<'_>,
+    ) -> anyhow::Result<Option<SaveOutcome>> {
+        let PageWrite {
+            page,
+            data,
+            basis,
+            expected_version,
+            user,
+            now,
+        } = w;
+        let _w = self.write.lock().await;
+        let Some(current) = self.setup(setup_id) else {
+            return Ok(None);
+        };
+        let saved_version = current.pages.get(page).map_or(0, |p| p.version);
+        if saved_version != expected_version {
+            return Ok(Some(SaveOutcome::Conflict(current)));
+        }
+        let mut plain = BTreeMap::new();
+        for (k, v) in data {
+            let v = match v {
+                Stored::Plain(s) => s,
+                Stored::Secret(s) => self.cipher.encrypt(&s)?,
+            };
+            plain.insert(k, v);
+        }
+        let json = serde_json::to_string(&plain)?;
+        let version = saved_version + 1;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let written = sqlx::query(
+            "INSERT INTO answers (setup_id, page, data, version, basis, problem, updated_at, updated_by)
+             VALUES (?, ?, ?, ?, ?, NULL, ?, ?)
+             ON CONFLICT (setup_id, page) DO UPDATE SET
+               data = excluded.data, version = excluded.version, basis = excluded.basis,
+               problem = NULL, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+             WHERE answers.version = ?",
+        )
+        .bind(setup_id)
+        .bind(page)
+        .bind(&json)
+        .bind(version)
+        .bind(basis)
+        .bind(now)
+        .bind(user)
+        .bind(saved_version)
+        .execute(&mut *tx)
+        .await?;
+        if written.rows_affected() != 1 {
+            // Another process wrote the file behind our back: reload and report.
+            tx.rollback().await?;
+            drop(_w);
+            self.load().await?;
+            return Ok(self.setup(setup_id).map(SaveOutcome::Conflict));
+        }
+        sqlx::query("UPDATE setups SET updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(setup_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut next = (*current).clone();
+        next.updated_at = now;
+        next.pages.insert(
+            page.to_string(),
+            PageRecord {
+                data: plain,
+                version,
+                basis: basis.to_string(),
+                problem: None,
+                updated_at: now,
+                updated_by: user.to_string(),
+            },
+        );
+        Ok(Some(SaveOutcome::Saved(self.put(next)?)))
+    }
+}

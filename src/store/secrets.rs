@@ -1,0 +1,121 @@
+//! Encryption at rest for secret answers (XChaCha20-Poly1305 under a master key).
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+const PREFIX: &str = "enc:v1:";
+
+pub struct Cipher {
+    aead: XChaCha20Poly1305,
+}
+
+impl Cipher {
+    pub fn from_hex(hex: &str) -> anyhow::Result<Self> {
+        let bytes =
+            decode_hex(hex.trim()).context("the secret key must be 64 hexadecimal characters")?;
+        if bytes.len() != 32 {
+            bail!("the secret key must be 64 hexadecimal characters (32 bytes)");
+        }
+        Ok(Cipher {
+            aead: XChaCha20Poly1305::new_from_slice(&bytes).context("bad key length")?,
+        })
+    }
+
+    /// Read the key file, creating it (mode 0600) with a fresh key when absent.
+    pub fn from_file_or_create(path: &Path) -> anyhow::Result<Self> {
+        if path.exists() {
+            let hex = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the key file {}", path.display()))?;
+            return Self::from_hex(&hex).with_context(|| format!("key file {}", path.display()));
+        }
+        let hex = random_hex(32)?;
+        write_private(path, &hex)
+            .with_context(|| format!("creating the key file {}", path.display()))?;
+        Self::from_hex(&hex)
+    }
+
+    pub fn encrypt(&self, plain: &str) -> anyhow::Result<String> {
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let ct = self
+            .aead
+            .encrypt(&XNonce::from(nonce), plain.as_bytes())
+            .map_err(|_| anyhow::anyhow!("encryption failed"))?;
+        let mut blob = nonce.to_vec();
+        blob.extend(ct);
+        Ok(format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(blob)
+        ))
+    }
+
+    /// `None` for anything that is not our ciphertext under this key.
+    pub fn decrypt(&self, stored: &str) -> Option<String> {
+        let b64 = stored.strip_prefix(PREFIX)?;
+        let blob = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(b64)
+            .ok()?;
+        if blob.len() < 24 {
+            return None;
+        }
+        let (nonce, ct) = blob.split_at(24);
+        let nonce: [u8; 24] = nonce.try_into().ok()?;
+        let plain = self.aead.decrypt(&XNonce::from(nonce), ct).ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
+pub fn is_ciphertext(s: &str) -> bool {
+    s.starts_with(PREFIX)
+}
+
+pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wrong_key() {
+        let a = Cipher::from_hex(&"11".repeat(32)).unwrap();
+        let b = Cipher::from_hex(&"22".repeat(32)).unwrap();
+        let c = a.encrypt("topsecret").unwrap();
+        assert!(!c.contains("topsecret"));
+        assert_eq!(a.decrypt(&c).as_deref(), Some("topsecret"));
+        assert_eq!(b.decrypt(&c), None);
+        assert_ne!(a.encrypt("topsecret").unwrap(), c, "nonces must differ");
+        assert!(Cipher::from_hex("abc").is_err());
+    }
+}

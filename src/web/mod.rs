@@ -1,0 +1,80 @@
+//! HTTP layer: one flat route table, handlers per area, security headers.
+
+mod form;
+mod pages;
+mod setups;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::State;
+use crate::error::AppError;
+
+/// Larger than any service key or certificate, small enough to refuse junk.
+pub const BODY_LIMIT: usize = 512 * 1024;
+
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route("/", get(setups::list))
+        .route("/setups", post(setups::create))
+        .route("/setups/{id}", get(setups::task_list))
+        .route("/setups/{id}/rename", get(setups::rename_form).post(setups::rename))
+        .route("/setups/{id}/archive", post(setups::archive))
+        .route("/setups/{id}/restore", post(setups::restore))
+        .route("/setups/{id}/pages/{page}", get(pages::show).post(pages::save))
+        .route("/healthz", get(health))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+        .fallback(|| async { AppError::NotFound })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(header_layer(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        // Pages hold customer data: never cached, so Back shows saved answers.
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+        .with_state(state)
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn health(axum::extract::State(state): axum::extract::State<State>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+const STATIC_CACHE: &str = "public, max-age=3600";
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, STATIC_CACHE),
+        ],
+        include_str!("../../static/app.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, STATIC_CACHE),
+        ],
+        include_str!("../../static/app.js"),
+    )
+}

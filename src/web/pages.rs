@@ -1,0 +1,611 @@
+//! Question pages of the playbook and check-your-answers.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::form::Submitted;
+use super::setups::with_ctx;
+use crate::error::{AppError, Result};
+use crate::fmt;
+use crate::playbook::{self, CHECK_PAGE, Ctx, Field, FormInput, Kind, PAGES, Page, PageStatus};
+use crate::store::{PageRecord, PageWrite, SaveOutcome, Setup, Stored};
+
+const WARNINGS_KEY: &str = "_warnings";
+
+pub struct OptionView {
+    pub id: String,
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+pub struct FieldView {
+    pub key: String,
+    pub id: String,
+    pub label: String,
+    pub hint: String,
+    pub kind: &'static str,
+    pub value: String,
+    pub error: Option<String>,
+    pub options: Vec<OptionView>,
+    /// For secrets and pasted keys: what is saved, masked.
+    pub saved: Option<String>,
+    pub prefilled: bool,
+}
+
+pub struct ErrorLink {
+    pub href: String,
+    pub text: String,
+}
+
+pub struct InstructionView {
+    pub text: String,
+    pub path: Option<String>,
+    pub values: Vec<(String, String)>,
+}
+
+pub struct ConflictView {
+    pub who: String,
+    pub when: String,
+    pub rows: Vec<(String, String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "question.html")]
+pub struct QuestionPage {
+    pub title: String,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub heading: String,
+    pub caption: String,
+    pub intro: String,
+    pub back_href: String,
+    pub action: String,
+    pub version: i64,
+    pub multipart: bool,
+    pub errors: Vec<ErrorLink>,
+    pub guide: Vec<InstructionView>,
+    pub fields: Vec<FieldView>,
+    pub summary: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+    pub saved_banner: bool,
+    pub next_href: String,
+    pub conflict: Option<ConflictView>,
+}
+
+pub struct CheckRow {
+    pub label: String,
+    pub value: String,
+    pub change: Option<String>,
+}
+
+pub struct CheckSection {
+    pub title: String,
+    pub status: &'static str,
+    pub status_css: &'static str,
+    pub rows: Vec<CheckRow>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "check.html")]
+pub struct CheckPage {
+    pub title: String,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub sections: Vec<CheckSection>,
+    pub error: Option<String>,
+    pub completed: bool,
+}
+
+fn page_title(page: &Page, setup: &Setup, error: bool) -> String {
+    format!(
+        "{}Step {} of {} — {} — {}",
+        if error { "Error: " } else { "" },
+        page.index() + 1,
+        PAGES.len(),
+        page.title,
+        setup.name
+    )
+}
+
+fn page_href(setup: &Setup, page: &Page) -> String {
+    format!("/setups/{}/pages/{}", setup.id, page.id)
+}
+
+fn warnings_of(rec: Option<&PageRecord>) -> Vec<String> {
+    rec.and_then(|r| r.data.get(WARNINGS_KEY))
+        .map(|w| w.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn next_href(setup: &Setup, page: &Page, ctx: &Ctx, return_check: bool) -> String {
+    let check = || format!("/setups/{}/pages/{CHECK_PAGE}", setup.id);
+    if return_check {
+        return check();
+    }
+    match page.next() {
+        Some(n) if playbook::page_status(n, setup, ctx) != PageStatus::CannotStartYet => {
+            page_href(setup, n)
+        }
+        _ => format!("/setups/{}", setup.id),
+    }
+}
+
+fn choice_label(options: &[(&str, &str)], v: &str) -> String {
+    options
+        .iter()
+        .find(|(o, _)| *o == v)
+        .map_or_else(|| v.to_string(), |(_, l)| l.to_string())
+}
+
+/// Build the field views from what was typed (a failed submit), else what is
+/// saved, else the derived value.
+fn field_views(
+    page: &Page,
+    ctx: &Ctx,
+    rec: Option<&PageRecord>,
+    typed: Option<&FormInput>,
+    errors: &[(&'static str, String)],
+) -> Vec<FieldView> {
+    page.fields
+        .iter()
+        .map(|f| {
+            let saved = rec.and_then(|r| r.data.get(f.key)).cloned();
+            let error = errors.iter().find(|(k, _)| *k == f.key).map(|(_, m)| m.clone());
+            let mut prefilled = false;
+            let value = match f.kind {
+                Kind::Secret | Kind::Json => String::new(),
+                Kind::File => typed
+                    .and_then(|t| t.first(&format!("{}_text", f.key)))
+                    .unwrap_or("")
+                    .to_string(),
+                _ => match typed {
+                    Some(t) => t.first(f.key).unwrap_or("").to_string(),
+                    None => saved.clone().unwrap_or_else(|| {
+                        let p = f.prefill.and_then(|p| p(ctx));
+                        prefilled = p.is_some();
+                        p.unwrap_or_default()
+                    }),
+                },
+            };
+            let options = match f.kind {
+                Kind::Choice(opts) => opts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (v, l))| OptionView {
+                        id: option_id(f.key, i),
+                        value: v.to_string(),
+                        label: l.to_string(),
+                        checked: value == *v,
+                    })
+                    .collect(),
+                Kind::Confirm(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (id, l))| OptionView {
+                        id: option_id(f.key, i),
+                        value: id.to_string(),
+                        label: l.to_string(),
+                        checked: match typed {
+                            Some(t) => t.all(f.key).contains(id),
+                            None => rec.is_some_and(|r| r.data.contains_key(&format!("{}.{id}", f.key))),
+                        },
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let saved_display = match f.kind {
+                Kind::Secret => ctx.masked(f.key),
+                Kind::Json => saved,
+                Kind::File => ctx.get("cert_cn").map(|cn| format!("A certificate is saved (CN {cn}). Upload or paste another one to replace it.")),
+                _ => None,
+            };
+            FieldView {
+                key: f.key.to_string(),
+                id: format!("f-{}", f.key),
+                label: f.label.to_string(),
+                hint: f.hint.to_string(),
+                kind: kind_name(f.kind),
+                value,
+                error,
+                options,
+                saved: saved_display,
+                prefilled,
+            }
+        })
+        .collect()
+}
+
+fn option_id(key: &str, i: usize) -> String {
+    if i == 0 {
+        format!("f-{key}")
+    } else {
+        format!("f-{key}-{i}")
+    }
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Text => "text",
+        Kind::Secret => "secret",
+        Kind::Choice(_) => "choice",
+        Kind::Confirm(_) => "confirm",
+        Kind::Json => "json",
+        Kind::File => "file",
+        Kind::Lines => "lines",
+    }
+}
+
+struct Render<'a> {
+    typed: Option<&'a FormInput>,
+    errors: &'a [(&'static str, String)],
+    saved_banner: bool,
+    return_check: bool,
+    conflict: Option<ConflictView>,
+    version: Option<i64>,
+}
+
+fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> QuestionPage {
+    let rec = setup.pages.get(page.id);
+    let back_href = if r.return_check {
+        format!("/setups/{}/pages/{CHECK_PAGE}", setup.id)
+    } else {
+        page.previous()
+            .map_or_else(|| format!("/setups/{}", setup.id), |p| page_href(setup, p))
+    };
+    let caption = match page.step {
+        "" => page.section.to_string(),
+        s => format!("Step {s} · {}", page.section),
+    };
+    QuestionPage {
+        title: page_title(page, setup, !r.errors.is_empty()),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        heading: page.title.to_string(),
+        caption,
+        intro: page.intro.to_string(),
+        back_href,
+        action: format!(
+            "{}{}",
+            page_href(setup, page),
+            if r.return_check { "?return=check" } else { "" }
+        ),
+        version: r.version.unwrap_or_else(|| rec.map_or(0, |p| p.version)),
+        multipart: page.fields.iter().any(|f| f.kind == Kind::File),
+        errors: r
+            .errors
+            .iter()
+            .map(|(k, m)| ErrorLink {
+                href: format!("#f-{k}"),
+                text: m.clone(),
+            })
+            .collect(),
+        guide: page
+            .guide
+            .map(|g| g(ctx))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| InstructionView {
+                text: i.text,
+                path: i.path,
+                values: i.values,
+            })
+            .collect(),
+        fields: field_views(page, ctx, rec, r.typed, r.errors),
+        summary: page.summary.map(|s| s(ctx)).unwrap_or_default(),
+        warnings: warnings_of(rec),
+        saved_banner: r.saved_banner,
+        next_href: next_href(setup, page, ctx, r.return_check),
+        conflict: r.conflict,
+    }
+}
+
+fn lookup(
+    id: &str,
+    page: &str,
+    state: &crate::AppState,
+) -> Result<(std::sync::Arc<Setup>, &'static Page)> {
+    let setup = state.store.setup(id).ok_or(AppError::NotFound)?;
+    let page = playbook::page(page).ok_or(AppError::NotFound)?;
+    Ok((setup, page))
+}
+
+pub async fn show(
+    State(state): State<crate::State>,
+    Path((id, page_id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response> {
+    let (setup, page) = lookup(&id, &page_id, &state)?;
+    if page.is_check() {
+        return Ok(check_page(&state, &setup, None).into_response());
+    }
+    let return_check = q.get("return").is_some_and(|v| v == "check");
+    let saved_banner = q.contains_key("saved");
+    with_ctx(&state, &setup, |ctx| {
+        if playbook::page_status(page, &setup, ctx) == PageStatus::CannotStartYet {
+            return Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response());
+        }
+        let r = Render {
+            typed: None,
+            errors: &[],
+            saved_banner,
+            return_check,
+            conflict: None,
+            version: None,
+        };
+        Ok(question(&setup, page, ctx, r).into_response())
+    })
+}
+
+/// What a field shows on check-your-answers and in conflict tables.
+fn display(f: &Field, data: &BTreeMap<String, String>, ctx: &Ctx) -> String {
+    let v = data.get(f.key).map(String::as_str).unwrap_or("");
+    match f.kind {
+        Kind::Secret => ctx.masked(f.key).unwrap_or_else(|| "Not entered".into()),
+        Kind::Choice(opts) if !v.is_empty() => choice_label(opts, v),
+        Kind::Confirm(items) => {
+            let n = items
+                .iter()
+                .filter(|(id, _)| data.contains_key(&format!("{}.{id}", f.key)))
+                .count();
+            format!("{n} of {} confirmed", items.len())
+        }
+        Kind::File => data.get("cert_cn").map_or_else(
+            || "Not entered".into(),
+            |cn| format!("Certificate with CN {cn}"),
+        ),
+        _ if v.is_empty() => "Not entered".into(),
+        _ => v.to_string(),
+    }
+}
+
+fn typed_display(f: &Field, typed: &FormInput) -> String {
+    match f.kind {
+        Kind::Secret | Kind::Json | Kind::File => "(not shown)".into(),
+        Kind::Confirm(items) => format!("{} of {} confirmed", typed.all(f.key).len(), items.len()),
+        Kind::Choice(opts) => typed
+            .first(f.key)
+            .map(|v| choice_label(opts, v))
+            .unwrap_or_else(|| "Not entered".into()),
+        _ => typed
+            .first(f.key)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or("Not entered")
+            .to_string(),
+    }
+}
+
+pub async fn save(
+    State(state): State<crate::State>,
+    Path((id, page_id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let (setup, page) = lookup(&id, &page_id, &state)?;
+    if page.is_check() {
+        return confirm_check(&state, &setup).await;
+    }
+    let return_check = q.get("return").is_some_and(|v| v == "check");
+    let later = input.first("_action") == Some("later");
+    let version: i64 = input
+        .first("_version")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| {
+            AppError::BadRequest("the form is missing its version; reload the page".into())
+        })?;
+    let user = "consultant";
+    let now = fmt::now();
+
+    let outcome = {
+        let reveal = |c: &str| state.store.reveal(c);
+        let mut ctx = Ctx::new(&setup, &reveal, now);
+        if playbook::page_status(page, &setup, &ctx) == PageStatus::CannotStartYet {
+            return Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response());
+        }
+        playbook::submit(page, &input, &mut ctx, user, later)
+    };
+    let sub = match outcome {
+        Ok(sub) => sub,
+        Err(e) => {
+            let body = with_ctx(&state, &setup, |ctx| {
+                question(
+                    &setup,
+                    page,
+                    ctx,
+                    Render {
+                        typed: Some(&input),
+                        errors: &e.errors,
+                        saved_banner: false,
+                        return_check,
+                        conflict: None,
+                        version: Some(version),
+                    },
+                )
+            });
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
+        }
+    };
+    let has_warnings = !sub.warnings.is_empty();
+    let mut data = sub.data;
+    if has_warnings {
+        data.insert(WARNINGS_KEY.into(), Stored::Plain(sub.warnings.join("\n")));
+    }
+    let saved = state
+        .store
+        .save_page(
+            &setup.id,
+            PageWrite {
+                page: page.id,
+                data,
+                basis: &sub.basis,
+                expected_version: version,
+                user,
+                now,
+            },
+        )
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match saved {
+        SaveOutcome::Saved(updated) => {
+            let target = if has_warnings {
+                format!(
+                    "{}?saved=1{}",
+                    page_href(&updated, page),
+                    if return_check { "&return=check" } else { "" }
+                )
+            } else if later {
+                format!("/setups/{}", updated.id)
+            } else {
+                with_ctx(&state, &updated, |ctx| {
+                    next_href(&updated, page, ctx, return_check)
+                })
+            };
+            Ok(Redirect::to(&target).into_response())
+        }
+        SaveOutcome::Conflict(current) => {
+            let rec = current.pages.get(page.id);
+            let body = with_ctx(&state, &current, |ctx| {
+                let rows = page
+                    .fields
+                    .iter()
+                    .filter_map(|f| {
+                        let theirs = rec
+                            .map(|r| display(f, &r.data, ctx))
+                            .unwrap_or_else(|| "Not entered".into());
+                        let mine = typed_display(f, &input);
+                        (theirs != mine).then(|| (f.label.to_string(), theirs, mine))
+                    })
+                    .collect();
+                let conflict = ConflictView {
+                    who: rec.map(|r| r.updated_by.clone()).unwrap_or_default(),
+                    when: rec
+                        .map(|r| fmt::date_time(r.updated_at))
+                        .unwrap_or_default(),
+                    rows,
+                };
+                question(
+                    &current,
+                    page,
+                    ctx,
+                    Render {
+                        typed: Some(&input),
+                        errors: &[],
+                        saved_banner: false,
+                        return_check,
+                        conflict: Some(conflict),
+                        version: rec.map(|r| r.version),
+                    },
+                )
+            });
+            Ok((StatusCode::CONFLICT, body).into_response())
+        }
+    }
+}
+
+fn check_page(state: &crate::AppState, setup: &Setup, error: Option<String>) -> CheckPage {
+    with_ctx(state, setup, |ctx| {
+        let sections = PAGES
+            .iter()
+            .filter(|p| !p.is_check())
+            .map(|page| {
+                let status = playbook::page_status(page, setup, ctx);
+                let empty = BTreeMap::new();
+                let data = setup.pages.get(page.id).map_or(&empty, |r| &r.data);
+                let change = |key: &str| {
+                    (status != PageStatus::CannotStartYet)
+                        .then(|| format!("{}?return=check#f-{key}", page_href(setup, page)))
+                };
+                let mut rows: Vec<CheckRow> = page
+                    .fields
+                    .iter()
+                    .map(|f| CheckRow {
+                        label: f.label.to_string(),
+                        value: display(f, data, ctx),
+                        change: change(f.key),
+                    })
+                    .collect();
+                if setup.pages.contains_key(page.id) {
+                    rows.extend(
+                        page.summary
+                            .map(|s| s(ctx))
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(l, v)| CheckRow {
+                                label: l,
+                                value: v,
+                                change: None,
+                            }),
+                    );
+                }
+                CheckSection {
+                    title: match page.step {
+                        "" => page.title.to_string(),
+                        s => format!("{s} {}", page.title),
+                    },
+                    status: status.label(),
+                    status_css: status.css(),
+                    rows,
+                    warnings: warnings_of(setup.pages.get(page.id)),
+                }
+            })
+            .collect();
+        let check = PAGES.iter().find(|p| p.is_check());
+        let completed =
+            check.is_some_and(|p| playbook::page_status(p, setup, ctx) == PageStatus::Completed);
+        CheckPage {
+            title: format!(
+                "{}Step {} of {} — Check your answers — {}",
+                if error.is_some() { "Error: " } else { "" },
+                PAGES.len(),
+                PAGES.len(),
+                setup.name
+            ),
+            setup_id: setup.id.clone(),
+            setup_name: setup.name.clone(),
+            sections,
+            error,
+            completed,
+        }
+    })
+}
+
+async fn confirm_check(state: &crate::AppState, setup: &Setup) -> Result<Response> {
+    let open: Vec<&str> = with_ctx(state, setup, |ctx| {
+        PAGES
+            .iter()
+            .filter(|p| !p.is_check() && !playbook::page_status(p, setup, ctx).is_done())
+            .map(|p| p.title)
+            .collect()
+    });
+    if !open.is_empty() {
+        let msg = format!("Complete these sections first: {}", open.join(", "));
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            check_page(state, setup, Some(msg)),
+        )
+            .into_response());
+    }
+    let version = setup.pages.get(CHECK_PAGE).map_or(0, |p| p.version);
+    state
+        .store
+        .save_page(
+            &setup.id,
+            PageWrite {
+                page: CHECK_PAGE,
+                data: BTreeMap::new(),
+                basis: "",
+                expected_version: version,
+                user: "consultant",
+                now: fmt::now(),
+            },
+        )
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
+}

@@ -1,0 +1,281 @@
+//! The setups list, creating, renaming, archiving, and a setup's task list.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::form::Submitted;
+use crate::domain;
+use crate::error::{AppError, Result};
+use crate::fmt;
+use crate::playbook::{self, Ctx, PAGES, PageStatus};
+use crate::store::Setup;
+
+pub struct SetupRow {
+    pub href: String,
+    pub name: String,
+    pub s4_host: String,
+    pub progress: String,
+    pub status: &'static str,
+    pub status_css: &'static str,
+    pub changed: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setups.html")]
+pub struct SetupsPage {
+    pub title: String,
+    pub rows: Vec<SetupRow>,
+    pub archived_view: bool,
+    pub other_count: usize,
+    pub name_value: String,
+    pub error: Option<String>,
+}
+
+pub(super) fn with_ctx<T>(
+    state: &crate::AppState,
+    setup: &Setup,
+    f: impl FnOnce(&mut Ctx) -> T,
+) -> T {
+    let reveal = |c: &str| state.store.reveal(c);
+    let mut ctx = Ctx::new(setup, &reveal, fmt::now());
+    f(&mut ctx)
+}
+
+fn list_page(
+    state: &crate::AppState,
+    archived_view: bool,
+    name_value: String,
+    error: Option<String>,
+) -> SetupsPage {
+    let all = state.store.list();
+    let other_count = all.iter().filter(|s| s.archived != archived_view).count();
+    let rows = all
+        .iter()
+        .filter(|s| s.archived == archived_view)
+        .map(|s| {
+            let (done, total, overall) = with_ctx(state, s, |ctx| playbook::setup_progress(s, ctx));
+            SetupRow {
+                href: format!("/setups/{}", s.id),
+                name: s.name.clone(),
+                s4_host: s
+                    .pages
+                    .get("facts")
+                    .and_then(|p| p.data.get("s4_host"))
+                    .cloned()
+                    .unwrap_or_else(|| "—".into()),
+                progress: format!("{done} of {total} done"),
+                status: overall.label(),
+                status_css: overall.css(),
+                changed: fmt::date_time(s.updated_at),
+            }
+        })
+        .collect();
+    let title = match (&error, archived_view) {
+        (Some(_), _) => "Error: Your setups".to_string(),
+        (None, true) => "Archived setups".to_string(),
+        (None, false) => "Your setups".to_string(),
+    };
+    SetupsPage {
+        title,
+        rows,
+        archived_view,
+        other_count,
+        name_value,
+        error,
+    }
+}
+
+pub async fn list(
+    State(state): State<crate::State>,
+    Query(q): Query<HashMap<String, String>>,
+) -> SetupsPage {
+    list_page(
+        &state,
+        q.get("view").is_some_and(|v| v == "archived"),
+        String::new(),
+        None,
+    )
+}
+
+fn parse_name(input: &playbook::FormInput) -> std::result::Result<String, (String, String)> {
+    let raw = input.first("name").unwrap_or("");
+    domain::bounded_text(raw, "customer or setup name", 100)
+        .map(|c| c.value)
+        .map_err(|e| (raw.to_string(), e))
+}
+
+pub async fn create(
+    State(state): State<crate::State>,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    match parse_name(&input) {
+        Ok(name) => {
+            let setup = state.store.create_setup(&name, fmt::now()).await?;
+            Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
+        }
+        Err((typed, e)) => Ok(list_page(&state, false, typed, Some(e)).into_response()),
+    }
+}
+
+pub struct TaskItem {
+    pub status_id: String,
+    pub title: String,
+    pub step: &'static str,
+    pub href: Option<String>,
+    pub status: &'static str,
+    pub status_css: &'static str,
+    pub reason: Option<String>,
+}
+
+pub struct Section {
+    pub title: &'static str,
+    pub items: Vec<TaskItem>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "task_list.html")]
+pub struct TaskListPage {
+    pub title: String,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub archived: bool,
+    pub progress: String,
+    pub sections: Vec<Section>,
+}
+
+pub async fn task_list(
+    State(state): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<TaskListPage> {
+    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    let (sections, progress) = with_ctx(&state, &setup, |ctx| {
+        let mut sections: Vec<Section> = Vec::new();
+        for page in PAGES {
+            let status = playbook::page_status(page, &setup, ctx);
+            let reason = match &status {
+                PageStatus::NeedsReview if !page.is_check() => Some("An earlier answer this page depends on has changed. Check this page and save it again.".to_string()),
+                PageStatus::NeedsReview => Some("Some pages are not completed yet.".to_string()),
+                PageStatus::Problem(p) => Some(p.clone()),
+                PageStatus::CannotStartYet => Some(format!(
+                    "First complete: {}",
+                    page.requires
+                        .iter()
+                        .filter(|r| !setup.pages.contains_key(**r))
+                        .filter_map(|r| playbook::page(r))
+                        .map(|p| p.title)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                _ => None,
+            };
+            let item = TaskItem {
+                status_id: format!("status-{}", page.id),
+                title: page.title.to_string(),
+                step: page.step,
+                href: (status != PageStatus::CannotStartYet)
+                    .then(|| format!("/setups/{}/pages/{}", setup.id, page.id)),
+                status: status.label(),
+                status_css: status.css(),
+                reason,
+            };
+            match sections.last_mut() {
+                Some(s) if s.title == page.section => s.items.push(item),
+                _ => sections.push(Section {
+                    title: page.section,
+                    items: vec![item],
+                }),
+            }
+        }
+        let (done, total, _) = playbook::setup_progress(&setup, ctx);
+        (
+            sections,
+            format!("You have completed {done} of {total} sections."),
+        )
+    });
+    Ok(TaskListPage {
+        title: format!("{} — Task Center setup", setup.name),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        archived: setup.archived,
+        progress,
+        sections,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "rename.html")]
+pub struct RenamePage {
+    pub title: String,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+pub async fn rename_form(
+    State(state): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<RenamePage> {
+    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    Ok(RenamePage {
+        title: format!("Rename — {}", setup.name),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        value: setup.name.clone(),
+        error: None,
+    })
+}
+
+pub async fn rename(
+    State(state): State<crate::State>,
+    Path(id): Path<String>,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    match parse_name(&input) {
+        Ok(name) => {
+            state
+                .store
+                .update_setup(&id, Some(&name), None, fmt::now())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok(Redirect::to(&format!("/setups/{id}")).into_response())
+        }
+        Err((typed, e)) => Ok(RenamePage {
+            title: format!("Error: Rename — {}", setup.name),
+            setup_id: setup.id.clone(),
+            setup_name: setup.name.clone(),
+            value: typed,
+            error: Some(e),
+        }
+        .into_response()),
+    }
+}
+
+pub async fn archive(
+    State(state): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<Redirect> {
+    state
+        .store
+        .update_setup(&id, None, Some(true), fmt::now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Redirect::to("/"))
+}
+
+pub async fn restore(
+    State(state): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<Redirect> {
+    state
+        .store
+        .update_setup(&id, None, Some(false), fmt::now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Redirect::to(&format!("/setups/{id}")))
+}
