@@ -184,7 +184,7 @@ pub fn submit(
                     if field.optional || later {
                         Ok(None)
                     } else {
-                        Err(format!("Select {}", lower_first(field.label)))
+                        Err(format!("Select an answer for: {}", field.label))
                     }
                 } else if options.iter().any(|(o, _)| *o == v) {
                     Ok(Some(Parsed {
@@ -193,8 +193,8 @@ pub fn submit(
                     }))
                 } else {
                     Err(format!(
-                        "Select one of the options for {}",
-                        lower_first(field.label)
+                        "Select one of the listed answers for: {}",
+                        field.label
                     ))
                 }
             }
@@ -269,16 +269,6 @@ fn run(parser: Parser, bytes: &[u8], ctx: &Ctx) -> Result<Option<Parsed>, String
         },
         Parser::Bytes(f) => f(bytes, ctx).map(Some),
         Parser::None => Ok(None),
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) if !s.starts_with("S/4") && !s.starts_with("BTP") && !s.starts_with("IAS") => {
-            f.to_lowercase().chain(c).collect()
-        }
-        _ => s.to_string(),
     }
 }
 

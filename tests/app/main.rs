@@ -1,1 +1,4 @@
-// Integration tests: one binary, real server on port 0.
+//! The one integration test binary: real servers on port 0, real HTTP, real SQLite.
+
+mod support;
+mod wizard;

@@ -1,0 +1,340 @@
+//! Test helpers: spawn the app on port 0 with a temporary database, drive it
+//! over HTTP like a browser (cookies, no automatic redirects), and fixtures.
+
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use taskcenter_wizard::config::ServeArgs;
+
+pub const SUBACCOUNT: &str = "7739e1a2-0c4b-4f4e-9a51-2a8b3c4d5e6f";
+pub const PASSWORD: &str = "Xk2pQ9vLr7TmWz4Hs8Nd";
+pub const CLIENT_SECRET: &str = "cs-6f0b2e9a-41d7-4c55-b3e1-secret-value";
+
+/// A directory removed when the test ends.
+pub struct TempDir(pub PathBuf);
+impl TempDir {
+    pub fn new() -> Self {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).expect("randomness");
+        let name: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let p = std::env::temp_dir().join(format!("tcw-test-{name}"));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dir: TempDir,
+    running: Option<taskcenter_wizard::Running>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = TempDir::new();
+        let running = taskcenter_wizard::start(&Self::args(&dir))
+            .await
+            .expect("start app");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            client: client(),
+            dir,
+            running: Some(running),
+        }
+    }
+
+    fn args(dir: &TempDir) -> ServeArgs {
+        ServeArgs::for_database(dir.0.join("wizard.db"))
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.0.join("wizard.db")
+    }
+
+    /// Stop the server and start a new one on the same database file.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("stop");
+        }
+        let running = taskcenter_wizard::start(&Self::args(&self.dir))
+            .await
+            .expect("restart app");
+        self.base = format!("http://{}", running.addr);
+        self.running = Some(running);
+        self
+    }
+
+    async fn read(resp: reqwest::Response) -> Page {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let location = headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = resp.text().await.expect("body");
+        Page {
+            status,
+            location,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::read(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::read(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .form(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Page {
+        Self::read(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .multipart(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    pub async fn create_setup(&self, name: &str) -> String {
+        let p = self.post("/setups", &[("name", name)]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        p.location
+            .expect("location")
+            .trim_start_matches("/setups/")
+            .to_string()
+    }
+
+    /// Open a page like a browser, then submit `fields` with the version the
+    /// page was rendered at.
+    pub async fn save(&self, id: &str, page: &str, fields: &[(&str, &str)]) -> Page {
+        let path = format!("/setups/{id}/pages/{page}");
+        let shown = self.get(&path).await;
+        assert_eq!(shown.status, StatusCode::OK, "GET {path}: {}", shown.body);
+        let version = version_of(&shown.body);
+        let mut form: Vec<(&str, &str)> = vec![("_version", &version), ("_action", "continue")];
+        form.extend_from_slice(fields);
+        self.post(&path, &form).await
+    }
+}
+
+pub fn version_of(html: &str) -> String {
+    attr_after(html, "name=\"_version\" value=\"").expect("version field")
+}
+
+fn attr_after(html: &str, marker: &str) -> Option<String> {
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// The values of every checkbox named `name` on a page (a user ticking all).
+pub fn checkbox_values(html: &str, name: &str) -> Vec<String> {
+    let marker = format!("name=\"{name}\" type=\"checkbox\" value=\"");
+    html.match_indices(&marker)
+        .filter_map(|(i, _)| attr_after(&html[i..], &marker))
+        .collect()
+}
+
+/// The value attribute of the input with the given id.
+pub fn input_value(html: &str, id: &str) -> Option<String> {
+    let i = html.find(&format!("id=\"{id}\""))?;
+    let tag_end = html[i..].find('>')? + i;
+    attr_after(&html[i..tag_end], "value=\"")
+}
+
+/// The text of the `<title>` element.
+pub fn title_of(html: &str) -> String {
+    let s = html.find("<title>").map_or(0, |i| i + 7);
+    let e = html.find("</title>").unwrap_or(s);
+    html[s..e].to_string()
+}
+
+pub fn service_key(subdomain: &str, region: &str, tenant: &str) -> String {
+    format!(
+        r#"{{"endpoints":{{"inbox_rest_url":"https://api.workflow-sap.cfapps.{region}.hana.ondemand.com/task-center-service","inbox_odata_url":"https://api.workflow-sap.cfapps.{region}.hana.ondemand.com/task-center-service/odata/v2"}},
+"sap.cloud.service":"com.sap.bpm.inbox-service",
+"uaa":{{"clientid":"sb-clone-5c1f!b1234|one-inbox-service!b456","clientsecret":"{CLIENT_SECRET}","url":"https://{subdomain}.authentication.{region}.hana.ondemand.com","uaadomain":"authentication.{region}.hana.ondemand.com","identityzone":"{subdomain}","tenantid":"{tenant}","xsappname":"clone-5c1f!b1234|one-inbox-service!b456"}}}}"#
+    )
+}
+
+/// A self-signed certificate shaped like a BTP destination trust certificate.
+pub fn trust_certificate(cn: &str, days_valid: i64) -> (String, Vec<u8>) {
+    use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    let mut dn = DistinguishedName::new();
+    dn.push(
+        DnType::OrganizationalUnitName,
+        "CP Destination Configuration",
+    );
+    dn.push(DnType::OrganizationName, "SAP");
+    dn.push(DnType::CommonName, cn);
+    params.distinguished_name = dn;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(30);
+    params.not_after = now + time::Duration::days(days_valid);
+    let key = KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-signed");
+    (cert.pem(), cert.der().to_vec())
+}
+
+pub fn sap_cn(subaccount: &str) -> String {
+    format!("cfapps.eu10.hana.ondemand.com/{subaccount}")
+}
+
+/// The valid answers of every page, used by the full walk and as a base.
+pub fn valid_answers(page: &str) -> Vec<(&'static str, String)> {
+    let s = |v: &str| v.to_string();
+    match page {
+        "facts" => vec![
+            (
+                "s4_host",
+                s("https://my404687.s4hana.ondemand.com/ui#Shell-home"),
+            ),
+            ("s4_client", s("100")),
+            ("region", s("eu10")),
+            ("subdomain", s("acme-tc")),
+            ("subaccount_id", s(SUBACCOUNT)),
+            ("ias_host", s("acme.accounts.ondemand.com")),
+        ],
+        "step-1" => vec![
+            ("plan", s("all-tasks")),
+            ("cf_org", s("acme-tc_org")),
+            ("cf_space", s("dev")),
+        ],
+        "step-2" => vec![("ias_client_id", s("3b9d7c1e-ias-client"))],
+        "step-3-1" => vec![("service_key", service_key("acme-tc", "eu10", SUBACCOUNT))],
+        "step-3-3" => vec![
+            ("comm_user", s("TASKCENTERCOM")),
+            ("comm_user_description", s("Task Center inbound")),
+            ("comm_password", s(PASSWORD)),
+        ],
+        "step-3-4" => vec![
+            ("comm_system_id", s("BTP_TASK_CENTER")),
+            ("comm_system_name", s("BTP Task Center")),
+        ],
+        "step-3-5" => vec![
+            ("arrangement_name", s("TASK_CENTER_0501")),
+            ("client_id", s("TASKCENTERCOM")),
+            (
+                "token_service_url",
+                s("https://my404687-api.s4hana.ondemand.com/sap/bc/sec/oauth2/token"),
+            ),
+            ("saml2_audience", s("https://my404687.s4hana.ondemand.com")),
+            (
+                "replication_url",
+                s(
+                    "https://my404687-api.s4hana.ondemand.com/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/?sap-client=100",
+                ),
+            ),
+        ],
+        "step-4" => vec![
+            ("destination_name", s("S4HANACloud")),
+            (
+                "authn_context",
+                s("urn:oasis:names:tc:SAML:2.0:ac:classes:X509"),
+            ),
+            ("push", s("no")),
+            ("notifications", s("true")),
+            ("pull_days", s("180")),
+            ("ui_label", s("SAP S/4HANA Cloud Task")),
+        ],
+        "step-5" => vec![(
+            "site_url",
+            s("https://acme-tc.launchpad.cfapps.eu10.hana.ondemand.com/site"),
+        )],
+        "step-6" => vec![(
+            "approvers",
+            s(
+                "anna.berg@acme.example, d1a6b3c2-0000-4000-8000-000000000001\nbob.stone@acme.example, d1a6b3c2-0000-4000-8000-000000000002",
+            ),
+        )],
+        _ => vec![],
+    }
+}
+
+/// Save a page with its valid answers, ticking every confirmation shown.
+pub async fn complete_page(app: &TestApp, id: &str, page: &str) -> Page {
+    if page == "step-3-2" {
+        let (pem, _) = trust_certificate(&sap_cn(SUBACCOUNT), 730);
+        let shown = app.get(&format!("/setups/{id}/pages/{page}")).await;
+        let form = reqwest::multipart::Form::new()
+            .text("_version", version_of(&shown.body))
+            .text("_action", "continue")
+            .part(
+                "certificate",
+                reqwest::multipart::Part::bytes(pem.into_bytes()).file_name("trust.pem"),
+            );
+        return app
+            .post_multipart(&format!("/setups/{id}/pages/{page}"), form)
+            .await;
+    }
+    let shown = app.get(&format!("/setups/{id}/pages/{page}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{page}: {}", shown.body);
+    let answers = valid_answers(page);
+    let confirm_keys = [
+        "step1_confirm",
+        "step2_confirm",
+        "step34_confirm",
+        "step35_confirm",
+        "step5_confirm",
+        "step6_confirm",
+    ];
+    let ticks: Vec<(String, String)> = confirm_keys
+        .iter()
+        .flat_map(|k| {
+            checkbox_values(&shown.body, k)
+                .into_iter()
+                .map(move |v| (k.to_string(), v))
+        })
+        .collect();
+    let mut form: Vec<(&str, &str)> = answers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.extend(ticks.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    app.save(id, page, &form).await
+}
+
+pub const PAGES: &[&str] = &[
+    "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
+    "step-4", "step-5", "step-6",
+];
