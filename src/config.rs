@@ -24,13 +24,43 @@ pub struct Cli {
 pub enum Command {
     /// Serve the wizard (the default).
     Serve(ServeArgs),
+    /// Manage consultant accounts from the shell.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Re-encrypt every stored secret under a new master key (stop the server first).
+    RotateKey {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Print a single-use link that sets the password of NAME (creating the
+    /// account, or resetting its password when it exists).
+    Add {
+        /// The user name, 2 to 40 of a-z 0-9 . _ -
+        name: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// The address people open the wizard at, used to print the link.
+        #[arg(
+            long,
+            env = "WIZARD_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Where the data lives: the database and the master key.
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "WIZARD_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+pub struct StoreArgs {
     /// SQLite database file; created and migrated on start.
     #[arg(long, env = "WIZARD_DATABASE", default_value = "taskcenter-wizard.db")]
     pub database: PathBuf,
@@ -44,22 +74,65 @@ pub struct ServeArgs {
     pub secret_key: Option<String>,
 }
 
-impl ServeArgs {
-    /// Defaults for tests and embedding: a database file, port 0.
-    pub fn for_database(database: PathBuf) -> Self {
-        ServeArgs {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database,
-            key_file: None,
-            secret_key: None,
-        }
-    }
-
+impl StoreArgs {
     pub fn key_path(&self) -> PathBuf {
         self.key_file.clone().unwrap_or_else(|| {
             let mut p = self.database.clone().into_os_string();
             p.push(".key");
             PathBuf::from(p)
         })
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WIZARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Mark the session cookie Secure; set it when the wizard is served over https.
+    #[arg(long, env = "WIZARD_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Time without a request after which a session ends, like 8h, 45m or 90s.
+    #[arg(long, env = "WIZARD_SESSION_IDLE", default_value = "8h", value_parser = parse_duration)]
+    pub session_idle: i64,
+}
+
+impl ServeArgs {
+    /// Defaults for tests and embedding: a database file, port 0.
+    pub fn for_database(database: PathBuf) -> Self {
+        ServeArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: StoreArgs {
+                database,
+                key_file: None,
+                secret_key: None,
+            },
+            secure_cookies: false,
+            session_idle: 8 * 3600,
+        }
+    }
+}
+
+/// Seconds from `90s`, `45m`, `8h` or `2d` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a duration; use for example 8h, 45m or 90s"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("\"{s}\": the unit must be s, m, h or d")),
+    };
+    match n.checked_mul(factor) {
+        Some(v) if v > 0 => Ok(v),
+        _ => Err(format!(
+            "\"{s}\" must be more than zero and less than forever"
+        )),
     }
 }

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -12,6 +12,14 @@ pub enum AppError {
     TooLarge,
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("sign in needed")]
+    SignIn { next: String, expired: bool },
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("link no longer valid")]
+    Gone(String),
+    #[error("too many failed sign-ins")]
+    TooManyAttempts(i64),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -29,6 +37,25 @@ struct ErrorPage<'a> {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match &self {
+            AppError::SignIn { next, expired } => {
+                let to = format!(
+                    "/login?next={}{}",
+                    crate::web::encode(next),
+                    if *expired { "&expired=1" } else { "" }
+                );
+                return Redirect::to(&to).into_response();
+            }
+            AppError::Forbidden(m) => (
+                StatusCode::FORBIDDEN,
+                "You cannot do that",
+                m.clone(),
+            ),
+            AppError::Gone(m) => (StatusCode::GONE, "This link is no longer valid", m.clone()),
+            AppError::TooManyAttempts(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed sign-ins",
+                format!("To protect the accounts, sign-in is paused. Wait {secs} seconds, then try again."),
+            ),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",

@@ -9,18 +9,26 @@ pub mod playbook;
 pub mod store;
 pub mod web;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 
-use config::ServeArgs;
+use config::{ServeArgs, StoreArgs};
 use store::{Cipher, Store};
+
+/// How long a link that sets a password stays valid.
+pub const INVITE_VALID_SECS: i64 = 24 * 3600;
 
 /// Shared by every handler.
 pub struct AppState {
     pub store: Store,
+    pub secure_cookies: bool,
+    pub session_idle_secs: i64,
+    /// Failed sign-ins per user name and per client address: (count, last at).
+    pub failures: Mutex<HashMap<String, (u32, i64)>>,
 }
 
 pub type State = Arc<AppState>;
@@ -28,6 +36,8 @@ pub type State = Arc<AppState>;
 /// A running server: its address and a handle to stop it.
 pub struct Running {
     pub addr: SocketAddr,
+    /// When no account exists yet: the single-use link that creates the first administrator.
+    pub bootstrap_link: Option<String>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -41,22 +51,51 @@ impl Running {
     }
 }
 
-fn cipher(args: &ServeArgs) -> anyhow::Result<Cipher> {
+fn cipher(args: &StoreArgs) -> anyhow::Result<Cipher> {
     match &args.secret_key {
         Some(hex) => Cipher::from_hex(hex).context("WIZARD_SECRET_KEY / --secret-key"),
         None => Cipher::from_file_or_create(&args.key_path()),
     }
 }
 
+pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
+    let next = {
+        let mut p = args.key_path().into_os_string();
+        p.push(".new");
+        std::path::PathBuf::from(p)
+    };
+    if args.secret_key.is_none() && next.exists() {
+        bail!(
+            "{} exists: a key rotation was interrupted. If `rotate-key` reported success, move it over {}; otherwise delete it. Then start again",
+            next.display(),
+            args.key_path().display()
+        );
+    }
+    Store::open(&args.database, cipher(args)?).await
+}
+
 /// Open the database, bind the address and serve in the background.
 pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
-    let store = Store::open(&args.database, cipher(args)?).await?;
-    let state = Arc::new(AppState { store });
+    let store = open_store(&args.store).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let app = web::router(state);
+    let bootstrap_link = if store.user_count().await? == 0 {
+        let token = store
+            .create_invite(None, true, "bootstrap", INVITE_VALID_SECS, fmt::now())
+            .await?;
+        Some(format!("http://{addr}/invite/{token}"))
+    } else {
+        None
+    };
+    let state = Arc::new(AppState {
+        store,
+        secure_cookies: args.secure_cookies,
+        session_idle_secs: args.session_idle,
+        failures: Mutex::new(HashMap::new()),
+    });
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -65,5 +104,62 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             })
             .await
     });
-    Ok(Running { addr, stop, task })
+    Ok(Running {
+        addr,
+        bootstrap_link,
+        stop,
+        task,
+    })
+}
+
+/// `user add`: a single-use link that sets NAME's password.
+pub async fn user_add(
+    args: &StoreArgs,
+    name: &str,
+    admin: bool,
+    public_url: &str,
+) -> anyhow::Result<String> {
+    let name = domain::user_name(name)
+        .map_err(|e| anyhow::anyhow!(e))?
+        .value;
+    let store = open_store(args).await?;
+    let token = store
+        .create_invite(
+            Some(&name),
+            admin,
+            "command line",
+            INVITE_VALID_SECS,
+            fmt::now(),
+        )
+        .await?;
+    Ok(format!(
+        "{}/invite/{token}",
+        public_url.trim_end_matches('/')
+    ))
+}
+
+/// `rotate-key`: re-encrypt every secret and replace the key file.
+pub async fn rotate_key(args: &StoreArgs) -> anyhow::Result<usize> {
+    if args.secret_key.is_some() {
+        bail!("rotate-key replaces the key file; run it without WIZARD_SECRET_KEY / --secret-key");
+    }
+    let store = open_store(args).await?;
+    let path = args.key_path();
+    let mut next_path = path.clone().into_os_string();
+    next_path.push(".new");
+    let next_path = std::path::PathBuf::from(next_path);
+    let (next, hex) = Cipher::generate()?;
+    // Order matters: the new key is on disk before any secret depends on it.
+    store::secrets::write_private(&next_path, &hex)
+        .with_context(|| format!("writing {}", next_path.display()))?;
+    let count = match store.rotate_key(&next).await {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&next_path);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&next_path, &path)
+        .with_context(|| format!("moving {} over {}", next_path.display(), path.display()))?;
+    Ok(count)
 }

@@ -1,30 +1,58 @@
 //! Entry point: parse the command line and run the chosen command.
 
 use clap::Parser;
-use taskcenter_wizard::config::{Cli, Command};
+use taskcenter_wizard::config::{Cli, Command, ServeArgs, UserCommand};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::User {
+            action:
+                UserCommand::Add {
+                    name,
+                    admin,
+                    public_url,
+                    store,
+                },
+        }) => {
+            let link = taskcenter_wizard::user_add(&store, &name, admin, &public_url).await?;
+            println!(
+                "Send this single-use link to {name}; it sets their password and is valid for 24 hours:\n{link}"
+            );
+            Ok(())
+        }
+        Some(Command::RotateKey { store }) => {
+            let n = taskcenter_wizard::rotate_key(&store).await?;
+            println!(
+                "Re-encrypted {n} secrets; the new key is in {}",
+                store.key_path().display()
+            );
+            Ok(())
+        }
     }
 }
 
-async fn serve(args: taskcenter_wizard::config::ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let running = taskcenter_wizard::start(&args).await?;
     tracing::info!(
         "taskcenter-wizard is ready at http://{} (database {})",
         running.addr,
-        args.database.display()
+        args.store.database.display()
     );
+    if let Some(link) = &running.bootstrap_link {
+        tracing::info!(
+            "No account exists yet. Create the first administrator with this single-use link (valid 24 hours): {link}"
+        );
+    }
     tokio::signal::ctrl_c().await?;
     tracing::info!("stopping");
     running.stop().await

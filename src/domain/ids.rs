@@ -220,6 +220,30 @@ pub fn global_user_id(raw: &str) -> Result<Checked<String>, Invalid> {
     Ok(out)
 }
 
+/// A wizard user name: 2 to 40 of `a-z 0-9 . _ -`, stored lowercase.
+pub fn user_name(raw: &str) -> Result<Checked<String>, Invalid> {
+    let s = raw.trim().to_ascii_lowercase();
+    let ok = (2..=40).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c));
+    if ok {
+        Ok(Checked::ok(s))
+    } else {
+        Err("Enter a user name of 2 to 40 letters, digits, dots, hyphens or underscores".into())
+    }
+}
+
+/// A new password for a wizard account.
+pub fn account_password(raw: &str) -> Result<Checked<String>, Invalid> {
+    if raw.chars().count() < 12 {
+        return Err("Enter a password of at least 12 characters".into());
+    }
+    if raw.len() > 512 {
+        return Err("Enter a password of at most 512 characters".into());
+    }
+    Ok(Checked::ok(raw.to_string()))
+}
+
 /// One approver: an e-mail address and, once known, the Global User ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Approver {

@@ -11,8 +11,9 @@ mod service_key;
 pub use certificate::TrustCertificate;
 pub use hosts::{IasHost, ReplicationUrl, S4Host, Saml2Audience, TokenServiceUrl, https_url};
 pub use ids::{
-    Approver, DestinationName, Guid, S4Client, bounded_text, comm_user_name, destination_label,
-    global_user_id, parse_approvers, password, pull_days, region, subdomain, technical_id,
+    Approver, DestinationName, Guid, S4Client, account_password, bounded_text, comm_user_name,
+    destination_label, global_user_id, parse_approvers, password, pull_days, region, subdomain,
+    technical_id, user_name,
 };
 pub use service_key::ServiceKey;
 

@@ -1,6 +1,7 @@
 //! SQLite storage with an in-process copy of every setup: pages read from
 //! memory, every change is written through to SQLite in one transaction first.
 
+pub mod accounts;
 pub mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,6 +13,7 @@ use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use accounts::{AuditRow, Invite, User, UserRow};
 pub use secrets::Cipher;
 
 /// A value a page stores: plain text, or a secret to encrypt before writing.
@@ -31,6 +33,35 @@ pub struct PageRecord {
     pub updated_by: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Editor,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "editor" => Some(Role::Editor),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
 #[derive(Debug, Clone)]
 pub struct Setup {
     pub id: String,
@@ -38,6 +69,9 @@ pub struct Setup {
     pub archived: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The consultant who created it; `None` for setups from before accounts.
+    pub owner_id: Option<i64>,
+    pub members: Vec<Member>,
     pub pages: BTreeMap<String, PageRecord>,
 }
 
@@ -61,11 +95,12 @@ pub struct Store {
     pool: SqlitePool,
     cipher: Cipher,
     cache: RwLock<HashMap<String, Arc<Setup>>>,
+    sessions: RwLock<HashMap<String, Arc<accounts::Session>>>,
     /// One writer at a time keeps the cache and SQLite in the same order.
     write: tokio::sync::Mutex<()>,
 }
 
-type Row = (String, String, i64, i64, i64);
+type Row = (String, String, i64, i64, i64, Option<i64>);
 type AnswerRow = (
     String,
     String,
@@ -99,17 +134,20 @@ impl Store {
             pool,
             cipher,
             cache: RwLock::new(HashMap::new()),
+            sessions: RwLock::new(HashMap::new()),
             write: tokio::sync::Mutex::new(()),
         };
         store.load().await?;
+        store.load_sessions().await?;
         Ok(store)
     }
 
     async fn load(&self) -> anyhow::Result<()> {
-        let setups: Vec<Row> =
-            sqlx::query_as("SELECT id, name, archived, created_at, updated_at FROM setups")
-                .fetch_all(&self.pool)
-                .await?;
+        let setups: Vec<Row> = sqlx::query_as(
+            "SELECT id, name, archived, created_at, updated_at, owner_id FROM setups",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let answers: Vec<AnswerRow> = sqlx::query_as(
             "SELECT setup_id, page, data, version, basis, problem, updated_at, updated_by FROM answers",
         )
@@ -117,7 +155,7 @@ impl Store {
         .await?;
         let mut map: HashMap<String, Setup> = setups
             .into_iter()
-            .map(|(id, name, archived, created_at, updated_at)| {
+            .map(|(id, name, archived, created_at, updated_at, owner_id)| {
                 (
                     id.clone(),
                     Setup {
@@ -126,11 +164,27 @@ impl Store {
                         archived: archived != 0,
                         created_at,
                         updated_at,
+                        owner_id,
+                        members: Vec::new(),
                         pages: BTreeMap::new(),
                     },
                 )
             })
             .collect();
+        let members: Vec<(String, i64, String, String)> = sqlx::query_as(
+            "SELECT m.setup_id, u.id, u.name, m.role FROM setup_members m JOIN users u ON u.id = m.user_id ORDER BY u.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for (setup_id, user_id, name, role) in members {
+            if let (Some(s), Some(role)) = (map.get_mut(&setup_id), Role::parse(&role)) {
+                s.members.push(Member {
+                    user_id,
+                    name,
+                    role,
+                });
+            }
+        }
         for (setup_id, page, data, version, basis, problem, updated_at, updated_by) in answers {
             let data: BTreeMap<String, String> = serde_json::from_str(&data)
                 .with_context(|| format!("answers of {setup_id}/{page} are not a JSON object"))?;
@@ -154,6 +208,43 @@ impl Store {
             .map_err(|_| anyhow::anyhow!("cache poisoned"))?;
         *cache = map.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         Ok(())
+    }
+
+    /// Re-encrypt every secret under `next` in one transaction. Fails without
+    /// changing anything if any secret cannot be read with the current key.
+    pub async fn rotate_key(&self, next: &Cipher) -> anyhow::Result<usize> {
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT setup_id, page, data FROM answers")
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut count = 0;
+        for (setup_id, page, data) in rows {
+            let mut map: BTreeMap<String, String> = serde_json::from_str(&data)?;
+            let mut changed = false;
+            for (key, value) in map.iter_mut() {
+                if secrets::is_ciphertext(value) {
+                    let plain = self
+                        .cipher
+                        .decrypt(value)
+                        .with_context(|| format!("secret {key} of {setup_id}/{page} does not decrypt with the current key"))?;
+                    *value = next.encrypt(&plain)?;
+                    changed = true;
+                    count += 1;
+                }
+            }
+            if changed {
+                sqlx::query("UPDATE answers SET data = ? WHERE setup_id = ? AND page = ?")
+                    .bind(serde_json::to_string(&map)?)
+                    .bind(&setup_id)
+                    .bind(&page)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(count)
     }
 
     pub async fn ping(&self) -> anyhow::Result<()> {
@@ -193,14 +284,20 @@ impl Store {
         Ok(arc)
     }
 
-    pub async fn create_setup(&self, name: &str, now: i64) -> anyhow::Result<Arc<Setup>> {
+    pub async fn create_setup(
+        &self,
+        name: &str,
+        owner_id: i64,
+        now: i64,
+    ) -> anyhow::Result<Arc<Setup>> {
         let _w = self.write.lock().await;
         let id = secrets::random_hex(8)?;
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at) VALUES (?, ?, 0, ?, ?)")
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id) VALUES (?, ?, 0, ?, ?, ?)")
             .bind(&id)
             .bind(name)
             .bind(now)
             .bind(now)
+            .bind(owner_id)
             .execute(&self.pool)
             .await?;
         self.put(Setup {
@@ -209,6 +306,8 @@ impl Store {
             archived: false,
             created_at: now,
             updated_at: now,
+            owner_id: Some(owner_id),
+            members: Vec::new(),
             pages: BTreeMap::new(),
         })
     }
@@ -306,6 +405,19 @@ impl Store {
             .bind(setup_id)
             .execute(&mut *tx)
             .await?;
+        let before = current.pages.get(page).map(|p| &p.data);
+        for field in changed_keys(before, &plain) {
+            sqlx::query(
+                "INSERT INTO audit (setup_id, user_name, page, field, at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(setup_id)
+            .bind(user)
+            .bind(page)
+            .bind(field)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         let mut next = (*current).clone();
         next.updated_at = now;
@@ -322,4 +434,25 @@ impl Store {
         );
         Ok(Some(SaveOutcome::Saved(self.put(next)?)))
     }
+}
+
+/// Answer keys whose value was added, changed or removed (notes excluded).
+/// Secrets are re-encrypted with a fresh nonce only when the form carried a
+/// new one, so an untouched secret does not count as changed.
+fn changed_keys(
+    before: Option<&BTreeMap<String, String>>,
+    after: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let empty = BTreeMap::new();
+    let before = before.unwrap_or(&empty);
+    let mut keys: Vec<String> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .chain(before.keys().filter(|k| !after.contains_key(*k)).cloned())
+        .filter(|k| !k.starts_with('_'))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }

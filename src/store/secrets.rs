@@ -38,6 +38,12 @@ impl Cipher {
         Self::from_hex(&hex)
     }
 
+    /// A fresh random key, returned with its hex form for the key file.
+    pub fn generate() -> anyhow::Result<(Self, String)> {
+        let hex = random_hex(32)?;
+        Ok((Self::from_hex(&hex)?, hex))
+    }
+
     pub fn encrypt(&self, plain: &str) -> anyhow::Result<String> {
         let mut nonce = [0u8; 24];
         getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -89,7 +95,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);

@@ -1,14 +1,19 @@
 //! HTTP layer: one flat route table, handlers per area, security headers.
 
+mod admin;
+mod auth;
 mod form;
 mod pages;
 mod setups;
+
+pub use auth::encode;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use tower_http::csrf::CsrfLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::State;
@@ -26,11 +31,26 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/archive", post(setups::archive))
         .route("/setups/{id}/restore", post(setups::restore))
         .route("/setups/{id}/pages/{page}", get(pages::show).post(pages::save))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/invite/{token}", get(auth::invite_form).post(auth::invite))
+        .route("/admin/users", get(admin::users).post(admin::add_user))
+        .route("/admin/users/{name}/reset", post(admin::reset_user))
+        .route("/setups/{id}/members", get(admin::members).post(admin::add_member))
+        .route("/setups/{id}/members/{name}/remove", post(admin::remove_member))
+        .route("/setups/{id}/history", get(admin::history))
         .route("/healthz", get(health))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .fallback(|| async { AppError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Cross-site requests that change state are refused (Sec-Fetch-Site / Origin).
+        .layer(CsrfLayer::new().with_rejection_response(|_| {
+            AppError::Forbidden(
+                "The request came from another site, so it was refused. Open the wizard directly and try again.".into(),
+            )
+            .into_response()
+        }))
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",

@@ -8,12 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::auth::{CurrentUser, Nav, Need, can};
 use super::form::Submitted;
-use super::setups::with_ctx;
+use super::setups::{setup_for, with_ctx};
 use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::playbook::{self, CHECK_PAGE, Ctx, Field, FormInput, Kind, PAGES, Page, PageStatus};
-use crate::store::{PageRecord, PageWrite, SaveOutcome, Setup, Stored};
+use crate::store::{PageRecord, PageWrite, SaveOutcome, Setup, Stored, User};
 
 const WARNINGS_KEY: &str = "_warnings";
 
@@ -59,6 +60,8 @@ pub struct ConflictView {
 #[template(path = "question.html")]
 pub struct QuestionPage {
     pub title: String,
+    pub nav: Nav,
+    pub can_edit: bool,
     pub setup_id: String,
     pub setup_name: String,
     pub heading: String,
@@ -96,6 +99,8 @@ pub struct CheckSection {
 #[template(path = "check.html")]
 pub struct CheckPage {
     pub title: String,
+    pub nav: Nav,
+    pub can_edit: bool,
     pub setup_id: String,
     pub setup_name: String,
     pub sections: Vec<CheckSection>,
@@ -243,6 +248,7 @@ fn kind_name(k: Kind) -> &'static str {
 }
 
 struct Render<'a> {
+    me: &'a User,
     typed: Option<&'a FormInput>,
     errors: &'a [(&'static str, String)],
     saved_banner: bool,
@@ -265,6 +271,8 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
     };
     QuestionPage {
         title: page_title(page, setup, !r.errors.is_empty()),
+        nav: Nav::of(r.me),
+        can_edit: can(setup, r.me, Need::Edit),
         setup_id: setup.id.clone(),
         setup_name: setup.name.clone(),
         heading: page.title.to_string(),
@@ -310,20 +318,23 @@ fn lookup(
     id: &str,
     page: &str,
     state: &crate::AppState,
+    me: &User,
+    need: Need,
 ) -> Result<(std::sync::Arc<Setup>, &'static Page)> {
-    let setup = state.store.setup(id).ok_or(AppError::NotFound)?;
+    let setup = setup_for(state, id, me, need)?;
     let page = playbook::page(page).ok_or(AppError::NotFound)?;
     Ok((setup, page))
 }
 
 pub async fn show(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Path((id, page_id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response> {
-    let (setup, page) = lookup(&id, &page_id, &state)?;
+    let (setup, page) = lookup(&id, &page_id, &state, &me, Need::View)?;
     if page.is_check() {
-        return Ok(check_page(&state, &setup, None).into_response());
+        return Ok(check_page(&state, &setup, &me, None).into_response());
     }
     let return_check = q.get("return").is_some_and(|v| v == "check");
     let saved_banner = q.contains_key("saved");
@@ -332,6 +343,7 @@ pub async fn show(
             return Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response());
         }
         let r = Render {
+            me: &me,
             typed: None,
             errors: &[],
             saved_banner,
@@ -383,13 +395,14 @@ fn typed_display(f: &Field, typed: &FormInput) -> String {
 
 pub async fn save(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Path((id, page_id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let (setup, page) = lookup(&id, &page_id, &state)?;
+    let (setup, page) = lookup(&id, &page_id, &state, &me, Need::Edit)?;
     if page.is_check() {
-        return confirm_check(&state, &setup).await;
+        return confirm_check(&state, &setup, &me).await;
     }
     let return_check = q.get("return").is_some_and(|v| v == "check");
     let later = input.first("_action") == Some("later");
@@ -399,7 +412,7 @@ pub async fn save(
         .ok_or_else(|| {
             AppError::BadRequest("the form is missing its version; reload the page".into())
         })?;
-    let user = "consultant";
+    let user = me.name.as_str();
     let now = fmt::now();
 
     let outcome = {
@@ -419,6 +432,7 @@ pub async fn save(
                     page,
                     ctx,
                     Render {
+                        me: &me,
                         typed: Some(&input),
                         errors: &e.errors,
                         saved_banner: false,
@@ -494,6 +508,7 @@ pub async fn save(
                     page,
                     ctx,
                     Render {
+                        me: &me,
                         typed: Some(&input),
                         errors: &[],
                         saved_banner: false,
@@ -508,7 +523,12 @@ pub async fn save(
     }
 }
 
-fn check_page(state: &crate::AppState, setup: &Setup, error: Option<String>) -> CheckPage {
+fn check_page(
+    state: &crate::AppState,
+    setup: &Setup,
+    me: &User,
+    error: Option<String>,
+) -> CheckPage {
     with_ctx(state, setup, |ctx| {
         let sections = PAGES
             .iter()
@@ -559,6 +579,8 @@ fn check_page(state: &crate::AppState, setup: &Setup, error: Option<String>) -> 
         let completed =
             check.is_some_and(|p| playbook::page_status(p, setup, ctx) == PageStatus::Completed);
         CheckPage {
+            nav: Nav::of(me),
+            can_edit: can(setup, me, Need::Edit),
             title: format!(
                 "{}Step {} of {} — Check your answers — {}",
                 if error.is_some() { "Error: " } else { "" },
@@ -575,7 +597,7 @@ fn check_page(state: &crate::AppState, setup: &Setup, error: Option<String>) -> 
     })
 }
 
-async fn confirm_check(state: &crate::AppState, setup: &Setup) -> Result<Response> {
+async fn confirm_check(state: &crate::AppState, setup: &Setup, me: &User) -> Result<Response> {
     let open: Vec<&str> = with_ctx(state, setup, |ctx| {
         PAGES
             .iter()
@@ -587,7 +609,7 @@ async fn confirm_check(state: &crate::AppState, setup: &Setup) -> Result<Respons
         let msg = format!("Complete these sections first: {}", open.join(", "));
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            check_page(state, setup, Some(msg)),
+            check_page(state, setup, me, Some(msg)),
         )
             .into_response());
     }
@@ -601,7 +623,7 @@ async fn confirm_check(state: &crate::AppState, setup: &Setup) -> Result<Respons
                 data: BTreeMap::new(),
                 basis: "",
                 expected_version: version,
-                user: "consultant",
+                user: &me.name,
                 now: fmt::now(),
             },
         )

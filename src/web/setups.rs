@@ -1,18 +1,20 @@
 //! The setups list, creating, renaming, archiving, and a setup's task list.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::auth::{CurrentUser, Nav, Need, authorize, can};
 use super::form::Submitted;
 use crate::domain;
 use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::playbook::{self, Ctx, PAGES, PageStatus};
-use crate::store::Setup;
+use crate::store::{Setup, User};
 
 pub struct SetupRow {
     pub href: String,
@@ -28,6 +30,7 @@ pub struct SetupRow {
 #[template(path = "setups.html")]
 pub struct SetupsPage {
     pub title: String,
+    pub nav: Nav,
     pub rows: Vec<SetupRow>,
     pub archived_view: bool,
     pub other_count: usize,
@@ -45,13 +48,27 @@ pub(super) fn with_ctx<T>(
     f(&mut ctx)
 }
 
+/// The setup, if `user` may do `need` with it (404 / 403 otherwise).
+pub(super) fn setup_for(
+    state: &crate::AppState,
+    id: &str,
+    user: &User,
+    need: Need,
+) -> Result<Arc<Setup>> {
+    let setup = state.store.setup(id).ok_or(AppError::NotFound)?;
+    authorize(&setup, user, need)?;
+    Ok(setup)
+}
+
 fn list_page(
     state: &crate::AppState,
+    me: &User,
     archived_view: bool,
     name_value: String,
     error: Option<String>,
 ) -> SetupsPage {
-    let all = state.store.list();
+    let mut all = state.store.list();
+    all.retain(|s| can(s, me, Need::View));
     let other_count = all.iter().filter(|s| s.archived != archived_view).count();
     let rows = all
         .iter()
@@ -81,6 +98,7 @@ fn list_page(
     };
     SetupsPage {
         title,
+        nav: Nav::of(me),
         rows,
         archived_view,
         other_count,
@@ -91,14 +109,11 @@ fn list_page(
 
 pub async fn list(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> SetupsPage {
-    list_page(
-        &state,
-        q.get("view").is_some_and(|v| v == "archived"),
-        String::new(),
-        None,
-    )
+    let archived = q.get("view").is_some_and(|v| v == "archived");
+    list_page(&state, &me, archived, String::new(), None)
 }
 
 fn parse_name(input: &playbook::FormInput) -> std::result::Result<String, (String, String)> {
@@ -110,14 +125,15 @@ fn parse_name(input: &playbook::FormInput) -> std::result::Result<String, (Strin
 
 pub async fn create(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Submitted(input): Submitted,
 ) -> Result<Response> {
     match parse_name(&input) {
         Ok(name) => {
-            let setup = state.store.create_setup(&name, fmt::now()).await?;
+            let setup = state.store.create_setup(&name, me.id, fmt::now()).await?;
             Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
         }
-        Err((typed, e)) => Ok(list_page(&state, false, typed, Some(e)).into_response()),
+        Err((typed, e)) => Ok(list_page(&state, &me, false, typed, Some(e)).into_response()),
     }
 }
 
@@ -140,24 +156,30 @@ pub struct Section {
 #[template(path = "task_list.html")]
 pub struct TaskListPage {
     pub title: String,
+    pub nav: Nav,
     pub setup_id: String,
     pub setup_name: String,
     pub archived: bool,
+    pub can_manage: bool,
+    pub can_edit: bool,
     pub progress: String,
     pub sections: Vec<Section>,
 }
 
 pub async fn task_list(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<TaskListPage> {
-    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    let setup = setup_for(&state, &id, &me, Need::View)?;
     let (sections, progress) = with_ctx(&state, &setup, |ctx| {
         let mut sections: Vec<Section> = Vec::new();
         for page in PAGES {
             let status = playbook::page_status(page, &setup, ctx);
             let reason = match &status {
-                PageStatus::NeedsReview if !page.is_check() => Some("An earlier answer this page depends on has changed. Check this page and save it again.".to_string()),
+                PageStatus::NeedsReview if !page.is_check() => {
+                    Some("An earlier answer this page depends on has changed. Check this page and save it again.".to_string())
+                }
                 PageStatus::NeedsReview => Some("Some pages are not completed yet.".to_string()),
                 PageStatus::Problem(p) => Some(p.clone()),
                 PageStatus::CannotStartYet => Some(format!(
@@ -198,9 +220,12 @@ pub async fn task_list(
     });
     Ok(TaskListPage {
         title: format!("{} — Task Center setup", setup.name),
+        nav: Nav::of(&me),
         setup_id: setup.id.clone(),
         setup_name: setup.name.clone(),
         archived: setup.archived,
+        can_manage: can(&setup, &me, Need::Manage),
+        can_edit: can(&setup, &me, Need::Edit),
         progress,
         sections,
     })
@@ -210,6 +235,7 @@ pub async fn task_list(
 #[template(path = "rename.html")]
 pub struct RenamePage {
     pub title: String,
+    pub nav: Nav,
     pub setup_id: String,
     pub setup_name: String,
     pub value: String,
@@ -218,11 +244,13 @@ pub struct RenamePage {
 
 pub async fn rename_form(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<RenamePage> {
-    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    let setup = setup_for(&state, &id, &me, Need::Manage)?;
     Ok(RenamePage {
         title: format!("Rename — {}", setup.name),
+        nav: Nav::of(&me),
         setup_id: setup.id.clone(),
         setup_name: setup.name.clone(),
         value: setup.name.clone(),
@@ -232,10 +260,11 @@ pub async fn rename_form(
 
 pub async fn rename(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Path(id): Path<String>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    let setup = setup_for(&state, &id, &me, Need::Manage)?;
     match parse_name(&input) {
         Ok(name) => {
             state
@@ -247,6 +276,7 @@ pub async fn rename(
         }
         Err((typed, e)) => Ok(RenamePage {
             title: format!("Error: Rename — {}", setup.name),
+            nav: Nav::of(&me),
             setup_id: setup.id.clone(),
             setup_name: setup.name.clone(),
             value: typed,
@@ -258,8 +288,10 @@ pub async fn rename(
 
 pub async fn archive(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
+    setup_for(&state, &id, &me, Need::Manage)?;
     state
         .store
         .update_setup(&id, None, Some(true), fmt::now())
@@ -270,8 +302,10 @@ pub async fn archive(
 
 pub async fn restore(
     State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Redirect> {
+    setup_for(&state, &id, &me, Need::Manage)?;
     state
         .store
         .update_setup(&id, None, Some(false), fmt::now())

@@ -1,4 +1,5 @@
 //! The one integration test binary: real servers on port 0, real HTTP, real SQLite.
 
+mod accounts;
 mod support;
 mod wizard;

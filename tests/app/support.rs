@@ -29,10 +29,14 @@ impl Drop for TempDir {
     }
 }
 
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
 pub struct TestApp {
     pub base: String,
+    /// Signed in as the first administrator, "admin".
     pub client: reqwest::Client,
     pub dir: TempDir,
+    pub bootstrap_link: String,
     running: Option<taskcenter_wizard::Running>,
 }
 
@@ -52,16 +56,50 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Start a server on a fresh database and sign in as its first administrator.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut ServeArgs)) -> TestApp {
         let dir = TempDir::new();
-        let running = taskcenter_wizard::start(&Self::args(&dir))
-            .await
-            .expect("start app");
-        TestApp {
+        let mut args = Self::args(&dir);
+        adjust(&mut args);
+        let running = taskcenter_wizard::start(&args).await.expect("start app");
+        let bootstrap_link = running
+            .bootstrap_link
+            .clone()
+            .expect("a new database offers a bootstrap link");
+        let app = TestApp {
             base: format!("http://{}", running.addr),
             client: client(),
             dir,
+            bootstrap_link,
             running: Some(running),
+        };
+        let link = app.bootstrap_link.trim_start_matches(&app.base).to_string();
+        let r = app
+            .post(
+                &link,
+                &[
+                    ("name", "admin"),
+                    ("password", ADMIN_PASSWORD),
+                    ("confirm", ADMIN_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "bootstrap: {}", r.body);
+        app
+    }
+
+    /// Drive a server started elsewhere (the real binary), not signed in yet.
+    pub fn attach(base: String, dir: TempDir) -> TestApp {
+        TestApp {
+            base,
+            client: client(),
+            dir,
+            bootstrap_link: String::new(),
+            running: None,
         }
     }
 
@@ -69,15 +107,67 @@ impl TestApp {
         ServeArgs::for_database(dir.0.join("wizard.db"))
     }
 
+    /// A new consultant account, created by the admin; returns its signed-in client.
+    pub async fn user(&self, name: &str) -> reqwest::Client {
+        let r = self.post("/admin/users", &[("name", name)]).await;
+        assert_eq!(r.status, StatusCode::OK, "add user: {}", r.body);
+        let link = between(&r.body, "<code id=\"invite-link\">", "</code>").expect("link shown");
+        let path = link
+            .trim_start_matches("http://")
+            .split_once('/')
+            .map(|(_, p)| format!("/{p}"))
+            .expect("path");
+        let c = client();
+        let password = format!("{name}-password-long");
+        let r = Self::read(
+            c.post(format!("{}{path}", self.base))
+                .form(&[
+                    ("password", password.as_str()),
+                    ("confirm", password.as_str()),
+                ])
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "set password: {}", r.body);
+        c
+    }
+
+    pub async fn get_as(&self, c: &reqwest::Client, path: &str) -> Page {
+        Self::read(
+            c.get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
+    }
+
+    pub async fn post_as(&self, c: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::read(
+            c.post(format!("{}{path}", self.base))
+                .form(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.dir.0.join("wizard.db")
     }
 
     /// Stop the server and start a new one on the same database file.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn stop(&mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("stop");
         }
+    }
+
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
         let running = taskcenter_wizard::start(&Self::args(&self.dir))
             .await
             .expect("restart app");
@@ -86,7 +176,7 @@ impl TestApp {
         self
     }
 
-    async fn read(resp: reqwest::Response) -> Page {
+    pub async fn read(resp: reqwest::Response) -> Page {
         let status = resp.status();
         let headers = resp.headers().clone();
         let location = headers
@@ -161,6 +251,12 @@ impl TestApp {
 
 pub fn version_of(html: &str) -> String {
     attr_after(html, "name=\"_version\" value=\"").expect("version field")
+}
+
+pub fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let s = html.find(start)? + start.len();
+    let e = html[s..].find(end)? + s;
+    Some(&html[s..e])
 }
 
 fn attr_after(html: &str, marker: &str) -> Option<String> {
@@ -338,3 +434,82 @@ pub const PAGES: &[&str] = &[
     "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
     "step-4", "step-5", "step-6",
 ];
+
+/// The real binary, started with `envs`; its output is collected line by line.
+pub struct Binary {
+    pub child: tokio::process::Child,
+    pub addr: String,
+    pub bootstrap_link: Option<String>,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+pub async fn start_binary(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> Binary {
+    use tokio::io::AsyncBufReadExt;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_taskcenter-wizard"));
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn the binary");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout"))
+            as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let (log, tx) = (log.clone(), tx.clone());
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = tx.send(line.clone());
+                log.lock().expect("log").push(line);
+            }
+        });
+    }
+    drop(tx);
+    let (mut addr, mut link) = (None, None);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while addr.is_none()
+        || (link.is_none() && addr.is_some() && tokio::time::Instant::now() < deadline)
+    {
+        let line = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(l)) => l,
+            _ => break,
+        };
+        if let Some(rest) = line.split("ready at http://").nth(1) {
+            addr = rest.split_whitespace().next().map(str::to_string);
+            // A database with accounts prints no link; stop waiting shortly after.
+            if tokio::time::timeout(std::time::Duration::from_millis(300), async {
+                while let Some(l) = rx.recv().await {
+                    if let Some(link) = l.split("single-use link (valid 24 hours): ").nth(1) {
+                        return Some(link.trim().to_string());
+                    }
+                }
+                None
+            })
+            .await
+            .ok()
+            .flatten()
+            .map(|l| link = Some(l))
+            .is_none()
+            {
+                break;
+            }
+        }
+    }
+    Binary {
+        child,
+        addr: addr.expect("the binary printed its address"),
+        bootstrap_link: link,
+        log,
+    }
+}
+
+/// True when `needle` occurs anywhere in `hay`.
+pub fn contains_bytes(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}

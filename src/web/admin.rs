@@ -1,0 +1,328 @@
+//! Administration: people, their single-use links, and a setup's sharing and history.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::auth::{CurrentUser, Nav, Need, authorize};
+use super::form::Submitted;
+use crate::error::{AppError, Result};
+use crate::store::Role;
+use crate::{INVITE_VALID_SECS, domain, fmt, playbook};
+
+pub struct UserView {
+    pub name: String,
+    pub is_admin: bool,
+    pub status: &'static str,
+    pub created: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_users.html")]
+pub struct UsersPage {
+    pub title: String,
+    pub nav: Nav,
+    pub users: Vec<UserView>,
+    pub link: Option<(String, String)>,
+    pub name: String,
+    pub error: Option<String>,
+}
+
+fn require_admin(user: &crate::store::User) -> Result<()> {
+    if user.is_admin {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+async fn users_page(
+    state: &crate::AppState,
+    me: &crate::store::User,
+    link: Option<(String, String)>,
+    name: String,
+    error: Option<String>,
+) -> Result<UsersPage> {
+    let users = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| UserView {
+            name: u.user.name,
+            is_admin: u.user.is_admin,
+            status: if u.has_password {
+                "Active"
+            } else {
+                "Link sent, not used yet"
+            },
+            created: fmt::date(u.created_at),
+        })
+        .collect();
+    Ok(UsersPage {
+        title: format!("{}People", if error.is_some() { "Error: " } else { "" }),
+        nav: Nav::of(me),
+        users,
+        link,
+        name,
+        error,
+    })
+}
+
+pub async fn users(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+) -> Result<UsersPage> {
+    require_admin(&me)?;
+    users_page(&state, &me, None, String::new(), None).await
+}
+
+/// A link for `name`; the admin hands it over (it is shown once, never stored).
+async fn link_for(
+    state: &crate::AppState,
+    base: &str,
+    name: &str,
+    admin: bool,
+    me: &str,
+) -> Result<String> {
+    let token = state
+        .store
+        .create_invite(Some(name), admin, me, INVITE_VALID_SECS, fmt::now())
+        .await?;
+    Ok(format!("{base}/invite/{token}"))
+}
+
+fn base_url(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    format!("http://{host}")
+}
+
+pub async fn add_user(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    headers: axum::http::HeaderMap,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    require_admin(&me)?;
+    let typed = input.first("name").unwrap_or("").to_string();
+    let name = match domain::user_name(&typed) {
+        Ok(c) => c.value,
+        Err(e) => {
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                users_page(&state, &me, None, typed, Some(e)).await?,
+            )
+                .into_response());
+        }
+    };
+    if state.store.user_by_name(&name).await?.is_some() {
+        let e = format!(
+            "There is already a user called {name}. Use \"Reset password\" in the list instead."
+        );
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            users_page(&state, &me, None, typed, Some(e)).await?,
+        )
+            .into_response());
+    }
+    let admin = input.first("admin") == Some("yes");
+    let link = link_for(&state, &base_url(&headers), &name, admin, &me.name).await?;
+    Ok(
+        users_page(&state, &me, Some((name, link)), String::new(), None)
+            .await?
+            .into_response(),
+    )
+}
+
+pub async fn reset_user(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    headers: axum::http::HeaderMap,
+    Path(name): Path<String>,
+) -> Result<UsersPage> {
+    require_admin(&me)?;
+    let user = state
+        .store
+        .user_by_name(&name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let link = link_for(&state, &base_url(&headers), &user.name, false, &me.name).await?;
+    users_page(&state, &me, Some((user.name, link)), String::new(), None).await
+}
+
+pub struct MemberView {
+    pub name: String,
+    pub role: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "members.html")]
+pub struct MembersPage {
+    pub title: String,
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub owner: String,
+    pub members: Vec<MemberView>,
+    pub name: String,
+    pub error: Option<String>,
+}
+
+async fn members_page(
+    state: &crate::AppState,
+    me: &crate::store::User,
+    id: &str,
+    name: String,
+    error: Option<String>,
+) -> Result<MembersPage> {
+    let setup = state.store.setup(id).ok_or(AppError::NotFound)?;
+    let owner = match setup.owner_id {
+        Some(o) => state.store.user_name(o).await?.unwrap_or_default(),
+        None => "(administrators)".into(),
+    };
+    Ok(MembersPage {
+        title: format!(
+            "{}Sharing — {}",
+            if error.is_some() { "Error: " } else { "" },
+            setup.name
+        ),
+        nav: Nav::of(me),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        owner,
+        members: setup
+            .members
+            .iter()
+            .map(|m| MemberView {
+                name: m.name.clone(),
+                role: m.role.as_str(),
+            })
+            .collect(),
+        name,
+        error,
+    })
+}
+
+pub async fn members(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<MembersPage> {
+    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    authorize(&setup, &me, Need::Manage)?;
+    members_page(&state, &me, &id, String::new(), None).await
+}
+
+pub async fn add_member(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    authorize(&setup, &me, Need::Manage)?;
+    let typed = input
+        .first("name")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let role = input.first("role").and_then(Role::parse);
+    let user = state.store.user_by_name(&typed).await?;
+    let error = match (&user, role) {
+        (None, _) => Some(format!(
+            "There is no user called \"{typed}\". Check the spelling, or ask an administrator to add them."
+        )),
+        (_, None) => Some("Select whether they can change the setup or only view it.".to_string()),
+        (Some(u), _) if Some(u.id) == setup.owner_id => {
+            Some(format!("{} owns this setup already.", u.name))
+        }
+        _ => None,
+    };
+    if let Some(e) = error {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            members_page(&state, &me, &id, typed, Some(e)).await?,
+        )
+            .into_response());
+    }
+    if let Some(u) = user {
+        state.store.set_member(&id, &u, role).await?;
+    }
+    Ok(Redirect::to(&format!("/setups/{id}/members")).into_response())
+}
+
+pub async fn remove_member(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Redirect> {
+    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    authorize(&setup, &me, Need::Manage)?;
+    let user = state
+        .store
+        .user_by_name(&name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state.store.set_member(&id, &user, None).await?;
+    Ok(Redirect::to(&format!("/setups/{id}/members")))
+}
+
+pub struct HistoryRow {
+    pub when: String,
+    pub who: String,
+    pub page: String,
+    pub field: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "history.html")]
+pub struct HistoryPage {
+    pub title: String,
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub rows: Vec<HistoryRow>,
+}
+
+pub async fn history(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<HistoryPage> {
+    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+    authorize(&setup, &me, Need::View)?;
+    let rows = state
+        .store
+        .audit(&id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let base = r.field.split('.').next().unwrap_or(&r.field);
+            let label = playbook::key_label(base);
+            HistoryRow {
+                when: fmt::date_time(r.at),
+                who: r.user_name,
+                page: playbook::page(&r.page).map_or(r.page.clone(), |p| p.title.to_string()),
+                field: if label.is_empty() {
+                    r.field.clone()
+                } else if base != r.field {
+                    format!("{label}: {}", r.field.split_once('.').map_or("", |x| x.1))
+                } else {
+                    label.to_string()
+                },
+            }
+        })
+        .collect();
+    Ok(HistoryPage {
+        title: format!("History — {}", setup.name),
+        nav: Nav::of(&me),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        rows,
+    })
+}
