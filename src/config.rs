@@ -29,6 +29,12 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Serve only the sandbox: a simulated SAP landscape on a loopback address.
+    Sandbox {
+        /// Loopback address for the sandbox.
+        #[arg(long, env = "WIZARD_SANDBOX_LISTEN", default_value = "127.0.0.1:8081")]
+        listen: SocketAddr,
+    },
     /// Re-encrypt every stored secret under a new master key (stop the server first).
     RotateKey {
         #[command(flatten)]
@@ -94,6 +100,22 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure; set it when the wizard is served over https.
     #[arg(long, env = "WIZARD_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Also start the sandbox and send every SAP call to it instead of SAP.
+    #[arg(long, env = "WIZARD_SANDBOX")]
+    pub sandbox: bool,
+    /// Loopback address of the sandbox started by --sandbox.
+    #[arg(long, env = "WIZARD_SANDBOX_LISTEN", default_value = "127.0.0.1:8081")]
+    pub sandbox_listen: SocketAddr,
+    /// Seconds to wait for a connection to SAP.
+    #[arg(long, env = "WIZARD_CONNECT_TIMEOUT", default_value_t = 5)]
+    pub connect_timeout: u64,
+    /// Seconds a whole SAP call may take.
+    #[arg(long, env = "WIZARD_TIMEOUT", default_value_t = 20)]
+    pub timeout: u64,
+    /// A host the wizard may call besides SAP's cloud domains (exact, or
+    /// *.domain); repeat the flag for more.
+    #[arg(long = "allow-host", env = "WIZARD_ALLOW_HOSTS", value_delimiter = ',')]
+    pub allow_hosts: Vec<String>,
     /// Time without a request after which a session ends, like 8h, 45m or 90s.
     #[arg(long, env = "WIZARD_SESSION_IDLE", default_value = "8h", value_parser = parse_duration)]
     pub session_idle: i64,
@@ -111,6 +133,11 @@ impl ServeArgs {
             },
             secure_cookies: false,
             session_idle: 8 * 3600,
+            sandbox: false,
+            sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            connect_timeout: 5,
+            timeout: 20,
+            allow_hosts: Vec::new(),
         }
     }
 }

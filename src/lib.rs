@@ -6,6 +6,8 @@ pub mod domain;
 pub mod error;
 pub mod fmt;
 pub mod playbook;
+pub mod sandbox;
+pub mod sap;
 pub mod store;
 pub mod web;
 
@@ -25,6 +27,9 @@ pub const INVITE_VALID_SECS: i64 = 24 * 3600;
 /// Shared by every handler.
 pub struct AppState {
     pub store: Store,
+    pub sap: sap::SapClient,
+    /// In sandbox mode: where its demo page is.
+    pub sandbox_url: Option<String>,
     pub secure_cookies: bool,
     pub session_idle_secs: i64,
     /// Failed sign-ins per user name and per client address: (count, last at).
@@ -38,6 +43,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// When no account exists yet: the single-use link that creates the first administrator.
     pub bootstrap_link: Option<String>,
+    /// The sandbox started with `--sandbox`.
+    pub sandbox: Option<sandbox::RunningSandbox>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -89,7 +96,24 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     } else {
         None
     };
+    let sandbox = if args.sandbox {
+        Some(
+            sandbox::start(args.sandbox_listen)
+                .await
+                .context("starting the sandbox")?,
+        )
+    } else {
+        None
+    };
+    let sap = sap::SapClient::new(sap::SapConfig::new(
+        std::time::Duration::from_secs(args.connect_timeout.max(1)),
+        std::time::Duration::from_secs(args.timeout.max(1)),
+        &args.allow_hosts,
+        sandbox.as_ref().map(|s| s.addr),
+    ))?;
     let state = Arc::new(AppState {
+        sandbox_url: sandbox.as_ref().map(|s| format!("http://{}/", s.addr)),
+        sap,
         store,
         secure_cookies: args.secure_cookies,
         session_idle_secs: args.session_idle,
@@ -107,6 +131,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     Ok(Running {
         addr,
         bootstrap_link,
+        sandbox,
         stop,
         task,
     })

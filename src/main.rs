@@ -30,6 +30,15 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(Command::Sandbox { listen }) => {
+            let sb = taskcenter_wizard::sandbox::start(listen).await?;
+            tracing::info!(
+                "sandbox ready at http://{} (demo values on its home page)",
+                sb.addr
+            );
+            tokio::signal::ctrl_c().await?;
+            Ok(())
+        }
         Some(Command::RotateKey { store }) => {
             let n = taskcenter_wizard::rotate_key(&store).await?;
             println!(
@@ -48,6 +57,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         running.addr,
         args.store.database.display()
     );
+    if let Some(sb) = &running.sandbox {
+        tracing::info!(
+            "sandbox mode: SAP calls go to the sandbox at http://{}; its home page lists the demo customer's values",
+            sb.addr
+        );
+    }
     if let Some(link) = &running.bootstrap_link {
         tracing::info!(
             "No account exists yet. Create the first administrator with this single-use link (valid 24 hours): {link}"

@@ -15,7 +15,7 @@ pub use ids::{
     destination_label, global_user_id, parse_approvers, password, pull_days, region, subdomain,
     technical_id, user_name,
 };
-pub use service_key::ServiceKey;
+pub use service_key::{DestinationKey, ServiceKey};
 
 /// A value that parsed, with notes the consultant should read but that do not
 /// block saving (SAP facts marked "unconfirmed" become warnings, never errors).

@@ -146,6 +146,67 @@ impl ServiceKey {
     }
 }
 
+/// A Destination service key: what the wizard needs to call that service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationKey {
+    pub uri: String,
+    pub url: String,
+    pub clientid: String,
+    pub clientsecret: String,
+}
+
+impl DestinationKey {
+    pub fn parse(raw: &str) -> Result<Checked<DestinationKey>, Invalid> {
+        let s = raw.trim();
+        if !s.starts_with('{') {
+            return Err("Paste the whole Destination service key, starting with {".into());
+        }
+        let mut v: Value = serde_json::from_str(s).map_err(|e| {
+            format!("The Destination service key is not valid JSON ({e}). Copy it again: the whole text from {{ to }}")
+        })?;
+        if v.get("uri").is_none()
+            && let Some(inner) = v.get("credentials").cloned()
+        {
+            v = inner;
+        }
+        if v.get("endpoints")
+            .and_then(|e| e.get("inbox_rest_url"))
+            .is_some()
+        {
+            return Err("This is the Task Center service key. Paste the key of a Destination service instance here".into());
+        }
+        let missing: Vec<&str> = ["uri", "url", "clientid", "clientsecret"]
+            .into_iter()
+            .filter(|k| text(&v, &[k]).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "The Destination service key is missing {}. Copy the whole key of the Destination service instance again",
+                missing.join(", ")
+            ));
+        }
+        let get = |k: &str| {
+            text(&v, &[k])
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string()
+        };
+        for k in ["uri", "url"] {
+            if !get(k).starts_with("https://") {
+                return Err(format!(
+                    "{k} in the Destination service key must start with https://; the key looks edited"
+                ));
+            }
+        }
+        Ok(Checked::ok(DestinationKey {
+            uri: get("uri"),
+            url: get("url"),
+            clientid: get("clientid"),
+            clientsecret: get("clientsecret"),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! Adding a page is a change to `pages.rs` (plus a template only when the page
 //! is special). Nothing here knows about HTTP or SQL.
 
+pub mod actions;
 mod engine;
 mod pages;
 
@@ -97,6 +98,8 @@ pub struct Page {
     pub summary: Option<SummaryFn>,
     /// Cross-field checks once every field parsed: (field key, message).
     pub check: Option<CheckFn>,
+    /// The SAP call this step offers (see `actions`).
+    pub action: Option<actions::Action>,
 }
 
 impl Page {

@@ -1,7 +1,8 @@
 //! The ordered pages of the procedure (../shared/procedure.md), in our words.
 
+use super::actions::Action;
 use super::{Ctx, Field, Instruction, Kind, Page, Parsed, Parser, Stored};
-use crate::domain::{self, Checked, S4Host, ServiceKey, TrustCertificate};
+use crate::domain::{self, Checked, DestinationKey, S4Host, ServiceKey, TrustCertificate};
 
 // ---- small adapters from domain parsers to field parsers -------------------
 
@@ -412,8 +413,62 @@ fn parse_certificate(b: &[u8], ctx: &Ctx) -> Result<Parsed, String> {
     })
 }
 
+const STEP32: &[Field] = &[
+    Field {
+        key: "certificate",
+        label: "Trust certificate",
+        hint: "A .pem, .crt or .cer file (PEM or DER). Not needed if you give the Destination service key below: the wizard then fetches it.",
+        kind: Kind::File,
+        optional: true,
+        parse: Parser::Bytes(parse_certificate),
+        prefill: None,
+        also_stores: &[
+            "cert_cn",
+            "cert_subject",
+            "cert_issuer",
+            "cert_not_before",
+            "cert_not_after",
+            "cert_sha256",
+        ],
+    },
+    Field {
+        key: "dest_key",
+        label: "Destination service key (JSON) (optional)",
+        hint: "The key of a Destination service instance in the subaccount. With it the wizard fetches the certificate and, in step 4, creates the destination for you. Leave blank to keep the saved key.",
+        kind: Kind::Json,
+        optional: true,
+        parse: Parser::Text(parse_destination_key),
+        prefill: None,
+        also_stores: &["ds_uri", "ds_url", "ds_clientid", "ds_clientsecret"],
+    },
+];
+
+fn parse_destination_key(s: &str, _: &Ctx) -> Result<Parsed, String> {
+    let c = DestinationKey::parse(s)?;
+    let k = c.value;
+    Ok(Parsed {
+        values: vec![
+            (
+                "dest_key",
+                Stored::Plain(format!("saved for client {}", k.clientid)),
+            ),
+            ("ds_uri", Stored::Plain(k.uri)),
+            ("ds_url", Stored::Plain(k.url)),
+            ("ds_clientid", Stored::Plain(k.clientid)),
+            ("ds_clientsecret", Stored::Secret(k.clientsecret)),
+        ],
+        warnings: c.warnings,
+    })
+}
+
 fn check_certificate(ctx: &Ctx) -> Vec<(&'static str, String)> {
     let Some(cn) = ctx.get("cert_cn") else {
+        if ctx.get("ds_clientid").is_none() {
+            return vec![(
+                "certificate",
+                "Upload the trust certificate, or paste a Destination service key so that the wizard can fetch it".into(),
+            )];
+        }
         return vec![];
     };
     let probe = TrustCertificate {
@@ -797,8 +852,8 @@ const STEP4: &[Field] = &[
 ];
 
 /// The destination the wizard would create, as (property, value) in SAP's
-/// key names. The password is masked; exports decide themselves.
-pub fn destination(ctx: &Ctx) -> Vec<(&'static str, String)> {
+/// key names. The password is masked unless `with_secret` (for the API call).
+pub fn destination(ctx: &Ctx, with_secret: bool) -> Vec<(&'static str, String)> {
     let s4 = ctx.s4();
     let g = |k: &str| ctx.get(k).unwrap_or("").to_string();
     let mut p = vec![
@@ -820,7 +875,12 @@ pub fn destination(ctx: &Ctx) -> Vec<(&'static str, String)> {
         ("tokenServiceUser", g("comm_user")),
         (
             "tokenServicePassword",
-            ctx.masked("comm_password").unwrap_or_default(),
+            if with_secret {
+                ctx.secret("comm_password")
+            } else {
+                ctx.masked("comm_password")
+            }
+            .unwrap_or_default(),
         ),
         ("userIdSource", "user_uuid".into()),
         ("tc.enabled", "true".into()),
@@ -843,7 +903,7 @@ pub fn destination(ctx: &Ctx) -> Vec<(&'static str, String)> {
 }
 
 fn summary_destination(ctx: &Ctx) -> Vec<(String, String)> {
-    destination(ctx)
+    destination(ctx, false)
         .into_iter()
         .map(|(k, v)| {
             (
@@ -1013,6 +1073,7 @@ pub static PAGES: &[Page] = &[
                 .unwrap_or_default()
         }),
         check: None,
+        action: None,
     },
     Page {
         id: "step-1",
@@ -1026,6 +1087,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step1),
         summary: None,
         check: None,
+        action: None,
     },
     Page {
         id: "step-2",
@@ -1039,6 +1101,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step2),
         summary: None,
         check: None,
+        action: None,
     },
     Page {
         id: "step-3-1",
@@ -1061,6 +1124,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step31),
         summary: Some(summary_service_key),
         check: Some(check_service_key),
+        action: Some(Action::VerifyServiceKey),
     },
     Page {
         id: "step-3-2",
@@ -1068,28 +1132,13 @@ pub static PAGES: &[Page] = &[
         section: "Configure S/4HANA Cloud",
         step: "3.2",
         intro: "S/4HANA trusts tokens signed by the subaccount once it has the subaccount's trust certificate.",
-        fields: &[Field {
-            key: "certificate",
-            label: "Trust certificate",
-            hint: "A .pem, .crt or .cer file (PEM or DER).",
-            kind: Kind::File,
-            optional: false,
-            parse: Parser::Bytes(parse_certificate),
-            prefill: None,
-            also_stores: &[
-                "cert_cn",
-                "cert_subject",
-                "cert_issuer",
-                "cert_not_before",
-                "cert_not_after",
-                "cert_sha256",
-            ],
-        }],
+        fields: STEP32,
         requires: &["facts"],
         depends_on: &["subaccount_id"],
         guide: Some(guide_step32),
         summary: Some(summary_certificate),
         check: Some(check_certificate),
+        action: Some(Action::FetchCertificate),
     },
     Page {
         id: "step-3-3",
@@ -1103,6 +1152,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step33),
         summary: None,
         check: None,
+        action: None,
     },
     Page {
         id: "step-3-4",
@@ -1116,6 +1166,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step34),
         summary: None,
         check: None,
+        action: None,
     },
     Page {
         id: "step-3-5",
@@ -1129,6 +1180,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step35),
         summary: None,
         check: None,
+        action: None,
     },
     Page {
         id: "step-4",
@@ -1151,6 +1203,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step4),
         summary: Some(summary_destination),
         check: None,
+        action: Some(Action::ApplyDestination),
     },
     Page {
         id: "step-5",
@@ -1164,6 +1217,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step5),
         summary: None,
         check: None,
+        action: None,
     },
     Page {
         id: "step-6",
@@ -1177,6 +1231,7 @@ pub static PAGES: &[Page] = &[
         guide: Some(guide_step6),
         summary: None,
         check: None,
+        action: Some(Action::LookupUsers),
     },
     Page {
         id: super::CHECK_PAGE,
@@ -1190,10 +1245,16 @@ pub static PAGES: &[Page] = &[
         guide: None,
         summary: None,
         check: None,
+        action: None,
     },
 ];
 
-pub const SECRET_KEYS: &[&str] = &["ias_client_secret", "sk_clientsecret", "comm_password"];
+pub const SECRET_KEYS: &[&str] = &[
+    "ias_client_secret",
+    "sk_clientsecret",
+    "comm_password",
+    "ds_clientsecret",
+];
 
 pub const KEY_LABELS: &[(&str, &str)] = &[
     ("sk_inbox_rest_url", "Task Center REST URL"),
@@ -1201,4 +1262,6 @@ pub const KEY_LABELS: &[(&str, &str)] = &[
     ("sk_clientid", "Client ID (uaa.clientid)"),
     ("sk_clientsecret", "Client secret (uaa.clientsecret)"),
     ("cert_cn", "Certificate common name"),
+    ("ds_clientid", "Destination service client ID"),
+    ("ds_clientsecret", "Destination service client secret"),
 ];

@@ -28,7 +28,11 @@ pub struct PageRecord {
     pub data: BTreeMap<String, String>,
     pub version: i64,
     pub basis: String,
+    /// The last SAP check of this page failed with this explanation.
     pub problem: Option<String>,
+    /// The last SAP check of this page passed with this note.
+    pub checked_note: Option<String>,
+    pub checked_at: Option<i64>,
     pub updated_at: i64,
     pub updated_by: String,
 }
@@ -100,6 +104,17 @@ pub struct Store {
     write: tokio::sync::Mutex<()>,
 }
 
+/// page, user, at, method, url, status, duration_ms, outcome
+type CallRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    String,
+);
 type Row = (String, String, i64, i64, i64, Option<i64>);
 type AnswerRow = (
     String,
@@ -108,6 +123,8 @@ type AnswerRow = (
     i64,
     String,
     Option<String>,
+    Option<String>,
+    Option<i64>,
     i64,
     String,
 );
@@ -149,7 +166,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let answers: Vec<AnswerRow> = sqlx::query_as(
-            "SELECT setup_id, page, data, version, basis, problem, updated_at, updated_by FROM answers",
+            "SELECT setup_id, page, data, version, basis, problem, checked_note, checked_at, updated_at, updated_by FROM answers",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -185,7 +202,19 @@ impl Store {
                 });
             }
         }
-        for (setup_id, page, data, version, basis, problem, updated_at, updated_by) in answers {
+        for (
+            setup_id,
+            page,
+            data,
+            version,
+            basis,
+            problem,
+            checked_note,
+            checked_at,
+            updated_at,
+            updated_by,
+        ) in answers
+        {
             let data: BTreeMap<String, String> = serde_json::from_str(&data)
                 .with_context(|| format!("answers of {setup_id}/{page} are not a JSON object"))?;
             if let Some(s) = map.get_mut(&setup_id) {
@@ -196,6 +225,8 @@ impl Store {
                         version,
                         basis,
                         problem,
+                        checked_note,
+                        checked_at,
                         updated_at,
                         updated_by,
                     },
@@ -245,6 +276,101 @@ impl Store {
         }
         tx.commit().await?;
         Ok(count)
+    }
+
+    /// Store the outcome of a page's SAP check (no version change: answers are untouched).
+    pub async fn set_outcome(
+        &self,
+        setup_id: &str,
+        page: &str,
+        ok: bool,
+        message: &str,
+        at: i64,
+    ) -> anyhow::Result<()> {
+        let _w = self.write.lock().await;
+        let Some(current) = self.setup(setup_id) else {
+            return Ok(());
+        };
+        let (problem, note) = if ok {
+            (None, Some(message))
+        } else {
+            (Some(message), None)
+        };
+        sqlx::query("UPDATE answers SET problem = ?, checked_note = ?, checked_at = ? WHERE setup_id = ? AND page = ?")
+            .bind(problem)
+            .bind(note)
+            .bind(at)
+            .bind(setup_id)
+            .bind(page)
+            .execute(&self.pool)
+            .await?;
+        let mut next = (*current).clone();
+        if let Some(p) = next.pages.get_mut(page) {
+            p.problem = problem.map(str::to_string);
+            p.checked_note = note.map(str::to_string);
+            p.checked_at = Some(at);
+        }
+        self.put(next)?;
+        Ok(())
+    }
+
+    pub async fn record_calls(
+        &self,
+        setup_id: &str,
+        page: &str,
+        user: &str,
+        calls: &[crate::sap::CallRecord],
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for c in calls {
+            sqlx::query("INSERT INTO calls (setup_id, page, user_name, at, method, url, status, duration_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(setup_id)
+                .bind(page)
+                .bind(user)
+                .bind(c.at)
+                .bind(&c.method)
+                .bind(&c.url)
+                .bind(c.status.map(i64::from))
+                .bind(c.duration_ms)
+                .bind(&c.outcome)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The call log of a setup, newest first: (page, user, record).
+    pub async fn calls(
+        &self,
+        setup_id: &str,
+    ) -> anyhow::Result<Vec<(String, String, crate::sap::CallRecord)>> {
+        let rows: Vec<CallRow> = sqlx::query_as(
+            "SELECT page, user_name, at, method, url, status, duration_ms, outcome FROM calls WHERE setup_id = ? ORDER BY at DESC, id DESC LIMIT 1000",
+        )
+        .bind(setup_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(page, user, at, method, url, status, duration_ms, outcome)| {
+                    let status = status.and_then(|s| u16::try_from(s).ok());
+                    (
+                        page,
+                        user,
+                        crate::sap::CallRecord {
+                            at,
+                            method,
+                            url,
+                            status,
+                            duration_ms,
+                            outcome,
+                        },
+                    )
+                },
+            )
+            .collect())
     }
 
     pub async fn ping(&self) -> anyhow::Result<()> {
@@ -380,7 +506,8 @@ impl Store {
              VALUES (?, ?, ?, ?, ?, NULL, ?, ?)
              ON CONFLICT (setup_id, page) DO UPDATE SET
                data = excluded.data, version = excluded.version, basis = excluded.basis,
-               problem = NULL, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+               problem = NULL, checked_note = NULL, checked_at = NULL,
+               updated_at = excluded.updated_at, updated_by = excluded.updated_by
              WHERE answers.version = ?",
         )
         .bind(setup_id)
@@ -428,6 +555,8 @@ impl Store {
                 version,
                 basis: basis.to_string(),
                 problem: None,
+                checked_note: None,
+                checked_at: None,
                 updated_at: now,
                 updated_by: user.to_string(),
             },

@@ -1,5 +1,6 @@
 //! HTTP layer: one flat route table, handlers per area, security headers.
 
+mod actions;
 mod admin;
 mod auth;
 mod form;
@@ -39,6 +40,9 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/members", get(admin::members).post(admin::add_member))
         .route("/setups/{id}/members/{name}/remove", post(admin::remove_member))
         .route("/setups/{id}/history", get(admin::history))
+        .route("/setups/{id}/pages/{page}/run", post(actions::run))
+        .route("/setups/{id}/apply-destination", get(actions::apply_form))
+        .route("/setups/{id}/calls", get(actions::calls))
         .route("/healthz", get(health))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))

@@ -13,6 +13,7 @@ use super::form::Submitted;
 use super::setups::{setup_for, with_ctx};
 use crate::error::{AppError, Result};
 use crate::fmt;
+use crate::playbook::actions::{self, Action};
 use crate::playbook::{self, CHECK_PAGE, Ctx, Field, FormInput, Kind, PAGES, Page, PageStatus};
 use crate::store::{PageRecord, PageWrite, SaveOutcome, Setup, Stored, User};
 
@@ -50,6 +51,20 @@ pub struct InstructionView {
     pub values: Vec<(String, String)>,
 }
 
+/// The last SAP check of the page and the button that runs it again.
+pub struct OutcomeView {
+    pub ok: bool,
+    pub message: String,
+    pub when: String,
+}
+
+pub struct ActionView {
+    pub label: &'static str,
+    /// Step 4 opens a confirmation page first (GET); the others run at once (POST).
+    pub href: String,
+    pub post: bool,
+}
+
 pub struct ConflictView {
     pub who: String,
     pub when: String,
@@ -79,6 +94,8 @@ pub struct QuestionPage {
     pub saved_banner: bool,
     pub next_href: String,
     pub conflict: Option<ConflictView>,
+    pub outcome: Option<OutcomeView>,
+    pub sap_action: Option<ActionView>,
 }
 
 pub struct CheckRow {
@@ -311,6 +328,33 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
         saved_banner: r.saved_banner,
         next_href: next_href(setup, page, ctx, r.return_check),
         conflict: r.conflict,
+        outcome: rec.and_then(|p| {
+            let when = fmt::date_time(p.checked_at?);
+            match (&p.problem, &p.checked_note) {
+                (Some(m), _) => Some(OutcomeView {
+                    ok: false,
+                    message: m.clone(),
+                    when,
+                }),
+                (None, Some(m)) => Some(OutcomeView {
+                    ok: true,
+                    message: m.clone(),
+                    when,
+                }),
+                _ => None,
+            }
+        }),
+        sap_action: page
+            .action
+            .filter(|a| rec.is_some() && actions::inputs(*a, ctx).is_ok())
+            .map(|a| ActionView {
+                label: a.label(),
+                href: match a {
+                    Action::ApplyDestination => format!("/setups/{}/apply-destination", setup.id),
+                    _ => format!("{}/run", page_href(setup, page)),
+                },
+                post: a != Action::ApplyDestination,
+            }),
     }
 }
 
@@ -467,7 +511,44 @@ pub async fn save(
         .ok_or(AppError::NotFound)?;
     match saved {
         SaveOutcome::Saved(updated) => {
-            let target = if has_warnings {
+            let auto = page.action.filter(|a| {
+                !later && with_ctx(&state, &updated, |ctx| actions::runs_on_save(*a, ctx))
+            });
+            if let Some(action) = auto {
+                let outcome = super::actions::execute(&state, &updated, page, action, &me).await?;
+                if !outcome.ok {
+                    let current = state.store.setup(&id).ok_or(AppError::NotFound)?;
+                    let field = outcome
+                        .field
+                        .or(page.fields.first().map(|f| f.key))
+                        .unwrap_or("");
+                    let errors = vec![(field, outcome.message.clone())];
+                    let body = with_ctx(&state, &current, |ctx| {
+                        question(
+                            &current,
+                            page,
+                            ctx,
+                            Render {
+                                me: &me,
+                                typed: None,
+                                errors: &errors,
+                                saved_banner: false,
+                                return_check,
+                                conflict: None,
+                                version: None,
+                            },
+                        )
+                    });
+                    return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
+                }
+            }
+            let updated = state.store.setup(&id).ok_or(AppError::NotFound)?;
+            let apply_next = page.action == Some(Action::ApplyDestination)
+                && !later
+                && with_ctx(&state, &updated, |ctx| ctx.get("ds_clientid").is_some());
+            let target = if apply_next {
+                format!("/setups/{}/apply-destination", updated.id)
+            } else if has_warnings {
                 format!(
                     "{}?saved=1{}",
                     page_href(&updated, page),

@@ -511,10 +511,14 @@ async fn secrets_never_reach_the_database_file_or_the_log_and_survive_key_rotati
         ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
         ("WIZARD_DATABASE", db.as_os_str()),
         ("RUST_LOG", "debug".as_ref()),
+        ("WIZARD_SANDBOX", "true".as_ref()),
+        ("WIZARD_SANDBOX_LISTEN", "127.0.0.1:0".as_ref()),
     ];
     let mut bin = start_binary(&[], &envs).await;
     let link = bin.bootstrap_link.clone().expect("bootstrap link printed");
-    let app = TestApp::attach(format!("http://{}", bin.addr), TempDir::new());
+    let mut app = TestApp::attach(format!("http://{}", bin.addr), TempDir::new());
+    app.sandbox = Some(sandbox_of(&bin));
+    app.register_test_key().await;
     let path = link.trim_start_matches(&app.base).to_string();
     let r = app
         .post(

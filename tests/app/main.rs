@@ -1,5 +1,6 @@
 //! The one integration test binary: real servers on port 0, real HTTP, real SQLite.
 
 mod accounts;
+mod sap;
 mod support;
 mod wizard;

@@ -9,6 +9,7 @@ use taskcenter_wizard::config::ServeArgs;
 
 pub const SUBACCOUNT: &str = "7739e1a2-0c4b-4f4e-9a51-2a8b3c4d5e6f";
 pub const PASSWORD: &str = "Xk2pQ9vLr7TmWz4Hs8Nd";
+pub const TEST_CLIENT_ID: &str = "sb-clone-5c1f!b1234|one-inbox-service!b456";
 pub const CLIENT_SECRET: &str = "cs-6f0b2e9a-41d7-4c55-b3e1-secret-value";
 
 /// A directory removed when the test ends.
@@ -37,6 +38,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub dir: TempDir,
     pub bootstrap_link: String,
+    /// `http://addr` of the sandbox, when started with it.
+    pub sandbox: Option<String>,
     running: Option<taskcenter_wizard::Running>,
 }
 
@@ -57,8 +60,9 @@ pub fn client() -> reqwest::Client {
 
 impl TestApp {
     /// Start a server on a fresh database and sign in as its first administrator.
+    /// Always in sandbox mode: tests never send anything beyond loopback.
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(|_| {}).await
+        Self::spawn_sandbox().await
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut ServeArgs)) -> TestApp {
@@ -75,6 +79,10 @@ impl TestApp {
             client: client(),
             dir,
             bootstrap_link,
+            sandbox: running
+                .sandbox
+                .as_ref()
+                .map(|s| format!("http://{}", s.addr)),
             running: Some(running),
         };
         let link = app.bootstrap_link.trim_start_matches(&app.base).to_string();
@@ -89,7 +97,24 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "bootstrap: {}", r.body);
+        if app.sandbox.is_some() {
+            app.register_test_key().await;
+        }
         app
+    }
+
+    /// Let the sandbox accept the fixed test service key (`service_key()`).
+    pub async fn register_test_key(&self) {
+        let r = client()
+            .post(self.sandbox_url("/_sandbox/clients"))
+            .form(&[
+                ("client_id", TEST_CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+            ])
+            .send()
+            .await
+            .expect("register client");
+        assert_eq!(r.status(), StatusCode::OK);
     }
 
     /// Drive a server started elsewhere (the real binary), not signed in yet.
@@ -99,8 +124,54 @@ impl TestApp {
             client: client(),
             dir,
             bootstrap_link: String::new(),
+            sandbox: None,
             running: None,
         }
+    }
+
+    /// With the sandbox, and short timeouts so that timeouts are quick to test.
+    pub async fn spawn_sandbox() -> TestApp {
+        Self::spawn_with(|a| {
+            a.sandbox = true;
+            a.timeout = 1;
+            a.connect_timeout = 1;
+        })
+        .await
+    }
+
+    pub fn sandbox_url(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.sandbox.as_deref().expect("started with the sandbox")
+        )
+    }
+
+    /// The demo customer's values, from the sandbox over HTTP.
+    pub async fn demo(&self) -> serde_json::Value {
+        client()
+            .get(self.sandbox_url("/_sandbox/demo.json"))
+            .send()
+            .await
+            .expect("demo")
+            .json()
+            .await
+            .expect("demo json")
+    }
+
+    /// Switch a fault on (or "none" to clear it).
+    pub async fn fault(&self, endpoint: &str, fault: &str) {
+        let r = client()
+            .post(self.sandbox_url("/_sandbox/faults"))
+            .form(&[("endpoint", endpoint), ("fault", fault)])
+            .send()
+            .await
+            .expect("fault");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "{}",
+            r.text().await.unwrap_or_default()
+        );
     }
 
     fn args(dir: &TempDir) -> ServeArgs {
@@ -291,7 +362,7 @@ pub fn service_key(subdomain: &str, region: &str, tenant: &str) -> String {
     format!(
         r#"{{"endpoints":{{"inbox_rest_url":"https://api.workflow-sap.cfapps.{region}.hana.ondemand.com/task-center-service","inbox_odata_url":"https://api.workflow-sap.cfapps.{region}.hana.ondemand.com/task-center-service/odata/v2"}},
 "sap.cloud.service":"com.sap.bpm.inbox-service",
-"uaa":{{"clientid":"sb-clone-5c1f!b1234|one-inbox-service!b456","clientsecret":"{CLIENT_SECRET}","url":"https://{subdomain}.authentication.{region}.hana.ondemand.com","uaadomain":"authentication.{region}.hana.ondemand.com","identityzone":"{subdomain}","tenantid":"{tenant}","xsappname":"clone-5c1f!b1234|one-inbox-service!b456"}}}}"#
+"uaa":{{"clientid":"{TEST_CLIENT_ID}","clientsecret":"{CLIENT_SECRET}","url":"https://{subdomain}.authentication.{region}.hana.ondemand.com","uaadomain":"authentication.{region}.hana.ondemand.com","identityzone":"{subdomain}","tenantid":"{tenant}","xsappname":"clone-5c1f!b1234|one-inbox-service!b456"}}}}"#
     )
 }
 
@@ -512,4 +583,93 @@ pub async fn start_binary(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> B
 /// True when `needle` occurs anywhere in `hay`.
 pub fn contains_bytes(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Demo values as the form answers of a page, in sandbox mode.
+pub fn demo_answers(demo: &serde_json::Value, page: &str) -> Vec<(&'static str, String)> {
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    match page {
+        "facts" => vec![
+            ("s4_host", d("s4_host")),
+            ("s4_client", d("s4_client")),
+            ("region", d("region")),
+            ("subdomain", d("subdomain")),
+            ("subaccount_id", d("subaccount_id")),
+            ("ias_host", d("ias_host")),
+        ],
+        "step-2" => vec![
+            ("ias_client_id", d("ias_clientid")),
+            ("ias_client_secret", d("ias_clientsecret")),
+        ],
+        "step-3-1" => vec![(
+            "service_key",
+            demo_task_center_key(demo, &d("tc_clientsecret")),
+        )],
+        "step-3-2" => vec![("dest_key", demo_destination_key(demo))],
+        "step-3-3" => vec![
+            ("comm_user", d("comm_user")),
+            ("comm_password", d("comm_password")),
+        ],
+        other => valid_answers(other),
+    }
+}
+
+pub fn demo_task_center_key(demo: &serde_json::Value, secret: &str) -> String {
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    serde_json::json!({
+        "endpoints": {"inbox_rest_url": d("inbox_rest_url")},
+        "uaa": {"clientid": d("tc_clientid"), "clientsecret": secret, "url": d("uaa_url"), "tenantid": d("subaccount_id"), "identityzone": d("subdomain")}
+    })
+    .to_string()
+}
+
+pub fn demo_destination_key(demo: &serde_json::Value) -> String {
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    serde_json::json!({"uri": d("dest_uri"), "url": d("uaa_url"), "clientid": d("dest_clientid"), "clientsecret": d("dest_clientsecret")}).to_string()
+}
+
+/// Save `page` with the demo values (ticking every confirmation shown).
+pub async fn complete_demo_page(
+    app: &TestApp,
+    demo: &serde_json::Value,
+    id: &str,
+    page: &str,
+) -> Page {
+    let shown = app.get(&format!("/setups/{id}/pages/{page}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{page}: {}", shown.body);
+    let answers = demo_answers(demo, page);
+    let confirm_keys = [
+        "step1_confirm",
+        "step2_confirm",
+        "step34_confirm",
+        "step35_confirm",
+        "step5_confirm",
+        "step6_confirm",
+    ];
+    let ticks: Vec<(String, String)> = confirm_keys
+        .iter()
+        .flat_map(|k| {
+            checkbox_values(&shown.body, k)
+                .into_iter()
+                .map(move |v| (k.to_string(), v))
+        })
+        .collect();
+    let mut form: Vec<(&str, &str)> = answers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.extend(ticks.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    app.save(id, page, &form).await
+}
+
+/// The sandbox address the binary logged in sandbox mode.
+pub fn sandbox_of(bin: &Binary) -> String {
+    let log = bin.log.lock().expect("log").join("\n");
+    let rest = log
+        .split("SAP calls go to the sandbox at ")
+        .nth(1)
+        .expect("sandbox address logged")
+        .to_string();
+    rest.split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }

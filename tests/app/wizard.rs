@@ -247,7 +247,7 @@ async fn certificate_uploads_are_checked() {
         (expired.into_bytes(), "The certificate expired on"),
         (wrong_sub.into_bytes(), "belongs to subaccount 0a0b0c0d"),
         (wrong_cn.into_bytes(), "not the cfapps.&#60;region&#62;/&#60;subaccount ID&#62; form"),
-        (b"".to_vec(), "Choose the certificate file"),
+        (b"".to_vec(), "Upload the trust certificate, or paste a Destination service key"),
     ];
     for (bytes, fragment) in cases {
         let p = post_certificate(&app, &id, bytes, "upload.pem").await;

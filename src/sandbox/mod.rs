@@ -1,0 +1,439 @@
+//! The sandbox: a simulated SAP landscape over real HTTP (XSUAA, Task Center,
+//! Destination service, IAS SCIM, S/4HANA token and OData root), answering
+//! as sap-apis.md describes, with faults that can be switched per endpoint.
+//! In `serve --sandbox` the wizard reaches it as an HTTP proxy for SAP hosts.
+
+mod jwt;
+mod services;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::store::secrets::random_hex;
+
+/// The demo customer: every value a consultant needs to finish a setup.
+#[derive(Clone, serde::Serialize)]
+pub struct Demo {
+    pub customer: String,
+    pub s4_host: String,
+    pub s4_client: String,
+    pub region: String,
+    pub subdomain: String,
+    pub subaccount_id: String,
+    pub ias_host: String,
+    pub uaa_url: String,
+    pub inbox_rest_url: String,
+    pub tc_clientid: String,
+    pub tc_clientsecret: String,
+    pub dest_uri: String,
+    pub dest_clientid: String,
+    pub dest_clientsecret: String,
+    pub ias_clientid: String,
+    pub ias_clientsecret: String,
+    pub comm_user: String,
+    pub comm_password: String,
+    pub users: Vec<(String, String)>,
+}
+
+fn uuid() -> String {
+    let h = random_hex(16).unwrap_or_else(|_| "0".repeat(32));
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+impl Demo {
+    fn new() -> anyhow::Result<Demo> {
+        let subaccount_id = uuid();
+        Ok(Demo {
+            customer: "ACME Demo GmbH".into(),
+            s4_host: "my404687.s4hana.ondemand.com".into(),
+            s4_client: "100".into(),
+            region: "eu10".into(),
+            subdomain: "acme-demo".into(),
+            ias_host: "acme-demo.accounts.ondemand.com".into(),
+            uaa_url: "https://acme-demo.authentication.eu10.hana.ondemand.com".into(),
+            inbox_rest_url:
+                "https://api.workflow-sap.cfapps.eu10.hana.ondemand.com/task-center-service".into(),
+            tc_clientid: format!("sb-clone-{}!b1234|one-inbox-service!b456", &random_hex(6)?),
+            tc_clientsecret: format!("{}$sandbox-{}", random_hex(4)?, random_hex(12)?),
+            dest_uri: "https://destination-configuration.cfapps.eu10.hana.ondemand.com".into(),
+            dest_clientid: format!(
+                "sb-clone-{}!b5678|destination-xsappname!b62",
+                &random_hex(6)?
+            ),
+            dest_clientsecret: format!("{}$sandbox-{}", random_hex(4)?, random_hex(12)?),
+            ias_clientid: uuid(),
+            ias_clientsecret: format!("ias-{}", random_hex(14)?),
+            comm_user: "TASKCENTERCOM".into(),
+            comm_password: random_hex(12)?.to_ascii_uppercase() + &random_hex(6)?,
+            users: [
+                "anna.berg@acme.example",
+                "bob.stone@acme.example",
+                "chris.lee@acme.example",
+            ]
+            .iter()
+            .map(|e| (e.to_string(), uuid()))
+            .collect(),
+            subaccount_id,
+        })
+    }
+
+    pub fn task_center_key(&self) -> String {
+        serde_json::to_string_pretty(&json!({
+            "endpoints": {"inbox_rest_url": self.inbox_rest_url, "inbox_odata_url": format!("{}/odata/v2", self.inbox_rest_url)},
+            "html5-apps-repo": {"app_host_id": uuid()},
+            "sap.cloud.service": "com.sap.bpm.inbox-service",
+            "uaa": {
+                "clientid": self.tc_clientid, "clientsecret": self.tc_clientsecret, "url": self.uaa_url,
+                "uaadomain": "authentication.eu10.hana.ondemand.com", "identityzone": self.subdomain,
+                "tenantid": self.subaccount_id, "xsappname": "clone!b1234|one-inbox-service!b456"
+            }
+        }))
+        .unwrap_or_default()
+    }
+
+    pub fn destination_key(&self) -> String {
+        serde_json::to_string_pretty(&json!({
+            "uri": self.dest_uri, "url": self.uaa_url, "clientid": self.dest_clientid,
+            "clientsecret": self.dest_clientsecret, "uaadomain": "authentication.eu10.hana.ondemand.com",
+            "identityzone": self.subdomain, "tenantid": self.subaccount_id, "xsappname": "clone!b5678|destination-xsappname!b62"
+        }))
+        .unwrap_or_default()
+    }
+
+    fn api_host(&self) -> String {
+        self.s4_host.replacen(".s4hana", "-api.s4hana", 1)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    Latency(u64),
+    Timeout,
+    Status(u16),
+    Garbage,
+}
+
+impl Fault {
+    pub fn parse(s: &str) -> Option<Fault> {
+        match s {
+            "timeout" => Some(Fault::Timeout),
+            "garbage" => Some(Fault::Garbage),
+            _ => {
+                if let Some(ms) = s.strip_prefix("latency:") {
+                    return ms.parse().ok().map(Fault::Latency);
+                }
+                s.parse::<u16>()
+                    .ok()
+                    .filter(|c| (400..600).contains(c))
+                    .map(Fault::Status)
+            }
+        }
+    }
+}
+
+/// The endpoints faults can be switched on.
+pub const ENDPOINTS: &[&str] = &[
+    "xsuaa-token",
+    "token-keys",
+    "connectors",
+    "destinations",
+    "find-destination",
+    "certificate",
+    "ias-token",
+    "scim",
+    "s4-token",
+    "s4-odata",
+];
+
+pub struct Sandbox {
+    pub demo: Demo,
+    keys: Arc<jwt::Keys>,
+    /// Issued access tokens and the client each was issued to.
+    tokens: Mutex<HashMap<String, String>>,
+    destinations: Mutex<BTreeMap<String, serde_json::Map<String, Value>>>,
+    faults: Mutex<HashMap<String, Fault>>,
+    certificate: String,
+    cert_not_after_ms: i64,
+    s4_tokens: Mutex<HashSet<String>>,
+    /// Clients registered through /_sandbox/clients, accepted like the demo's.
+    extra_clients: Mutex<Vec<(String, String)>>,
+}
+
+pub type Shared = Arc<Sandbox>;
+
+fn booster_destinations(demo: &Demo) -> BTreeMap<String, serde_json::Map<String, Value>> {
+    let mut m = BTreeMap::new();
+    for v in [
+        json!({"Name": "Task_Center", "Type": "HTTP", "URL": demo.inbox_rest_url, "ProxyType": "Internet", "Authentication": "NoAuthentication"}),
+        json!({"Name": "Identity_Authentication_Connectivity_IDS", "Type": "HTTP", "URL": format!("https://{}/scim", demo.ias_host), "ProxyType": "Internet", "Authentication": "BasicAuthentication", "User": demo.ias_clientid}),
+        json!({"Name": "Task_Center_global_settings", "Type": "HTTP", "URL": "https://sample_url.com", "ProxyType": "Internet", "Authentication": "NoAuthentication"}),
+        json!({"Name": "S4HANACloud", "Type": "HTTP", "URL": "https://sample_url.com", "ProxyType": "Internet", "Authentication": "OAuth2SAMLBearerAssertion"}),
+    ] {
+        if let Value::Object(o) = v
+            && let Some(name) = o.get("Name").and_then(Value::as_str)
+        {
+            m.insert(name.to_string(), o.clone());
+        }
+    }
+    m
+}
+
+impl Sandbox {
+    pub fn new() -> anyhow::Result<Sandbox> {
+        let demo = Demo::new()?;
+        let (certificate, cert_not_after_ms) = trust_certificate(&demo.subaccount_id)?;
+        Ok(Sandbox {
+            destinations: Mutex::new(booster_destinations(&demo)),
+            keys: jwt::keys()?,
+            tokens: Mutex::new(HashMap::new()),
+            faults: Mutex::new(HashMap::new()),
+            certificate,
+            cert_not_after_ms,
+            s4_tokens: Mutex::new(HashSet::new()),
+            extra_clients: Mutex::new(Vec::new()),
+            demo,
+        })
+    }
+
+    /// Apply the fault switched on for `endpoint`, if any.
+    async fn fault(&self, endpoint: &str) -> Option<Response> {
+        let f = self.faults.lock().ok()?.get(endpoint).cloned()?;
+        match f {
+            Fault::Latency(ms) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                None
+            }
+            Fault::Timeout => {
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                Some(StatusCode::GATEWAY_TIMEOUT.into_response())
+            }
+            Fault::Status(code) => {
+                let status =
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let body = json!({"error": "injected_fault", "error_description": format!("Sandbox fault {code}"), "ErrorMessage": format!("Sandbox fault {code}")});
+                Some((status, axum::Json(body)).into_response())
+            }
+            Fault::Garbage => Some(
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/html")],
+                    "<html><body><h1>Service temporarily unavailable</h1></body></html>",
+                )
+                    .into_response(),
+            ),
+        }
+    }
+
+    pub fn set_fault(&self, endpoint: &str, fault: Option<Fault>) {
+        if let Ok(mut f) = self.faults.lock() {
+            match fault {
+                Some(x) => f.insert(endpoint.to_string(), x),
+                None => f.remove(endpoint),
+            };
+        }
+    }
+
+    pub fn destination(&self, name: &str) -> Option<serde_json::Map<String, Value>> {
+        self.destinations.lock().ok()?.get(name).cloned()
+    }
+}
+
+/// A self-signed certificate with SAP's subject and a CN over 64 characters.
+fn trust_certificate(subaccount: &str) -> anyhow::Result<(String, i64)> {
+    use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(
+        DnType::OrganizationalUnitName,
+        "CP Destination Configuration",
+    );
+    dn.push(DnType::OrganizationName, "SAP");
+    dn.push(
+        DnType::CommonName,
+        format!("cfapps.eu10.hana.ondemand.com/{subaccount}"),
+    );
+    params.distinguished_name = dn;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(730);
+    let key = KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    Ok((cert.pem(), params.not_after.unix_timestamp() * 1000))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sandbox.html")]
+struct DemoPage {
+    title: String,
+    demo: Demo,
+    task_center_key: String,
+    destination_key: String,
+    approvers: String,
+    endpoints: &'static [&'static str],
+}
+
+async fn demo_page(State(sb): State<Shared>) -> DemoPage {
+    DemoPage {
+        title: "Sandbox: demo customer".into(),
+        task_center_key: sb.demo.task_center_key(),
+        destination_key: sb.demo.destination_key(),
+        approvers: sb
+            .demo
+            .users
+            .iter()
+            .map(|(e, _)| e.clone())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        demo: sb.demo.clone(),
+        endpoints: ENDPOINTS,
+    }
+}
+
+async fn demo_json(State(sb): State<Shared>) -> impl IntoResponse {
+    axum::Json(sb.demo.clone())
+}
+
+async fn trust_pem(State(sb): State<Shared>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-pem-file"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"destination-trust.pem\"",
+            ),
+        ],
+        sb.certificate.clone(),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct ClientForm {
+    client_id: String,
+    client_secret: String,
+}
+
+/// Accept another XSUAA client (a service key of your own shape) as a Task Center client.
+async fn add_client(State(sb): State<Shared>, axum::Form(f): axum::Form<ClientForm>) -> Response {
+    if f.client_id.is_empty() || f.client_secret.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "client_id and client_secret are required",
+        )
+            .into_response();
+    }
+    if let Ok(mut c) = sb.extra_clients.lock() {
+        c.push((f.client_id, f.client_secret));
+    }
+    (StatusCode::OK, "ok").into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct FaultForm {
+    endpoint: String,
+    fault: String,
+}
+
+async fn set_fault(State(sb): State<Shared>, axum::Form(f): axum::Form<FaultForm>) -> Response {
+    if !ENDPOINTS.contains(&f.endpoint.as_str()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("unknown endpoint; one of {}", ENDPOINTS.join(", ")),
+        )
+            .into_response();
+    }
+    let fault = match f.fault.as_str() {
+        "none" | "" => None,
+        other => match Fault::parse(other) {
+            Some(x) => Some(x),
+            None => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "fault: none, latency:MS, timeout, 400-599 or garbage",
+                )
+                    .into_response();
+            }
+        },
+    };
+    sb.set_fault(&f.endpoint, fault);
+    (StatusCode::OK, "ok").into_response()
+}
+
+async fn reset(State(sb): State<Shared>) -> &'static str {
+    if let Ok(mut f) = sb.faults.lock() {
+        f.clear();
+    }
+    if let Ok(mut d) = sb.destinations.lock() {
+        *d = booster_destinations(&sb.demo);
+    }
+    "ok"
+}
+
+pub fn router(sb: Shared) -> Router {
+    let dc = "/destination-configuration/v1";
+    Router::new()
+        .route("/", get(demo_page))
+        .route("/_sandbox/demo.json", get(demo_json))
+        .route("/_sandbox/trust.pem", get(trust_pem))
+        .route("/_sandbox/faults", post(set_fault))
+        .route("/_sandbox/reset", post(reset))
+        .route("/_sandbox/clients", post(add_client))
+        .route("/oauth/token", post(services::xsuaa_token))
+        .route("/token_keys", get(services::token_keys))
+        .route("/task-center-service/v1/connectors", get(services::connectors))
+        .route(&format!("{dc}/subaccountDestinations"), get(services::list_subaccount).post(services::create).put(services::update))
+        .route(&format!("{dc}/subaccountDestinations/{{name}}"), get(services::read).delete(services::delete))
+        .route(&format!("{dc}/instanceDestinations"), get(services::list_instance))
+        .route(&format!("{dc}/destinations/{{name}}"), get(services::find))
+        .route(&format!("{dc}/saml2Metadata/certificate"), get(services::certificate))
+        .route("/oauth2/token", post(services::ias_token))
+        .route("/scim/Users", get(services::scim_users))
+        .route("/sap/bc/sec/oauth2/token", post(services::s4_token))
+        .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(services::s4_odata))
+        .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(services::s4_odata))
+        .with_state(sb)
+}
+
+/// A sandbox served in the background; the handle keeps its state for tests.
+pub struct RunningSandbox {
+    pub addr: SocketAddr,
+    pub sandbox: Shared,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+pub async fn start(listen: SocketAddr) -> anyhow::Result<RunningSandbox> {
+    let sandbox = Arc::new(Sandbox::new()?);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        anyhow::bail!("the sandbox only listens on loopback addresses, not {addr}");
+    }
+    let app = router(sandbox.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "sandbox stopped");
+        }
+    });
+    Ok(RunningSandbox {
+        addr,
+        sandbox,
+        task,
+    })
+}

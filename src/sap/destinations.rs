@@ -1,0 +1,183 @@
+//! The BTP Destination service (sap-apis.md section 3): read, create or update,
+//! list, find with token retrieval, and the trust certificate.
+
+use reqwest::Method;
+use serde_json::{Map, Value};
+
+use super::{Auth, Calls, Req, SapClient, SapError, xsuaa};
+use crate::domain::DestinationKey;
+
+pub type Props = Map<String, Value>;
+
+/// An authenticated session with one subaccount's Destination service.
+pub struct Session<'a> {
+    c: &'a SapClient,
+    base: String,
+    token: String,
+}
+
+pub async fn connect<'a>(
+    c: &'a SapClient,
+    calls: &Calls,
+    key: &DestinationKey,
+) -> Result<Session<'a>, SapError> {
+    let token =
+        xsuaa::client_credentials(c, calls, &key.url, &key.clientid, &key.clientsecret).await?;
+    Ok(Session {
+        c,
+        base: format!(
+            "{}/destination-configuration/v1",
+            key.uri.trim_end_matches('/')
+        ),
+        token: token.access_token,
+    })
+}
+
+pub enum Upsert {
+    Created,
+    Updated,
+}
+
+impl Session<'_> {
+    fn req<'s>(&'s self, method: Method, path: &str, json: Option<&'s Value>) -> Req<'s> {
+        Req {
+            method,
+            url: format!("{}{path}", self.base),
+            auth: Auth::Bearer(&self.token),
+            form: None,
+            json: None,
+            accept: "application/json",
+        }
+        .with_json(json)
+    }
+
+    pub async fn get(&self, calls: &Calls, name: &str) -> Result<Option<Props>, SapError> {
+        let resp = self
+            .c
+            .send(
+                calls,
+                self.req(
+                    Method::GET,
+                    &format!("/subaccountDestinations/{name}"),
+                    None,
+                ),
+            )
+            .await?;
+        match resp.status {
+            200 => match resp.json()? {
+                Value::Object(m) => Ok(Some(m)),
+                _ => Err(SapError::Garbage {
+                    what: "a destination that is not a JSON object".into(),
+                }),
+            },
+            404 => Ok(None),
+            _ => Err(resp.into_error()),
+        }
+    }
+
+    /// Read first, then create (POST) or replace (PUT): running it twice leaves one destination.
+    pub async fn upsert(&self, calls: &Calls, props: &Props) -> Result<Upsert, SapError> {
+        let name = props.get("Name").and_then(Value::as_str).unwrap_or("");
+        let body = Value::Object(props.clone());
+        let exists = self.get(calls, name).await?.is_some();
+        let (method, outcome) = if exists {
+            (Method::PUT, Upsert::Updated)
+        } else {
+            (Method::POST, Upsert::Created)
+        };
+        let resp = self
+            .c
+            .send(
+                calls,
+                self.req(method, "/subaccountDestinations", Some(&body)),
+            )
+            .await?;
+        if resp.ok() {
+            Ok(outcome)
+        } else {
+            Err(resp.into_error())
+        }
+    }
+
+    /// Subaccount and instance destinations, fetched at the same time.
+    pub async fn list(&self, calls: &Calls) -> Result<Vec<Props>, SapError> {
+        let (a, b) = tokio::join!(
+            self.c.send(
+                calls,
+                self.req(Method::GET, "/subaccountDestinations", None)
+            ),
+            self.c
+                .send(calls, self.req(Method::GET, "/instanceDestinations", None)),
+        );
+        let mut out = Vec::new();
+        for resp in [a?, b?] {
+            if !resp.ok() {
+                return Err(resp.into_error());
+            }
+            match resp.json()? {
+                Value::Array(items) => out.extend(items.into_iter().filter_map(|v| match v {
+                    Value::Object(m) => Some(m),
+                    _ => None,
+                })),
+                _ => {
+                    return Err(SapError::Garbage {
+                        what: "a destination list that is not an array".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// "Find destination" with token retrieval: the error SAP reports when it
+    /// cannot get a token for the destination (`None` when it can).
+    pub async fn token_error(&self, calls: &Calls, name: &str) -> Result<Option<String>, SapError> {
+        let resp = self
+            .c
+            .send(
+                calls,
+                self.req(Method::GET, &format!("/destinations/{name}"), None),
+            )
+            .await?;
+        if !resp.ok() {
+            return Err(resp.into_error());
+        }
+        let v = resp.json()?;
+        let first = v
+            .get("authTokens")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first().cloned());
+        Ok(match first {
+            Some(t) => t.get("error").and_then(Value::as_str).map(str::to_string),
+            None => Some("the Destination service returned no token for this destination".into()),
+        })
+    }
+
+    /// The subaccount's active trust certificate, as PEM.
+    pub async fn certificate(&self, calls: &Calls) -> Result<String, SapError> {
+        let resp = self
+            .c
+            .send(
+                calls,
+                self.req(Method::GET, "/saml2Metadata/certificate", None),
+            )
+            .await?;
+        if !resp.ok() {
+            return Err(resp.into_error());
+        }
+        resp.json()?
+            .get("x509PublicKeyBase64")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or(SapError::Garbage {
+                what: "a certificate answer without x509PublicKeyBase64".into(),
+            })
+    }
+}
+
+impl<'a> Req<'a> {
+    fn with_json(mut self, json: Option<&'a Value>) -> Self {
+        self.json = json;
+        self
+    }
+}

@@ -1,0 +1,451 @@
+//! Outbound calls to SAP: one HTTP client with timeouts, retries for reads,
+//! https only and a host allow-list; every call is recorded. Nothing here
+//! knows the database: callers store the records.
+
+pub mod destinations;
+pub mod ias;
+pub mod task_center;
+pub mod xsuaa;
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+/// SAP's cloud domains; more with `--allow-host`.
+pub const DEFAULT_ALLOWED: &[&str] = &[
+    "*.hana.ondemand.com",
+    "*.s4hana.ondemand.com",
+    "*.s4hana.cloud.sap",
+    "*.accounts.ondemand.com",
+    "*.accounts.cloud.sap",
+    "*.cloud.sap",
+];
+
+#[derive(Debug, Clone)]
+pub struct SapConfig {
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    /// Patterns: `host.example.com` exactly, or `*.example.com` for subdomains.
+    pub allowed: Vec<String>,
+    /// Sandbox mode: SAP hosts are answered by the sandbox at this address.
+    pub sandbox: Option<SocketAddr>,
+}
+
+impl SapConfig {
+    pub fn new(
+        connect_timeout: Duration,
+        timeout: Duration,
+        extra: &[String],
+        sandbox: Option<SocketAddr>,
+    ) -> Self {
+        let mut allowed: Vec<String> = DEFAULT_ALLOWED.iter().map(|s| s.to_string()).collect();
+        allowed.extend(extra.iter().map(|s| s.trim().to_ascii_lowercase()));
+        SapConfig {
+            connect_timeout,
+            timeout,
+            allowed,
+            sandbox,
+        }
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        self.allowed.iter().any(|p| match p.strip_prefix("*.") {
+            Some(domain) => host.ends_with(&format!(".{domain}")),
+            None => host == p,
+        })
+    }
+}
+
+/// One outbound call as the call log keeps it: no secrets, ever.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub at: i64,
+    pub method: String,
+    pub url: String,
+    pub status: Option<u16>,
+    pub duration_ms: i64,
+    pub outcome: String,
+}
+
+/// The records of one action's calls (filled concurrently by parallel calls).
+#[derive(Default)]
+pub struct Calls(Mutex<Vec<CallRecord>>);
+
+impl Calls {
+    fn push(&self, r: CallRecord) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(r);
+        }
+    }
+    pub fn take(&self) -> Vec<CallRecord> {
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+/// Why a call did not give what was needed, in terms a consultant can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SapError {
+    NotAllowed {
+        host: String,
+    },
+    NotHttps {
+        url: String,
+    },
+    BadUrl {
+        url: String,
+    },
+    Timeout {
+        secs: u64,
+    },
+    Unreachable {
+        host: String,
+    },
+    Status {
+        status: u16,
+        message: Option<String>,
+    },
+    Garbage {
+        what: String,
+    },
+}
+
+impl SapError {
+    pub fn explain(&self) -> String {
+        match self {
+            SapError::NotAllowed { host } => format!(
+                "The wizard does not call {host}: it is not one of SAP's cloud domains. If this host is right, start the wizard with --allow-host {host}."
+            ),
+            SapError::NotHttps { url } => {
+                format!("{url} does not use https; the wizard only calls SAP over https.")
+            }
+            SapError::BadUrl { url } => format!("\"{url}\" is not a usable address."),
+            SapError::Timeout { secs } => format!(
+                "SAP did not answer within {secs} s. The service may be slow or down; try again in a few minutes."
+            ),
+            SapError::Unreachable { host } => format!(
+                "Could not connect to {host}. Check the address, and that this machine can reach SAP's cloud; then try again."
+            ),
+            SapError::Status { status, message } => {
+                let what = match status {
+                    401 => "SAP refused the credentials (401)".to_string(),
+                    403 => "SAP accepted the credentials but refused access (403)".to_string(),
+                    404 => "SAP says this does not exist (404)".to_string(),
+                    409 => "SAP reports a conflict (409)".to_string(),
+                    429 => {
+                        "SAP is limiting requests (429); wait a minute and try again".to_string()
+                    }
+                    s if *s >= 500 => {
+                        format!("SAP had an internal problem ({s}); try again in a few minutes")
+                    }
+                    s => format!("SAP answered with status {s}"),
+                };
+                match message {
+                    Some(m) => format!("{what}: \"{m}\"."),
+                    None => format!("{what}."),
+                }
+            }
+            SapError::Garbage { what } => format!(
+                "SAP answered, but not with what the wizard expected ({what}). This is often a proxy or maintenance page; try again later."
+            ),
+        }
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Result<Value, SapError> {
+        serde_json::from_str(&self.body).map_err(|_| SapError::Garbage {
+            what: format!("status {}, a body that is not JSON", self.status),
+        })
+    }
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+    /// The error as SAP words it, from any of its error body shapes.
+    pub fn sap_message(&self) -> Option<String> {
+        let v: Value = serde_json::from_str(&self.body).ok()?;
+        [
+            "error_description",
+            "ErrorMessage",
+            "detail",
+            "error",
+            "message",
+        ]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .map(|s| s.chars().take(300).collect())
+    }
+    pub fn into_error(self) -> SapError {
+        SapError::Status {
+            status: self.status,
+            message: self.sap_message(),
+        }
+    }
+}
+
+pub enum Auth<'a> {
+    None,
+    Basic(&'a str, &'a str),
+    Bearer(&'a str),
+}
+
+pub struct Req<'a> {
+    pub method: Method,
+    pub url: String,
+    pub auth: Auth<'a>,
+    pub form: Option<Vec<(&'a str, &'a str)>>,
+    pub json: Option<&'a Value>,
+    pub accept: &'static str,
+}
+
+impl<'a> Req<'a> {
+    pub fn get(url: impl Into<String>, auth: Auth<'a>) -> Self {
+        Req {
+            method: Method::GET,
+            url: url.into(),
+            auth,
+            form: None,
+            json: None,
+            accept: "application/json",
+        }
+    }
+}
+
+pub struct SapClient {
+    http: reqwest::Client,
+    cfg: SapConfig,
+}
+
+const READ_RETRIES: u32 = 2;
+
+impl SapClient {
+    pub fn new(cfg: SapConfig) -> anyhow::Result<Self> {
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("taskcenter-wizard/", env!("CARGO_PKG_VERSION")));
+        if let Some(addr) = cfg.sandbox {
+            // SAP hosts are fetched over plain http through the sandbox, which
+            // answers as every SAP service (loopback only).
+            b = b.proxy(reqwest::Proxy::http(format!("http://{addr}"))?);
+        }
+        Ok(SapClient {
+            http: b.build()?,
+            cfg,
+        })
+    }
+
+    pub fn config(&self) -> &SapConfig {
+        &self.cfg
+    }
+
+    /// Check the target before anything is sent: https and the allow-list.
+    fn target(&self, raw: &str) -> Result<Url, SapError> {
+        let mut url = Url::parse(raw.trim()).map_err(|_| SapError::BadUrl {
+            url: raw.to_string(),
+        })?;
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let sandbox_itself = self.cfg.sandbox.is_some_and(|a| {
+            url.scheme() == "http" && host == a.ip().to_string() && url.port() == Some(a.port())
+        });
+        if sandbox_itself {
+            return Ok(url);
+        }
+        if url.scheme() != "https" {
+            return Err(SapError::NotHttps {
+                url: public_url(&url),
+            });
+        }
+        if !self.cfg.allows(&host) {
+            return Err(SapError::NotAllowed { host });
+        }
+        if self.cfg.sandbox.is_some() {
+            let _ = url.set_scheme("http");
+        }
+        Ok(url)
+    }
+
+    /// Send one request; reads are retried on connection failures and 502/503/504.
+    pub async fn send(&self, calls: &Calls, req: Req<'_>) -> Result<Resp, SapError> {
+        let url = self.target(&req.url)?;
+        let shown = {
+            let mut u = Url::parse(req.url.trim()).unwrap_or_else(|_| url.clone());
+            strip_secrets(&mut u);
+            public_url(&u)
+        };
+        let idempotent = req.method == Method::GET;
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            let at = crate::fmt::now();
+            let mut rb = self
+                .http
+                .request(req.method.clone(), url.clone())
+                .header(reqwest::header::ACCEPT, req.accept);
+            rb = match req.auth {
+                Auth::None => rb,
+                Auth::Basic(u, p) => rb.basic_auth(u, Some(p)),
+                Auth::Bearer(t) => rb.bearer_auth(t),
+            };
+            if let Some(f) = &req.form {
+                rb = rb.form(f);
+            }
+            if let Some(j) = req.json {
+                rb = rb.json(j);
+            }
+            let result = match rb.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    match r.text().await {
+                        Ok(body) => Ok(Resp { status, body }),
+                        Err(e) if e.is_timeout() => Err(self.timeout()),
+                        Err(_) => Err(SapError::Garbage {
+                            what: format!("status {status}, a body that could not be read"),
+                        }),
+                    }
+                }
+                Err(e) if e.is_timeout() => Err(self.timeout()),
+                Err(_) => Err(SapError::Unreachable {
+                    host: url.host_str().unwrap_or("").to_string(),
+                }),
+            };
+            let duration_ms = started.elapsed().as_millis() as i64;
+            let (status, outcome) = match &result {
+                Ok(r) if r.ok() => (Some(r.status), "ok".to_string()),
+                Ok(r) => (Some(r.status), format!("HTTP {}", r.status)),
+                Err(SapError::Timeout { secs }) => (None, format!("no answer within {secs} s")),
+                Err(_) => (None, "could not connect".to_string()),
+            };
+            tracing::info!(method = %req.method, url = %shown, status = ?status, ms = duration_ms, "SAP call");
+            calls.push(CallRecord {
+                at,
+                method: req.method.to_string(),
+                url: shown.clone(),
+                status,
+                duration_ms,
+                outcome,
+            });
+            let retry = idempotent
+                && attempt < READ_RETRIES
+                && match &result {
+                    Ok(r) => matches!(r.status, 502..=504),
+                    Err(SapError::Unreachable { .. }) => true,
+                    Err(_) => false,
+                };
+            if !retry {
+                return result;
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        }
+    }
+
+    fn timeout(&self) -> SapError {
+        SapError::Timeout {
+            secs: self.cfg.timeout.as_secs().max(1),
+        }
+    }
+}
+
+/// The URL without credentials, as the call log shows it.
+fn public_url(u: &Url) -> String {
+    let mut u = u.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+/// Query values that could carry secrets are masked in the call log.
+fn strip_secrets(u: &mut Url) {
+    const SECRET: &[&str] = &[
+        "client_secret",
+        "password",
+        "assertion",
+        "access_token",
+        "token",
+        "code",
+    ];
+    if u.query().is_none() {
+        return;
+    }
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if SECRET.contains(&k.as_ref()) {
+                "***".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+}
+
+/// `https://host[:port]` of a URL (token endpoints live at the origin).
+pub fn origin(raw: &str) -> Result<String, SapError> {
+    let u = Url::parse(raw.trim()).map_err(|_| SapError::BadUrl {
+        url: raw.to_string(),
+    })?;
+    let host = u.host_str().ok_or(SapError::BadUrl {
+        url: raw.to_string(),
+    })?;
+    Ok(match u.port() {
+        Some(p) => format!("{}://{host}:{p}", u.scheme()),
+        None => format!("{}://{host}", u.scheme()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_and_https() {
+        let c = SapClient::new(SapConfig::new(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            &["proxy.example.org".into()],
+            None,
+        ))
+        .unwrap();
+        assert!(
+            c.target("https://acme.authentication.eu10.hana.ondemand.com/oauth/token")
+                .is_ok()
+        );
+        assert!(c.target("https://my404687-api.s4hana.cloud.sap/x").is_ok());
+        assert!(c.target("https://proxy.example.org/x").is_ok());
+        assert_eq!(
+            c.target("https://evil.example.com/x").unwrap_err(),
+            SapError::NotAllowed {
+                host: "evil.example.com".into()
+            }
+        );
+        assert!(matches!(
+            c.target("http://acme.authentication.eu10.hana.ondemand.com/"),
+            Err(SapError::NotHttps { .. })
+        ));
+        assert!(matches!(
+            c.target("https://hana.ondemand.com.evil.io/"),
+            Err(SapError::NotAllowed { .. })
+        ));
+        assert!(
+            c.target("http://127.0.0.1:9/").is_err(),
+            "loopback only in sandbox mode"
+        );
+        let mut u = Url::parse("https://x.cloud.sap/t?client_secret=abc&filter=a").unwrap();
+        strip_secrets(&mut u);
+        assert!(!u.as_str().contains("abc") && u.as_str().contains("filter=a"));
+    }
+}

@@ -1,0 +1,239 @@
+//! Running a step's SAP call: on save, "Test again", the confirmation page
+//! before the destination is written to BTP, and the call log.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::auth::{CurrentUser, Nav, Need};
+use super::setups::{setup_for, with_ctx};
+use crate::error::{AppError, Result};
+use crate::playbook::actions::{self, Action, Outcome};
+use crate::playbook::{self, PageStatus};
+use crate::sap::Calls;
+use crate::store::{PageWrite, SaveOutcome, Setup, Stored, User};
+use crate::{fmt, playbook::Page};
+
+/// Run `action` for `page` now: read its inputs, call SAP, record the calls,
+/// merge what it fetched into the page, and store the outcome.
+pub async fn execute(
+    state: &crate::AppState,
+    setup: &Setup,
+    page: &'static Page,
+    action: Action,
+    me: &User,
+) -> Result<Outcome> {
+    let now = fmt::now();
+    let inputs = with_ctx(state, setup, |ctx| actions::inputs(action, ctx));
+    let outcome = match inputs {
+        Err(missing) => Outcome {
+            ok: false,
+            message: missing,
+            field: None,
+            details: Vec::new(),
+            save: None,
+        },
+        Ok(inputs) => {
+            let calls = Calls::default();
+            let outcome = actions::run(action, inputs, &state.sap, &calls, now).await;
+            state
+                .store
+                .record_calls(&setup.id, page.id, &me.name, &calls.take())
+                .await?;
+            outcome
+        }
+    };
+    if let Some(extra) = &outcome.save
+        && let Some(current) = state.store.setup(&setup.id)
+    {
+        let rec = current.pages.get(page.id);
+        let mut data: BTreeMap<String, Stored> = rec
+            .map(|r| {
+                r.data
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Stored::Plain(v.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        data.extend(extra.clone());
+        let basis = with_ctx(state, &current, |ctx| playbook::basis(page, ctx));
+        let write = PageWrite {
+            page: page.id,
+            data,
+            basis: &basis,
+            expected_version: rec.map_or(0, |r| r.version),
+            user: &me.name,
+            now,
+        };
+        if let Some(SaveOutcome::Conflict(_)) = state.store.save_page(&setup.id, write).await? {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "the page changed while SAP was called; try again"
+            )));
+        }
+    }
+    state
+        .store
+        .set_outcome(&setup.id, page.id, outcome.ok, &outcome.message, now)
+        .await?;
+    Ok(outcome)
+}
+
+fn page_with_action(id: &str) -> Result<(&'static Page, Action)> {
+    let page = playbook::page(id).ok_or(AppError::NotFound)?;
+    let action = page.action.ok_or(AppError::NotFound)?;
+    Ok((page, action))
+}
+
+/// "Test again" (and the first run of actions that do not run on save).
+pub async fn run(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path((id, page_id)): Path<(String, String)>,
+) -> Result<Response> {
+    let setup = setup_for(&state, &id, &me, Need::Edit)?;
+    let (page, action) = page_with_action(&page_id)?;
+    if with_ctx(&state, &setup, |ctx| {
+        playbook::page_status(page, &setup, ctx)
+    }) == PageStatus::CannotStartYet
+        || !setup.pages.contains_key(page.id)
+    {
+        return Ok(Redirect::to(&format!("/setups/{id}/pages/{page_id}")).into_response());
+    }
+    let outcome = execute(&state, &setup, page, action, &me).await?;
+    if action == Action::ApplyDestination {
+        let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+        let status = if outcome.ok {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_GATEWAY
+        };
+        return Ok((status, apply_page(&state, &setup, &me, Some(outcome))).into_response());
+    }
+    Ok(Redirect::to(&format!("/setups/{id}/pages/{page_id}#outcome")).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "apply.html")]
+pub struct ApplyPage {
+    pub title: String,
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub name: String,
+    pub service: String,
+    pub rows: Vec<(String, String)>,
+    pub ready: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub when: String,
+}
+
+fn apply_page(
+    state: &crate::AppState,
+    setup: &Setup,
+    me: &User,
+    outcome: Option<Outcome>,
+) -> ApplyPage {
+    with_ctx(state, setup, |ctx| {
+        let rows: Vec<(String, String)> = playbook::destination(ctx, false)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let ready = actions::inputs(Action::ApplyDestination, ctx).err();
+        ApplyPage {
+            title: format!(
+                "{}Create the destination in BTP — {}",
+                if outcome.as_ref().is_some_and(|o| !o.ok) {
+                    "Error: "
+                } else {
+                    ""
+                },
+                setup.name
+            ),
+            nav: Nav::of(me),
+            setup_id: setup.id.clone(),
+            setup_name: setup.name.clone(),
+            name: ctx.get("destination_name").unwrap_or("").to_string(),
+            service: ctx
+                .get("ds_uri")
+                .unwrap_or("(no Destination service key)")
+                .to_string(),
+            rows,
+            ready,
+            outcome,
+            when: fmt::date_time(fmt::now()),
+        }
+    })
+}
+
+/// Check-your-answers before the wizard changes BTP.
+pub async fn apply_form(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<ApplyPage> {
+    let setup = setup_for(&state, &id, &me, Need::Edit)?;
+    if !setup.pages.contains_key("step-4") {
+        return Err(AppError::NotFound);
+    }
+    Ok(apply_page(&state, &setup, &me, None))
+}
+
+pub struct CallRow {
+    pub when: String,
+    pub step: String,
+    pub who: String,
+    pub method: String,
+    pub url: String,
+    pub status: String,
+    pub ms: i64,
+    pub outcome: String,
+    pub ok: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "calls.html")]
+pub struct CallsPage {
+    pub title: String,
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub rows: Vec<CallRow>,
+}
+
+pub async fn calls(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<CallsPage> {
+    let setup = setup_for(&state, &id, &me, Need::View)?;
+    let rows = state
+        .store
+        .calls(&id)
+        .await?
+        .into_iter()
+        .map(|(page, who, c)| CallRow {
+            when: fmt::date_time(c.at),
+            step: playbook::page(&page).map_or(page.clone(), |p| {
+                format!("{} {}", p.step, p.title).trim().to_string()
+            }),
+            who,
+            method: c.method,
+            url: c.url,
+            status: c.status.map_or("—".into(), |s| s.to_string()),
+            ms: c.duration_ms,
+            ok: c.outcome == "ok",
+            outcome: c.outcome,
+        })
+        .collect();
+    Ok(CallsPage {
+        title: format!("Calls to SAP — {}", setup.name),
+        nav: Nav::of(&me),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        rows,
+    })
+}

@@ -1,0 +1,778 @@
+//! SAP calls on submit against the sandbox over real sockets (issue 3).
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::*;
+
+async fn demo_setup(app: &TestApp, demo: &Value, upto: &[&str]) -> String {
+    let id = app.create_setup("ACME Demo").await;
+    for page in upto {
+        let r = complete_demo_page(app, demo, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    id
+}
+
+#[tokio::test]
+async fn the_service_key_is_checked_with_a_token_request_on_submit() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts", "step-3-1"]).await;
+    let page = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    assert!(page.contains("Checked with SAP"), "{page}");
+    assert!(page.contains("The key works: SAP issued a token"));
+    assert!(
+        page.contains("Task Center is reachable; it answered 403"),
+        "403 on connectors is not a failure"
+    );
+    assert!(
+        app.get(&format!("/setups/{id}"))
+            .await
+            .body
+            .contains("id=\"status-step-3-1\">Completed<")
+    );
+    let calls = app.get(&format!("/setups/{id}/calls")).await.body;
+    assert!(
+        calls.contains("POST https://acme-demo.authentication.eu10.hana.ondemand.com/oauth/token"),
+        "{calls}"
+    );
+    assert!(calls.contains("GET https://api.workflow-sap.cfapps.eu10.hana.ondemand.com/task-center-service/v1/connectors"));
+    assert!(!calls.contains(demo["tc_clientsecret"].as_str().unwrap_or("?")));
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_reported_at_the_field_and_the_answers_stay_saved() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts"]).await;
+    let key = demo_task_center_key(&demo, "not-the-secret-at-all");
+    let r = app.save(&id, "step-3-1", &[("service_key", &key)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("id=\"f-service_key-error\""));
+    assert!(
+        r.body
+            .contains("SAP refused this key&#39;s client ID and secret (401 Bad credentials)"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Test the key with SAP again"));
+    // Saved all the same, and marked as a problem until it passes.
+    let tasks = app.get(&format!("/setups/{id}")).await.body;
+    assert!(
+        tasks.contains("id=\"status-step-3-1\">There is a problem<"),
+        "{tasks}"
+    );
+    let calls = app.get(&format!("/setups/{id}/calls")).await.body;
+    assert_eq!(
+        calls.matches("/oauth/token").count(),
+        2,
+        "body authentication, then Basic as fallback"
+    );
+    // The right key fixes it.
+    let good = demo_task_center_key(&demo, demo["tc_clientsecret"].as_str().unwrap_or_default());
+    let r = app.save(&id, "step-3-1", &[("service_key", &good)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        app.get(&format!("/setups/{id}"))
+            .await
+            .body
+            .contains("id=\"status-step-3-1\">Completed<")
+    );
+}
+
+#[tokio::test]
+async fn every_fault_gets_an_explanation_and_a_retry() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts", "step-3-1"]).await;
+    let cases = [
+        ("xsuaa-token", "timeout", "SAP did not answer within 1 s"),
+        ("xsuaa-token", "500", "SAP had an internal problem (500)"),
+        (
+            "xsuaa-token",
+            "garbage",
+            "not with what the wizard expected",
+        ),
+        ("xsuaa-token", "403", "refused access (403)"),
+        ("connectors", "503", "Task Center could not be reached"),
+        ("connectors", "404", "does not exist (404)"),
+        ("connectors", "latency:200", "The key works"),
+    ];
+    for (endpoint, fault, message) in cases {
+        app.fault(endpoint, fault).await;
+        let r = app
+            .post(&format!("/setups/{id}/pages/step-3-1/run"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let page = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+        assert!(
+            page.contains(message),
+            "{endpoint} {fault}: expected {message:?}"
+        );
+        assert!(
+            page.contains("Test the key with SAP again"),
+            "a retry is offered"
+        );
+        assert!(
+            page.contains("sb-clone-"),
+            "{endpoint} {fault}: the saved key is still there"
+        );
+        app.fault(endpoint, "none").await;
+    }
+    // Reads are retried (bounded), writes and token requests are not.
+    let before = app
+        .get(&format!("/setups/{id}/calls"))
+        .await
+        .body
+        .matches("v1/connectors")
+        .count();
+    app.fault("connectors", "503").await;
+    app.post(&format!("/setups/{id}/pages/step-3-1/run"), &[])
+        .await;
+    let after = app
+        .get(&format!("/setups/{id}/calls"))
+        .await
+        .body
+        .matches("v1/connectors")
+        .count();
+    assert_eq!(after - before, 3, "one try and two retries");
+    let tokens_before = app
+        .get(&format!("/setups/{id}/calls"))
+        .await
+        .body
+        .matches("oauth/token")
+        .count();
+    app.fault("xsuaa-token", "503").await;
+    app.post(&format!("/setups/{id}/pages/step-3-1/run"), &[])
+        .await;
+    let tokens_after = app
+        .get(&format!("/setups/{id}/calls"))
+        .await
+        .body
+        .matches("oauth/token")
+        .count();
+    assert_eq!(
+        tokens_after - tokens_before,
+        1,
+        "token requests are not repeated"
+    );
+    app.fault("xsuaa-token", "none").await;
+    app.fault("connectors", "none").await;
+    app.post(&format!("/setups/{id}/pages/step-3-1/run"), &[])
+        .await;
+    assert!(
+        app.get(&format!("/setups/{id}"))
+            .await
+            .body
+            .contains("id=\"status-step-3-1\">Completed<")
+    );
+}
+
+#[tokio::test]
+async fn a_host_outside_sap_is_not_called_and_the_message_names_the_flag() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts"]).await;
+    let key = serde_json::json!({
+        "endpoints": {"inbox_rest_url": "https://tasks.example.org/task-center-service"},
+        "uaa": {"clientid": "x", "clientsecret": "y-secret-value", "url": "https://login.example.org"}
+    })
+    .to_string();
+    let r = app.save(&id, "step-3-1", &[("service_key", &key)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("does not call login.example.org")
+            && r.body.contains("--allow-host login.example.org"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !app.get(&format!("/setups/{id}/calls"))
+            .await
+            .body
+            .contains("login.example.org"),
+        "nothing was sent"
+    );
+}
+
+#[tokio::test]
+async fn the_certificate_is_fetched_with_a_destination_service_key() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts", "step-3-2"]).await;
+    let page = app.get(&format!("/setups/{id}/pages/step-3-2")).await.body;
+    let cn = format!(
+        "cfapps.eu10.hana.ondemand.com/{}",
+        demo["subaccount_id"].as_str().unwrap_or_default()
+    );
+    assert!(page.contains(&cn), "{page}");
+    assert!(page.contains("Fetched the subaccount&#39;s active trust certificate"));
+    assert!(
+        app.get(&format!("/setups/{id}"))
+            .await
+            .body
+            .contains("id=\"status-step-3-2\">Completed<")
+    );
+    let calls = app.get(&format!("/setups/{id}/calls")).await.body;
+    assert!(calls.contains("GET https://destination-configuration.cfapps.eu10.hana.ondemand.com/destination-configuration/v1/saml2Metadata/certificate"));
+}
+
+async fn sandbox_token(app: &TestApp, demo: &Value) -> String {
+    let r: Value = client()
+        .post(app.sandbox_url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_id",
+                demo["dest_clientid"].as_str().unwrap_or_default(),
+            ),
+            (
+                "client_secret",
+                demo["dest_clientsecret"].as_str().unwrap_or_default(),
+            ),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    r["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
+async fn sandbox_destinations(app: &TestApp, token: &str) -> Vec<Value> {
+    client()
+        .get(app.sandbox_url("/destination-configuration/v1/subaccountDestinations"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn the_destination_is_created_then_updated_and_stays_one() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(
+        &app,
+        &demo,
+        &[
+            "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
+        ],
+    )
+    .await;
+    let mut d = valid_answers("step-4");
+    d.retain(|(k, _)| *k != "destination_name");
+    d.push(("destination_name", "TC_S4".into()));
+    let form: Vec<(&str, &str)> = d.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = app.save(&id, "step-4", &form).await;
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/setups/{id}/apply-destination").as_str()),
+        "check before changing BTP"
+    );
+    let confirm = app
+        .get(&format!("/setups/{id}/apply-destination"))
+        .await
+        .body;
+    assert!(
+        confirm.contains("Create or update the destination")
+            && confirm.contains("https://my404687-api.s4hana.ondemand.com")
+    );
+    let password = demo["comm_password"].as_str().unwrap_or_default();
+    assert!(
+        !confirm.contains(password),
+        "the password is masked on the confirmation page"
+    );
+
+    let first = app
+        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert!(
+        first.body.contains(
+            "Created the destination TC_S4 in BTP and read it back: every property is as intended."
+        ),
+        "{}",
+        first.body
+    );
+    let second = app
+        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
+        .await;
+    assert!(
+        second.body.contains("Updated the destination TC_S4"),
+        "{}",
+        second.body
+    );
+
+    let token = sandbox_token(&app, &demo).await;
+    let all = sandbox_destinations(&app, &token).await;
+    assert_eq!(
+        all.iter().filter(|d| d["Name"] == "TC_S4").count(),
+        1,
+        "idempotent: one destination"
+    );
+    let ours = all.iter().find(|d| d["Name"] == "TC_S4").expect("created");
+    assert_eq!(ours["URL"], "https://my404687-api.s4hana.ondemand.com");
+    assert_eq!(ours["tc.enabled"], "true");
+    assert_eq!(
+        ours["tokenServicePassword"], password,
+        "the real password went to BTP"
+    );
+    // SAP's own connection signal: the Destination service gets a token for it.
+    let found: Value = client()
+        .get(app.sandbox_url("/destination-configuration/v1/destinations/TC_S4"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("find")
+        .json()
+        .await
+        .expect("json");
+    assert!(found["authTokens"][0]["error"].is_null(), "{found}");
+    assert!(
+        app.get(&format!("/setups/{id}"))
+            .await
+            .body
+            .contains("id=\"status-step-4\">Completed<")
+    );
+
+    // Another destination to the same S/4HANA system is flagged: duplicate tasks.
+    let r = client()
+        .post(app.sandbox_url("/destination-configuration/v1/subaccountDestinations"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"Name": "S4_OLD", "Type": "HTTP", "URL": "https://my404687-api.s4hana.ondemand.com", "Authentication": "BasicAuthentication"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let third = app
+        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
+        .await;
+    assert!(
+        third
+            .body
+            .contains("the destination S4_OLD also points to my404687.s4hana.ondemand.com"),
+        "{}",
+        third.body
+    );
+
+    // A failing Destination service is explained, and nothing is lost.
+    app.fault("destinations", "500").await;
+    let failed = app
+        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
+        .await;
+    assert_eq!(failed.status, StatusCode::BAD_GATEWAY);
+    assert!(
+        failed.body.contains("SAP had an internal problem (500)")
+            && failed.body.contains("Try again")
+    );
+    assert!(
+        app.get(&format!("/setups/{id}"))
+            .await
+            .body
+            .contains("id=\"status-step-4\">There is a problem<")
+    );
+}
+
+#[tokio::test]
+async fn approvers_are_looked_up_in_identity_authentication() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts", "step-2"]).await;
+    let users = demo["users"].as_array().cloned().unwrap_or_default();
+    let emails: Vec<String> = users
+        .iter()
+        .map(|u| u[0].as_str().unwrap_or_default().to_string())
+        .collect();
+    let list = format!("{}\nnobody@acme.example", emails.join("\n"));
+    let r = app.save(&id, "step-6", &[("approvers", &list)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
+    assert!(page.contains("Look up Global User IDs in Identity Authentication"));
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-6/run"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
+    for u in &users {
+        let line = format!(
+            "{}, {}",
+            u[0].as_str().unwrap_or_default(),
+            u[1].as_str().unwrap_or_default()
+        );
+        assert!(page.contains(&line), "{line} not filled in:\n{page}");
+    }
+    assert!(
+        page.contains(
+            "Found 3 of 4 approvers. Not in Identity Authentication: nobody@acme.example"
+        )
+    );
+    let calls = app.get(&format!("/setups/{id}/calls")).await.body;
+    assert_eq!(
+        calls.matches("/scim/Users").count(),
+        4,
+        "one look-up per approver"
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_honours_the_documented_contracts() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let c = client();
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    // Token by body and by Basic; a bad client gets 401 invalid_client.
+    let body: Value = c
+        .post(app.sandbox_url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &d("tc_clientid")),
+            ("client_secret", &d("tc_clientsecret")),
+        ])
+        .send()
+        .await
+        .expect("t")
+        .json()
+        .await
+        .expect("j");
+    assert!(
+        body["token_type"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+    );
+    let basic = c
+        .post(app.sandbox_url("/oauth/token"))
+        .basic_auth(d("tc_clientid"), Some(d("tc_clientsecret")))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("t");
+    assert_eq!(basic.status(), StatusCode::OK);
+    let bad = c
+        .post(app.sandbox_url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "x"),
+            ("client_secret", "y"),
+        ])
+        .send()
+        .await
+        .expect("t");
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert!(bad.headers().get("www-authenticate").is_some());
+    assert_eq!(
+        bad.json::<Value>().await.expect("j")["error"],
+        "invalid_client"
+    );
+
+    // The JWT verifies against /token_keys and carries the claims SAP's libraries need.
+    let jwt = body["access_token"].as_str().expect("token").to_string();
+    let keys: Value = c
+        .get(app.sandbox_url("/token_keys"))
+        .send()
+        .await
+        .expect("k")
+        .json()
+        .await
+        .expect("j");
+    let key = &keys["keys"][0];
+    for f in ["kty", "kid", "alg", "n", "e", "use", "value"] {
+        assert!(key.get(f).is_some(), "JWK lacks {f}");
+    }
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: Value = serde_json::from_slice(&b64.decode(parts[0]).expect("h")).expect("h");
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], key["kid"]);
+    let claims: Value = serde_json::from_slice(&b64.decode(parts[1]).expect("c")).expect("c");
+    assert_eq!(claims["zid"], d("subaccount_id"));
+    assert_eq!(claims["cid"], d("tc_clientid"));
+    assert!(claims["exp"].is_number() && claims["ext_attr"]["zdn"] == "acme-demo");
+    {
+        use rsa::pkcs1v15::{Signature, VerifyingKey};
+        use rsa::signature::Verifier;
+        let n = rsa::BigUint::from_bytes_be(&b64.decode(key["n"].as_str().expect("n")).expect("n"));
+        let e = rsa::BigUint::from_bytes_be(&b64.decode(key["e"].as_str().expect("e")).expect("e"));
+        let public = rsa::RsaPublicKey::new(n, e).expect("key");
+        let verifier = VerifyingKey::<sha2::Sha256>::new(public);
+        let sig = Signature::try_from(b64.decode(parts[2]).expect("sig").as_slice()).expect("sig");
+        assert!(
+            verifier
+                .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
+                .is_ok(),
+            "signature verifies"
+        );
+    }
+
+    // Destination service CRUD with SAP's status codes and error bodies.
+    let dest = {
+        let t: Value = c
+            .post(app.sandbox_url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &d("dest_clientid")),
+                ("client_secret", &d("dest_clientsecret")),
+            ])
+            .send()
+            .await
+            .expect("t")
+            .json()
+            .await
+            .expect("j");
+        t["access_token"].as_str().expect("t").to_string()
+    };
+    let base = app.sandbox_url("/destination-configuration/v1");
+    let missing = c
+        .get(format!("{base}/subaccountDestinations/NOPE"))
+        .bearer_auth(&dest)
+        .send()
+        .await
+        .expect("g");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.json::<Value>().await.expect("j")["ErrorMessage"],
+        "Configuration with the specified name was not found"
+    );
+    let new = serde_json::json!({"Name": "X1", "Type": "HTTP", "URL": "https://x.example", "Authentication": "NoAuthentication"});
+    let created = c
+        .post(format!("{base}/subaccountDestinations"))
+        .bearer_auth(&dest)
+        .json(&new)
+        .send()
+        .await
+        .expect("p");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert!(created.text().await.expect("t").is_empty());
+    assert_eq!(
+        c.post(format!("{base}/subaccountDestinations"))
+            .bearer_auth(&dest)
+            .json(&new)
+            .send()
+            .await
+            .expect("p")
+            .status(),
+        StatusCode::CONFLICT
+    );
+    let put = c
+        .put(format!("{base}/subaccountDestinations"))
+        .bearer_auth(&dest)
+        .json(&new)
+        .send()
+        .await
+        .expect("u");
+    assert_eq!(put.json::<Value>().await.expect("j")["Count"], 1);
+    let absent = serde_json::json!({"Name": "X2", "Type": "HTTP"});
+    assert_eq!(
+        c.put(format!("{base}/subaccountDestinations"))
+            .bearer_auth(&dest)
+            .json(&absent)
+            .send()
+            .await
+            .expect("u")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let inst: Value = c
+        .get(format!("{base}/instanceDestinations"))
+        .bearer_auth(&dest)
+        .send()
+        .await
+        .expect("i")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(inst, serde_json::json!([]));
+    let skip: Value = c
+        .get(format!("{base}/destinations/X1?$skipTokenRetrieval=true"))
+        .bearer_auth(&dest)
+        .send()
+        .await
+        .expect("f")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(skip["destinationConfiguration"]["Name"], "X1");
+    assert_eq!(skip["owner"]["SubaccountId"], d("subaccount_id"));
+    assert!(skip.get("authTokens").is_none());
+    let sample: Value = c
+        .get(format!("{base}/destinations/S4HANACloud"))
+        .bearer_auth(&dest)
+        .send()
+        .await
+        .expect("f")
+        .json()
+        .await
+        .expect("j");
+    assert!(
+        sample["authTokens"][0]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "the booster's sample cannot get a token: {sample}"
+    );
+    assert_eq!(
+        c.delete(format!("{base}/subaccountDestinations/X1"))
+            .bearer_auth(&dest)
+            .send()
+            .await
+            .expect("d")
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        c.get(format!("{base}/subaccountDestinations"))
+            .send()
+            .await
+            .expect("g")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let cert: Value = c
+        .get(format!("{base}/saml2Metadata/certificate"))
+        .bearer_auth(&dest)
+        .send()
+        .await
+        .expect("c")
+        .json()
+        .await
+        .expect("j");
+    assert!(
+        cert["x509PublicKeyBase64"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("-----BEGIN CERTIFICATE-----"))
+    );
+
+    // SCIM with filter and paging; S/4HANA OData root needs a token.
+    let scim = c
+        .get(app.sandbox_url("/scim/Users?count=2&startIndex=2"))
+        .basic_auth(d("ias_clientid"), Some(d("ias_clientsecret")))
+        .send()
+        .await
+        .expect("s");
+    assert_eq!(
+        scim.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/scim+json")
+    );
+    let page: Value = scim.json().await.expect("j");
+    assert_eq!(page["totalResults"], 3);
+    assert_eq!(page["itemsPerPage"], 2);
+    assert_eq!(page["startIndex"], 2);
+    let denied = c
+        .get(app.sandbox_url("/scim/Users"))
+        .send()
+        .await
+        .expect("s");
+    assert_eq!(denied.json::<Value>().await.expect("j")["status"], "401");
+    let odata = app.sandbox_url(
+        "/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/",
+    );
+    assert_eq!(
+        c.get(&odata).send().await.expect("o").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let s4: Value = c
+        .post(app.sandbox_url("/sap/bc/sec/oauth2/token"))
+        .basic_auth(d("comm_user"), Some(d("comm_password")))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("s4")
+        .json()
+        .await
+        .expect("j");
+    let t = s4["access_token"].as_str().expect("s4 token");
+    assert_eq!(
+        c.get(&odata)
+            .bearer_auth(t)
+            .send()
+            .await
+            .expect("o")
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
+    let dir = TempDir::new();
+    let db = dir.0.join("sap.db");
+    let envs: Vec<(&str, &std::ffi::OsStr)> = vec![
+        ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
+        ("WIZARD_DATABASE", db.as_os_str()),
+        ("WIZARD_SANDBOX_LISTEN", "127.0.0.1:0".as_ref()),
+        ("RUST_LOG", "debug".as_ref()),
+    ];
+    let mut bin = start_binary(&["serve", "--sandbox"], &envs).await;
+    let mut app = TestApp::attach(format!("http://{}", bin.addr), TempDir::new());
+    let link = bin.bootstrap_link.clone().expect("bootstrap");
+    let r = app
+        .post(
+            link.trim_start_matches(&app.base),
+            &[
+                ("name", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("confirm", ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    app.sandbox = Some(sandbox_of(&bin));
+    let demo = app.demo().await;
+    let id = demo_setup(
+        &app,
+        &demo,
+        &[
+            "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+            "step-3-5", "step-4",
+        ],
+    )
+    .await;
+    let applied = app
+        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
+        .await;
+    assert!(
+        applied.body.contains("the destination S4HANACloud"),
+        "{}",
+        applied.body
+    );
+    // A wrong key too: the rejected secret must not leak either.
+    let wrong = demo_task_center_key(&demo, "rejected-secret-7c1d9e");
+    app.save(&id, "step-3-1", &[("service_key", &wrong)]).await;
+    let r = app
+        .save(&id, "step-6", &[("approvers", "anna.berg@acme.example")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    app.post(&format!("/setups/{id}/pages/step-6/run"), &[])
+        .await;
+    bin.child.kill().await.expect("stop");
+
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    let secrets = [
+        d("tc_clientsecret"),
+        d("dest_clientsecret"),
+        d("ias_clientsecret"),
+        d("comm_password"),
+        "rejected-secret-7c1d9e".into(),
+        ADMIN_PASSWORD.into(),
+    ];
+    let mut raw = std::fs::read(&db).expect("db");
+    raw.extend(std::fs::read(db.with_extension("db-wal")).unwrap_or_default());
+    let log = bin.log.lock().expect("log").join("\n");
+    assert!(log.contains("SAP call"), "the calls were logged");
+    for s in &secrets {
+        assert!(!s.is_empty());
+        assert!(!contains_bytes(&raw, s), "a secret is in the database file");
+        assert!(!log.contains(s.as_str()), "a secret is in the log");
+    }
+}
