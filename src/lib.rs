@@ -5,6 +5,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod fmt;
+pub mod handover;
 pub mod playbook;
 pub mod sandbox;
 pub mod sap;

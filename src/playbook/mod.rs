@@ -7,6 +7,7 @@
 pub mod actions;
 mod engine;
 mod pages;
+pub mod verify;
 
 pub use engine::{
     Ctx, FormInput, PageStatus, Submission, SubmitError, basis, page_status, setup_progress, submit,

@@ -494,6 +494,7 @@ fn summary_certificate(ctx: &Ctx) -> Vec<(String, String)> {
     };
     [
         ("Subject", ctx.get("cert_subject").map(Into::into)),
+        ("Issuer", ctx.get("cert_issuer").map(Into::into)),
         (
             "Common name (the SAML issuer for step 3.4)",
             ctx.get("cert_cn").map(Into::into),

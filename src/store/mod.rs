@@ -373,6 +373,105 @@ impl Store {
             .collect())
     }
 
+    pub async fn save_verification(
+        &self,
+        setup_id: &str,
+        user: &str,
+        at: i64,
+        results: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO verifications (setup_id, at, user_name, results) VALUES (?, ?, ?, ?)
+             ON CONFLICT (setup_id) DO UPDATE SET at = excluded.at, user_name = excluded.user_name, results = excluded.results",
+        )
+        .bind(setup_id)
+        .bind(at)
+        .bind(user)
+        .bind(results)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The latest Verify run: (at, user, results JSON).
+    pub async fn verification(
+        &self,
+        setup_id: &str,
+    ) -> anyhow::Result<Option<(i64, String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT at, user_name, results FROM verifications WHERE setup_id = ?")
+                .bind(setup_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Create a setup with all its pages in one transaction (an import).
+    pub async fn import_setup(
+        &self,
+        name: &str,
+        owner_id: i64,
+        user: &str,
+        pages: BTreeMap<String, (BTreeMap<String, Stored>, String)>,
+        now: i64,
+    ) -> anyhow::Result<Arc<Setup>> {
+        let _w = self.write.lock().await;
+        let id = secrets::random_hex(8)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id) VALUES (?, ?, 0, ?, ?, ?)")
+            .bind(&id)
+            .bind(name)
+            .bind(now)
+            .bind(now)
+            .bind(owner_id)
+            .execute(&mut *tx)
+            .await?;
+        let mut records = BTreeMap::new();
+        for (page, (data, basis)) in pages {
+            let mut plain = BTreeMap::new();
+            for (k, v) in data {
+                let v = match v {
+                    Stored::Plain(s) => s,
+                    Stored::Secret(s) => self.cipher.encrypt(&s)?,
+                };
+                plain.insert(k, v);
+            }
+            sqlx::query("INSERT INTO answers (setup_id, page, data, version, basis, updated_at, updated_by) VALUES (?, ?, ?, 1, ?, ?, ?)")
+                .bind(&id)
+                .bind(&page)
+                .bind(serde_json::to_string(&plain)?)
+                .bind(&basis)
+                .bind(now)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+            records.insert(
+                page,
+                PageRecord {
+                    data: plain,
+                    version: 1,
+                    basis,
+                    problem: None,
+                    checked_note: None,
+                    checked_at: None,
+                    updated_at: now,
+                    updated_by: user.to_string(),
+                },
+            );
+        }
+        tx.commit().await?;
+        self.put(Setup {
+            id,
+            name: name.to_string(),
+            archived: false,
+            created_at: now,
+            updated_at: now,
+            owner_id: Some(owner_id),
+            members: Vec::new(),
+            pages: records,
+        })
+    }
+
     pub async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

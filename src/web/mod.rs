@@ -4,6 +4,7 @@ mod actions;
 mod admin;
 mod auth;
 mod form;
+mod handover;
 mod pages;
 mod setups;
 
@@ -43,6 +44,13 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/pages/{page}/run", post(actions::run))
         .route("/setups/{id}/apply-destination", get(actions::apply_form))
         .route("/setups/{id}/calls", get(actions::calls))
+        .route("/setups/{id}/verify", get(handover::verify_form).post(handover::verify_run))
+        .route("/setups/{id}/report", get(handover::report_page))
+        .route("/setups/{id}/report.md", get(handover::report_markdown))
+        .route("/setups/{id}/destination.properties", get(handover::properties))
+        .route("/setups/{id}/destination.json", get(handover::destination_json))
+        .route("/setups/{id}/export", get(handover::export_form).post(handover::export))
+        .route("/import", get(handover::import_form).post(handover::import))
         .route("/healthz", get(health))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))

@@ -400,7 +400,7 @@ pub async fn show(
 }
 
 /// What a field shows on check-your-answers and in conflict tables.
-fn display(f: &Field, data: &BTreeMap<String, String>, ctx: &Ctx) -> String {
+pub(super) fn display(f: &Field, data: &BTreeMap<String, String>, ctx: &Ctx) -> String {
     let v = data.get(f.key).map(String::as_str).unwrap_or("");
     match f.kind {
         Kind::Secret => ctx.masked(f.key).unwrap_or_else(|| "Not entered".into()),

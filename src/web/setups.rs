@@ -36,6 +36,7 @@ pub struct SetupsPage {
     pub other_count: usize,
     pub name_value: String,
     pub error: Option<String>,
+    pub sandbox_url: Option<String>,
 }
 
 pub(super) fn with_ctx<T>(
@@ -104,6 +105,7 @@ fn list_page(
         other_count,
         name_value,
         error,
+        sandbox_url: state.sandbox_url.clone(),
     }
 }
 

@@ -248,6 +248,7 @@ async fn certificate_uploads_are_checked() {
         (wrong_sub.into_bytes(), "belongs to subaccount 0a0b0c0d"),
         (wrong_cn.into_bytes(), "not the cfapps.&#60;region&#62;/&#60;subaccount ID&#62; form"),
         (b"".to_vec(), "Upload the trust certificate, or paste a Destination service key"),
+        (format!("{}{}", trust_certificate(&sap_cn(SUBACCOUNT), 700).0, trust_certificate(&sap_cn(SUBACCOUNT), 700).0).into_bytes(), "holds 2 certificates (a chain)"),
     ];
     for (bytes, fragment) in cases {
         let p = post_certificate(&app, &id, bytes, "upload.pem").await;

@@ -1,0 +1,193 @@
+//! Handover formats: the destination as a Java properties file or JSON, the
+//! Markdown report, and a setup's export / import (secrets only on request,
+//! then encrypted with a passphrase). Pure functions: no HTTP, no SQL.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+use argon2::Argon2;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use serde::{Deserialize, Serialize};
+
+/// Properties that are secrets: never written to files, only noted.
+pub const SECRET_PROPERTIES: &[&str] = &["tokenServicePassword"];
+
+fn escape(s: &str, key: bool, out: &mut String) {
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ':' => out.push_str("\\:"),
+            '=' => out.push_str("\\="),
+            '#' => out.push_str("\\#"),
+            '!' => out.push_str("\\!"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ' ' if key || i == 0 => out.push_str("\\ "),
+            c if (c as u32) < 0x20 || (c as u32) > 0xFF => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// The destination for "Create > From File": Java properties in ISO-8859-1.
+/// Secrets become comment lines telling what to type in the cockpit.
+pub fn properties(props: &[(&str, String)], heading: &str) -> Vec<u8> {
+    let mut text = String::new();
+    for line in heading.lines() {
+        text.push_str("# ");
+        escape(line, false, &mut text);
+        text.push('\n');
+    }
+    for (k, v) in props {
+        if SECRET_PROPERTIES.contains(k) {
+            text.push_str(&format!("# {k}= (not exported: enter the communication user's password in the BTP cockpit)\n"));
+            continue;
+        }
+        escape(k, true, &mut text);
+        text.push('=');
+        escape(v, false, &mut text);
+        text.push('\n');
+    }
+    // Every char is now ASCII or Latin-1, so each maps to one byte.
+    text.chars().map(|c| c as u32 as u8).collect()
+}
+
+/// The destination as JSON for newer cockpits; secrets left out.
+pub fn destination_json(props: &[(&str, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = props
+        .iter()
+        .filter(|(k, _)| !SECRET_PROPERTIES.contains(k))
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::to_string_pretty(&map).unwrap_or_default()
+}
+
+pub const EXPORT_FORMAT: &str = "taskcenter-wizard/setup/1";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExportPage {
+    pub data: BTreeMap<String, String>,
+    pub basis: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SealedSecrets {
+    pub kdf: String,
+    pub salt: String,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Export {
+    pub format: String,
+    pub name: String,
+    pub exported_at: i64,
+    /// Answers without secrets.
+    pub pages: BTreeMap<String, ExportPage>,
+    /// page -> key -> secret, encrypted with a passphrase; absent unless asked for.
+    pub secrets: Option<SealedSecrets>,
+}
+
+type SecretMap = BTreeMap<String, BTreeMap<String, String>>;
+
+fn key_from(passphrase: &str, salt: &[u8]) -> anyhow::Result<XChaCha20Poly1305> {
+    let mut key = [0u8; 32];
+    Argon2::default()
+        .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+        .map_err(|e| anyhow::anyhow!("deriving the key: {e}"))?;
+    XChaCha20Poly1305::new_from_slice(&key).map_err(|_| anyhow::anyhow!("bad key"))
+}
+
+pub fn seal(secrets: &SecretMap, passphrase: &str) -> anyhow::Result<SealedSecrets> {
+    let (mut salt, mut nonce) = ([0u8; 16], [0u8; 24]);
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plain = serde_json::to_vec(secrets)?;
+    let ct = key_from(passphrase, &salt)?
+        .encrypt(&XNonce::from(nonce), plain.as_slice())
+        .map_err(|_| anyhow::anyhow!("encryption failed"))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(SealedSecrets {
+        kdf: "argon2id".into(),
+        salt: b64.encode(salt),
+        nonce: b64.encode(nonce),
+        ciphertext: b64.encode(ct),
+    })
+}
+
+/// Why an import failed, for the person importing.
+pub fn open(sealed: &SealedSecrets, passphrase: &str) -> Result<SecretMap, String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (Ok(salt), Ok(nonce), Ok(ct)) = (
+        b64.decode(&sealed.salt),
+        b64.decode(&sealed.nonce),
+        b64.decode(&sealed.ciphertext),
+    ) else {
+        return Err("The file's secrets section is damaged.".into());
+    };
+    let nonce: [u8; 24] = nonce
+        .try_into()
+        .map_err(|_| "The file's secrets section is damaged.".to_string())?;
+    let cipher = key_from(passphrase, &salt).map_err(|e| e.to_string())?;
+    let plain = cipher
+        .decrypt(&XNonce::from(nonce), ct.as_slice())
+        .map_err(|_| {
+            "The passphrase does not open this file's secrets. Check it, or import without secrets."
+                .to_string()
+        })?;
+    serde_json::from_slice(&plain).map_err(|_| "The file's secrets section is damaged.".to_string())
+}
+
+pub fn parse_export(bytes: &[u8]) -> anyhow::Result<Export> {
+    let e: Export = serde_json::from_slice(bytes)
+        .context("this is not a setup exported by the wizard (not its JSON format)")?;
+    if e.format != EXPORT_FORMAT {
+        bail!(
+            "this file has format {:?}; the wizard reads {EXPORT_FORMAT}",
+            e.format
+        );
+    }
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_escape_and_latin1() {
+        let p = properties(
+            &[
+                ("URL", "https://x:443/a=b".into()),
+                ("tc.ui.label", "Aufgaben für Büro".into()),
+                ("tokenServicePassword", "pw".into()),
+            ],
+            "Made for ACME",
+        );
+        let text: String = p.iter().map(|b| *b as char).collect();
+        assert!(text.contains("URL=https\\://x\\:443/a\\=b"));
+        assert!(p.contains(&0xFC), "ü is one Latin-1 byte");
+        assert!(!text.contains("=pw"));
+        assert!(text.contains("# tokenServicePassword="));
+    }
+
+    #[test]
+    fn sealed_secrets_need_the_passphrase() {
+        let mut m = SecretMap::new();
+        m.entry("p".into())
+            .or_default()
+            .insert("k".into(), "v".into());
+        let s = seal(&m, "correct horse").unwrap();
+        assert_eq!(open(&s, "correct horse").unwrap(), m);
+        assert!(open(&s, "wrong").is_err());
+    }
+}

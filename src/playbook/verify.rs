@@ -1,0 +1,729 @@
+//! Verify: every known failure mode (procedure.md) that the answers can show,
+//! as pass / warning / fail with one sentence and the page that fixes it.
+//! Offline checks need no credentials; online checks call SAP concurrently.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Ctx, Kind, PAGES};
+use crate::domain::{
+    self, DestinationKey, ReplicationUrl, S4Host, Saml2Audience, ServiceKey, TokenServiceUrl,
+};
+use crate::sap::{Calls, SapClient, SapError, destinations, ias, xsuaa};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    Pass,
+    Warning,
+    Fail,
+    /// Not checked: what it needs is not entered yet.
+    Skipped,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "Pass",
+            Verdict::Warning => "Warning",
+            Verdict::Fail => "Fail",
+            Verdict::Skipped => "Not checked",
+        }
+    }
+    pub fn css(self) -> &'static str {
+        match self {
+            Verdict::Pass => "tag tag--done",
+            Verdict::Warning => "tag tag--orange",
+            Verdict::Fail => "tag tag--red",
+            Verdict::Skipped => "tag tag--grey",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Check {
+    pub id: String,
+    pub title: String,
+    pub verdict: Verdict,
+    pub reason: String,
+    /// The page to change (page id).
+    pub page: String,
+}
+
+fn check(id: &str, title: &str, page: &str, verdict: Verdict, reason: impl Into<String>) -> Check {
+    Check {
+        id: id.into(),
+        title: title.into(),
+        verdict,
+        reason: reason.into(),
+        page: page.into(),
+    }
+}
+
+fn confirmed(ctx: &Ctx, key: &str) -> bool {
+    ctx.get(key).is_some()
+}
+
+/// Every check that needs nothing but the answers.
+pub fn offline(ctx: &Ctx) -> Vec<Check> {
+    use Verdict::*;
+    let mut out = Vec::new();
+    let s4 = ctx.s4();
+    let client = ctx.get("s4_client").unwrap_or("");
+    // Hosts: -api where it belongs and only there, same tenant everywhere.
+    match &s4 {
+        None => out.push(check(
+            "hosts",
+            "S/4HANA hosts",
+            "facts",
+            Skipped,
+            "Enter the S/4HANA host first.",
+        )),
+        Some(s4) => {
+            let mut problems = Vec::new();
+            if let Some(t) = ctx.get("token_service_url")
+                && let Err(e) = TokenServiceUrl::parse(t, s4)
+            {
+                problems.push(e);
+            }
+            if let Some(a) = ctx.get("saml2_audience")
+                && let Err(e) = Saml2Audience::parse(a, s4)
+            {
+                problems.push(e);
+            }
+            if let Some(r) = ctx.get("replication_url")
+                && let Err(e) = ReplicationUrl::parse(r, s4, client)
+            {
+                problems.push(e);
+            }
+            out.push(if problems.is_empty() {
+                check("hosts", "S/4HANA hosts", "step-3-5", Pass, format!("The destination URL is https://{} without a path, the audience has no -api, the token URL ends in /sap/bc/sec/oauth2/token, and every value names tenant {}.", s4.api_host(), s4.tenant_number()))
+            } else {
+                check("hosts", "S/4HANA hosts", "step-3-5", Fail, problems.join(" "))
+            });
+        }
+    }
+    // Service key belongs to the subaccount.
+    match ctx.get("sk_clientid") {
+        None => out.push(check(
+            "service-key",
+            "Service key matches the subaccount",
+            "step-3-1",
+            Skipped,
+            "No Task Center service key yet.",
+        )),
+        Some(_) => {
+            let probe = ServiceKey {
+                inbox_rest_url: String::new(),
+                uaa_url: String::new(),
+                clientid: String::new(),
+                clientsecret: String::new(),
+                identityzone: None,
+                tenantid: None,
+                uaadomain: None,
+                subdomain: ctx.get("sk_subdomain").map(Into::into),
+                region: ctx.get("sk_region").map(Into::into),
+            };
+            out.push(
+                match probe.cross_check(ctx.get("subdomain"), ctx.get("region")) {
+                    Ok(()) => check(
+                        "service-key",
+                        "Service key matches the subaccount",
+                        "step-3-1",
+                        Pass,
+                        "The key's token URL names the setup's subdomain and region.",
+                    ),
+                    Err(e) => check(
+                        "service-key",
+                        "Service key matches the subaccount",
+                        "step-3-1",
+                        Fail,
+                        e,
+                    ),
+                },
+            );
+        }
+    }
+    // Certificate: CN format, subaccount, validity; SAML issuer confirmed.
+    match (
+        ctx.get("cert_cn"),
+        ctx.get("cert_not_after")
+            .and_then(|v| v.parse::<i64>().ok()),
+    ) {
+        (Some(cn), Some(not_after)) => {
+            let probe = domain::TrustCertificate {
+                pem: String::new(),
+                subject: String::new(),
+                issuer: String::new(),
+                cn: cn.into(),
+                not_before: 0,
+                not_after,
+                sha256: String::new(),
+            };
+            out.push(match probe.check_subaccount(ctx.get("subaccount_id")) {
+                Ok(()) => check(
+                    "cert-cn",
+                    "Trust certificate belongs to the subaccount",
+                    "step-3-2",
+                    Pass,
+                    format!("The CN {cn} has SAP's format and names the subaccount."),
+                ),
+                Err(e) => check(
+                    "cert-cn",
+                    "Trust certificate belongs to the subaccount",
+                    "step-3-2",
+                    Fail,
+                    e,
+                ),
+            });
+            let days = (not_after - ctx.now) / 86_400;
+            out.push(if not_after < ctx.now {
+                check("cert-validity", "Trust certificate is valid", "step-3-2", Fail, format!("It expired on {}: token requests fail until a renewed certificate is uploaded to S/4HANA.", crate::fmt::date(not_after)))
+            } else if days < 60 {
+                check("cert-validity", "Trust certificate is valid", "step-3-2", Warning, format!("It expires in {days} days ({}); renew it and upload it to S/4HANA again before then.", crate::fmt::date(not_after)))
+            } else {
+                check("cert-validity", "Trust certificate is valid", "step-3-2", Pass, format!("Valid until {}.", crate::fmt::date(not_after)))
+            });
+            out.push(if confirmed(ctx, "step34_confirm.saml_issuer") && confirmed(ctx, "step34_confirm.signing_cert") {
+                check("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4", Pass, format!("Confirmed: the certificate is uploaded and the issuer is {cn}."))
+            } else {
+                check("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4", Fail, format!("Not confirmed. The OAuth 2.0 SAML Issuer must be exactly {cn}; anything else gives \"There is no trust between entities\"."))
+            });
+        }
+        _ => out.push(check(
+            "cert-cn",
+            "Trust certificate",
+            "step-3-2",
+            Skipped,
+            "No trust certificate yet.",
+        )),
+    }
+    // Mapping mode and inbound OAuth user.
+    let mapping = confirmed(ctx, "step34_confirm.mapping_mode");
+    let inbound =
+        confirmed(ctx, "step34_confirm.inbound_user") && confirmed(ctx, "step35_confirm.oauth");
+    out.push(match (mapping, inbound) {
+        (true, true) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-4", Pass, "Confirmed: mapping mode User UUID, inbound user with OAuth 2.0."),
+        (false, _) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-4", Fail, "User ID Mapping Mode User UUID is not confirmed; with User Name every token request fails with \"no user found with alias\"."),
+        (true, false) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-5", Fail, "The OAuth 2.0 inbound user is not confirmed; the user/password entry makes the replication calls fail with 401."),
+    });
+    // The destination the wizard writes.
+    match ctx.get("destination_name") {
+        None => out.push(check(
+            "destination",
+            "Destination properties",
+            "step-4",
+            Skipped,
+            "Step 4 is not saved yet.",
+        )),
+        Some(name) => {
+            out.push(match domain::DestinationName::parse(name) {
+                Ok(c) if c.warnings.is_empty() => check("dest-name", "Destination name length", "step-4", Pass, format!("{name} has {} characters (16 at most is safe).", name.len())),
+                Ok(_) => check("dest-name", "Destination name length", "step-4", Warning, format!("{name} has {} characters; names over 16 are known to put the connector in Error.", name.len())),
+                Err(e) => check("dest-name", "Destination name length", "step-4", Fail, e),
+            });
+            let d = super::destination(ctx, false);
+            let get = |k: &str| {
+                d.iter()
+                    .find(|(p, _)| *p == k)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("")
+            };
+            let mut missing = Vec::new();
+            for (k, want) in [
+                ("tc.enabled", "true"),
+                ("tc.provider_type", "S/4HANACloud"),
+                ("userIdSource", "user_uuid"),
+            ] {
+                if get(k) != want {
+                    missing.push(format!("{k} must be {want}"));
+                }
+            }
+            if get("URL.queries.sap-client").len() != 3 {
+                missing.push("URL.queries.sap-client must be the 3-digit client".into());
+            }
+            if get("URL").contains("sample_url") {
+                missing.push("URL still points to sample_url.com".into());
+            }
+            out.push(if missing.is_empty() {
+                check("tc-properties", "Task Center properties", "step-4", Pass, format!("tc.enabled=true, tc.provider_type=S/4HANACloud, userIdSource=user_uuid, sap-client={}.", get("URL.queries.sap-client")))
+            } else {
+                check("tc-properties", "Task Center properties", "step-4", Fail, missing.join("; "))
+            });
+            let notif = get("tc.notifications.enabled");
+            out.push(if notif.is_empty() || notif == "true" || notif == "false" {
+                check(
+                    "notifications",
+                    "tc.notifications.enabled",
+                    "step-4",
+                    Pass,
+                    if notif.is_empty() {
+                        "Not set (allowed).".to_string()
+                    } else {
+                        format!("Set to {notif}.")
+                    },
+                )
+            } else {
+                check(
+                    "notifications",
+                    "tc.notifications.enabled",
+                    "step-4",
+                    Warning,
+                    "Only true or false are valid; anything else puts the connector in Warning.",
+                )
+            });
+            let days = get("tc.inbox.pull.days");
+            out.push(match (days.parse::<u16>(), ctx.get("plan")) {
+                _ if days.is_empty() => check(
+                    "pull-days",
+                    "tc.inbox.pull.days",
+                    "step-4",
+                    Pass,
+                    "Not set: the last 90 days are loaded.",
+                ),
+                (Ok(n), Some("all-tasks")) if n <= 180 => check(
+                    "pull-days",
+                    "tc.inbox.pull.days",
+                    "step-4",
+                    Pass,
+                    format!("{n} days."),
+                ),
+                (Ok(n), _) if n <= 180 => check(
+                    "pull-days",
+                    "tc.inbox.pull.days",
+                    "step-4",
+                    Warning,
+                    "Works only with the all-tasks plan; step 1 does not say all-tasks.",
+                ),
+                _ => check(
+                    "pull-days",
+                    "tc.inbox.pull.days",
+                    "step-4",
+                    Fail,
+                    "Must be a number from 0 to 180.",
+                ),
+            });
+            out.push(if ctx.get("push") == Some("yes") {
+                check(
+                    "push",
+                    "tc.clientId and push",
+                    "step-4",
+                    Pass,
+                    "tc.clientId is set because S/4HANA pushes task changes.",
+                )
+            } else {
+                check(
+                    "push",
+                    "tc.clientId and push",
+                    "step-4",
+                    Pass,
+                    "tc.clientId is left out until push is configured in S/4HANA.",
+                )
+            });
+        }
+    }
+    // Identities.
+    out.push(if confirmed(ctx, "step2_confirm.same_tenant") {
+        check(
+            "ias-tenant",
+            "One Identity Authentication tenant",
+            "step-2",
+            Pass,
+            "Confirmed: BTP and S/4HANA use the same tenant.",
+        )
+    } else {
+        check(
+            "ias-tenant",
+            "One Identity Authentication tenant",
+            "step-2",
+            Fail,
+            "Not confirmed. With different tenants no user matches and tasks reach nobody.",
+        )
+    });
+    match ctx.get("approvers").map(domain::parse_approvers) {
+        None => out.push(check(
+            "global-ids",
+            "Global User IDs",
+            "step-6",
+            Skipped,
+            "No approvers entered yet.",
+        )),
+        Some(Err(e)) => out.push(check("global-ids", "Global User IDs", "step-6", Fail, e)),
+        Some(Ok(a)) => {
+            let missing: Vec<&str> = a
+                .value
+                .iter()
+                .filter(|x| x.global_user_id.is_none())
+                .map(|x| x.email.as_str())
+                .collect();
+            out.push(if !missing.is_empty() {
+                check(
+                    "global-ids",
+                    "Global User IDs",
+                    "step-6",
+                    Warning,
+                    format!(
+                        "No Global User ID yet for {}: their tasks will not reach them.",
+                        missing.join(", ")
+                    ),
+                )
+            } else if !a.warnings.is_empty() {
+                check(
+                    "global-ids",
+                    "Global User IDs",
+                    "step-6",
+                    Warning,
+                    a.warnings.join(" "),
+                )
+            } else {
+                check(
+                    "global-ids",
+                    "Global User IDs",
+                    "step-6",
+                    Pass,
+                    format!(
+                        "All {} approvers have a well-formed Global User ID.",
+                        a.value.len()
+                    ),
+                )
+            });
+        }
+    }
+    out
+}
+
+/// What the online checks need, read up front (secrets only for the calls).
+pub struct OnlineInputs {
+    key: Option<(String, String, String)>,
+    dest_key: Option<DestinationKey>,
+    intended: Option<serde_json::Map<String, Value>>,
+    s4_host: Option<String>,
+    ias: Option<(String, String, String, Vec<String>)>,
+}
+
+pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
+    let key = match (
+        ctx.get("sk_uaa_url"),
+        ctx.get("sk_clientid"),
+        ctx.secret("sk_clientsecret"),
+    ) {
+        (Some(u), Some(c), Some(s)) => Some((u.to_string(), c.to_string(), s)),
+        _ => None,
+    };
+    let dest_key = match (
+        ctx.get("ds_uri"),
+        ctx.get("ds_url"),
+        ctx.get("ds_clientid"),
+        ctx.secret("ds_clientsecret"),
+    ) {
+        (Some(uri), Some(url), Some(id), Some(secret)) => Some(DestinationKey {
+            uri: uri.into(),
+            url: url.into(),
+            clientid: id.into(),
+            clientsecret: secret,
+        }),
+        _ => None,
+    };
+    let intended = ctx.get("destination_name").map(|_| {
+        super::destination(ctx, true)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v)))
+            .collect()
+    });
+    let ias = match (
+        ctx.get("ias_host"),
+        ctx.get("ias_client_id"),
+        ctx.secret("ias_client_secret"),
+        ctx.get("approvers"),
+    ) {
+        (Some(h), Some(i), Some(s), Some(a)) => domain::parse_approvers(a).ok().map(|a| {
+            (
+                h.to_string(),
+                i.to_string(),
+                s,
+                a.value.into_iter().map(|x| x.email).collect(),
+            )
+        }),
+        _ => None,
+    };
+    OnlineInputs {
+        key,
+        dest_key,
+        intended,
+        s4_host: ctx.s4().map(|s: S4Host| s.host()),
+        ias,
+    }
+}
+
+/// The online checks, all at once: a run lasts about as long as its slowest call.
+pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Check> {
+    use Verdict::*;
+    let token = async {
+        match &i.key {
+            None => check(
+                "online-token",
+                "Task Center key gets a token",
+                "step-3-1",
+                Skipped,
+                "No service key saved.",
+            ),
+            Some((u, c, s)) => match xsuaa::client_credentials(sap, calls, u, c, s).await {
+                Ok(_) => check(
+                    "online-token",
+                    "Task Center key gets a token",
+                    "step-3-1",
+                    Pass,
+                    "SAP issued a token for the service key.",
+                ),
+                Err(e) => check(
+                    "online-token",
+                    "Task Center key gets a token",
+                    "step-3-1",
+                    Fail,
+                    e.explain(),
+                ),
+            },
+        }
+    };
+    let dest = async {
+        let (Some(key), Some(intended)) = (&i.dest_key, &i.intended) else {
+            return vec![check(
+                "online-destination",
+                "Destination in BTP",
+                "step-4",
+                Skipped,
+                "Needs the Destination service key (step 3.2) and step 4.",
+            )];
+        };
+        destination_checks(
+            sap,
+            calls,
+            key,
+            intended,
+            i.s4_host.as_deref().unwrap_or(""),
+        )
+        .await
+    };
+    let users = async {
+        let Some((host, id, secret, emails)) = &i.ias else {
+            return check(
+                "online-users",
+                "Approvers exist in Identity Authentication",
+                "step-6",
+                Skipped,
+                "Needs the IAS administrator credentials (step 2) and approvers (step 6).",
+            );
+        };
+        let found = futures_util::future::join_all(
+            emails
+                .iter()
+                .map(|e| ias::user_by_email(sap, calls, host, id, secret, e)),
+        )
+        .await;
+        let mut missing = Vec::new();
+        for (e, r) in emails.iter().zip(found) {
+            match r {
+                Ok(Some(_)) => {}
+                Ok(None) => missing.push(e.clone()),
+                Err(err) => {
+                    return check(
+                        "online-users",
+                        "Approvers exist in Identity Authentication",
+                        "step-6",
+                        Fail,
+                        err.explain(),
+                    );
+                }
+            }
+        }
+        if missing.is_empty() {
+            check(
+                "online-users",
+                "Approvers exist in Identity Authentication",
+                "step-6",
+                Pass,
+                format!("All {} approvers were found.", emails.len()),
+            )
+        } else {
+            check(
+                "online-users",
+                "Approvers exist in Identity Authentication",
+                "step-6",
+                Fail,
+                format!("Not found: {}.", missing.join(", ")),
+            )
+        }
+    };
+    let (t, mut d, u) = tokio::join!(token, dest, users);
+    let mut out = vec![t];
+    out.append(&mut d);
+    out.push(u);
+    out
+}
+
+async fn destination_checks(
+    sap: &SapClient,
+    calls: &Calls,
+    key: &DestinationKey,
+    intended: &serde_json::Map<String, Value>,
+    s4_host: &str,
+) -> Vec<Check> {
+    use Verdict::*;
+    let fail = |e: SapError| {
+        vec![check(
+            "online-destination",
+            "Destination in BTP",
+            "step-4",
+            Fail,
+            e.explain(),
+        )]
+    };
+    let session = match destinations::connect(sap, calls, key).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let name = intended.get("Name").and_then(Value::as_str).unwrap_or("");
+    let (current, all, token) = tokio::join!(
+        session.get(calls, name),
+        session.list(calls),
+        session.token_error(calls, name)
+    );
+    let mut out = Vec::new();
+    match current {
+        Err(e) => return fail(e),
+        Ok(None) => out.push(check(
+            "online-destination",
+            "Destination in BTP",
+            "step-4",
+            Fail,
+            format!("There is no destination {name} in the subaccount yet: create it in step 4."),
+        )),
+        Ok(Some(actual)) => {
+            let diffs: Vec<String> = intended
+                .iter()
+                .filter(|(k, v)| actual.get(*k) != Some(*v))
+                .map(|(k, _)| {
+                    if k == "tokenServicePassword" {
+                        "tokenServicePassword differs".to_string()
+                    } else {
+                        format!(
+                            "{k} is {} (intended {})",
+                            actual.get(k).map_or("missing".into(), |v| v.to_string()),
+                            intended.get(k).map_or(String::new(), |v| v.to_string())
+                        )
+                    }
+                })
+                .collect();
+            out.push(if diffs.is_empty() {
+                check(
+                    "online-destination",
+                    "Destination in BTP",
+                    "step-4",
+                    Pass,
+                    format!("{name} exists and equals what the wizard would write."),
+                )
+            } else {
+                check(
+                    "online-destination",
+                    "Destination in BTP",
+                    "step-4",
+                    Fail,
+                    format!("{name} differs: {}.", diffs.join("; ")),
+                )
+            });
+        }
+    }
+    match all {
+        Err(e) => out.push(check(
+            "online-duplicates",
+            "One destination per S/4HANA system",
+            "step-4",
+            Fail,
+            e.explain(),
+        )),
+        Ok(all) => {
+            let dups: Vec<String> = all
+                .iter()
+                .filter(|d| d.get("Name").and_then(Value::as_str) != Some(name))
+                .filter(|d| {
+                    d.get("URL")
+                        .and_then(Value::as_str)
+                        .and_then(|u| S4Host::parse(u).ok())
+                        .is_some_and(|h| h.value.host() == s4_host)
+                })
+                .filter_map(|d| d.get("Name").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            out.push(if dups.is_empty() {
+                check(
+                    "online-duplicates",
+                    "One destination per S/4HANA system",
+                    "step-4",
+                    Pass,
+                    "No other destination points to this system.",
+                )
+            } else {
+                check(
+                    "online-duplicates",
+                    "One destination per S/4HANA system",
+                    "step-4",
+                    Fail,
+                    format!(
+                        "{} also point(s) to {s4_host}: every task would appear twice.",
+                        dups.join(", ")
+                    ),
+                )
+            });
+        }
+    }
+    match token {
+        Ok(None) => out.push(check(
+            "online-token-exchange",
+            "BTP gets a token from S/4HANA",
+            "step-4",
+            Pass,
+            "The Destination service obtained a SAML bearer token for the destination.",
+        )),
+        Ok(Some(err)) => out.push(check(
+            "online-token-exchange",
+            "BTP gets a token from S/4HANA",
+            "step-3-4",
+            Fail,
+            format!("The Destination service could not get a token: {err}"),
+        )),
+        Err(SapError::Status { status: 404, .. }) => {}
+        Err(e) => out.push(check(
+            "online-token-exchange",
+            "BTP gets a token from S/4HANA",
+            "step-4",
+            Fail,
+            e.explain(),
+        )),
+    }
+    out
+}
+
+/// A page id's title for links.
+pub fn page_title(id: &str) -> &'static str {
+    PAGES.iter().find(|p| p.id == id).map_or("", |p| p.title)
+}
+
+/// Confirmations with who and when, for the report: (page, label, "user at time").
+pub fn confirmations(ctx: &Ctx) -> Vec<(String, String, Option<String>)> {
+    let mut out = Vec::new();
+    for p in PAGES {
+        for f in p.fields {
+            if let Kind::Confirm(items) = f.kind {
+                for (id, label) in items {
+                    let stamp = ctx.get(&format!("{}.{id}", f.key)).map(|s| {
+                        let (at, who) = s.split_once('|').unwrap_or((s, ""));
+                        format!(
+                            "{who}, {}",
+                            at.parse().map(crate::fmt::date_time).unwrap_or_default()
+                        )
+                    });
+                    out.push((p.title.to_string(), label.to_string(), stamp));
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,567 @@
+//! Verify, the handover report, destination files, and export / import.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::auth::{CurrentUser, Nav, Need, can};
+use super::form::Submitted;
+use super::pages::display;
+use super::setups::{setup_for, with_ctx};
+use crate::error::{AppError, Result};
+use crate::handover::{self, Export, ExportPage};
+use crate::playbook::verify::{self, Check, Verdict};
+use crate::playbook::{self, PAGES};
+use crate::sap::Calls;
+use crate::store::{Setup, Stored, User};
+use crate::{domain, fmt};
+
+pub struct CheckView {
+    pub title: String,
+    pub verdict: &'static str,
+    pub css: &'static str,
+    pub reason: String,
+    pub href: String,
+    pub page: &'static str,
+}
+
+fn views(setup: &Setup, checks: &[Check]) -> Vec<CheckView> {
+    checks
+        .iter()
+        .map(|c| CheckView {
+            title: c.title.clone(),
+            verdict: c.verdict.label(),
+            css: c.verdict.css(),
+            reason: c.reason.clone(),
+            href: format!("/setups/{}/pages/{}", setup.id, c.page),
+            page: verify::page_title(&c.page),
+        })
+        .collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "verify.html")]
+pub struct VerifyPage {
+    pub title: String,
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub offline: Vec<CheckView>,
+    pub online: Vec<CheckView>,
+    pub online_at: Option<String>,
+    pub counts: String,
+    pub can_edit: bool,
+}
+
+async fn last_online(
+    state: &crate::AppState,
+    id: &str,
+) -> Result<Option<(i64, String, Vec<Check>)>> {
+    Ok(state
+        .store
+        .verification(id)
+        .await?
+        .and_then(|(at, user, json)| {
+            serde_json::from_str::<Vec<Check>>(&json).ok().map(|c| {
+                (
+                    at,
+                    user,
+                    c.into_iter()
+                        .filter(|c| c.id.starts_with("online-"))
+                        .collect(),
+                )
+            })
+        }))
+}
+
+async fn verify_page(state: &crate::AppState, setup: &Setup, me: &User) -> Result<VerifyPage> {
+    let offline = with_ctx(state, setup, |ctx| verify::offline(ctx));
+    let online = last_online(state, &setup.id).await?;
+    let all: Vec<&Check> = offline
+        .iter()
+        .chain(online.iter().flat_map(|o| o.2.iter()))
+        .collect();
+    let n = |v: Verdict| all.iter().filter(|c| c.verdict == v).count();
+    Ok(VerifyPage {
+        title: format!("Verify — {}", setup.name),
+        nav: Nav::of(me),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        counts: format!(
+            "{} passed, {} warnings, {} failed, {} not checked",
+            n(Verdict::Pass),
+            n(Verdict::Warning),
+            n(Verdict::Fail),
+            n(Verdict::Skipped)
+        ),
+        offline: views(setup, &offline),
+        online: online
+            .as_ref()
+            .map(|o| views(setup, &o.2))
+            .unwrap_or_default(),
+        online_at: online.map(|o| format!("{} by {}", fmt::date_time(o.0), o.1)),
+        can_edit: can(setup, me, Need::Edit),
+    })
+}
+
+pub async fn verify_form(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<VerifyPage> {
+    let setup = setup_for(&state, &id, &me, Need::View)?;
+    verify_page(&state, &setup, &me).await
+}
+
+/// Run every check, the online ones concurrently, and keep the result.
+pub async fn verify_run(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<VerifyPage> {
+    let setup = setup_for(&state, &id, &me, Need::Edit)?;
+    let (offline, inputs) = with_ctx(&state, &setup, |ctx| {
+        (verify::offline(ctx), verify::online_inputs(ctx))
+    });
+    let calls = Calls::default();
+    let online = verify::online(inputs, &state.sap, &calls).await;
+    state
+        .store
+        .record_calls(&id, "verify", &me.name, &calls.take())
+        .await?;
+    let all: Vec<Check> = offline.into_iter().chain(online).collect();
+    state
+        .store
+        .save_verification(
+            &id,
+            &me.name,
+            fmt::now(),
+            &serde_json::to_string(&all).map_err(anyhow::Error::from)?,
+        )
+        .await?;
+    verify_page(&state, &setup, &me).await
+}
+
+fn attachment(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn file_stem(setup: &Setup) -> String {
+    let s: String = setup
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() { "setup".into() } else { s }
+}
+
+fn destination_of(state: &crate::AppState, setup: &Setup) -> Result<Vec<(&'static str, String)>> {
+    if !setup.pages.contains_key("step-4") {
+        return Err(AppError::NotFound);
+    }
+    Ok(with_ctx(state, setup, |ctx| {
+        playbook::destination(ctx, false)
+    }))
+}
+
+pub async fn properties(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let setup = setup_for(&state, &id, &me, Need::View)?;
+    let props = destination_of(&state, &setup)?;
+    let heading = format!(
+        "Destination for SAP Task Center: {}\nImport in the BTP cockpit: Connectivity > Destinations > Create > From File.\nGenerated by taskcenter-wizard on {}",
+        setup.name,
+        fmt::date_time(fmt::now())
+    );
+    let name = props.first().map(|(_, v)| v.clone()).unwrap_or_default();
+    Ok(attachment(
+        handover::properties(&props, &heading),
+        "text/plain; charset=ISO-8859-1",
+        &name,
+    ))
+}
+
+pub async fn destination_json(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let setup = setup_for(&state, &id, &me, Need::View)?;
+    let props = destination_of(&state, &setup)?;
+    let name = props.first().map(|(_, v)| v.clone()).unwrap_or_default();
+    Ok(attachment(
+        handover::destination_json(&props).into_bytes(),
+        "application/json",
+        &format!("{name}.json"),
+    ))
+}
+
+pub struct ReportSection {
+    pub title: String,
+    pub rows: Vec<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "report.html")]
+pub struct ReportPage {
+    pub title: String,
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub generated: String,
+    pub sections: Vec<ReportSection>,
+    pub confirmations: Vec<(String, String, String)>,
+    pub checks: Vec<CheckView>,
+    pub checks_at: Option<String>,
+    pub calls: Vec<(String, String, String, String)>,
+    pub calls_summary: String,
+}
+
+async fn report(state: &crate::AppState, setup: &Setup, me: &User) -> Result<ReportPage> {
+    let (sections, confirmations, offline) = with_ctx(state, setup, |ctx| {
+        let sections = PAGES
+            .iter()
+            .filter(|p| !p.is_check())
+            .map(|p| {
+                let empty = BTreeMap::new();
+                let data = setup.pages.get(p.id).map_or(&empty, |r| &r.data);
+                let mut rows: Vec<(String, String)> = p
+                    .fields
+                    .iter()
+                    .filter(|f| !matches!(f.kind, playbook::Kind::Confirm(_)))
+                    .map(|f| (f.label.to_string(), display(f, data, ctx)))
+                    .collect();
+                if setup.pages.contains_key(p.id) {
+                    rows.extend(p.summary.map(|s| s(ctx)).unwrap_or_default());
+                }
+                ReportSection {
+                    title: if p.step.is_empty() {
+                        p.title.to_string()
+                    } else {
+                        format!("{} {}", p.step, p.title)
+                    },
+                    rows,
+                }
+            })
+            .collect::<Vec<_>>();
+        let confirmations = verify::confirmations(ctx)
+            .into_iter()
+            .map(|(page, label, stamp)| {
+                (page, label, stamp.unwrap_or_else(|| "Not confirmed".into()))
+            })
+            .collect::<Vec<_>>();
+        (sections, confirmations, verify::offline(ctx))
+    });
+    let online = last_online(state, &setup.id).await?;
+    let checks_at = online
+        .as_ref()
+        .map(|o| format!("online checks {} by {}", fmt::date_time(o.0), o.1));
+    let all: Vec<Check> = offline
+        .into_iter()
+        .chain(online.map(|o| o.2).unwrap_or_default())
+        .collect();
+    let calls = state.store.calls(&setup.id).await?;
+    let failed = calls.iter().filter(|c| c.2.outcome != "ok").count();
+    Ok(ReportPage {
+        title: format!("Handover report — {}", setup.name),
+        nav: Nav::of(me),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        generated: fmt::date_time(fmt::now()),
+        sections,
+        confirmations,
+        checks: views(setup, &all),
+        checks_at,
+        calls_summary: format!("{} calls to SAP, {} of them not OK.", calls.len(), failed),
+        calls: calls
+            .into_iter()
+            .take(50)
+            .map(|(_, who, c)| {
+                (
+                    fmt::date_time(c.at),
+                    format!("{} {}", c.method, c.url),
+                    c.status.map_or("—".into(), |s| s.to_string()),
+                    format!("{} ({who})", c.outcome),
+                )
+            })
+            .collect(),
+    })
+}
+
+pub async fn report_page(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<ReportPage> {
+    let setup = setup_for(&state, &id, &me, Need::View)?;
+    report(&state, &setup, &me).await
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', "<br>")
+}
+
+pub async fn report_markdown(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let setup = setup_for(&state, &id, &me, Need::View)?;
+    let r = report(&state, &setup, &me).await?;
+    let mut md = format!(
+        "# Handover: SAP Task Center and S/4HANA Cloud — {}\n\nGenerated {} by taskcenter-wizard. Secrets are masked.\n",
+        r.setup_name, r.generated
+    );
+    for s in &r.sections {
+        md.push_str(&format!(
+            "\n## {}\n\n| Item | Value |\n|---|---|\n",
+            s.title
+        ));
+        for (k, v) in &s.rows {
+            md.push_str(&format!("| {} | {} |\n", md_cell(k), md_cell(v)));
+        }
+    }
+    md.push_str("\n## Confirmations\n\n| Step | Confirmation | Who, when |\n|---|---|---|\n");
+    for (p, l, w) in &r.confirmations {
+        md.push_str(&format!(
+            "| {} | {} | {} |\n",
+            md_cell(p),
+            md_cell(l),
+            md_cell(w)
+        ));
+    }
+    md.push_str(&format!(
+        "\n## Verification{}\n\n| Check | Result | Reason |\n|---|---|---|\n",
+        r.checks_at
+            .as_ref()
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default()
+    ));
+    for c in &r.checks {
+        md.push_str(&format!(
+            "| {} | {} | {} |\n",
+            md_cell(&c.title),
+            c.verdict,
+            md_cell(&c.reason)
+        ));
+    }
+    md.push_str(&format!("\n## Calls to SAP\n\n{}\n", r.calls_summary));
+    for (when, req, status, outcome) in &r.calls {
+        md.push_str(&format!("- {when} `{req}` {status} {outcome}\n"));
+    }
+    Ok(attachment(
+        md.into_bytes(),
+        "text/markdown; charset=utf-8",
+        &format!("{}-handover.md", file_stem(&setup)),
+    ))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "export.html")]
+pub struct ExportForm {
+    pub title: String,
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub error: Option<String>,
+    pub include: bool,
+}
+
+pub async fn export_form(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<ExportForm> {
+    let setup = setup_for(&state, &id, &me, Need::View)?;
+    Ok(ExportForm {
+        title: format!("Export — {}", setup.name),
+        nav: Nav::of(&me),
+        setup_id: setup.id.clone(),
+        setup_name: setup.name.clone(),
+        error: None,
+        include: false,
+    })
+}
+
+pub async fn export(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let setup = setup_for(&state, &id, &me, Need::View)?;
+    let include = input.first("include_secrets") == Some("yes");
+    let passphrase = input.first("passphrase").unwrap_or("");
+    if include {
+        let error = if passphrase.chars().count() < 12 {
+            Some("Enter a passphrase of at least 12 characters to encrypt the secrets")
+        } else if input.first("confirm") != Some(passphrase) {
+            Some("The two passphrases do not match. Type the same passphrase twice")
+        } else {
+            None
+        };
+        if let Some(e) = error {
+            let page = ExportForm {
+                title: format!("Error: Export — {}", setup.name),
+                nav: Nav::of(&me),
+                setup_id: setup.id.clone(),
+                setup_name: setup.name.clone(),
+                error: Some(e.into()),
+                include,
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    }
+    let mut pages = BTreeMap::new();
+    let mut secrets: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (page, rec) in &setup.pages {
+        let mut data = BTreeMap::new();
+        for (k, v) in &rec.data {
+            if playbook::is_secret_key(k) {
+                if include && let Some(plain) = state.store.reveal(v) {
+                    secrets
+                        .entry(page.clone())
+                        .or_default()
+                        .insert(k.clone(), plain);
+                }
+            } else {
+                data.insert(k.clone(), v.clone());
+            }
+        }
+        pages.insert(
+            page.clone(),
+            ExportPage {
+                data,
+                basis: rec.basis.clone(),
+            },
+        );
+    }
+    let sealed = if include {
+        Some(handover::seal(&secrets, passphrase)?)
+    } else {
+        None
+    };
+    let export = Export {
+        format: handover::EXPORT_FORMAT.into(),
+        name: setup.name.clone(),
+        exported_at: fmt::now(),
+        pages,
+        secrets: sealed,
+    };
+    let body = serde_json::to_vec_pretty(&export).map_err(anyhow::Error::from)?;
+    Ok(attachment(
+        body,
+        "application/json",
+        &format!("{}-setup.json", file_stem(&setup)),
+    ))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "import.html")]
+pub struct ImportForm {
+    pub title: String,
+    pub nav: Nav,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+pub async fn import_form(CurrentUser(me): CurrentUser) -> ImportForm {
+    ImportForm {
+        title: "Import a setup".into(),
+        nav: Nav::of(&me),
+        errors: Vec::new(),
+    }
+}
+
+pub async fn import(
+    State(state): State<crate::State>,
+    CurrentUser(me): CurrentUser,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let fail = |field: &'static str, e: String| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ImportForm {
+                title: "Error: Import a setup".into(),
+                nav: Nav::of(&me),
+                errors: vec![(field, e)],
+            },
+        )
+            .into_response()
+    };
+    let Some(bytes) = input.file("file") else {
+        return Ok(fail(
+            "file",
+            "Choose the exported setup file (.json)".into(),
+        ));
+    };
+    let export = match handover::parse_export(bytes) {
+        Ok(e) => e,
+        Err(e) => return Ok(fail("file", format!("The file cannot be imported: {e:#}"))),
+    };
+    let passphrase = input.first("passphrase").unwrap_or("");
+    let secrets = match (&export.secrets, passphrase.is_empty()) {
+        (Some(sealed), false) => match handover::open(sealed, passphrase) {
+            Ok(s) => s,
+            Err(e) => return Ok(fail("passphrase", e)),
+        },
+        _ => BTreeMap::new(),
+    };
+    let mut pages = BTreeMap::new();
+    for (page, p) in export.pages {
+        if playbook::page(&page).is_none() {
+            return Ok(fail(
+                "file",
+                format!("The file has a page \"{page}\" this wizard does not know."),
+            ));
+        }
+        let mut data: BTreeMap<String, Stored> = p
+            .data
+            .into_iter()
+            .filter(|(k, _)| !playbook::is_secret_key(k))
+            .map(|(k, v)| (k, Stored::Plain(v)))
+            .collect();
+        for (k, v) in secrets.get(&page).cloned().unwrap_or_default() {
+            if playbook::is_secret_key(&k) {
+                data.insert(k, Stored::Secret(v));
+            }
+        }
+        pages.insert(page, (data, p.basis));
+    }
+    let name = domain::bounded_text(&export.name, "setup name", 100)
+        .map(|c| c.value)
+        .unwrap_or_else(|_| "Imported setup".into());
+    let setup = state
+        .store
+        .import_setup(
+            &format!("{name} (imported)"),
+            me.id,
+            &me.name,
+            pages,
+            fmt::now(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
+}

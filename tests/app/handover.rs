@@ -1,0 +1,563 @@
+//! Verify and the handover (issue 5): each check fails on bad input and passes
+//! on good, the properties file read back by Java, export then import.
+
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+async fn walk_all(app: &TestApp, name: &str) -> String {
+    let id = app.create_setup(name).await;
+    for page in PAGES {
+        let r = complete_page(app, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    id
+}
+
+/// The verdict shown for a check on the Verify page.
+fn verdict(body: &str, title: &str) -> String {
+    let row = body
+        .split(&format!("<tr><td>{title}</td>"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no check {title}:\n{body}"));
+    between(row, "\">", "</strong>")
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn resave(
+    app: &TestApp,
+    id: &str,
+    page: &str,
+    replace: &[(&'static str, &str)],
+    drop_ticks: &[&str],
+) {
+    let shown = app.get(&format!("/setups/{id}/pages/{page}")).await.body;
+    let mut answers = valid_answers(page);
+    for (k, v) in replace {
+        answers.retain(|(x, _)| x != k);
+        answers.push((k, v.to_string()));
+    }
+    let mut form: Vec<(String, String)> = answers
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    for key in [
+        "step2_confirm",
+        "step34_confirm",
+        "step35_confirm",
+        "step6_confirm",
+        "step1_confirm",
+        "step5_confirm",
+    ] {
+        for v in checkbox_values(&shown, key) {
+            if !drop_ticks.contains(&v.as_str()) {
+                form.push((key.to_string(), v));
+            }
+        }
+    }
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = app.save(id, page, &refs).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+}
+
+#[tokio::test]
+async fn each_check_fails_on_bad_input_and_passes_on_good() {
+    let app = TestApp::spawn().await;
+    let id = walk_all(&app, "Checks").await;
+    let path = format!("/setups/{id}/verify");
+    let good = app.get(&path).await.body;
+    assert!(good.contains("0 failed"), "{good}");
+    let titles = [
+        "S/4HANA hosts",
+        "Service key matches the subaccount",
+        "Trust certificate belongs to the subaccount",
+        "Trust certificate is valid",
+        "SAML issuer equals the certificate CN",
+        "User mapping and OAuth 2.0 inbound user",
+        "Destination name length",
+        "Task Center properties",
+        "tc.notifications.enabled",
+        "tc.inbox.pull.days",
+        "One Identity Authentication tenant",
+        "Global User IDs",
+    ];
+    for t in titles {
+        assert_eq!(verdict(&good, t), "Pass", "{t} on good answers");
+    }
+
+    // Each bad input turns its check.
+    resave(&app, &id, "step-3-4", &[], &["mapping_mode"]).await;
+    assert_eq!(
+        verdict(
+            &app.get(&path).await.body,
+            "User mapping and OAuth 2.0 inbound user"
+        ),
+        "Fail"
+    );
+    resave(&app, &id, "step-3-4", &[], &["saml_issuer"]).await;
+    let b = app.get(&path).await.body;
+    assert_eq!(verdict(&b, "SAML issuer equals the certificate CN"), "Fail");
+    assert_eq!(
+        verdict(&b, "User mapping and OAuth 2.0 inbound user"),
+        "Pass"
+    );
+    resave(&app, &id, "step-3-5", &[], &["oauth"]).await;
+    assert_eq!(
+        verdict(
+            &app.get(&path).await.body,
+            "User mapping and OAuth 2.0 inbound user"
+        ),
+        "Fail"
+    );
+    resave(&app, &id, "step-2", &[], &["same_tenant"]).await;
+    assert_eq!(
+        verdict(
+            &app.get(&path).await.body,
+            "One Identity Authentication tenant"
+        ),
+        "Fail"
+    );
+    resave(
+        &app,
+        &id,
+        "step-4",
+        &[("destination_name", "S4HANACloud_Production")],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        verdict(&app.get(&path).await.body, "Destination name length"),
+        "Warning"
+    );
+    resave(&app, &id, "step-1", &[("plan", "standard")], &[]).await;
+    assert_eq!(
+        verdict(&app.get(&path).await.body, "tc.inbox.pull.days"),
+        "Warning"
+    );
+    resave(
+        &app,
+        &id,
+        "step-6",
+        &[(
+            "approvers",
+            "anna.berg@acme.example\nbob.stone@acme.example, P000012",
+        )],
+        &[],
+    )
+    .await;
+    let b = app.get(&path).await.body;
+    assert_eq!(verdict(&b, "Global User IDs"), "Warning");
+    assert!(b.contains("No Global User ID yet for anna.berg@acme.example"));
+    // Facts changed under saved pages: hosts, key and certificate no longer match.
+    resave(
+        &app,
+        &id,
+        "facts",
+        &[
+            ("s4_host", "my111111.s4hana.ondemand.com"),
+            ("region", "us10"),
+            ("subaccount_id", "0a0b0c0d-0000-4000-8000-00000000abcd"),
+        ],
+        &[],
+    )
+    .await;
+    let b = app.get(&path).await.body;
+    assert_eq!(verdict(&b, "S/4HANA hosts"), "Fail");
+    assert!(b.contains("points to tenant 404687"), "{b}");
+    assert_eq!(verdict(&b, "Service key matches the subaccount"), "Fail");
+    assert_eq!(
+        verdict(&b, "Trust certificate belongs to the subaccount"),
+        "Fail"
+    );
+    // A certificate close to expiry is a warning.
+    resave(&app, &id, "facts", &[], &[]).await;
+    let (pem, _) = trust_certificate(&sap_cn(SUBACCOUNT), 30);
+    let shown = app.get(&format!("/setups/{id}/pages/step-3-2")).await;
+    let form = reqwest::multipart::Form::new()
+        .text("_version", version_of(&shown.body))
+        .part(
+            "certificate",
+            reqwest::multipart::Part::bytes(pem.into_bytes()).file_name("t.pem"),
+        );
+    app.post_multipart(&format!("/setups/{id}/pages/step-3-2"), form)
+        .await;
+    assert_eq!(
+        verdict(&app.get(&path).await.body, "Trust certificate is valid"),
+        "Warning"
+    );
+}
+
+#[tokio::test]
+async fn online_checks_compare_btp_with_the_answers() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = app.create_setup("Online").await;
+    for page in PAGES {
+        let r = complete_demo_page(&app, &demo, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    let users = demo["users"].as_array().cloned().unwrap_or_default();
+    let list: Vec<String> = users
+        .iter()
+        .map(|u| {
+            format!(
+                "{}, {}",
+                u[0].as_str().unwrap_or(""),
+                u[1].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    resave_demo(&app, &id, "step-6", &list.join("\n")).await;
+    let path = format!("/setups/{id}/verify");
+    let before = app.post(&path, &[]).await.body;
+    assert_eq!(
+        verdict(&before, "Destination in BTP"),
+        "Fail",
+        "not created yet"
+    );
+    assert!(
+        before.contains("There is no destination S4HANACloud") || before.contains("differs"),
+        "{before}"
+    );
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let after = app.post(&path, &[]).await.body;
+    for t in [
+        "Task Center key gets a token",
+        "Destination in BTP",
+        "One destination per S/4HANA system",
+        "BTP gets a token from S/4HANA",
+        "Approvers exist in Identity Authentication",
+    ] {
+        assert_eq!(verdict(&after, t), "Pass", "{t}:\n{after}");
+    }
+    let calls = app.get(&format!("/setups/{id}/calls")).await.body;
+    assert!(calls.contains("/scim/Users") && calls.contains("destinations/S4HANACloud"));
+    // Someone changes the destination in the cockpit: Verify says what differs.
+    let token: serde_json::Value = client()
+        .post(app.sandbox_url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", demo["dest_clientid"].as_str().unwrap_or("")),
+            (
+                "client_secret",
+                demo["dest_clientsecret"].as_str().unwrap_or(""),
+            ),
+        ])
+        .send()
+        .await
+        .expect("t")
+        .json()
+        .await
+        .expect("j");
+    let token = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let base = app.sandbox_url("/destination-configuration/v1/subaccountDestinations");
+    let mut current: serde_json::Value = client()
+        .get(format!("{base}/S4HANACloud"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("g")
+        .json()
+        .await
+        .expect("j");
+    current["tc.enabled"] = "false".into();
+    client()
+        .put(&base)
+        .bearer_auth(&token)
+        .json(&current)
+        .send()
+        .await
+        .expect("put");
+    client().post(&base).bearer_auth(&token).json(&serde_json::json!({"Name": "S4_COPY", "URL": "https://my404687-api.s4hana.ondemand.com", "Type": "HTTP"})).send().await.expect("post");
+    let changed = app.post(&path, &[]).await.body;
+    assert_eq!(verdict(&changed, "Destination in BTP"), "Fail");
+    assert!(
+        changed.contains("tc.enabled is &#34;false&#34;"),
+        "{changed}"
+    );
+    assert_eq!(
+        verdict(&changed, "One destination per S/4HANA system"),
+        "Fail"
+    );
+    assert!(changed.contains("S4_COPY also point(s) to my404687.s4hana.ondemand.com"));
+}
+
+async fn resave_demo(app: &TestApp, id: &str, page: &str, approvers: &str) {
+    let shown = app.get(&format!("/setups/{id}/pages/{page}")).await.body;
+    let ticks = checkbox_values(&shown, "step6_confirm");
+    let mut form: Vec<(&str, &str)> = vec![("approvers", approvers)];
+    form.extend(ticks.iter().map(|v| ("step6_confirm", v.as_str())));
+    assert_eq!(
+        app.save(id, page, &form).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+const JAVA_READER: &str = r#"
+import java.io.*; import java.util.*;
+public class ReadProps {
+  public static void main(String[] a) throws Exception {
+    Properties p = new Properties();
+    try (InputStream in = new FileInputStream(a[0])) { p.load(in); }
+    for (String k : new TreeSet<>(p.stringPropertyNames())) {
+      System.out.println(esc(k) + "\t" + esc(p.getProperty(k)));
+    }
+  }
+  static String esc(String s) {
+    StringBuilder b = new StringBuilder();
+    for (char c : s.toCharArray()) { if (c < 32 || c > 126) b.append(String.format("\\u%04x", (int) c)); else b.append(c); }
+    return b.toString();
+  }
+}
+"#;
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("\\u") {
+        out.push_str(&rest[..i]);
+        let code = u32::from_str_radix(&rest[i + 2..i + 6], 16).expect("hex");
+        out.push(char::from_u32(code).expect("char"));
+        rest = &rest[i + 6..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn the_properties_file_reads_back_in_java_as_the_intended_destination() {
+    let app = TestApp::spawn().await;
+    let id = walk_all(&app, "Properties").await;
+    resave(
+        &app,
+        &id,
+        "step-4",
+        &[("ui_label", "Aufgaben für Büro: A=B #1")],
+        &[],
+    )
+    .await;
+    let file = app
+        .get(&format!("/setups/{id}/destination.properties"))
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(
+        file.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/plain; charset=ISO-8859-1")
+    );
+    let bytes = app
+        .client
+        .get(format!("{}/setups/{id}/destination.properties", app.base))
+        .send()
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert!(!contains_bytes(&bytes, PASSWORD), "no password in the file");
+    assert!(bytes.contains(&0xFC), "ü written as ISO-8859-1");
+    let intended: serde_json::Map<String, serde_json::Value> = app
+        .client
+        .get(format!("{}/setups/{id}/destination.json", app.base))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+
+    let java = std::process::Command::new("java").arg("-version").output();
+    assert!(
+        java.is_ok(),
+        "Java is needed to read the properties file back: apt-get install -y default-jdk-headless"
+    );
+    let dir = TempDir::new();
+    std::fs::write(dir.0.join("ReadProps.java"), JAVA_READER).expect("write");
+    std::fs::write(dir.0.join("dest.properties"), &bytes).expect("write");
+    let out = std::process::Command::new("java")
+        .arg(dir.0.join("ReadProps.java"))
+        .arg(dir.0.join("dest.properties"))
+        .output()
+        .expect("run java");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed: serde_json::Map<String, serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (unescape(k), serde_json::Value::String(unescape(v))))
+        .collect();
+    assert_eq!(
+        parsed, intended,
+        "Java reads exactly the intended destination"
+    );
+    assert_eq!(parsed["tc.ui.label"], "Aufgaben für Büro: A=B #1");
+    assert_eq!(parsed["URL"], "https://my404687-api.s4hana.ondemand.com");
+    assert!(!parsed.contains_key("tokenServicePassword"));
+}
+
+async fn post_import(app: &TestApp, file: Vec<u8>, passphrase: &str) -> Page {
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(file).file_name("setup.json"),
+        )
+        .text("passphrase", passphrase.to_string());
+    app.post_multipart("/import", form).await
+}
+
+#[tokio::test]
+async fn export_then_import_reproduces_the_setup() {
+    let app = TestApp::spawn().await;
+    let id = walk_all(&app, "Exported").await;
+    let original_check = app.get(&format!("/setups/{id}/pages/check")).await.body;
+    let original_tasks = app.get(&format!("/setups/{id}")).await.body;
+
+    // Without secrets: none in the file, and the import lacks them.
+    let plain = app
+        .client
+        .post(format!("{}/setups/{id}/export", app.base))
+        .form(&[("passphrase", "")])
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes")
+        .to_vec();
+    assert!(
+        !contains_bytes(&plain, PASSWORD)
+            && !contains_bytes(&plain, CLIENT_SECRET)
+            && !contains_bytes(&plain, "enc:v1:")
+    );
+    let r = post_import(&app, plain.clone(), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let copy = r
+        .location
+        .expect("location")
+        .trim_start_matches("/setups/")
+        .to_string();
+    let tasks = app.get(&format!("/setups/{copy}")).await.body;
+    assert!(tasks.contains("Exported (imported)"));
+    assert!(
+        tasks.contains("id=\"status-step-3-3\">In progress<"),
+        "the password is missing"
+    );
+
+    // With secrets under a passphrase: a faithful copy.
+    let short = app
+        .post(
+            &format!("/setups/{id}/export"),
+            &[
+                ("include_secrets", "yes"),
+                ("passphrase", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("at least 12 characters"));
+    let pass = "a long export passphrase";
+    let sealed = app
+        .client
+        .post(format!("{}/setups/{id}/export", app.base))
+        .form(&[
+            ("include_secrets", "yes"),
+            ("passphrase", pass),
+            ("confirm", pass),
+        ])
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes")
+        .to_vec();
+    assert!(
+        !contains_bytes(&sealed, PASSWORD) && !contains_bytes(&sealed, CLIENT_SECRET),
+        "secrets are encrypted in the file"
+    );
+    let wrong = post_import(&app, sealed.clone(), "not the passphrase").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.body.contains("The passphrase does not open")
+            && wrong.body.contains("href=\"#f-passphrase\"")
+    );
+    let junk = post_import(&app, b"{\"hello\": 1}".to_vec(), "").await;
+    assert!(junk.body.contains("The file cannot be imported"));
+    let r = post_import(&app, sealed, pass).await;
+    let copy = r
+        .location
+        .expect("location")
+        .trim_start_matches("/setups/")
+        .to_string();
+    let same = |body: &str, from: &str, to: &str| {
+        body.replace(from, to)
+            .replace("Exported (imported)", "Exported")
+    };
+    let copy_tasks = app.get(&format!("/setups/{copy}")).await.body;
+    assert_eq!(
+        same(&copy_tasks, &copy, &id),
+        original_tasks,
+        "task list reproduced"
+    );
+    let copy_check = app.get(&format!("/setups/{copy}/pages/check")).await.body;
+    assert_eq!(
+        same(&copy_check, &copy, &id),
+        original_check,
+        "every answer reproduced, secrets included"
+    );
+}
+
+#[tokio::test]
+async fn the_report_holds_every_value_confirmation_check_and_call() {
+    let app = TestApp::spawn().await;
+    let id = walk_all(&app, "Reported").await;
+    app.post(&format!("/setups/{id}/verify"), &[]).await;
+    let report = app.get(&format!("/setups/{id}/report")).await.body;
+    for expected in [
+        "my404687.s4hana.ondemand.com",
+        "TASKCENTERCOM",
+        "••••••••s8Nd",
+        "Confirmations",
+        "Verification",
+        "calls to SAP",
+        "anna.berg@acme.example",
+        "SHA-256 fingerprint",
+    ] {
+        assert!(report.contains(expected), "{expected} missing");
+    }
+    assert!(
+        report.contains(">admin, 20"),
+        "who and when of a confirmation"
+    );
+    assert!(!report.contains(PASSWORD) && !report.contains(CLIENT_SECRET));
+    let md = app
+        .client
+        .get(format!("{}/setups/{id}/report.md", app.base))
+        .send()
+        .await
+        .expect("md");
+    assert_eq!(
+        md.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/markdown; charset=utf-8")
+    );
+    let md = md.text().await.expect("text");
+    assert!(md.starts_with("# Handover: SAP Task Center and S/4HANA Cloud — Reported"));
+    assert!(md.contains("| S/4HANA Cloud host | my404687.s4hana.ondemand.com |"));
+    assert!(md.contains("| Task Center properties | Pass |"));
+    assert!(md.contains("POST https://acme-tc.authentication.eu10.hana.ondemand.com/oauth/token"));
+    assert!(!md.contains(PASSWORD) && !md.contains(CLIENT_SECRET));
+}
