@@ -1,6 +1,12 @@
-// Progressive enhancement only: focus the error summary, offer copy buttons.
+// Progressive enhancement only: focus the error summary, offer copy buttons,
+// keep Back from showing a stale page.
 (function () {
   "use strict";
+  // A page restored from the back/forward cache may predate the last save:
+  // fetch it again so that Back always shows the saved answers.
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) { window.location.reload(); }
+  });
   var summary = document.querySelector("[data-autofocus]");
   if (summary) { summary.focus(); }
   document.querySelectorAll(".error-summary a[href^='#']").forEach(function (a) {

@@ -1,6 +1,7 @@
 //! The one integration test binary: real servers on port 0, real HTTP, real SQLite.
 
 mod accounts;
+mod browser;
 mod handover;
 mod sap;
 mod support;

@@ -1,0 +1,533 @@
+//! Real-browser tests (issue 6): Debian's chromium through chromedriver, a
+//! whole setup with mouse and keyboard, axe-core on every page kind.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// One browser at a time: two chromium instances would starve a 2-core machine.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn chromedriver() -> PathBuf {
+    std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"))
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(CHROMIUM))
+}
+
+fn axe_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: run `npm ci` in the project folder (or .ci/run), which installs the pinned axe-core", path.display()))
+}
+
+pub struct Browser {
+    c: Client,
+    driver: tokio::process::Child,
+    base: String,
+    _profile: TempDir,
+}
+
+fn key(k: Key) -> String {
+    char::from(k).to_string()
+}
+
+impl Browser {
+    pub async fn start(base: &str) -> Browser {
+        for (what, path) in [("chromium", chromium()), ("chromedriver", chromedriver())] {
+            assert!(
+                path.exists(),
+                "{what} not found at {}: install it with `apt-get install -y chromium chromium-driver` (.ci/run does this)",
+                path.display()
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = tokio::process::Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let profile = TempDir::new();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium(),
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1100",
+                         format!("--user-data-dir={}", profile.0.display())]
+            }),
+        );
+        let mut last = None;
+        for _ in 0..50 {
+            match ClientBuilder::rustls()
+                .expect("tls")
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => {
+                    return Browser {
+                        c,
+                        driver,
+                        base: base.to_string(),
+                        _profile: profile,
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("could not start a chromium session: {last:?}");
+    }
+
+    pub async fn open(&self, path: &str) {
+        self.c
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("goto");
+    }
+
+    pub async fn path(&self) -> String {
+        self.c.current_url().await.expect("url").path().to_string()
+    }
+
+    pub async fn source(&self) -> String {
+        self.c.source().await.expect("source")
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let e = self
+            .c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no {css}"));
+        e.clear().await.expect("clear");
+        e.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, css: &str) {
+        let here = self.path().await;
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no {css} on {here}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    /// Click something that loads a new page, and wait for that page.
+    pub async fn click_nav(&self, css: &str) {
+        self.js("window.__tcwOld = true; return true;").await;
+        self.click(css).await;
+        for _ in 0..100 {
+            let fresh = self
+                .c
+                .execute(
+                    "return window.__tcwOld !== true && document.readyState === 'complete'",
+                    vec![],
+                )
+                .await;
+            if matches!(fresh, Ok(Value::Bool(true))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("clicking {css} did not load a page");
+    }
+
+    pub async fn tick_all(&self, name: &str) {
+        for e in self
+            .c
+            .find_all(Locator::Css(&format!("input[name='{name}']")))
+            .await
+            .expect("boxes")
+        {
+            if !e.is_selected().await.unwrap_or(false) {
+                e.click().await.expect("tick");
+            }
+        }
+    }
+
+    pub async fn continue_(&self) {
+        self.click_nav("button[value='continue']").await;
+    }
+
+    pub async fn js(&self, script: &str) -> Value {
+        self.c.execute(script, vec![]).await.expect("script")
+    }
+
+    pub async fn active_id(&self) -> String {
+        self.js("return document.activeElement ? (document.activeElement.id || document.activeElement.className) : ''").await.as_str().unwrap_or("").to_string()
+    }
+
+    /// Press Tab until the script `cond` (a JS expression) is true.
+    pub async fn tab_until(&self, cond: &str) {
+        for _ in 0..40 {
+            if self.js(&format!("return !!({cond});")).await.as_bool() == Some(true) {
+                return;
+            }
+            self.press(&key(Key::Tab)).await;
+        }
+        panic!("Tab never reached {cond}");
+    }
+
+    /// Wait for a navigation to end on a path ending in `suffix`.
+    pub async fn wait_path(&self, suffix: &str) {
+        for _ in 0..50 {
+            if self.path().await.ends_with(suffix)
+                && self.js("return document.readyState").await == "complete"
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "expected a page ending in {suffix}, got {}",
+            self.path().await
+        );
+    }
+
+    pub async fn press(&self, keys: &str) {
+        self.c
+            .active_element()
+            .await
+            .expect("active")
+            .send_keys(keys)
+            .await
+            .expect("keys");
+    }
+
+    /// Screenshot under target/screenshots/NAME.png.
+    pub async fn shot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let png = self.c.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write png");
+    }
+
+    /// Run axe-core with the WCAG 2.2 AA tags and target-size: no serious or critical violation.
+    pub async fn axe(&self, kind: &str) {
+        self.shot(kind).await;
+        self.c
+            .execute(&format!("{}\n;return true;", axe_source()), vec![])
+            .await
+            .expect("inject axe");
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa']}, rules: {'target-size': {enabled: true}}})
+              .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                  .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))))
+              .catch(e => done([{id: 'axe-error', help: String(e)}]));"#;
+        let found = self.c.execute_async(script, vec![]).await.expect("axe run");
+        let list = found.as_array().cloned().unwrap_or_default();
+        assert!(
+            list.is_empty(),
+            "{kind} ({}): accessibility violations:\n{}",
+            self.path().await,
+            serde_json::to_string_pretty(&found).unwrap_or_default()
+        );
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.c.close().await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+async fn sign_in(b: &Browser) {
+    b.open("/").await;
+    assert_eq!(b.path().await, "/login", "signed out users land on sign in");
+    b.fill("#f-name", "admin").await;
+    b.fill("#f-password", ADMIN_PASSWORD).await;
+    b.click_nav("button[type='submit']").await;
+    assert_eq!(b.path().await, "/");
+}
+
+#[tokio::test]
+async fn a_consultant_completes_a_whole_setup_in_the_browser() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    let b = Browser::start(&app.base).await;
+
+    b.open("/login").await;
+    b.axe("login").await;
+    sign_in(&b).await;
+    b.axe("setups-empty").await;
+    b.fill("#f-name", "ACME Demo GmbH").await;
+    b.click_nav("form[action='/setups'] button").await;
+    let home = b.path().await;
+    assert!(home.starts_with("/setups/"));
+    b.axe("task-list").await;
+
+    // Facts, with one mistake corrected at the field.
+    b.click_nav("a[href$='/pages/facts']").await;
+    b.axe("question").await;
+    b.fill("#f-s4_host", "https://sample_url.com").await;
+    for (f, v) in [
+        ("s4_client", d("s4_client")),
+        ("region", d("region")),
+        ("subdomain", d("subdomain")),
+        ("subaccount_id", d("subaccount_id")),
+        ("ias_host", d("ias_host")),
+    ] {
+        b.fill(&format!("#f-{f}"), &v).await;
+    }
+    b.continue_().await;
+    assert!(b.source().await.contains("There is a problem"));
+    assert!(
+        b.active_id().await.contains("error-summary"),
+        "the error summary has the focus"
+    );
+    b.axe("question-with-errors").await;
+    b.click(".error-summary a[href='#f-s4_host']").await;
+    assert_eq!(
+        b.active_id().await,
+        "f-s4_host",
+        "the summary link moves focus to the field"
+    );
+    assert_eq!(
+        b.c.find(Locator::Css("#f-subdomain"))
+            .await
+            .expect("f")
+            .prop("value")
+            .await
+            .expect("v")
+            .as_deref(),
+        Some("acme-demo"),
+        "typed values kept"
+    );
+    b.fill(
+        "#f-s4_host",
+        &format!("https://{}/ui#Shell-home", d("s4_host")),
+    )
+    .await;
+    b.continue_().await;
+    assert!(
+        b.path().await.ends_with("/pages/step-1"),
+        "{}",
+        b.path().await
+    );
+
+    b.click("#f-plan").await;
+    b.tick_all("step1_confirm").await;
+    b.continue_().await;
+    b.tick_all("step2_confirm").await;
+    b.fill("#f-ias_client_id", &d("ias_clientid")).await;
+    b.fill("#f-ias_client_secret", &d("ias_clientsecret")).await;
+    b.continue_().await;
+    b.fill(
+        "#f-service_key",
+        &demo_task_center_key(&demo, &d("tc_clientsecret")),
+    )
+    .await;
+    b.continue_().await;
+    assert!(
+        b.path().await.ends_with("/pages/step-3-2"),
+        "key accepted by the sandbox: {}",
+        b.source().await
+    );
+    b.fill("#f-dest_key", &demo_destination_key(&demo)).await;
+    b.continue_().await;
+    assert!(
+        b.path().await.ends_with("/pages/step-3-3"),
+        "certificate fetched"
+    );
+
+    // The browser's back button shows the saved answers, nothing lost.
+    b.js("window.__tcwOld = true; return true;").await;
+    b.c.back().await.expect("back");
+    for _ in 0..50 {
+        if b.js("return window.__tcwOld !== true && document.readyState === 'complete' && location.pathname.endsWith('/pages/step-3-2')").await == Value::Bool(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let back = b.source().await;
+    assert!(
+        back.contains("A certificate is saved (CN cfapps.eu10.hana.ondemand.com/"),
+        "{back}"
+    );
+    b.open(&format!("{home}/pages/step-3-3")).await;
+
+    b.fill("#f-comm_user", &d("comm_user")).await;
+    b.fill("#f-comm_password", &d("comm_password")).await;
+    b.continue_().await;
+    b.fill("#f-comm_system_id", "BTP_TASK_CENTER").await;
+    b.fill("#f-comm_system_name", "BTP Task Center").await;
+    b.tick_all("step34_confirm").await;
+    b.continue_().await;
+    b.fill("#f-arrangement_name", "TASK_CENTER_0501").await;
+    b.tick_all("step35_confirm").await;
+    b.continue_().await;
+    b.click("#f-push-1").await;
+    b.continue_().await;
+    assert!(
+        b.path().await.ends_with("/apply-destination"),
+        "check before changing BTP"
+    );
+    b.axe("apply-destination").await;
+    b.click_nav("form[action$='/pages/step-4/run'] button")
+        .await;
+    assert!(
+        b.source()
+            .await
+            .contains("the destination S4HANACloud in BTP and read it back")
+    );
+
+    // Close the browser and resume in a new one.
+    b.close().await;
+    let b = Browser::start(&app.base).await;
+    sign_in(&b).await;
+    b.click_nav("a[href^='/setups/']").await;
+    let tasks = b.source().await;
+    for page in [
+        "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
+        "step-4",
+    ] {
+        assert!(
+            tasks.contains(&format!("id=\"status-{page}\">Completed<")),
+            "{page} after resuming"
+        );
+    }
+    b.click_nav("a[href$='/pages/step-5']").await;
+    b.tick_all("step5_confirm").await;
+    b.continue_().await;
+    let users: Vec<String> = demo["users"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|u| u[0].as_str().unwrap_or("").to_string())
+        .collect();
+    b.fill("#f-approvers", &users.join("\n")).await;
+    b.tick_all("step6_confirm").await;
+    b.continue_().await;
+    b.open(&format!("{home}/pages/step-6")).await;
+    b.click_nav(".action-form button").await;
+    assert!(b.source().await.contains("Found all 3 approvers"));
+
+    b.open(&format!("{home}/pages/check")).await;
+    b.axe("check-answers").await;
+    b.click_nav("form[action$='/pages/check'] button").await;
+    assert!(b.source().await.contains("id=\"status-check\">Completed<"));
+    b.open(&format!("{home}/verify")).await;
+    b.click_nav("form[action$='/verify'] button").await;
+    assert!(b.source().await.contains("Last run"));
+    b.axe("verify").await;
+    b.open(&format!("{home}/report")).await;
+    b.axe("report").await;
+    b.open(&format!("{home}/calls")).await;
+    b.axe("calls").await;
+    b.open(&format!("{home}/history")).await;
+    b.axe("history").await;
+    b.open("/").await;
+    b.axe("setups-list").await;
+    b.open("/admin/users").await;
+    b.axe("people").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_step_can_be_done_with_the_keyboard_alone() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    let b = Browser::start(&app.base).await;
+    b.open("/login").await;
+    let (tab, enter, space) = (key(Key::Tab), key(Key::Enter), " ".to_string());
+    b.tab_until("document.activeElement.id === 'f-name'").await;
+    b.press("admin").await;
+    b.press(&tab).await;
+    b.press(ADMIN_PASSWORD).await;
+    b.press(&enter).await;
+    b.wait_path("/").await;
+    b.tab_until("document.activeElement.id === 'f-name'").await;
+    b.press("Keyboard Ltd").await;
+    b.press(&enter).await;
+    b.wait_path("").await;
+    assert!(b.path().await.starts_with("/setups/"));
+    let setup = b.path().await;
+    b.tab_until(
+        "document.activeElement.href && document.activeElement.href.endsWith('/pages/facts')",
+    )
+    .await;
+    b.press(&enter).await;
+    b.wait_path("/pages/facts").await;
+
+    // Fill the facts with the keyboard; one value wrong.
+    b.tab_until("document.activeElement.id === 'f-s4_host'")
+        .await;
+    for v in [
+        "my404687.s4hana.ondemand.com",
+        "1000",
+        "eu10",
+        "acme-tc",
+        SUBACCOUNT,
+        "acme.accounts.ondemand.com",
+    ] {
+        b.press(v).await;
+        b.press(&tab).await;
+    }
+    b.press(&enter).await; // on "Save and continue"
+    b.wait_path("/pages/facts").await;
+    assert!(
+        b.active_id().await.contains("error-summary"),
+        "focus on the error summary after a failed submit, not {}",
+        b.active_id().await
+    );
+    b.press(&tab).await;
+    b.press(&enter).await;
+    assert_eq!(
+        b.active_id().await,
+        "f-s4_client",
+        "the summary link moves focus to the field"
+    );
+    b.press(&key(Key::End)).await;
+    for _ in 0..4 {
+        b.press(&key(Key::Backspace)).await;
+    }
+    b.press("100").await;
+    b.press(&enter).await;
+    b.wait_path("/pages/step-1").await;
+
+    // Step 1 entirely with Tab, Space and Enter.
+    b.tab_until("document.activeElement.id === 'f-plan'").await;
+    b.press(&space).await;
+    b.tab_until("document.activeElement.name === 'step1_confirm'")
+        .await;
+    for i in 0..5 {
+        b.press(&space).await;
+        if i < 4 {
+            b.press(&tab).await;
+        }
+    }
+    b.tab_until("document.activeElement.value === 'continue'")
+        .await;
+    b.press(&enter).await;
+    b.wait_path("/pages/step-2").await;
+    let tasks = app.get(&setup).await.body;
+    assert!(
+        tasks.contains("id=\"status-step-1\">Completed<"),
+        "step 1 completed by keyboard:\n{tasks}"
+    );
+    b.close().await;
+}
