@@ -77,37 +77,45 @@ impl TrustCertificate {
         Ok(out)
     }
 
-    /// The subaccount GUID at the end of the CN, when the CN has SAP's format
-    /// `cfapps.<region domain>/<GUID>`. SAP's CN often exceeds the 64 characters
-    /// X.520 allows, so no length bound is applied.
+    /// The subaccount GUID at the end of the CN, when the CN has SAP's format.
     pub fn cn_subaccount(&self) -> Option<&str> {
-        let (domain, guid) = self.cn.split_once('/')?;
-        let domain_ok = domain.starts_with("cfapps.")
-            && domain.len() > "cfapps.".len()
-            && domain
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
-        let guid_ok = guid.len() == 36
-            && guid
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-');
-        (domain_ok && guid_ok).then_some(guid)
+        cn_subaccount(&self.cn)
     }
 
     /// Check the CN against the subaccount the setup names.
     pub fn check_subaccount(&self, subaccount_id: Option<&str>) -> Result<(), Invalid> {
-        let Some(guid) = self.cn_subaccount() else {
-            return Err(format!(
-                "The certificate's CN is \"{}\", not the cfapps.<region>/<subaccount ID> form of a BTP destination trust certificate. Export it from Connectivity > Destination Trust in the right subaccount",
-                self.cn
-            ));
-        };
-        match subaccount_id {
-            Some(id) if id != guid => Err(format!(
-                "This certificate belongs to subaccount {guid}, but the setup's subaccount ID is {id}. Export the certificate from the right subaccount, or correct the subaccount ID"
-            )),
-            _ => Ok(()),
-        }
+        check_cn(&self.cn, subaccount_id)
+    }
+}
+
+/// The GUID at the end of a CN of SAP's format `cfapps.<region domain>/<GUID>`.
+/// SAP's CN often exceeds the 64 characters X.520 allows, so no length bound.
+pub fn cn_subaccount(cn: &str) -> Option<&str> {
+    let (domain, guid) = cn.split_once('/')?;
+    let domain_ok = domain.starts_with("cfapps.")
+        && domain.len() > "cfapps.".len()
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    let guid_ok = guid.len() == 36
+        && guid
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == '-');
+    (domain_ok && guid_ok).then_some(guid)
+}
+
+/// A trust certificate's CN against the setup's subaccount ID.
+pub fn check_cn(cn: &str, subaccount_id: Option<&str>) -> Result<(), Invalid> {
+    let Some(guid) = cn_subaccount(cn) else {
+        return Err(format!(
+            "The certificate's CN is \"{cn}\", not the cfapps.<region>/<subaccount ID> form of a BTP destination trust certificate. Export it from Connectivity > Destination Trust in the right subaccount"
+        ));
+    };
+    match subaccount_id {
+        Some(id) if id != guid => Err(format!(
+            "This certificate belongs to subaccount {guid}, but the setup's subaccount ID is {id}. Export the certificate from the right subaccount, or correct the subaccount ID"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -8,14 +8,14 @@ mod hosts;
 mod ids;
 mod service_key;
 
-pub use certificate::TrustCertificate;
+pub use certificate::{TrustCertificate, check_cn};
 pub use hosts::{IasHost, ReplicationUrl, S4Host, Saml2Audience, TokenServiceUrl, https_url};
 pub use ids::{
     Approver, DestinationName, Guid, S4Client, account_password, bounded_text, comm_user_name,
     destination_label, global_user_id, parse_approvers, password, pull_days, region, subdomain,
     technical_id, user_name,
 };
-pub use service_key::{DestinationKey, ServiceKey};
+pub use service_key::{DestinationKey, ServiceKey, cross_check as check_key_subaccount};
 
 /// A value that parsed, with notes the consultant should read but that do not
 /// block saving (SAP facts marked "unconfirmed" become warnings, never errors).

@@ -128,22 +128,37 @@ impl ServiceKey {
         subdomain: Option<&str>,
         region: Option<&str>,
     ) -> Result<(), Invalid> {
-        if let (Some(want), Some(got)) = (subdomain, self.subdomain.as_deref())
-            && want != got
-        {
-            return Err(format!(
-                "This key belongs to subaccount subdomain \"{got}\", but the setup's subdomain is \"{want}\". Paste the key from the right subaccount, or correct the subdomain on the first page"
-            ));
-        }
-        if let (Some(want), Some(got)) = (region, self.region.as_deref())
-            && want != got
-        {
-            return Err(format!(
-                "This key was issued in region {got}, but the setup's region is {want}. Paste the key from the right subaccount, or correct the region on the first page"
-            ));
-        }
-        Ok(())
+        cross_check(
+            self.subdomain.as_deref(),
+            self.region.as_deref(),
+            subdomain,
+            region,
+        )
     }
+}
+
+/// The key's subdomain and region (from `uaa.url`) against the setup's facts.
+pub fn cross_check(
+    key_subdomain: Option<&str>,
+    key_region: Option<&str>,
+    subdomain: Option<&str>,
+    region: Option<&str>,
+) -> Result<(), Invalid> {
+    if let (Some(want), Some(got)) = (subdomain, key_subdomain)
+        && want != got
+    {
+        return Err(format!(
+            "This key belongs to subaccount subdomain \"{got}\", but the setup's subdomain is \"{want}\". Paste the key from the right subaccount, or correct the subdomain on the first page"
+        ));
+    }
+    if let (Some(want), Some(got)) = (region, key_region)
+        && want != got
+    {
+        return Err(format!(
+            "This key was issued in region {got}, but the setup's region is {want}. Paste the key from the right subaccount, or correct the region on the first page"
+        ));
+    }
+    Ok(())
 }
 
 /// A Destination service key: what the wizard needs to call that service.

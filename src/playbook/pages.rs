@@ -333,19 +333,13 @@ fn parse_service_key(s: &str, _: &Ctx) -> Result<Parsed, String> {
 }
 
 fn check_service_key(ctx: &Ctx) -> Vec<(&'static str, String)> {
-    let probe = ServiceKey {
-        inbox_rest_url: String::new(),
-        uaa_url: String::new(),
-        clientid: String::new(),
-        clientsecret: String::new(),
-        identityzone: None,
-        tenantid: None,
-        uaadomain: None,
-        subdomain: ctx.get("sk_subdomain").map(Into::into),
-        region: ctx.get("sk_region").map(Into::into),
-    };
     let mut errors = Vec::new();
-    if let Err(e) = probe.cross_check(ctx.get("subdomain"), ctx.get("region")) {
+    if let Err(e) = domain::check_key_subaccount(
+        ctx.get("sk_subdomain"),
+        ctx.get("sk_region"),
+        ctx.get("subdomain"),
+        ctx.get("region"),
+    ) {
         errors.push(("service_key", e));
     }
     if let (Some(t), Some(id)) = (ctx.get("sk_tenantid"), ctx.get("subaccount_id"))
@@ -471,16 +465,7 @@ fn check_certificate(ctx: &Ctx) -> Vec<(&'static str, String)> {
         }
         return vec![];
     };
-    let probe = TrustCertificate {
-        pem: String::new(),
-        subject: String::new(),
-        issuer: String::new(),
-        cn: cn.to_string(),
-        not_before: 0,
-        not_after: 0,
-        sha256: String::new(),
-    };
-    match probe.check_subaccount(ctx.get("subaccount_id")) {
+    match domain::check_cn(cn, ctx.get("subaccount_id")) {
         Ok(()) => vec![],
         Err(e) => vec![("certificate", e)],
     }

@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Ctx, Kind, PAGES};
-use crate::domain::{
-    self, DestinationKey, ReplicationUrl, S4Host, Saml2Audience, ServiceKey, TokenServiceUrl,
-};
+use crate::domain::{self, DestinationKey, ReplicationUrl, S4Host, Saml2Audience, TokenServiceUrl};
 use crate::sap::{Calls, SapClient, SapError, destinations, ias, xsuaa};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,35 +110,28 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
             "No Task Center service key yet.",
         )),
         Some(_) => {
-            let probe = ServiceKey {
-                inbox_rest_url: String::new(),
-                uaa_url: String::new(),
-                clientid: String::new(),
-                clientsecret: String::new(),
-                identityzone: None,
-                tenantid: None,
-                uaadomain: None,
-                subdomain: ctx.get("sk_subdomain").map(Into::into),
-                region: ctx.get("sk_region").map(Into::into),
-            };
-            out.push(
-                match probe.cross_check(ctx.get("subdomain"), ctx.get("region")) {
-                    Ok(()) => check(
-                        "service-key",
-                        "Service key matches the subaccount",
-                        "step-3-1",
-                        Pass,
-                        "The key's token URL names the setup's subdomain and region.",
-                    ),
-                    Err(e) => check(
-                        "service-key",
-                        "Service key matches the subaccount",
-                        "step-3-1",
-                        Fail,
-                        e,
-                    ),
-                },
+            let checked = domain::check_key_subaccount(
+                ctx.get("sk_subdomain"),
+                ctx.get("sk_region"),
+                ctx.get("subdomain"),
+                ctx.get("region"),
             );
+            out.push(match checked {
+                Ok(()) => check(
+                    "service-key",
+                    "Service key matches the subaccount",
+                    "step-3-1",
+                    Pass,
+                    "The key's token URL names the setup's subdomain and region.",
+                ),
+                Err(e) => check(
+                    "service-key",
+                    "Service key matches the subaccount",
+                    "step-3-1",
+                    Fail,
+                    e,
+                ),
+            });
         }
     }
     // Certificate: CN format, subaccount, validity; SAML issuer confirmed.
@@ -150,16 +141,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
             .and_then(|v| v.parse::<i64>().ok()),
     ) {
         (Some(cn), Some(not_after)) => {
-            let probe = domain::TrustCertificate {
-                pem: String::new(),
-                subject: String::new(),
-                issuer: String::new(),
-                cn: cn.into(),
-                not_before: 0,
-                not_after,
-                sha256: String::new(),
-            };
-            out.push(match probe.check_subaccount(ctx.get("subaccount_id")) {
+            out.push(match domain::check_cn(cn, ctx.get("subaccount_id")) {
                 Ok(()) => check(
                     "cert-cn",
                     "Trust certificate belongs to the subaccount",

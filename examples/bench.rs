@@ -1,0 +1,398 @@
+//! Benchmark: the wizard's authenticated pages against a bare axum handler and
+//! a one-query sqlx + askama page, all measured by wrk in the same run; plus
+//! resident memory, page sizes and a Verify run with slow SAP endpoints.
+//! Run with `bench/run` (release build, loopback only, bounded in time).
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Instant;
+
+use askama::Template;
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use tokio::io::AsyncBufReadExt;
+
+const CONNECTIONS: &str = "64";
+const SECONDS: &str = "8";
+
+#[derive(Template)]
+#[template(
+    source = "<!DOCTYPE html><html><head><title>{{ name }}</title></head><body><h1>{{ name }}</h1><p>Created {{ created }}</p></body></html>",
+    ext = "html"
+)]
+struct Baseline {
+    name: String,
+    created: i64,
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(l, app).await.expect("serve") });
+    addr
+}
+
+struct Load {
+    rps: f64,
+    p50: String,
+    p99: String,
+}
+
+fn wrk(url: &str, cookie: Option<&str>) -> Load {
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args([
+        "-t2",
+        "-c",
+        CONNECTIONS,
+        "-d",
+        &format!("{SECONDS}s"),
+        "--latency",
+    ]);
+    if let Some(c) = cookie {
+        cmd.args(["-H", &format!("Cookie: {c}")]);
+    }
+    let out = cmd.arg(url).output().expect("wrk (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!text.contains("Non-2xx"), "{url} answered errors:\n{text}");
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|r| r.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {prefix} in wrk output:\n{text}"))
+    };
+    Load {
+        rps: field("Requests/sec:").parse().unwrap_or(0.0),
+        p50: field("50%"),
+        p99: field("99%"),
+    }
+}
+
+fn status_kb(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)
+                .map(|v| v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = std::env::temp_dir().join(format!("tcw-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+
+    // 1. Bare handler and the one-query baseline, in this process.
+    let bare = serve(Router::new().route("/", get(|| async { "ok" }))).await;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("baseline.db"))
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(opts)
+        .await
+        .expect("pool");
+    sqlx::query(
+        "CREATE TABLE setups (id TEXT PRIMARY KEY, name TEXT NOT NULL, created INTEGER NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .expect("create");
+    sqlx::query("INSERT INTO setups VALUES ('a', 'ACME Germany', 1763886000)")
+        .execute(&pool)
+        .await
+        .expect("insert");
+    let baseline = serve(Router::new().route(
+        "/",
+        get(move || {
+            let pool = pool.clone();
+            async move {
+                let (name, created): (String, i64) =
+                    sqlx::query_as("SELECT name, created FROM setups WHERE id = ?")
+                        .bind("a")
+                        .fetch_one(&pool)
+                        .await
+                        .expect("row");
+                Html(Baseline { name, created }.render().expect("render"))
+            }
+        }),
+    ))
+    .await;
+
+    // 2. The wizard: the release binary in its own process, in sandbox mode.
+    let bin =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/taskcenter-wizard");
+    let mut child = tokio::process::Command::new(&bin)
+        .env("WIZARD_LISTEN", "127.0.0.1:0")
+        .env("WIZARD_DATABASE", dir.join("wizard.db"))
+        .env("WIZARD_SANDBOX", "true")
+        .env("WIZARD_SANDBOX_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn,taskcenter_wizard=info")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start target/release/taskcenter-wizard (cargo build --release first)");
+    let pid = child.id().expect("pid");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut addr, mut link, mut sandbox) = (String::new(), String::new(), String::new());
+    while addr.is_empty() || link.is_empty() || sandbox.is_empty() {
+        let line = lines.next_line().await.expect("log").expect("log line");
+        if let Some(r) = line.split("ready at http://").nth(1) {
+            addr = r.split_whitespace().next().unwrap_or("").into();
+        }
+        if let Some(r) = line.split("valid 24 hours): ").nth(1) {
+            link = r.trim().into();
+        }
+        if let Some(r) = line.split("the sandbox at ").nth(1) {
+            sandbox = r.split(';').next().unwrap_or("").trim().into();
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let base = format!("http://{addr}");
+    let r = http
+        .post(&link)
+        .form(&[
+            ("name", "bench"),
+            ("password", "bench-password-123"),
+            ("confirm", "bench-password-123"),
+        ])
+        .send()
+        .await
+        .expect("bootstrap");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_string();
+    let demo: serde_json::Value = http
+        .get(format!("{sandbox}/_sandbox/demo.json"))
+        .send()
+        .await
+        .expect("demo")
+        .json()
+        .await
+        .expect("json");
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    let r = http
+        .post(format!("{base}/setups"))
+        .header("cookie", &cookie)
+        .form(&[("name", "ACME Demo GmbH")])
+        .send()
+        .await
+        .expect("create");
+    let setup = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location")
+        .to_string();
+    let save = |page: &'static str, fields: Vec<(&'static str, String)>| {
+        let (http, cookie, url) = (
+            http.clone(),
+            cookie.clone(),
+            format!("{base}{setup}/pages/{page}"),
+        );
+        async move {
+            let mut form = vec![
+                ("_version", "0".to_string()),
+                ("_action", "continue".to_string()),
+            ];
+            form.extend(fields);
+            let r = http
+                .post(&url)
+                .header("cookie", &cookie)
+                .form(&form)
+                .send()
+                .await
+                .expect("save");
+            assert_eq!(r.status(), 303, "{page}");
+        }
+    };
+    save(
+        "facts",
+        vec![
+            ("s4_host", d("s4_host")),
+            ("s4_client", d("s4_client")),
+            ("region", d("region")),
+            ("subdomain", d("subdomain")),
+            ("subaccount_id", d("subaccount_id")),
+            ("ias_host", d("ias_host")),
+        ],
+    )
+    .await;
+    save(
+        "step-2",
+        vec![
+            ("ias_client_id", d("ias_clientid")),
+            ("ias_client_secret", d("ias_clientsecret")),
+        ],
+    )
+    .await;
+    let tc_key = serde_json::json!({"endpoints": {"inbox_rest_url": d("inbox_rest_url")}, "uaa": {"clientid": d("tc_clientid"), "clientsecret": d("tc_clientsecret"), "url": d("uaa_url"), "tenantid": d("subaccount_id")}}).to_string();
+    save("step-3-1", vec![("service_key", tc_key)]).await;
+    let dest_key = serde_json::json!({"uri": d("dest_uri"), "url": d("uaa_url"), "clientid": d("dest_clientid"), "clientsecret": d("dest_clientsecret")}).to_string();
+    save("step-3-2", vec![("dest_key", dest_key)]).await;
+    save(
+        "step-3-3",
+        vec![
+            ("comm_user", d("comm_user")),
+            ("comm_password", d("comm_password")),
+        ],
+    )
+    .await;
+    save(
+        "step-3-4",
+        vec![
+            ("comm_system_id", "BTP_TASK_CENTER".into()),
+            ("comm_system_name", "BTP Task Center".into()),
+        ],
+    )
+    .await;
+    save(
+        "step-3-5",
+        vec![
+            ("arrangement_name", "TASK_CENTER_0501".into()),
+            ("client_id", d("comm_user")),
+            (
+                "token_service_url",
+                format!(
+                    "https://{}/sap/bc/sec/oauth2/token",
+                    d("s4_host").replacen(".s4hana", "-api.s4hana", 1)
+                ),
+            ),
+            ("saml2_audience", format!("https://{}", d("s4_host"))),
+        ],
+    )
+    .await;
+    let emails: Vec<String> = demo["users"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|u| u[0].as_str().unwrap_or("").to_string())
+        .collect();
+    save("step-6", vec![("approvers", emails.join("\n"))]).await;
+
+    println!(
+        "taskcenter-wizard benchmark: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s on loopback, one target at a time\n"
+    );
+    println!(
+        "{:<44} {:>10} {:>9} {:>9} {:>8}",
+        "target", "req/s", "p50", "p99", "x bare"
+    );
+    let bare_load = wrk(&format!("http://{bare}/"), None);
+    let row = |name: &str, l: &Load| {
+        println!(
+            "{name:<44} {:>10.0} {:>9} {:>9} {:>8.2}",
+            l.rps,
+            l.p50,
+            l.p99,
+            l.rps / bare_load.rps
+        )
+    };
+    row("bare axum handler", &bare_load);
+    row(
+        "baseline: 1 sqlx query + askama",
+        &wrk(&format!("http://{baseline}/"), None),
+    );
+    row(
+        "wizard: question page (step 3.5, signed in)",
+        &wrk(&format!("{base}{setup}/pages/step-3-5"), Some(&cookie)),
+    );
+    row(
+        "wizard: task list (signed in)",
+        &wrk(&format!("{base}{setup}"), Some(&cookie)),
+    );
+    row(
+        "wizard: check your answers (signed in)",
+        &wrk(&format!("{base}{setup}/pages/check"), Some(&cookie)),
+    );
+    println!(
+        "\nwizard process memory: VmRSS {} kB, peak VmHWM {} kB",
+        status_kb(pid, "VmRSS:"),
+        status_kb(pid, "VmHWM:")
+    );
+
+    println!("\npage sizes (bytes):");
+    for p in [
+        "/",
+        &setup,
+        &format!("{setup}/pages/facts"),
+        &format!("{setup}/pages/step-3-5"),
+        &format!("{setup}/pages/step-4"),
+        &format!("{setup}/pages/check"),
+        &format!("{setup}/verify"),
+        &format!("{setup}/report"),
+    ] {
+        let body = http
+            .get(format!("{base}{p}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("text");
+        println!(
+            "  {:<48} {:>7}",
+            p.replace(&setup, "/setups/{id}"),
+            body.len()
+        );
+    }
+
+    // Verify: with every SAP endpoint it calls slowed to 300 ms, the online
+    // checks take about as long as their longest chain, not the sum of calls.
+    for ep in ["xsuaa-token", "destinations", "find-destination", "scim"] {
+        http.post(format!("{sandbox}/_sandbox/faults"))
+            .form(&[("endpoint", ep), ("fault", "latency:300")])
+            .send()
+            .await
+            .expect("fault");
+    }
+    let started = Instant::now();
+    let r = http
+        .post(format!("{base}{setup}/verify"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("verify");
+    let wall = started.elapsed();
+    assert_eq!(r.status(), 200);
+    let calls = http
+        .get(format!("{base}{setup}/calls"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("calls")
+        .text()
+        .await
+        .expect("text");
+    let verify_rows: Vec<u64> = calls
+        .split("<tr>")
+        .filter(|row| row.contains("<td>verify</td>"))
+        .filter_map(|row| {
+            row.split("<td>")
+                .find_map(|c| c.strip_suffix(" ms</td>").and_then(|n| n.parse().ok()))
+        })
+        .collect();
+    let (verify_calls, sum) = (verify_rows.len(), verify_rows.iter().sum::<u64>());
+    println!(
+        "\nVerify with 300 ms per SAP call: {} ms wall clock for {} calls adding up to {} ms",
+        wall.as_millis(),
+        verify_calls,
+        sum
+    );
+    println!("(longest chain: token 300 ms, then the destination reads 300 ms = about 600 ms)");
+    let _ = child.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
