@@ -12,6 +12,8 @@ use crate::store::Stored;
 /// the values being submitted on the current page.
 pub struct Ctx<'a> {
     setup: Option<&'a Setup>,
+    /// The parsed S/4HANA host, asked for by many guides and prefills.
+    s4: std::cell::OnceCell<Option<S4Host>>,
     overlay: BTreeMap<String, String>,
     reveal: &'a dyn Fn(&str) -> Option<String>,
     pub now: i64,
@@ -21,6 +23,7 @@ impl<'a> Ctx<'a> {
     pub fn new(setup: &'a Setup, reveal: &'a dyn Fn(&str) -> Option<String>, now: i64) -> Self {
         Ctx {
             setup: Some(setup),
+            s4: std::cell::OnceCell::new(),
             overlay: BTreeMap::new(),
             reveal,
             now,
@@ -31,6 +34,7 @@ impl<'a> Ctx<'a> {
     pub fn empty(reveal: &'a dyn Fn(&str) -> Option<String>, now: i64) -> Self {
         Ctx {
             setup: None,
+            s4: std::cell::OnceCell::new(),
             overlay: BTreeMap::new(),
             reveal,
             now,
@@ -38,6 +42,9 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn set(&mut self, key: &str, value: &str) {
+        if key == "s4_host" {
+            self.s4 = std::cell::OnceCell::new();
+        }
         self.overlay.insert(key.to_string(), value.to_string());
     }
 
@@ -75,9 +82,13 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn s4(&self) -> Option<S4Host> {
-        self.get("s4_host")
-            .and_then(|h| S4Host::parse(h).ok())
-            .map(|c| c.value)
+        self.s4
+            .get_or_init(|| {
+                self.get("s4_host")
+                    .and_then(|h| S4Host::parse(h).ok())
+                    .map(|c| c.value)
+            })
+            .clone()
     }
 
     pub fn setup_name(&self) -> &str {
@@ -281,6 +292,27 @@ pub fn basis(page: &Page, ctx: &Ctx) -> String {
         .join("\n")
 }
 
+/// Whether `saved` (a page's basis) still equals the current values, without
+/// building the current basis: this runs for every page on every page view.
+fn basis_matches(page: &Page, ctx: &Ctx, saved: &str) -> bool {
+    if page.depends_on.is_empty() {
+        return saved.is_empty();
+    }
+    let mut lines = saved.split('\n');
+    for k in page.depends_on {
+        let current = ctx.get(k).unwrap_or("");
+        let same = lines
+            .next()
+            .and_then(|l| l.strip_prefix(k))
+            .and_then(|l| l.strip_prefix('='))
+            .is_some_and(|v| v == current);
+        if !same {
+            return false;
+        }
+    }
+    lines.next().is_none()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageStatus {
     NotStarted,
@@ -318,6 +350,25 @@ impl PageStatus {
 
 /// Status of one page from the saved answers.
 pub fn page_status(page: &Page, setup: &Setup, ctx: &Ctx) -> PageStatus {
+    if page.id == CHECK_PAGE {
+        return statuses(setup, ctx).pop().unwrap_or(PageStatus::NotStarted);
+    }
+    status_with(page, setup, ctx, &[])
+}
+
+/// The status of every page, in page order, each computed once.
+pub fn statuses(setup: &Setup, ctx: &Ctx) -> Vec<PageStatus> {
+    let mut out: Vec<PageStatus> = Vec::with_capacity(PAGES.len());
+    for p in PAGES {
+        let s = status_with(p, setup, ctx, &out);
+        out.push(s);
+    }
+    out
+}
+
+/// `earlier`: the statuses of the pages before this one (the check page's
+/// status is derived from them).
+fn status_with(page: &Page, setup: &Setup, ctx: &Ctx, earlier: &[PageStatus]) -> PageStatus {
     let blocked = page.requires.iter().any(|r| !setup.pages.contains_key(*r));
     let Some(rec) = setup.pages.get(page.id) else {
         return if blocked {
@@ -330,23 +381,26 @@ pub fn page_status(page: &Page, setup: &Setup, ctx: &Ctx) -> PageStatus {
         return PageStatus::Problem(p.clone());
     }
     if page.id == CHECK_PAGE {
-        let others_done = PAGES
-            .iter()
-            .filter(|p| p.id != CHECK_PAGE)
-            .all(|p| page_status(p, setup, ctx).is_done());
+        let others_done =
+            earlier.len() == PAGES.len() - 1 && earlier.iter().all(PageStatus::is_done);
         return if others_done {
             PageStatus::Completed
         } else {
             PageStatus::NeedsReview
         };
     }
-    if rec.basis != basis(page, ctx) {
+    if !basis_matches(page, ctx, &rec.basis) {
         return PageStatus::NeedsReview;
     }
+    let mut key = String::with_capacity(48);
     let incomplete = page.fields.iter().any(|f| match f.kind {
-        Kind::Confirm(items) => items
-            .iter()
-            .any(|(id, _)| !rec.data.contains_key(&format!("{}.{id}", f.key))),
+        Kind::Confirm(items) => items.iter().any(|(id, _)| {
+            key.clear();
+            key.push_str(f.key);
+            key.push('.');
+            key.push_str(id);
+            !rec.data.contains_key(key.as_str())
+        }),
         _ => !f.optional && !rec.data.contains_key(f.key),
     });
     if incomplete {
@@ -358,7 +412,11 @@ pub fn page_status(page: &Page, setup: &Setup, ctx: &Ctx) -> PageStatus {
 
 /// (completed pages, all pages, overall status) for the setups list.
 pub fn setup_progress(setup: &Setup, ctx: &Ctx) -> (usize, usize, PageStatus) {
-    let statuses: Vec<PageStatus> = PAGES.iter().map(|p| page_status(p, setup, ctx)).collect();
+    progress_of(setup, &statuses(setup, ctx))
+}
+
+/// Progress from statuses already computed.
+pub fn progress_of(setup: &Setup, statuses: &[PageStatus]) -> (usize, usize, PageStatus) {
     let done = statuses.iter().filter(|s| s.is_done()).count();
     let overall = if done == statuses.len() {
         PageStatus::Completed

@@ -10,7 +10,8 @@ mod pages;
 pub mod verify;
 
 pub use engine::{
-    Ctx, FormInput, PageStatus, Submission, SubmitError, basis, page_status, setup_progress, submit,
+    Ctx, FormInput, PageStatus, Submission, SubmitError, basis, page_status, progress_of,
+    setup_progress, statuses, submit,
 };
 pub use pages::{PAGES, destination};
 

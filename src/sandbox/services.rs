@@ -181,11 +181,39 @@ pub async fn read(
     }
 }
 
-fn body_name(body: &Value) -> Option<String> {
-    body.get("Name")
+/// POST creates (409 when the name exists); PUT replaces (404 when absent).
+async fn write(sb: Shared, headers: HeaderMap, body: Value, create: bool) -> Response {
+    fault!(sb, "destinations");
+    dest_auth!(sb, headers);
+    let name = body
+        .get("Name")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
-        .map(str::to_string)
+        .map(str::to_string);
+    let (Some(name), Value::Object(props)) = (name, body) else {
+        return dest_error(
+            StatusCode::BAD_REQUEST,
+            "Destination configuration must contain a Name",
+        );
+    };
+    let Ok(mut d) = sb.destinations.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match (create, d.contains_key(&name)) {
+        (true, true) => dest_error(
+            StatusCode::CONFLICT,
+            "Configuration with the same name already exists",
+        ),
+        (false, false) => dest_error(StatusCode::NOT_FOUND, NOT_FOUND),
+        (true, false) => {
+            d.insert(name, props);
+            StatusCode::CREATED.into_response()
+        }
+        (false, true) => {
+            d.insert(name, props);
+            Json(json!({"Count": 1})).into_response()
+        }
+    }
 }
 
 pub async fn create(
@@ -193,25 +221,7 @@ pub async fn create(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    fault!(sb, "destinations");
-    dest_auth!(sb, headers);
-    let (Some(name), Value::Object(props)) = (body_name(&body), body) else {
-        return dest_error(
-            StatusCode::BAD_REQUEST,
-            "Destination configuration must contain a Name",
-        );
-    };
-    let Ok(mut d) = sb.destinations.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if d.contains_key(&name) {
-        return dest_error(
-            StatusCode::CONFLICT,
-            "Configuration with the same name already exists",
-        );
-    }
-    d.insert(name, props);
-    StatusCode::CREATED.into_response()
+    write(sb, headers, body, true).await
 }
 
 pub async fn update(
@@ -219,22 +229,7 @@ pub async fn update(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    fault!(sb, "destinations");
-    dest_auth!(sb, headers);
-    let (Some(name), Value::Object(props)) = (body_name(&body), body) else {
-        return dest_error(
-            StatusCode::BAD_REQUEST,
-            "Destination configuration must contain a Name",
-        );
-    };
-    let Ok(mut d) = sb.destinations.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if !d.contains_key(&name) {
-        return dest_error(StatusCode::NOT_FOUND, NOT_FOUND);
-    }
-    d.insert(name, props);
-    Json(json!({"Count": 1})).into_response()
+    write(sb, headers, body, false).await
 }
 
 pub async fn delete(

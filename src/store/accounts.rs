@@ -41,11 +41,16 @@ pub struct AuditRow {
     pub at: i64,
 }
 
+/// Hex SHA-256 of a token; runs on every signed-in request.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(token.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0x0f)] as char);
+    }
+    out
 }
 
 pub async fn hash_password(password: String) -> anyhow::Result<String> {

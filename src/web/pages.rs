@@ -611,11 +611,12 @@ fn check_page(
     error: Option<String>,
 ) -> CheckPage {
     with_ctx(state, setup, |ctx| {
+        let all = playbook::statuses(setup, ctx);
         let sections = PAGES
             .iter()
             .filter(|p| !p.is_check())
             .map(|page| {
-                let status = playbook::page_status(page, setup, ctx);
+                let status = all[page.index()].clone();
                 let empty = BTreeMap::new();
                 let data = setup.pages.get(page.id).map_or(&empty, |r| &r.data);
                 let change = |key: &str| {
@@ -657,8 +658,7 @@ fn check_page(
             })
             .collect();
         let check = PAGES.iter().find(|p| p.is_check());
-        let completed =
-            check.is_some_and(|p| playbook::page_status(p, setup, ctx) == PageStatus::Completed);
+        let completed = check.is_some() && all.last() == Some(&PageStatus::Completed);
         CheckPage {
             nav: Nav::of(me),
             can_edit: can(setup, me, Need::Edit),

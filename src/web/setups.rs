@@ -176,8 +176,8 @@ pub async fn task_list(
     let setup = setup_for(&state, &id, &me, Need::View)?;
     let (sections, progress) = with_ctx(&state, &setup, |ctx| {
         let mut sections: Vec<Section> = Vec::new();
-        for page in PAGES {
-            let status = playbook::page_status(page, &setup, ctx);
+        let statuses = playbook::statuses(&setup, ctx);
+        for (page, status) in PAGES.iter().zip(statuses.iter().cloned()) {
             let reason = match &status {
                 PageStatus::NeedsReview if !page.is_check() => {
                     Some("An earlier answer this page depends on has changed. Check this page and save it again.".to_string())
@@ -214,7 +214,7 @@ pub async fn task_list(
                 }),
             }
         }
-        let (done, total, _) = playbook::setup_progress(&setup, ctx);
+        let (done, total, _) = playbook::progress_of(&setup, &statuses);
         (
             sections,
             format!("You have completed {done} of {total} sections."),

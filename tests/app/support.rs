@@ -461,25 +461,15 @@ pub fn valid_answers(page: &str) -> Vec<(&'static str, String)> {
     }
 }
 
-/// Save a page with its valid answers, ticking every confirmation shown.
-pub async fn complete_page(app: &TestApp, id: &str, page: &str) -> Page {
-    if page == "step-3-2" {
-        let (pem, _) = trust_certificate(&sap_cn(SUBACCOUNT), 730);
-        let shown = app.get(&format!("/setups/{id}/pages/{page}")).await;
-        let form = reqwest::multipart::Form::new()
-            .text("_version", version_of(&shown.body))
-            .text("_action", "continue")
-            .part(
-                "certificate",
-                reqwest::multipart::Part::bytes(pem.into_bytes()).file_name("trust.pem"),
-            );
-        return app
-            .post_multipart(&format!("/setups/{id}/pages/{page}"), form)
-            .await;
-    }
+/// Open `page`, tick every confirmation it shows, and save it with `answers`.
+pub async fn save_ticking_all(
+    app: &TestApp,
+    id: &str,
+    page: &str,
+    answers: &[(&'static str, String)],
+) -> Page {
     let shown = app.get(&format!("/setups/{id}/pages/{page}")).await;
     assert_eq!(shown.status, StatusCode::OK, "{page}: {}", shown.body);
-    let answers = valid_answers(page);
     let confirm_keys = [
         "step1_confirm",
         "step2_confirm",
@@ -499,6 +489,25 @@ pub async fn complete_page(app: &TestApp, id: &str, page: &str) -> Page {
     let mut form: Vec<(&str, &str)> = answers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend(ticks.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     app.save(id, page, &form).await
+}
+
+/// Save a page with its valid answers, ticking every confirmation shown.
+pub async fn complete_page(app: &TestApp, id: &str, page: &str) -> Page {
+    if page == "step-3-2" {
+        let (pem, _) = trust_certificate(&sap_cn(SUBACCOUNT), 730);
+        let shown = app.get(&format!("/setups/{id}/pages/{page}")).await;
+        let form = reqwest::multipart::Form::new()
+            .text("_version", version_of(&shown.body))
+            .text("_action", "continue")
+            .part(
+                "certificate",
+                reqwest::multipart::Part::bytes(pem.into_bytes()).file_name("trust.pem"),
+            );
+        return app
+            .post_multipart(&format!("/setups/{id}/pages/{page}"), form)
+            .await;
+    }
+    save_ticking_all(app, id, page, &valid_answers(page)).await
 }
 
 pub const PAGES: &[&str] = &[
@@ -635,28 +644,7 @@ pub async fn complete_demo_page(
     id: &str,
     page: &str,
 ) -> Page {
-    let shown = app.get(&format!("/setups/{id}/pages/{page}")).await;
-    assert_eq!(shown.status, StatusCode::OK, "{page}: {}", shown.body);
-    let answers = demo_answers(demo, page);
-    let confirm_keys = [
-        "step1_confirm",
-        "step2_confirm",
-        "step34_confirm",
-        "step35_confirm",
-        "step5_confirm",
-        "step6_confirm",
-    ];
-    let ticks: Vec<(String, String)> = confirm_keys
-        .iter()
-        .flat_map(|k| {
-            checkbox_values(&shown.body, k)
-                .into_iter()
-                .map(move |v| (k.to_string(), v))
-        })
-        .collect();
-    let mut form: Vec<(&str, &str)> = answers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    form.extend(ticks.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    app.save(id, page, &form).await
+    save_ticking_all(app, id, page, &demo_answers(demo, page)).await
 }
 
 /// The sandbox address the binary logged in sandbox mode.
