@@ -83,7 +83,7 @@ async fn a_wrong_client_secret_is_reported_at_the_field_and_the_answers_stay_sav
 
 #[tokio::test]
 async fn every_fault_gets_an_explanation_and_a_retry() {
-    let app = TestApp::spawn_sandbox().await;
+    let app = TestApp::spawn_sandbox_fast_timeout().await;
     let demo = app.demo().await;
     let id = demo_setup(&app, &demo, &["facts", "step-3-1"]).await;
     let cases = [

@@ -129,8 +129,19 @@ impl TestApp {
         }
     }
 
-    /// With the sandbox, and short timeouts so that timeouts are quick to test.
+    /// With the sandbox. Timeouts are generous: a loaded 2-core machine (the
+    /// browser tests run alongside) must not turn a slow answer into a failure.
     pub async fn spawn_sandbox() -> TestApp {
+        Self::spawn_with(|a| {
+            a.sandbox = true;
+            a.timeout = 10;
+            a.connect_timeout = 5;
+        })
+        .await
+    }
+
+    /// With the sandbox and a 1 s timeout, for the timeout faults.
+    pub async fn spawn_sandbox_fast_timeout() -> TestApp {
         Self::spawn_with(|a| {
             a.sandbox = true;
             a.timeout = 1;
