@@ -35,7 +35,12 @@ pub struct AppState {
     pub session_idle_secs: i64,
     /// Failed sign-ins per user name and per client address: (count, last at).
     pub failures: Mutex<HashMap<String, (u32, i64)>>,
+    /// Forms submitted after their session ended, kept for sign-in:
+    /// token -> (page path, non-secret fields, expiry).
+    pub kept_forms: Mutex<HashMap<String, KeptForm>>,
 }
+
+pub type KeptForm = (String, Vec<(String, String)>, i64);
 
 pub type State = Arc<AppState>;
 
@@ -119,6 +124,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         secure_cookies: args.secure_cookies,
         session_idle_secs: args.session_idle,
         failures: Mutex::new(HashMap::new()),
+        kept_forms: Mutex::new(HashMap::new()),
     });
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

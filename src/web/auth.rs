@@ -144,6 +144,8 @@ pub fn encode(s: &str) -> String {
 pub struct LoginPage {
     pub title: String,
     pub next: String,
+    /// A form kept from an expired session, returned to after sign-in.
+    pub kept: String,
     pub name: String,
     pub error: Option<String>,
     pub notice: Option<String>,
@@ -153,17 +155,21 @@ pub struct LoginPage {
 pub struct LoginQuery {
     next: Option<String>,
     expired: Option<String>,
+    kept: Option<String>,
 }
 
 pub async fn login_form(Query(q): Query<LoginQuery>) -> LoginPage {
     LoginPage {
         title: "Sign in".into(),
         next: safe_next(q.next.as_deref()),
+        kept: q.kept.clone().filter(|k| is_token(k)).unwrap_or_default(),
         name: String::new(),
         error: None,
-        notice: q.expired.map(|_| {
-            "Your session ended. Sign in to go back to where you were. If you had just submitted a page, it was not saved: enter those answers again.".to_string()
-        }),
+        notice: match (q.expired, q.kept) {
+            (Some(_), Some(_)) => Some("Your session ended before the page was saved. Sign in: you return to the page with what you typed (passwords and keys excepted), ready to check and save.".to_string()),
+            (Some(_), None) => Some("Your session ended. Sign in to go back to where you were.".to_string()),
+            _ => None,
+        },
     }
 }
 
@@ -206,6 +212,11 @@ pub async fn login(
         .trim()
         .to_ascii_lowercase();
     let password = input.first("password").unwrap_or("");
+    let kept = input
+        .first("kept")
+        .filter(|k| is_token(k))
+        .unwrap_or("")
+        .to_string();
     let next = safe_next(input.first("next"));
     let now = fmt::now();
     let keys = [format!("user:{name}"), format!("addr:{}", peer.ip())];
@@ -227,6 +238,7 @@ pub async fn login(
         let page = LoginPage {
             title: "Error: Sign in".into(),
             next,
+            kept,
             name,
             error: Some("The user name or password is not right. Check both and try again.".into()),
             notice: None,
@@ -238,7 +250,15 @@ pub async fn login(
     }
     let token = state.store.create_session(&user, now).await?;
     tracing::info!(user = %user.name, "signed in");
-    let mut resp = Redirect::to(&next).into_response();
+    let target = if kept.is_empty() {
+        next
+    } else {
+        format!(
+            "{next}{}kept={kept}",
+            if next.contains('?') { '&' } else { '?' }
+        )
+    };
+    let mut resp = Redirect::to(&target).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         session_cookie(Some(&token), state.secure_cookies),
@@ -368,4 +388,105 @@ pub async fn invite(
         session_cookie(Some(&session), state.secure_cookies),
     );
     Ok(resp)
+}
+
+/// How long a form kept from an expired session waits for its sign-in.
+const KEPT_SECS: i64 = 15 * 60;
+
+fn is_token(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Which submitted fields may be kept: never secrets or pasted keys.
+fn keepable(page: &str, key: &str) -> bool {
+    if key == "_version" {
+        return true;
+    }
+    let Some(p) = crate::playbook::page(page) else {
+        return false;
+    };
+    p.fields.iter().any(|f| match f.kind {
+        crate::playbook::Kind::Secret | crate::playbook::Kind::Json => false,
+        crate::playbook::Kind::File => key == format!("{}_text", f.key),
+        _ => f.key == key,
+    })
+}
+
+/// A question page submitted after its session ended: keep what was typed
+/// (never secrets) in memory, single use, and send the user to sign in.
+pub async fn keep_form_on_expiry(
+    State(state): State<crate::State>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::extract::FromRequest;
+    let path = req.uri().path().to_string();
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let page = path
+        .strip_prefix("/setups/")
+        .and_then(|r| r.split_once("/pages/"))
+        .map(|(_, p)| p.to_string());
+    let Some(page) =
+        page.filter(|p| form && req.method() == axum::http::Method::POST && !p.contains('/'))
+    else {
+        return next.run(req).await;
+    };
+    let now = fmt::now();
+    let live = match cookie_value(req.headers(), COOKIE) {
+        Some(t) => state
+            .store
+            .session(t, state.session_idle_secs, now)
+            .await
+            .is_some(),
+        None => false,
+    };
+    if live {
+        return next.run(req).await;
+    }
+    let Ok(axum::Form(values)) = axum::Form::<Vec<(String, String)>>::from_request(req, &()).await
+    else {
+        return AppError::SignIn {
+            next: path,
+            expired: true,
+        }
+        .into_response();
+    };
+    let values: Vec<(String, String)> = values
+        .into_iter()
+        .filter(|(k, _)| keepable(&page, k))
+        .collect();
+    let Ok(token) = crate::store::secrets::random_hex(12) else {
+        return AppError::SignIn {
+            next: path,
+            expired: true,
+        }
+        .into_response();
+    };
+    if let Ok(mut kept) = state.kept_forms.lock() {
+        kept.retain(|_, (_, _, expires)| *expires > now);
+        kept.insert(token.clone(), (path.clone(), values, now + KEPT_SECS));
+    }
+    Redirect::to(&format!(
+        "/login?next={}&expired=1&kept={token}",
+        encode(&path)
+    ))
+    .into_response()
+}
+
+/// Take a kept form back, once, for the page it came from.
+pub fn take_kept(
+    state: &crate::AppState,
+    token: &str,
+    path: &str,
+) -> Option<Vec<(String, String)>> {
+    let mut kept = state.kept_forms.lock().ok()?;
+    let (p, _, expires) = kept.get(token)?;
+    if p != path || *expires < fmt::now() {
+        return None;
+    }
+    kept.remove(token).map(|(_, v, _)| v)
 }

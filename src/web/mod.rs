@@ -25,6 +25,7 @@ use crate::error::AppError;
 pub const BODY_LIMIT: usize = 512 * 1024;
 
 pub fn router(state: State) -> Router {
+    let keep = axum::middleware::from_fn_with_state(state.clone(), auth::keep_form_on_expiry);
     Router::new()
         .route("/", get(setups::list))
         .route("/setups", post(setups::create))
@@ -55,6 +56,7 @@ pub fn router(state: State) -> Router {
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .fallback(|| async { AppError::NotFound })
+        .layer(keep)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Cross-site requests that change state are refused (Sec-Fetch-Site / Origin).
         .layer(CsrfLayer::new().with_rejection_response(|_| {

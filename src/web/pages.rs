@@ -96,6 +96,8 @@ pub struct QuestionPage {
     pub conflict: Option<ConflictView>,
     pub outcome: Option<OutcomeView>,
     pub sap_action: Option<ActionView>,
+    /// Showing what was typed before the session ended: not saved yet.
+    pub kept_notice: bool,
 }
 
 pub struct CheckRow {
@@ -355,6 +357,7 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 },
                 post: a != Action::ApplyDestination,
             }),
+        kept_notice: false,
     }
 }
 
@@ -382,20 +385,34 @@ pub async fn show(
     }
     let return_check = q.get("return").is_some_and(|v| v == "check");
     let saved_banner = q.contains_key("saved");
+    // What was typed before the session ended, if this user may save it.
+    let kept = q
+        .get("kept")
+        .filter(|_| can(&setup, &me, Need::Edit))
+        .and_then(|t| super::auth::take_kept(&state, t, &format!("/setups/{id}/pages/{page_id}")))
+        .map(|values| FormInput {
+            values,
+            files: Vec::new(),
+        });
     with_ctx(&state, &setup, |ctx| {
         if playbook::page_status(page, &setup, ctx) == PageStatus::CannotStartYet {
             return Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response());
         }
         let r = Render {
             me: &me,
-            typed: None,
+            typed: kept.as_ref(),
             errors: &[],
             saved_banner,
             return_check,
             conflict: None,
-            version: None,
+            version: kept
+                .as_ref()
+                .and_then(|k| k.first("_version"))
+                .and_then(|v| v.parse().ok()),
         };
-        Ok(question(&setup, page, ctx, r).into_response())
+        let mut page = question(&setup, page, ctx, r);
+        page.kept_notice = kept.is_some();
+        Ok(page.into_response())
     })
 }
 

@@ -641,3 +641,109 @@ async fn secrets_never_reach_the_database_file_or_the_log_and_survive_key_rotati
         "a secret still decrypts with the old key"
     );
 }
+
+#[tokio::test]
+async fn a_page_submitted_after_the_session_ended_keeps_what_was_typed() {
+    let app = TestApp::spawn_with(|a| {
+        a.sandbox = true;
+        a.session_idle = 2;
+    })
+    .await;
+    let id = app.create_setup("Kept").await;
+    let facts = format!("/setups/{id}/pages/facts");
+    let expire = || tokio::time::sleep(std::time::Duration::from_millis(3200));
+    let sign_in_again = |to: String| {
+        let app = &app;
+        async move {
+            let kept = to.split("kept=").nth(1).expect("kept token").to_string();
+            let login = app.get(&to).await.body;
+            assert!(
+                login.contains("you return to the page with what you typed"),
+                "{login}"
+            );
+            assert!(login.contains(&format!("name=\"kept\" value=\"{kept}\"")));
+            let next = to
+                .split("next=")
+                .nth(1)
+                .and_then(|r| r.split('&').next())
+                .unwrap_or_default()
+                .replace("%2F", "/");
+            let r = app
+                .post(
+                    "/login",
+                    &[
+                        ("name", "admin"),
+                        ("password", ADMIN_PASSWORD),
+                        ("next", &next),
+                        ("kept", &kept),
+                    ],
+                )
+                .await;
+            r.location.expect("back to the page")
+        }
+    };
+
+    expire().await;
+    let mut answers = valid_answers("facts");
+    answers.retain(|(k, _)| *k != "s4_client");
+    answers.push(("s4_client", "200".into()));
+    let mut form: Vec<(&str, &str)> = vec![("_version", "0"), ("_action", "continue")];
+    form.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
+    let r = app.post(&facts, &form).await;
+    let to = r.location.expect("to sign in");
+    assert!(
+        to.starts_with(&format!(
+            "/login?next=/setups/{id}/pages/facts&expired=1&kept="
+        )),
+        "{to}"
+    );
+    let back = sign_in_again(to).await;
+    assert!(back.starts_with(&format!("{facts}?kept=")), "{back}");
+    let page = app.get(&back).await.body;
+    assert!(page.contains("Not saved yet"));
+    assert_eq!(
+        input_value(&page, "f-s4_client").as_deref(),
+        Some("200"),
+        "typed value back"
+    );
+    assert_eq!(
+        input_value(&page, "f-s4_host").as_deref(),
+        Some("https://my404687.s4hana.ondemand.com/ui#Shell-home")
+    );
+    assert!(
+        app.get(&format!("/setups/{id}"))
+            .await
+            .body
+            .contains("id=\"status-facts\">Not started<"),
+        "nothing saved silently"
+    );
+    assert!(
+        !app.get(&back).await.body.contains("Not saved yet"),
+        "a kept form is used once"
+    );
+    let v = version_of(&page);
+    let mut again: Vec<(&str, &str)> = vec![("_version", &v)];
+    again.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
+    assert_eq!(app.post(&facts, &again).await.status, StatusCode::SEE_OTHER);
+
+    // Secrets are never kept: the password must be typed again.
+    expire().await;
+    let user = format!("/setups/{id}/pages/step-3-3");
+    let r = app
+        .post(
+            &user,
+            &[
+                ("_version", "0"),
+                ("comm_user", "TASKCENTERCOM"),
+                ("comm_password", PASSWORD),
+            ],
+        )
+        .await;
+    let back = sign_in_again(r.location.expect("to sign in")).await;
+    let page = app.get(&back).await.body;
+    assert_eq!(
+        input_value(&page, "f-comm_user").as_deref(),
+        Some("TASKCENTERCOM")
+    );
+    assert!(!page.contains(PASSWORD), "the password is not kept");
+}
