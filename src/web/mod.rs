@@ -16,7 +16,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::csrf::CsrfLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::State;
 use crate::error::AppError;
@@ -33,7 +32,7 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/rename", get(setups::rename_form).post(setups::rename))
         .route("/setups/{id}/archive", post(setups::archive))
         .route("/setups/{id}/restore", post(setups::restore))
-        .route("/setups/{id}/pages/{page}", get(pages::show).post(pages::save))
+        .route("/setups/{id}/pages/{page}", get(pages::show).post(pages::save).layer(keep))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/invite/{token}", get(auth::invite_form).post(auth::invite))
@@ -56,7 +55,6 @@ pub fn router(state: State) -> Router {
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .fallback(|| async { AppError::NotFound })
-        .layer(keep)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Cross-site requests that change state are refused (Sec-Fetch-Site / Origin).
         .layer(CsrfLayer::new().with_rejection_response(|_| {
@@ -65,20 +63,40 @@ pub fn router(state: State) -> Router {
             )
             .into_response()
         }))
-        .layer(header_layer(
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ))
-        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
-        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
-        // Pages hold customer data: never cached, so Back shows saved answers.
-        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 
-fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    ),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    // Pages hold customer data: never cached, so Back shows saved answers.
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+];
+
+/// One pass over the response for every security header (unless a handler
+/// set its own, as the static files do for caching).
+async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    let headers = resp.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, value);
+        }
+    }
+    resp
 }
 
 async fn health(axum::extract::State(state): axum::extract::State<State>) -> impl IntoResponse {

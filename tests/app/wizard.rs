@@ -540,6 +540,30 @@ async fn question_pages_follow_the_page_rules() {
         p.headers.get("cache-control").and_then(|v| v.to_str().ok()),
         Some("no-store")
     );
+    let header = |name: &str| {
+        p.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let csp = header("content-security-policy");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "same-origin");
+    assert!(!p.body.contains("<script>"), "no inline script");
+    let css = app.get("/static/app.css").await;
+    assert_eq!(
+        css.headers
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("public, max-age=3600"),
+        "static files keep their own caching"
+    );
     assert!(
         title_of(&p.body).starts_with("Step 4 of 12 — Task Center service key — Rules of pages")
     );
