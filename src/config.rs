@@ -82,12 +82,22 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     pub fn key_path(&self) -> PathBuf {
-        self.key_file.clone().unwrap_or_else(|| {
-            let mut p = self.database.clone().into_os_string();
-            p.push(".key");
-            PathBuf::from(p)
-        })
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| with_suffix(&self.database, ".key"))
     }
+
+    /// Where `rotate-key` writes the new key before it replaces the old one.
+    pub fn next_key_path(&self) -> PathBuf {
+        with_suffix(&self.key_path(), ".new")
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`a.db` -> `a.db.key`).
+fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
 }
 
 #[derive(Debug, Clone, Args)]

@@ -72,11 +72,7 @@ fn cipher(args: &StoreArgs) -> anyhow::Result<Cipher> {
 }
 
 pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
-    let next = {
-        let mut p = args.key_path().into_os_string();
-        p.push(".new");
-        std::path::PathBuf::from(p)
-    };
+    let next = args.next_key_path();
     if args.secret_key.is_none() && next.exists() {
         bail!(
             "{} exists: a key rotation was interrupted. If `rotate-key` reported success, move it over {}; otherwise delete it. Then start again",
@@ -177,9 +173,7 @@ pub async fn rotate_key(args: &StoreArgs) -> anyhow::Result<usize> {
     }
     let store = open_store(args).await?;
     let path = args.key_path();
-    let mut next_path = path.clone().into_os_string();
-    next_path.push(".new");
-    let next_path = std::path::PathBuf::from(next_path);
+    let next_path = args.next_key_path();
     let (next, hex) = Cipher::generate()?;
     // Order matters: the new key is on disk before any secret depends on it.
     store::secrets::write_private(&next_path, &hex)

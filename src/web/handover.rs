@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{CurrentUser, Nav, Need, can};
 use super::form::Submitted;
-use super::pages::display;
+use super::pages::{answer_rows, section_title};
 use super::setups::{setup_for, with_ctx};
 use crate::error::{AppError, Result};
 use crate::handover::{self, Export, ExportPage};
@@ -246,23 +246,16 @@ async fn report(state: &crate::AppState, setup: &Setup, me: &User) -> Result<Rep
             .iter()
             .filter(|p| !p.is_check())
             .map(|p| {
-                let empty = BTreeMap::new();
-                let data = setup.pages.get(p.id).map_or(&empty, |r| &r.data);
-                let mut rows: Vec<(String, String)> = p
-                    .fields
-                    .iter()
-                    .filter(|f| !matches!(f.kind, playbook::Kind::Confirm(_)))
-                    .map(|f| (f.label.to_string(), display(f, data, ctx)))
+                // Confirmations are listed with who and when in their own table.
+                let rows = answer_rows(p, setup, ctx)
+                    .into_iter()
+                    .filter(|(f, _, _)| {
+                        !f.is_some_and(|f| matches!(f.kind, playbook::Kind::Confirm(_)))
+                    })
+                    .map(|(_, label, value)| (label, value))
                     .collect();
-                if setup.pages.contains_key(p.id) {
-                    rows.extend(p.summary.map(|s| s(ctx)).unwrap_or_default());
-                }
                 ReportSection {
-                    title: if p.step.is_empty() {
-                        p.title.to_string()
-                    } else {
-                        format!("{} {}", p.step, p.title)
-                    },
+                    title: section_title(p),
                     rows,
                 }
             })

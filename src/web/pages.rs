@@ -416,6 +416,40 @@ pub async fn show(
     })
 }
 
+/// A page's answers as (field, label, value): every field as `display` shows
+/// it, then, once the page is saved, its derived values (no field).
+pub(super) fn answer_rows(
+    page: &Page,
+    setup: &Setup,
+    ctx: &Ctx,
+) -> Vec<(Option<&'static Field>, String, String)> {
+    let empty = BTreeMap::new();
+    let data = setup.pages.get(page.id).map_or(&empty, |r| &r.data);
+    let mut rows: Vec<(Option<&'static Field>, String, String)> = page
+        .fields
+        .iter()
+        .map(|f| (Some(f), f.label.to_string(), display(f, data, ctx)))
+        .collect();
+    if setup.pages.contains_key(page.id) {
+        rows.extend(
+            page.summary
+                .map(|s| s(ctx))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(l, v)| (None, l, v)),
+        );
+    }
+    rows
+}
+
+/// "3.1 Task Center service key", or the title alone for unnumbered pages.
+pub(super) fn section_title(page: &Page) -> String {
+    match page.step {
+        "" => page.title.to_string(),
+        s => format!("{s} {}", page.title),
+    }
+}
+
 /// What a field shows on check-your-answers and in conflict tables.
 pub(super) fn display(f: &Field, data: &BTreeMap<String, String>, ctx: &Ctx) -> String {
     let v = data.get(f.key).map(String::as_str).unwrap_or("");
@@ -634,39 +668,20 @@ fn check_page(
             .filter(|p| !p.is_check())
             .map(|page| {
                 let status = all[page.index()].clone();
-                let empty = BTreeMap::new();
-                let data = setup.pages.get(page.id).map_or(&empty, |r| &r.data);
-                let change = |key: &str| {
+                let change = |f: &Field| {
                     (status != PageStatus::CannotStartYet)
-                        .then(|| format!("{}?return=check#f-{key}", page_href(setup, page)))
+                        .then(|| format!("{}?return=check#f-{}", page_href(setup, page), f.key))
                 };
-                let mut rows: Vec<CheckRow> = page
-                    .fields
-                    .iter()
-                    .map(|f| CheckRow {
-                        label: f.label.to_string(),
-                        value: display(f, data, ctx),
-                        change: change(f.key),
+                let rows = answer_rows(page, setup, ctx)
+                    .into_iter()
+                    .map(|(field, label, value)| CheckRow {
+                        change: field.and_then(change),
+                        label,
+                        value,
                     })
                     .collect();
-                if setup.pages.contains_key(page.id) {
-                    rows.extend(
-                        page.summary
-                            .map(|s| s(ctx))
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(l, v)| CheckRow {
-                                label: l,
-                                value: v,
-                                change: None,
-                            }),
-                    );
-                }
                 CheckSection {
-                    title: match page.step {
-                        "" => page.title.to_string(),
-                        s => format!("{s} {}", page.title),
-                    },
+                    title: section_title(page),
                     status: status.label(),
                     status_css: status.css(),
                     rows,
