@@ -129,6 +129,32 @@ pub struct ServeArgs {
     /// Time without a request after which a session ends, like 8h, 45m or 90s.
     #[arg(long, env = "WIZARD_SESSION_IDLE", default_value = "8h", value_parser = parse_duration)]
     pub session_idle: i64,
+    /// Longest a session lives however active it is, like 7d or 12h.
+    #[arg(long, env = "WIZARD_SESSION_MAX", default_value = "7d", value_parser = parse_duration)]
+    pub session_max: i64,
+    /// The address people open the wizard at (https://wizard.example.com);
+    /// links for new users and password resets are built from it. Default:
+    /// http:// and the listen address.
+    #[arg(long, env = "WIZARD_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+}
+
+/// An http(s) URL without path, query or credentials.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let u = url::Url::parse(s.trim()).map_err(|e| format!("\"{s}\" is not a URL: {e}"))?;
+    let ok = matches!(u.scheme(), "http" | "https")
+        && u.host_str().is_some()
+        && u.username().is_empty()
+        && u.password().is_none()
+        && u.path() == "/"
+        && u.query().is_none()
+        && u.fragment().is_none();
+    if !ok {
+        return Err(format!(
+            "\"{s}\" must be an http or https address such as https://wizard.example.com"
+        ));
+    }
+    Ok(u.as_str().trim_end_matches('/').to_string())
 }
 
 impl ServeArgs {
@@ -143,6 +169,8 @@ impl ServeArgs {
             },
             secure_cookies: false,
             session_idle: 8 * 3600,
+            session_max: 7 * 86_400,
+            public_url: None,
             sandbox: false,
             sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             connect_timeout: 5,

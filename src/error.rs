@@ -20,8 +20,22 @@ pub enum AppError {
     Gone(String),
     #[error("too many failed sign-ins")]
     TooManyAttempts(i64),
+    #[error("busy")]
+    Busy,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        if e.downcast_ref::<crate::store::Busy>().is_some() {
+            AppError::Busy
+        } else {
+            AppError::Internal(e)
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, AppError>;
@@ -55,6 +69,16 @@ impl IntoResponse for AppError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many failed sign-ins",
                 format!("To protect the accounts, sign-in is paused. Wait {secs} seconds, then try again."),
+            ),
+            AppError::Busy => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "The wizard is busy",
+                "Many sign-ins are being checked at this moment. Wait a few seconds, then try again.".to_string(),
+            ),
+            AppError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "This address does not work that way",
+                "This address only takes a form the wizard sends. Go back to the page you came from, or start again from your setups.".to_string(),
             ),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,

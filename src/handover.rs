@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
-use argon2::Argon2;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -100,10 +99,7 @@ pub struct Export {
 type SecretMap = BTreeMap<String, BTreeMap<String, String>>;
 
 fn key_from(passphrase: &str, salt: &[u8]) -> anyhow::Result<XChaCha20Poly1305> {
-    let mut key = [0u8; 32];
-    Argon2::default()
-        .hash_password_into(passphrase.as_bytes(), salt, &mut key)
-        .map_err(|e| anyhow::anyhow!("deriving the key: {e}"))?;
+    let key = crate::store::hashing::derive_key(passphrase, salt)?;
     XChaCha20Poly1305::new_from_slice(&key).map_err(|_| anyhow::anyhow!("bad key"))
 }
 

@@ -12,15 +12,14 @@ pub mod sap;
 pub mod store;
 pub mod web;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 
 use config::{ServeArgs, StoreArgs};
-use store::{Cipher, Store};
+use store::{Cipher, SessionLimits, Store};
 
 /// How long a link that sets a password stays valid.
 pub const INVITE_VALID_SECS: i64 = 24 * 3600;
@@ -32,15 +31,13 @@ pub struct AppState {
     /// In sandbox mode: where its demo page is.
     pub sandbox_url: Option<String>,
     pub secure_cookies: bool,
-    pub session_idle_secs: i64,
-    /// Failed sign-ins per user name and per client address: (count, last at).
-    pub failures: Mutex<HashMap<String, (u32, i64)>>,
-    /// Forms submitted after their session ended, kept for sign-in:
-    /// token -> (page path, non-secret fields, expiry).
-    pub kept_forms: Mutex<HashMap<String, KeptForm>>,
+    pub session_limits: SessionLimits,
+    /// Where people open the wizard: the base of every link it hands out.
+    pub public_url: String,
+    pub throttle: web::Throttle,
+    /// Forms submitted after their session ended, kept for sign-in.
+    pub kept_forms: web::KeptForms,
 }
-
-pub type KeptForm = (String, Vec<(String, String)>, i64);
 
 pub type State = Arc<AppState>;
 
@@ -51,18 +48,24 @@ pub struct Running {
     pub bootstrap_link: Option<String>,
     /// The sandbox started with `--sandbox`.
     pub sandbox: Option<sandbox::RunningSandbox>,
-    stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Held while serving: no second server on the same database file.
+    lock: std::fs::File,
 }
 
 impl Running {
     /// Stop accepting, finish requests in flight, and wait until done.
     pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
+        let _ = self.stop.send(true);
         self.task.await.context("server task")??;
+        drop(self.lock);
         Ok(())
     }
 }
+
+/// How often expired sessions are removed from memory and the database.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn cipher(args: &StoreArgs) -> anyhow::Result<Cipher> {
     match &args.secret_key {
@@ -85,16 +88,23 @@ pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
 
 /// Open the database, bind the address and serve in the background.
 pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
+    let lock = store::lock_database(&args.store.database)?;
     let store = open_store(&args.store).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
     let bootstrap_link = if store.user_count().await? == 0 {
         let token = store
             .create_invite(None, true, "bootstrap", INVITE_VALID_SECS, fmt::now())
             .await?;
-        Some(format!("http://{addr}/invite/{token}"))
+        Some(format!("{public_url}/invite/{token}"))
     } else {
         None
     };
@@ -118,16 +128,22 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         sap,
         store,
         secure_cookies: args.secure_cookies,
-        session_idle_secs: args.session_idle,
-        failures: Mutex::new(HashMap::new()),
-        kept_forms: Mutex::new(HashMap::new()),
+        session_limits: SessionLimits {
+            idle: args.session_idle,
+            max: args.session_max,
+        },
+        public_url,
+        throttle: web::Throttle::default(),
+        kept_forms: web::KeptForms::default(),
     });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut stopped = stopped;
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
             })
             .await
     });
@@ -137,7 +153,30 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         sandbox,
         stop,
         task,
+        lock,
     })
+}
+
+/// Ends expired sessions now and then, so memory holds live ones only.
+async fn prune_sessions(
+    state: std::sync::Weak<AppState>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        let Some(state) = state.upgrade() else { return };
+        if let Err(e) = state
+            .store
+            .prune_sessions(state.session_limits, fmt::now())
+            .await
+        {
+            tracing::warn!(error = %format!("{e:#}"), "pruning sessions failed");
+        }
+    }
 }
 
 /// `user add`: a single-use link that sets NAME's password.
@@ -171,6 +210,7 @@ pub async fn rotate_key(args: &StoreArgs) -> anyhow::Result<usize> {
     if args.secret_key.is_some() {
         bail!("rotate-key replaces the key file; run it without WIZARD_SECRET_KEY / --secret-key");
     }
+    let _lock = store::lock_database(&args.database)?;
     let store = open_store(args).await?;
     let path = args.key_path();
     let next_path = args.next_key_path();
@@ -187,5 +227,6 @@ pub async fn rotate_key(args: &StoreArgs) -> anyhow::Result<usize> {
     };
     std::fs::rename(&next_path, &path)
         .with_context(|| format!("moving {} over {}", next_path.display(), path.display()))?;
+    tracing::warn!(target: "security", secrets = count, key_file = %path.display(), "master key rotated");
     Ok(count)
 }

@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
                 "sandbox ready at http://{} (demo values on its home page)",
                 sb.addr
             );
-            tokio::signal::ctrl_c().await?;
+            shutdown_signal().await;
             Ok(())
         }
         Some(Command::RotateKey { store }) => {
@@ -51,6 +51,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Listening for SIGTERM before the server is up: a signal that comes
+    // right after start-up must not kill it mid-request.
+    let stop = shutdown_signal();
     let running = taskcenter_wizard::start(&args).await?;
     tracing::info!(
         "taskcenter-wizard is ready at http://{} (database {})",
@@ -68,7 +71,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "No account exists yet. Create the first administrator with this single-use link (valid 24 hours): {link}"
         );
     }
-    tokio::signal::ctrl_c().await?;
-    tracing::info!("stopping");
-    running.stop().await
+    let why = stop.await;
+    tracing::info!("{why}: stopping; requests in flight finish first");
+    running.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM as systemd, Docker and Cloud Foundry send it. The
+/// handlers are installed when this is called; the future waits for either.
+fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = term => "SIGTERM received",
+        }
+    }
 }

@@ -83,7 +83,7 @@ fn need(
 ) -> Result<(), String> {
     for (k, what) in keys {
         let v = if super::is_secret_key(k) {
-            ctx.secret(k)
+            ctx.secret_to_send(k)?
         } else {
             ctx.get(k).map(str::to_string)
         };

@@ -48,6 +48,23 @@ impl<'a> Ctx<'a> {
         self.overlay.insert(key.to_string(), value.to_string());
     }
 
+    /// A stored value as it is (bindings, ciphertext), for the engine.
+    pub(super) fn raw_value(&self, key: &str) -> Option<&str> {
+        self.raw(key)
+    }
+
+    /// A secret in clear text for sending to SAP: only while the hosts it goes
+    /// to are the ones it was entered for (`Err` says what to do).
+    pub fn secret_to_send(&self, key: &str) -> Result<Option<String>, String> {
+        let Some(secret) = self.secret(key) else {
+            return Ok(None);
+        };
+        match super::binding_problem(key, self) {
+            Some(problem) => Err(problem),
+            None => Ok(Some(secret)),
+        }
+    }
+
     fn raw(&self, key: &str) -> Option<&str> {
         if let Some(v) = self.overlay.get(key) {
             return Some(v.as_str());
@@ -101,6 +118,8 @@ impl<'a> Ctx<'a> {
 pub struct FormInput {
     pub values: Vec<(String, String)>,
     pub files: Vec<(String, Vec<u8>)>,
+    /// (field, file name as the browser sent it) of uploads.
+    pub file_names: Vec<(String, String)>,
 }
 
 impl FormInput {
@@ -116,6 +135,12 @@ impl FormInput {
             .filter(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
             .collect()
+    }
+    pub fn file_name(&self, key: &str) -> Option<&str> {
+        self.file_names
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn file(&self, key: &str) -> Option<&[u8]> {
         self.files
@@ -263,11 +288,137 @@ pub fn submit(
     if !errors.is_empty() {
         return Err(SubmitError { errors });
     }
+    // A secret typed now is bound to the hosts it will be sent to; a kept one
+    // keeps the binding it had.
+    let secrets: Vec<(String, bool)> = data
+        .iter()
+        .filter(|(k, _)| super::is_secret_key(k))
+        .map(|(k, v)| (k.clone(), matches!(v, Stored::Secret(_))))
+        .collect();
+    for (k, fresh) in secrets {
+        let bound_key = format!("{}{k}", super::BOUND_PREFIX);
+        let bound = if fresh {
+            super::secret_hosts(&k, ctx)
+        } else {
+            saved_value(&bound_key)
+        };
+        if let Some(b) = bound {
+            data.insert(bound_key, Stored::Plain(b));
+        }
+    }
     Ok(Submission {
         data,
         warnings,
         basis: basis(page, ctx),
     })
+}
+
+/// Text an import may carry where no parser applies: bounded, no control
+/// characters but line breaks.
+fn plain_text(v: &str) -> bool {
+    v.len() <= 4096 && !v.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// An imported page's answers, checked as if they were typed: text fields
+/// through their own parsers, choices and confirmations against the page,
+/// values derived from pasted keys and certificates (whose documents are not
+/// exported) as https URLs or plain text, then the page's cross-field checks.
+/// Confirmations keep their original who and when, marked as imported from
+/// `source`. Errors name the field.
+pub fn import_page(
+    page: &Page,
+    data: BTreeMap<String, String>,
+    ctx: &mut Ctx,
+    source: &str,
+) -> Result<BTreeMap<String, Stored>, String> {
+    let mut out = BTreeMap::new();
+    let bad = |label: &str, e: &str| format!("{} — {label}: {e}", page.title);
+    for (k, v) in data {
+        let field = page.fields.iter().find(|f| f.key == k);
+        let derived = page
+            .fields
+            .iter()
+            .find(|f| f.also_stores.contains(&k.as_str()));
+        let confirm = k.split_once('.').and_then(|(fk, item)| {
+            page.fields.iter().find(|f| {
+                f.key == fk && matches!(f.kind, Kind::Confirm(items) if items.iter().any(|(id, _)| *id == item))
+            })
+        });
+        if let Some(f) = confirm {
+            let mut parts = v.splitn(3, '|');
+            let at = parts.next().and_then(|a| a.parse::<i64>().ok());
+            let who = parts.next().filter(|w| crate::domain::user_name(w).is_ok());
+            let (Some(at), Some(who)) = (at, who) else {
+                return Err(bad(f.label, "a confirmation without a valid who and when"));
+            };
+            let source: String = source.chars().filter(|c| *c != '|').collect();
+            out.insert(
+                k,
+                Stored::Plain(format!("{at}|{who}|imported from {source}")),
+            );
+            continue;
+        }
+        match (field, derived) {
+            (Some(f), _) => match (f.kind, f.parse) {
+                (Kind::Choice(opts), _) => {
+                    if !opts.iter().any(|(o, _)| *o == v) {
+                        return Err(bad(f.label, "not one of the answers this page offers"));
+                    }
+                    out.insert(k, Stored::Plain(v));
+                }
+                (Kind::Text | Kind::Lines, Parser::Text(parse)) => {
+                    let parsed = parse(&v, ctx).map_err(|e| bad(f.label, &e))?;
+                    for (pk, pv) in parsed.values {
+                        if let Stored::Plain(p) = &pv {
+                            ctx.set(pk, p);
+                        }
+                        out.insert(pk.to_string(), pv);
+                    }
+                }
+                _ if plain_text(&v) => {
+                    out.insert(k, Stored::Plain(v));
+                }
+                _ => return Err(bad(f.label, "not plain text")),
+            },
+            (None, Some(f)) => {
+                let is_url = k.ends_with("_url") || k.ends_with("_uri");
+                let ok = if is_url {
+                    url::Url::parse(&v)
+                        .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some())
+                } else {
+                    plain_text(&v)
+                };
+                if !ok {
+                    return Err(bad(f.label, &format!("the value of {k} is not valid")));
+                }
+                out.insert(k, Stored::Plain(v));
+            }
+            (None, None) if k == "_warnings" || k.starts_with(super::BOUND_PREFIX) => {
+                if !plain_text(&v) {
+                    return Err(bad(&k, "not plain text"));
+                }
+                out.insert(k, Stored::Plain(v));
+            }
+            (None, None) => {
+                return Err(format!(
+                    "{}: the file has an answer \"{k}\" this page does not ask",
+                    page.title
+                ));
+            }
+        }
+    }
+    for (k, v) in &out {
+        if let Stored::Plain(p) = v {
+            ctx.set(k, p);
+        }
+    }
+    if let Some(check) = page.check
+        && let Some((key, e)) = check(ctx).into_iter().next()
+    {
+        let label = page.field(key).map_or(key, |f| f.label);
+        return Err(bad(label, &e));
+    }
+    Ok(out)
 }
 
 fn run(parser: Parser, bytes: &[u8], ctx: &Ctx) -> Result<Option<Parsed>, String> {

@@ -10,8 +10,8 @@ mod pages;
 pub mod verify;
 
 pub use engine::{
-    Ctx, FormInput, PageStatus, Submission, SubmitError, basis, page_status, progress_of,
-    setup_progress, statuses, submit,
+    Ctx, FormInput, PageStatus, Submission, SubmitError, basis, import_page, page_status,
+    progress_of, setup_progress, statuses, submit,
 };
 pub use pages::{PAGES, destination};
 
@@ -129,6 +129,62 @@ pub const CHECK_PAGE: &str = "check";
 
 pub fn page(id: &str) -> Option<&'static Page> {
     PAGES.iter().find(|p| p.id == id)
+}
+
+/// Answer key prefix of a secret's binding: the hosts it was entered for.
+pub const BOUND_PREFIX: &str = "_bound.";
+
+/// The hosts a secret will be sent to, as the answers say now: "host host".
+pub fn secret_hosts(secret: &str, ctx: &Ctx) -> Option<String> {
+    let (_, targets) = pages::SECRET_HOSTS.iter().find(|(k, _)| *k == secret)?;
+    Some(
+        targets
+            .iter()
+            .map(|(k, _)| ctx.get(k).map(host_of).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// The host of a URL answer, or a host answer itself, lower case.
+fn host_of(v: &str) -> String {
+    match url::Url::parse(v.trim()) {
+        Ok(u) if u.host_str().is_some() => u.host_str().unwrap_or("").to_ascii_lowercase(),
+        _ => v.trim().to_ascii_lowercase(),
+    }
+}
+
+/// Why a secret may not be sent: a host it goes to changed since it was
+/// entered (or it was never bound). Names the page to enter it again on.
+pub fn binding_problem(secret: &str, ctx: &Ctx) -> Option<String> {
+    let now = secret_hosts(secret, ctx)?;
+    let bound = ctx.raw_value(&format!("{BOUND_PREFIX}{secret}"));
+    if bound == Some(now.as_str()) {
+        return None;
+    }
+    let (_, targets) = pages::SECRET_HOSTS.iter().find(|(k, _)| *k == secret)?;
+    let what: Vec<&str> = targets.iter().map(|(_, w)| *w).collect();
+    let (page, step) = PAGES
+        .iter()
+        .find(|p| {
+            p.fields
+                .iter()
+                .any(|f| f.key == secret || f.also_stores.contains(&secret))
+        })
+        .map_or(("", ""), |p| (p.title, p.step));
+    let at = match step {
+        "" => format!("on the page \"{page}\""),
+        s => format!("in step {s}"),
+    };
+    Some(format!(
+        "\"{}\" ({page}) was entered for {} at other addresses than the answers now give ({}). To protect it, the wizard sends it nowhere until it is entered again {at}.",
+        key_label(secret),
+        what.join(" and "),
+        now.split(' ')
+            .filter(|h| !h.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Every answer key that holds a secret (encrypted at rest, masked on pages).

@@ -1242,6 +1242,34 @@ pub const SECRET_KEYS: &[&str] = &[
     "ds_clientsecret",
 ];
 
+/// Where each secret is sent: (answer key holding a URL or host, what it is).
+/// A secret is bound to these hosts as they were when it was entered; if one
+/// changes, the secret must be entered again before it is sent anywhere.
+pub const SECRET_HOSTS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "sk_clientsecret",
+        &[("sk_uaa_url", "the token service of the Task Center key")],
+    ),
+    (
+        "ds_clientsecret",
+        &[
+            ("ds_url", "the token service of the Destination service key"),
+            ("ds_uri", "the Destination service"),
+        ],
+    ),
+    (
+        "comm_password",
+        &[
+            ("ds_uri", "the Destination service"),
+            ("s4_host", "the S/4HANA system"),
+        ],
+    ),
+    (
+        "ias_client_secret",
+        &[("ias_host", "the Identity Authentication tenant")],
+    ),
+];
+
 pub const KEY_LABELS: &[(&str, &str)] = &[
     ("sk_inbox_rest_url", "Task Center REST URL"),
     ("sk_uaa_url", "Token URL base (uaa.url)"),

@@ -386,7 +386,7 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
     let key = match (
         ctx.get("sk_uaa_url"),
         ctx.get("sk_clientid"),
-        ctx.secret("sk_clientsecret"),
+        ctx.secret_to_send("sk_clientsecret").ok().flatten(),
     ) {
         (Some(u), Some(c), Some(s)) => Some((u.to_string(), c.to_string(), s)),
         _ => None,
@@ -395,7 +395,7 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
         ctx.get("ds_uri"),
         ctx.get("ds_url"),
         ctx.get("ds_clientid"),
-        ctx.secret("ds_clientsecret"),
+        ctx.secret_to_send("ds_clientsecret").ok().flatten(),
     ) {
         (Some(uri), Some(url), Some(id), Some(secret)) => Some(DestinationKey {
             uri: uri.into(),
@@ -414,7 +414,7 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
     let ias = match (
         ctx.get("ias_host"),
         ctx.get("ias_client_id"),
-        ctx.secret("ias_client_secret"),
+        ctx.secret_to_send("ias_client_secret").ok().flatten(),
         ctx.get("approvers"),
     ) {
         (Some(h), Some(i), Some(s), Some(a)) => domain::parse_approvers(a).ok().map(|a| {
@@ -696,11 +696,15 @@ pub fn confirmations(ctx: &Ctx) -> Vec<(String, String, Option<String>)> {
             if let Kind::Confirm(items) = f.kind {
                 for (id, label) in items {
                     let stamp = ctx.get(&format!("{}.{id}", f.key)).map(|s| {
-                        let (at, who) = s.split_once('|').unwrap_or((s, ""));
-                        format!(
-                            "{who}, {}",
-                            at.parse().map(crate::fmt::date_time).unwrap_or_default()
-                        )
+                        let mut parts = s.splitn(3, '|');
+                        let at = parts.next().unwrap_or("");
+                        let who = parts.next().unwrap_or("");
+                        let when = at.parse().map(crate::fmt::date_time).unwrap_or_default();
+                        match parts.next() {
+                            // Ticked elsewhere: never shown as if ticked here.
+                            Some(note) => format!("{who}, {when} ({note})"),
+                            None => format!("{who}, {when}"),
+                        }
                     });
                     out.push((p.title.to_string(), label.to_string(), stamp));
                 }

@@ -175,6 +175,9 @@ pub struct Sandbox {
     s4_tokens: Mutex<HashSet<String>>,
     /// Clients registered through /_sandbox/clients, accepted like the demo's.
     extra_clients: Mutex<Vec<(String, String)>>,
+    /// Requests received per endpoint (`GET /_sandbox/seen`): lets a test or
+    /// a demo see what reached "SAP" and when, without waiting blindly.
+    seen: Mutex<HashMap<String, u64>>,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -209,12 +212,16 @@ impl Sandbox {
             cert_not_after_ms,
             s4_tokens: Mutex::new(HashSet::new()),
             extra_clients: Mutex::new(Vec::new()),
+            seen: Mutex::new(HashMap::new()),
             demo,
         })
     }
 
     /// Apply the fault switched on for `endpoint`, if any.
     async fn fault(&self, endpoint: &str) -> Option<Response> {
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen.entry(endpoint.to_string()).or_default() += 1;
+        }
         let f = self.faults.lock().ok()?.get(endpoint).cloned()?;
         match f {
             Fault::Latency(ms) => {
@@ -376,6 +383,11 @@ async fn set_fault(State(sb): State<Shared>, axum::Form(f): axum::Form<FaultForm
     (StatusCode::OK, "ok").into_response()
 }
 
+async fn seen(State(sb): State<Shared>) -> axum::Json<Value> {
+    let seen = sb.seen.lock().map(|s| s.clone()).unwrap_or_default();
+    axum::Json(json!(seen))
+}
+
 async fn reset(State(sb): State<Shared>) -> &'static str {
     if let Ok(mut f) = sb.faults.lock() {
         f.clear();
@@ -394,6 +406,7 @@ pub fn router(sb: Shared) -> Router {
         .route("/_sandbox/trust.pem", get(trust_pem))
         .route("/_sandbox/faults", post(set_fault))
         .route("/_sandbox/reset", post(reset))
+        .route("/_sandbox/seen", get(seen))
         .route("/_sandbox/clients", post(add_client))
         .route("/oauth/token", post(services::xsuaa_token))
         .route("/token_keys", get(services::token_keys))

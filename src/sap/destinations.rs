@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::{Auth, Calls, Req, SapClient, SapError, xsuaa};
+use super::{Auth, Calls, Req, SapClient, SapError, Service, xsuaa};
 use crate::domain::DestinationKey;
 
 pub type Props = Map<String, Value>;
@@ -41,6 +41,7 @@ pub enum Upsert {
 impl Session<'_> {
     fn req<'s>(&'s self, method: Method, path: &str, json: Option<&'s Value>) -> Req<'s> {
         Req {
+            service: Service::Destination,
             method,
             url: format!("{}{path}", self.base),
             auth: Auth::Bearer(&self.token),

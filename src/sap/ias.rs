@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Auth, Calls, Req, SapClient, SapError};
+use super::{Auth, Calls, Req, SapClient, SapError, Service};
 
 const SAP_USER: &str = "urn:ietf:params:scim:schemas:extension:sap:2.0:User";
 
@@ -31,7 +31,11 @@ pub async fn user_by_email(
     url.query_pairs_mut()
         .append_pair("filter", &filter)
         .append_pair("count", "2");
-    let mut req = Req::get(url.to_string(), Auth::Basic(client_id, secret));
+    let mut req = Req::get(
+        Service::Ias,
+        url.to_string(),
+        Auth::Basic(client_id, secret),
+    );
     req.accept = "application/scim+json";
     let resp = c.send(calls, req).await?;
     if !resp.ok() {

@@ -14,21 +14,68 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-/// SAP's cloud domains; more with `--allow-host`.
-pub const DEFAULT_ALLOWED: &[&str] = &[
-    "*.hana.ondemand.com",
-    "*.s4hana.ondemand.com",
-    "*.s4hana.cloud.sap",
-    "*.accounts.ondemand.com",
-    "*.accounts.cloud.sap",
-    "*.cloud.sap",
-];
+/// The SAP service a call goes to. Each may only reach SAP's published host
+/// patterns for it (sap-apis.md: sections 1-4, A.1, D.1), so a secret cannot
+/// be sent to another service's host; `--allow-host` adds exceptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Xsuaa,
+    Destination,
+    TaskCenter,
+    Ias,
+    S4,
+}
+
+impl Service {
+    /// Host patterns: `*` stands for one label; a leading `*` for one or more.
+    /// The only place these are written down ([O] for the regional labels).
+    pub fn hosts(self) -> &'static [&'static str] {
+        match self {
+            Service::Xsuaa => &["*.authentication.*.hana.ondemand.com"],
+            Service::Destination => &["destination-configuration.cfapps.*.hana.ondemand.com"],
+            Service::TaskCenter => &["*.cfapps.*.hana.ondemand.com"],
+            Service::Ias => &["*.accounts.ondemand.com", "*.accounts.cloud.sap"],
+            Service::S4 => &["*.s4hana.ondemand.com", "*.s4hana.cloud.sap"],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Xsuaa => "the BTP token service (XSUAA)",
+            Service::Destination => "the Destination service",
+            Service::TaskCenter => "SAP Task Center",
+            Service::Ias => "Identity Authentication",
+            Service::S4 => "SAP S/4HANA Cloud",
+        }
+    }
+}
+
+/// Whether `host` matches `pattern` label by label (see `Service::hosts`).
+fn host_matches(pattern: &str, host: &str) -> bool {
+    let (many, rest) = match pattern.strip_prefix("*.") {
+        Some(r) => (true, r),
+        None => (false, pattern),
+    };
+    let want: Vec<&str> = rest.split('.').collect();
+    let got: Vec<&str> = host.split('.').collect();
+    let extra = match got.len().checked_sub(want.len()) {
+        Some(0) if !many => 0,
+        Some(n) if many && n >= 1 => n,
+        _ => return false,
+    };
+    got[extra..]
+        .iter()
+        .zip(&want)
+        .all(|(g, w)| !g.is_empty() && (*w == "*" || g == w))
+        && got[..extra].iter().all(|g| !g.is_empty())
+}
 
 #[derive(Debug, Clone)]
 pub struct SapConfig {
     pub connect_timeout: Duration,
     pub timeout: Duration,
-    /// Patterns: `host.example.com` exactly, or `*.example.com` for subdomains.
+    /// `--allow-host` exceptions, for any service: `host.example.com`
+    /// exactly, or `*.example.com` for its subdomains.
     pub allowed: Vec<String>,
     /// Sandbox mode: SAP hosts are answered by the sandbox at this address.
     pub sandbox: Option<SocketAddr>,
@@ -41,8 +88,11 @@ impl SapConfig {
         extra: &[String],
         sandbox: Option<SocketAddr>,
     ) -> Self {
-        let mut allowed: Vec<String> = DEFAULT_ALLOWED.iter().map(|s| s.to_string()).collect();
-        allowed.extend(extra.iter().map(|s| s.trim().to_ascii_lowercase()));
+        let allowed: Vec<String> = extra
+            .iter()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
         SapConfig {
             connect_timeout,
             timeout,
@@ -51,11 +101,9 @@ impl SapConfig {
         }
     }
 
-    fn allows(&self, host: &str) -> bool {
-        self.allowed.iter().any(|p| match p.strip_prefix("*.") {
-            Some(domain) => host.ends_with(&format!(".{domain}")),
-            None => host == p,
-        })
+    fn allows(&self, service: Service, host: &str) -> bool {
+        service.hosts().iter().any(|p| host_matches(p, host))
+            || self.allowed.iter().any(|p| host_matches(p, host))
     }
 }
 
@@ -93,6 +141,7 @@ impl Calls {
 pub enum SapError {
     NotAllowed {
         host: String,
+        service: Service,
     },
     NotHttps {
         url: String,
@@ -118,8 +167,10 @@ pub enum SapError {
 impl SapError {
     pub fn explain(&self) -> String {
         match self {
-            SapError::NotAllowed { host } => format!(
-                "The wizard does not call {host}: it is not one of SAP's cloud domains. If this host is right, start the wizard with --allow-host {host}."
+            SapError::NotAllowed { host, service } => format!(
+                "The wizard does not call {host}: it is not a host of {} ({}). If this host is right, start the wizard with --allow-host {host}.",
+                service.name(),
+                service.hosts().join(", ")
             ),
             SapError::NotHttps { url } => {
                 format!("{url} does not use https; the wizard only calls SAP over https.")
@@ -200,6 +251,7 @@ pub enum Auth<'a> {
 }
 
 pub struct Req<'a> {
+    pub service: Service,
     pub method: Method,
     pub url: String,
     pub auth: Auth<'a>,
@@ -209,8 +261,9 @@ pub struct Req<'a> {
 }
 
 impl<'a> Req<'a> {
-    pub fn get(url: impl Into<String>, auth: Auth<'a>) -> Self {
+    pub fn get(service: Service, url: impl Into<String>, auth: Auth<'a>) -> Self {
         Req {
+            service,
             method: Method::GET,
             url: url.into(),
             auth,
@@ -250,8 +303,8 @@ impl SapClient {
         &self.cfg
     }
 
-    /// Check the target before anything is sent: https and the allow-list.
-    fn target(&self, raw: &str) -> Result<Url, SapError> {
+    /// Check the target before anything is sent: https and the service's hosts.
+    fn target(&self, service: Service, raw: &str) -> Result<Url, SapError> {
         let mut url = Url::parse(raw.trim()).map_err(|_| SapError::BadUrl {
             url: raw.to_string(),
         })?;
@@ -267,8 +320,8 @@ impl SapClient {
                 url: public_url(&url),
             });
         }
-        if !self.cfg.allows(&host) {
-            return Err(SapError::NotAllowed { host });
+        if !self.cfg.allows(service, &host) {
+            return Err(SapError::NotAllowed { host, service });
         }
         if self.cfg.sandbox.is_some() {
             let _ = url.set_scheme("http");
@@ -278,7 +331,7 @@ impl SapClient {
 
     /// Send one request; reads are retried on connection failures and 502/503/504.
     pub async fn send(&self, calls: &Calls, req: Req<'_>) -> Result<Resp, SapError> {
-        let url = self.target(&req.url)?;
+        let url = self.target(req.service, &req.url)?;
         let shown = {
             let mut u = Url::parse(req.url.trim()).unwrap_or_else(|_| url.clone());
             strip_secrets(&mut u);
@@ -420,28 +473,63 @@ mod tests {
             None,
         ))
         .unwrap();
-        assert!(
-            c.target("https://acme.authentication.eu10.hana.ondemand.com/oauth/token")
-                .is_ok()
-        );
-        assert!(c.target("https://my404687-api.s4hana.cloud.sap/x").is_ok());
-        assert!(c.target("https://proxy.example.org/x").is_ok());
+        use Service::*;
+        let ok = |s, u: &str| c.target(s, u).is_ok();
+        assert!(ok(
+            Xsuaa,
+            "https://acme.authentication.eu10.hana.ondemand.com/oauth/token"
+        ));
+        assert!(ok(
+            Xsuaa,
+            "https://acme.authentication.us10-001.hana.ondemand.com/"
+        ));
+        assert!(ok(S4, "https://my404687-api.s4hana.cloud.sap/x"));
+        assert!(ok(
+            Destination,
+            "https://destination-configuration.cfapps.eu10.hana.ondemand.com/x"
+        ));
+        assert!(ok(
+            TaskCenter,
+            "https://api.workflow-sap.cfapps.eu10.hana.ondemand.com/t"
+        ));
+        assert!(ok(Ias, "https://acme.accounts.ondemand.com/scim/Users"));
+        assert!(ok(Ias, "https://proxy.example.org/x"), "--allow-host");
+        // Each service only reaches its own hosts.
+        assert!(!ok(
+            Destination,
+            "https://evil.cfapps.eu10.hana.ondemand.com/x"
+        ));
+        assert!(!ok(
+            Destination,
+            "https://acme.authentication.eu10.hana.ondemand.com/x"
+        ));
+        assert!(!ok(
+            Xsuaa,
+            "https://authentication.eu10.hana.ondemand.com/x"
+        ));
+        assert!(!ok(
+            Xsuaa,
+            "https://a.b.authentication.eu10.x.hana.ondemand.com/"
+        ));
+        assert!(!ok(S4, "https://s4hana.ondemand.com/"));
+        assert!(!ok(Ias, "https://my404687.s4hana.ondemand.com/"));
         assert_eq!(
-            c.target("https://evil.example.com/x").unwrap_err(),
+            c.target(Ias, "https://evil.example.com/x").unwrap_err(),
             SapError::NotAllowed {
-                host: "evil.example.com".into()
+                host: "evil.example.com".into(),
+                service: Ias,
             }
         );
         assert!(matches!(
-            c.target("http://acme.authentication.eu10.hana.ondemand.com/"),
+            c.target(Xsuaa, "http://acme.authentication.eu10.hana.ondemand.com/"),
             Err(SapError::NotHttps { .. })
         ));
         assert!(matches!(
-            c.target("https://hana.ondemand.com.evil.io/"),
+            c.target(TaskCenter, "https://hana.ondemand.com.evil.io/"),
             Err(SapError::NotAllowed { .. })
         ));
         assert!(
-            c.target("http://127.0.0.1:9/").is_err(),
+            c.target(S4, "http://127.0.0.1:9/").is_err(),
             "loopback only in sandbox mode"
         );
         let mut u = Url::parse("https://x.cloud.sap/t?client_secret=abc&filter=a").unwrap();

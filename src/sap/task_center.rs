@@ -1,6 +1,6 @@
 //! Task Center service reachability (sap-apis.md section 2).
 
-use super::{Auth, Calls, Req, SapClient, SapError};
+use super::{Auth, Calls, Req, SapClient, SapError, Service};
 
 pub enum Reach {
     /// The connectors list answered; how many connectors it holds.
@@ -17,7 +17,12 @@ pub async fn connectors(
     token: &str,
 ) -> Result<Reach, SapError> {
     let url = format!("{}/v1/connectors", inbox_rest_url.trim_end_matches('/'));
-    let resp = c.send(calls, Req::get(url, Auth::Bearer(token))).await?;
+    let resp = c
+        .send(
+            calls,
+            Req::get(Service::TaskCenter, url, Auth::Bearer(token)),
+        )
+        .await?;
     match resp.status {
         200 => {
             let v = resp.json()?;

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use super::{Auth, Calls, Req, SapClient, SapError, origin};
+use super::{Auth, Calls, Req, SapClient, SapError, Service, origin};
 
 pub struct Token {
     pub access_token: String,
@@ -19,6 +19,7 @@ pub async fn client_credentials(
 ) -> Result<Token, SapError> {
     let url = format!("{}/oauth/token", origin(uaa_url)?);
     let body = Req {
+        service: Service::Xsuaa,
         method: Method::POST,
         url: url.clone(),
         auth: Auth::None,
@@ -33,6 +34,7 @@ pub async fn client_credentials(
     let mut resp = c.send(calls, body).await?;
     if resp.status == 401 {
         let basic = Req {
+            service: Service::Xsuaa,
             method: Method::POST,
             url,
             auth: Auth::Basic(client_id, secret),

@@ -4,10 +4,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
 
+use super::hashing::{self, hash_pool};
 use super::{Member, Role, Store, secrets};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +18,22 @@ pub struct User {
 
 pub struct Session {
     pub user: User,
+    created_at: i64,
     last_seen: AtomicI64,
     persisted: AtomicI64,
+}
+
+/// How long sessions live: without a request (`idle`) and at most (`max`).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub idle: i64,
+    pub max: i64,
+}
+
+impl SessionLimits {
+    fn expired(&self, s: &Session, now: i64) -> bool {
+        now - s.last_seen.load(Ordering::Relaxed) > self.idle || now - s.created_at > self.max
+    }
 }
 
 pub struct Invite {
@@ -43,51 +56,30 @@ pub struct AuditRow {
 
 /// Hex SHA-256 of a token; runs on every signed-in request.
 pub fn token_hash(token: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 0x0f)] as char);
-    }
-    out
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
-    })
-    .await?
+    hash_pool(move || hashing::hash_password(&password)).await?
 }
 
 /// Checks the password; without a stored hash it still spends the same time,
 /// so the answer does not tell whether the user exists.
-async fn verify_password(hash: Option<String>, password: String) -> bool {
+async fn verify_password(hash: Option<String>, password: String) -> anyhow::Result<bool> {
     // A real argon2id hash of a random string, used when the user is unknown.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2pHDyBoNxTN+vVJMf5V4zZxbyNIiWPMo0E4xYtIl6cE";
-    tokio::task::spawn_blocking(move || {
+    hash_pool(move || {
         let known = hash.is_some();
         let h = hash.unwrap_or_else(|| DUMMY.to_string());
-        let ok = PasswordHash::new(&h)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        ok && known
+        hashing::verify_password(&h, &password) && known
     })
     .await
-    .unwrap_or(false)
 }
 
 type UserTuple = (i64, String, i64);
+
+const ENDED_KEPT_SECS: i64 = 15 * 60;
+const MAX_ENDED: usize = 10_000;
 
 impl Store {
     pub async fn user_count(&self) -> anyhow::Result<i64> {
@@ -142,12 +134,11 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<String> {
         let token = secrets::random_hex(24)?;
-        if user_name.is_none() {
-            // Only the newest bootstrap link works.
-            sqlx::query("DELETE FROM invites WHERE user_name IS NULL AND used_at IS NULL")
-                .execute(&self.pool)
-                .await?;
-        }
+        // Only the newest unused link of a person (or of the bootstrap) works.
+        sqlx::query("DELETE FROM invites WHERE user_name IS ? AND used_at IS NULL")
+            .bind(user_name)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("INSERT INTO invites (token_hash, user_name, is_admin, created_by, expires_at) VALUES (?, ?, ?, ?, ?)")
             .bind(token_hash(&token))
             .bind(user_name)
@@ -198,6 +189,11 @@ impl Store {
         if invited_name.as_deref().is_some_and(|n| n != name) {
             return Ok(None);
         }
+        // Any other open link of this person stops working too.
+        sqlx::query("DELETE FROM invites WHERE user_name = ? AND used_at IS NULL")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         let (id, is_admin): (i64, i64) = sqlx::query_as(
             "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash,
@@ -233,7 +229,7 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         let hash = row.as_ref().and_then(|r| r.3.clone());
-        if verify_password(hash, password.to_string()).await {
+        if verify_password(hash, password.to_string()).await? {
             Ok(row.map(|(id, name, a, _)| User {
                 id,
                 name,
@@ -258,6 +254,7 @@ impl Store {
         .await?;
         let session = Arc::new(Session {
             user: user.clone(),
+            created_at: now,
             last_seen: AtomicI64::new(now),
             persisted: AtomicI64::new(now),
         });
@@ -268,8 +265,8 @@ impl Store {
     }
 
     pub(super) async fn load_sessions(&self) -> anyhow::Result<()> {
-        let rows: Vec<(String, i64, String, i64, i64)> = sqlx::query_as(
-            "SELECT s.token_hash, u.id, u.name, u.is_admin, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id",
+        let rows: Vec<(String, i64, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.token_hash, u.id, u.name, u.is_admin, s.created_at, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -277,7 +274,7 @@ impl Store {
             .sessions
             .write()
             .map_err(|_| anyhow::anyhow!("sessions poisoned"))?;
-        for (hash, id, name, a, last_seen) in rows {
+        for (hash, id, name, a, created_at, last_seen) in rows {
             map.insert(
                 hash,
                 Arc::new(Session {
@@ -286,6 +283,7 @@ impl Store {
                         name,
                         is_admin: a != 0,
                     },
+                    created_at,
                     last_seen: AtomicI64::new(last_seen),
                     persisted: AtomicI64::new(last_seen),
                 }),
@@ -295,11 +293,12 @@ impl Store {
     }
 
     /// The user of a live session, refreshing its idle timer; expired sessions end.
-    pub async fn session(&self, token: &str, idle_secs: i64, now: i64) -> Option<User> {
+    pub async fn session(&self, token: &str, limits: SessionLimits, now: i64) -> Option<User> {
         let hash = token_hash(token);
         let session = self.sessions.read().ok()?.get(&hash).cloned()?;
-        if now - session.last_seen.load(Ordering::Relaxed) > idle_secs {
+        if limits.expired(&session, now) {
             let _ = self.end_session(token).await;
+            self.remember_ended(hash, now);
             return None;
         }
         session.last_seen.store(now, Ordering::Relaxed);
@@ -315,6 +314,61 @@ impl Store {
             });
         }
         Some(session.user.clone())
+    }
+
+    /// Sessions that ended by timeout, for a while: a form posted with one of
+    /// their cookies may be kept for sign-in; anonymous posts never are.
+    fn remember_ended(&self, hash: String, now: i64) {
+        if let Ok(mut ended) = self.ended.lock() {
+            ended.retain(|_, at| now - *at < ENDED_KEPT_SECS);
+            if ended.len() < MAX_ENDED {
+                ended.insert(hash, now);
+            }
+        }
+    }
+
+    /// Whether this cookie belonged to a session that timed out recently.
+    pub fn ended_recently(&self, token: &str, now: i64) -> bool {
+        self.ended.lock().is_ok_and(|e| {
+            e.get(&token_hash(token))
+                .is_some_and(|at| now - *at < ENDED_KEPT_SECS)
+        })
+    }
+
+    /// End every session past its limits, in memory and in the database.
+    pub async fn prune_sessions(&self, limits: SessionLimits, now: i64) -> anyhow::Result<usize> {
+        let expired: Vec<String> = match self.sessions.write() {
+            Ok(mut s) => {
+                let gone: Vec<String> = s
+                    .iter()
+                    .filter(|(_, v)| limits.expired(v, now))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in &gone {
+                    s.remove(k);
+                }
+                gone
+            }
+            Err(_) => Vec::new(),
+        };
+        for hash in &expired {
+            self.remember_ended(hash.clone(), now);
+        }
+        let r = sqlx::query("DELETE FROM sessions WHERE last_seen < ? OR created_at < ?")
+            .bind(now - limits.idle)
+            .bind(now - limits.max)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM invites WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(expired.len().max(r.rows_affected() as usize))
+    }
+
+    /// Sessions held in memory (for tests of the bound).
+    pub fn session_count(&self) -> usize {
+        self.sessions.read().map_or(0, |s| s.len())
     }
 
     pub async fn end_session(&self, token: &str) -> anyhow::Result<()> {
@@ -371,6 +425,28 @@ impl Store {
             next.members.sort_by(|a, b| a.name.cmp(&b.name));
         }
         self.put(next)?;
+        Ok(())
+    }
+
+    /// An event in a setup's history besides answer changes (exports).
+    pub async fn record_event(
+        &self,
+        setup_id: &str,
+        user: &str,
+        what: &str,
+        detail: &str,
+        at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (setup_id, user_name, page, field, at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(setup_id)
+        .bind(user)
+        .bind(what)
+        .bind(detail)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

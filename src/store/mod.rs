@@ -2,18 +2,20 @@
 //! memory, every change is written through to SQLite in one transaction first.
 
 pub mod accounts;
+pub mod hashing;
 pub mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use accounts::{AuditRow, Invite, User, UserRow};
+pub use accounts::{AuditRow, Invite, SessionLimits, User, UserRow};
+pub use hashing::{Busy, hash_pool};
 pub use secrets::Cipher;
 
 /// A value a page stores: plain text, or a secret to encrypt before writing.
@@ -100,6 +102,8 @@ pub struct Store {
     cipher: Cipher,
     cache: RwLock<HashMap<String, Arc<Setup>>>,
     sessions: RwLock<HashMap<String, Arc<accounts::Session>>>,
+    /// Hashes of sessions that timed out recently, with when (bounded).
+    ended: Mutex<HashMap<String, i64>>,
     /// One writer at a time keeps the cache and SQLite in the same order.
     write: tokio::sync::Mutex<()>,
 }
@@ -129,8 +133,51 @@ type AnswerRow = (
     String,
 );
 
+/// The lock beside a database: a second server on the same file would serve
+/// stale copies of setups and sessions, so it is refused at start.
+pub fn lock_database(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = std::path::PathBuf::from(name);
+    let file = secrets::open_private(&lock_path)
+        .with_context(|| format!("creating the lock file {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another taskcenter-wizard is already using {} (the lock {} is held). Stop it first, or give this one its own --database",
+            path.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", lock_path.display()))
+        }
+    }
+}
+
+/// The database and its WAL and shared-memory files: readable by the owner only.
+/// SQLite gives the -wal and -shm files the database file's mode.
+fn restrict_files(path: &Path) -> anyhow::Result<()> {
+    drop(
+        secrets::open_private(path)
+            .with_context(|| format!("creating the database {}", path.display()))?,
+    );
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        if let Err(e) = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(e).with_context(|| format!("restricting {}", p.to_string_lossy()));
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     pub async fn open(path: &Path, cipher: Cipher) -> anyhow::Result<Store> {
+        restrict_files(path)?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -152,6 +199,7 @@ impl Store {
             cipher,
             cache: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
+            ended: Mutex::new(HashMap::new()),
             write: tokio::sync::Mutex::new(()),
         };
         store.load().await?;

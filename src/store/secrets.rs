@@ -15,8 +15,9 @@ pub struct Cipher {
 
 impl Cipher {
     pub fn from_hex(hex: &str) -> anyhow::Result<Self> {
-        let bytes =
-            decode_hex(hex.trim()).context("the secret key must be 64 hexadecimal characters")?;
+        let bytes = ::hex::decode(hex.trim())
+            .ok()
+            .context("the secret key must be 64 hexadecimal characters")?;
         if bytes.len() != 32 {
             bail!("the secret key must be 64 hexadecimal characters (32 bytes)");
         }
@@ -82,17 +83,19 @@ pub fn is_ciphertext(s: &str) -> bool {
 pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(::hex::encode(buf))
 }
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
+/// Open (creating if absent) a file readable by its owner only.
+pub fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    opts.open(path)
 }
 
 pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {

@@ -9,8 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Nav, Need};
-use super::setups::{setup_for, with_ctx};
+use super::auth::{Editor, Nav, Viewer};
+use super::setups::with_ctx;
 use crate::error::{AppError, Result};
 use crate::playbook::actions::{self, Action, Outcome};
 use crate::playbook::{self, PageStatus};
@@ -47,10 +47,12 @@ pub async fn execute(
             outcome
         }
     };
-    if let Some(extra) = &outcome.save
-        && let Some(current) = state.store.setup(&setup.id)
-    {
-        let rec = current.pages.get(page.id);
+    let mut outcome = outcome;
+    if let Some(extra) = &outcome.save {
+        // Merged onto the answers the call was made with, saved only if the
+        // page is still at that version: a colleague's newer save wins and
+        // the result is reported as not saved, never merged over it.
+        let rec = setup.pages.get(page.id);
         let mut data: BTreeMap<String, Stored> = rec
             .map(|r| {
                 r.data
@@ -60,7 +62,7 @@ pub async fn execute(
             })
             .unwrap_or_default();
         data.extend(extra.clone());
-        let basis = with_ctx(state, &current, |ctx| playbook::basis(page, ctx));
+        let basis = with_ctx(state, setup, |ctx| playbook::basis(page, ctx));
         let write = PageWrite {
             page: page.id,
             data,
@@ -69,10 +71,26 @@ pub async fn execute(
             user: &me.name,
             now,
         };
-        if let Some(SaveOutcome::Conflict(_)) = state.store.save_page(&setup.id, write).await? {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "the page changed while SAP was called; try again"
-            )));
+        match state.store.save_page(&setup.id, write).await? {
+            Some(SaveOutcome::Saved(_)) => {}
+            Some(SaveOutcome::Conflict(current)) => {
+                let (who, when) = current
+                    .pages
+                    .get(page.id)
+                    .map(|r| (r.updated_by.clone(), fmt::date_time(r.updated_at)))
+                    .unwrap_or_default();
+                outcome = Outcome {
+                    ok: false,
+                    message: format!(
+                        "While SAP answered, {who} saved this page ({when}). Their answers are kept and what SAP returned was not saved. Check the page, then run \"{}\" again.",
+                        action.label()
+                    ),
+                    field: None,
+                    details: Vec::new(),
+                    save: None,
+                };
+            }
+            None => return Err(AppError::NotFound),
         }
     }
     state
@@ -91,10 +109,9 @@ fn page_with_action(id: &str) -> Result<(&'static Page, Action)> {
 /// "Test again" (and the first run of actions that do not run on save).
 pub async fn run(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
+    Editor { setup, me, .. }: Editor,
     Path((id, page_id)): Path<(String, String)>,
 ) -> Result<Response> {
-    let setup = setup_for(&state, &id, &me, Need::Edit)?;
     let (page, action) = page_with_action(&page_id)?;
     if with_ctx(&state, &setup, |ctx| {
         playbook::page_status(page, &setup, ctx)
@@ -172,10 +189,8 @@ fn apply_page(
 /// Check-your-answers before the wizard changes BTP.
 pub async fn apply_form(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Editor { setup, me, .. }: Editor,
 ) -> Result<ApplyPage> {
-    let setup = setup_for(&state, &id, &me, Need::Edit)?;
     if !setup.pages.contains_key("step-4") {
         return Err(AppError::NotFound);
     }
@@ -206,13 +221,11 @@ pub struct CallsPage {
 
 pub async fn calls(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Viewer { setup, me, .. }: Viewer,
 ) -> Result<CallsPage> {
-    let setup = setup_for(&state, &id, &me, Need::View)?;
     let rows = state
         .store
-        .calls(&id)
+        .calls(&setup.id)
         .await?
         .into_iter()
         .map(|(page, who, c)| CallRow {

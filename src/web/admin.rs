@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Nav, Need, authorize};
+use super::auth::{CurrentUser, Manager, Nav, Viewer};
 use super::form::Submitted;
 use crate::error::{AppError, Result};
 use crate::store::Role;
@@ -80,32 +80,17 @@ pub async fn users(
 }
 
 /// A link for `name`; the admin hands it over (it is shown once, never stored).
-async fn link_for(
-    state: &crate::AppState,
-    base: &str,
-    name: &str,
-    admin: bool,
-    me: &str,
-) -> Result<String> {
+async fn link_for(state: &crate::AppState, name: &str, admin: bool, me: &str) -> Result<String> {
     let token = state
         .store
         .create_invite(Some(name), admin, me, INVITE_VALID_SECS, fmt::now())
         .await?;
-    Ok(format!("{base}/invite/{token}"))
-}
-
-fn base_url(headers: &axum::http::HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
-    format!("http://{host}")
+    Ok(format!("{}/invite/{token}", state.public_url))
 }
 
 pub async fn add_user(
     State(state): State<crate::State>,
     CurrentUser(me): CurrentUser,
-    headers: axum::http::HeaderMap,
     Submitted(input): Submitted,
 ) -> Result<Response> {
     require_admin(&me)?;
@@ -131,7 +116,8 @@ pub async fn add_user(
             .into_response());
     }
     let admin = input.first("admin") == Some("yes");
-    let link = link_for(&state, &base_url(&headers), &name, admin, &me.name).await?;
+    let link = link_for(&state, &name, admin, &me.name).await?;
+    tracing::info!(target: "security", by = %me.name, user = %name, admin, "user added");
     Ok(
         users_page(&state, &me, Some((name, link)), String::new(), None)
             .await?
@@ -142,7 +128,6 @@ pub async fn add_user(
 pub async fn reset_user(
     State(state): State<crate::State>,
     CurrentUser(me): CurrentUser,
-    headers: axum::http::HeaderMap,
     Path(name): Path<String>,
 ) -> Result<UsersPage> {
     require_admin(&me)?;
@@ -151,7 +136,8 @@ pub async fn reset_user(
         .user_by_name(&name)
         .await?
         .ok_or(AppError::NotFound)?;
-    let link = link_for(&state, &base_url(&headers), &user.name, false, &me.name).await?;
+    let link = link_for(&state, &user.name, false, &me.name).await?;
+    tracing::info!(target: "security", by = %me.name, user = %user.name, "password reset link issued");
     users_page(&state, &me, Some((user.name, link)), String::new(), None).await
 }
 
@@ -210,22 +196,17 @@ async fn members_page(
 
 pub async fn members(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Manager { setup, me, .. }: Manager,
 ) -> Result<MembersPage> {
-    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
-    authorize(&setup, &me, Need::Manage)?;
-    members_page(&state, &me, &id, String::new(), None).await
+    members_page(&state, &me, &setup.id, String::new(), None).await
 }
 
 pub async fn add_member(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Manager { setup, me, .. }: Manager,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
-    authorize(&setup, &me, Need::Manage)?;
+    let id = setup.id.as_str();
     let typed = input
         .first("name")
         .unwrap_or("")
@@ -246,30 +227,30 @@ pub async fn add_member(
     if let Some(e) = error {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            members_page(&state, &me, &id, typed, Some(e)).await?,
+            members_page(&state, &me, id, typed, Some(e)).await?,
         )
             .into_response());
     }
-    if let Some(u) = user {
-        state.store.set_member(&id, &u, role).await?;
+    if let (Some(u), Some(r)) = (user, role) {
+        state.store.set_member(id, &u, Some(r)).await?;
+        tracing::info!(target: "security", setup = %id, by = %me.name, user = %u.name, role = r.as_str(), "setup shared");
     }
     Ok(Redirect::to(&format!("/setups/{id}/members")).into_response())
 }
 
 pub async fn remove_member(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path((id, name)): Path<(String, String)>,
+    Manager { setup, me, .. }: Manager,
+    Path((_, name)): Path<(String, String)>,
 ) -> Result<Redirect> {
-    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
-    authorize(&setup, &me, Need::Manage)?;
     let user = state
         .store
         .user_by_name(&name)
         .await?
         .ok_or(AppError::NotFound)?;
-    state.store.set_member(&id, &user, None).await?;
-    Ok(Redirect::to(&format!("/setups/{id}/members")))
+    state.store.set_member(&setup.id, &user, None).await?;
+    tracing::info!(target: "security", setup = %setup.id, by = %me.name, user = %user.name, "removed from setup");
+    Ok(Redirect::to(&format!("/setups/{}/members", setup.id)))
 }
 
 pub struct HistoryRow {
@@ -291,14 +272,11 @@ pub struct HistoryPage {
 
 pub async fn history(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Viewer { setup, me, .. }: Viewer,
 ) -> Result<HistoryPage> {
-    let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
-    authorize(&setup, &me, Need::View)?;
     let rows = state
         .store
-        .audit(&id)
+        .audit(&setup.id)
         .await?
         .into_iter()
         .map(|r| {

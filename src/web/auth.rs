@@ -1,11 +1,13 @@
 //! Sign-in, sign-out, single-use password links, the session extractor and
-//! the one access rule for setups.
+//! the one access rule for setups (`SetupAccess`, used by every setup route).
 
+use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, RawPathParams, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,6 +17,7 @@ use crate::domain;
 use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::store::{Role, Setup, User};
+use axum::extract::FromRequest;
 
 pub const COOKIE: &str = "tcw_session";
 
@@ -62,7 +65,7 @@ impl FromRequestParts<crate::State> for CurrentUser {
         };
         match state
             .store
-            .session(token, state.session_idle_secs, fmt::now())
+            .session(token, state.session_limits, fmt::now())
             .await
         {
             Some(user) => Ok(CurrentUser(user)),
@@ -110,6 +113,60 @@ pub fn can(setup: &Setup, user: &User, need: Need) -> bool {
     authorize(setup, user, need).is_ok()
 }
 
+/// What a route needs, as a type, so that `SetupAccess<N>` can check it.
+pub trait Needs: Send + Sync {
+    const NEED: Need;
+}
+pub mod need {
+    pub struct View;
+    pub struct Edit;
+    pub struct Manage;
+}
+impl Needs for need::View {
+    const NEED: Need = Need::View;
+}
+impl Needs for need::Edit {
+    const NEED: Need = Need::Edit;
+}
+impl Needs for need::Manage {
+    const NEED: Need = Need::Manage;
+}
+
+/// The setup named by the route's `{id}` and the signed-in user, checked by
+/// the one access rule before the handler runs: a setup route cannot forget it.
+pub struct SetupAccess<N> {
+    pub setup: Arc<Setup>,
+    pub me: User,
+    _need: PhantomData<N>,
+}
+
+pub type Viewer = SetupAccess<need::View>;
+pub type Editor = SetupAccess<need::Edit>;
+pub type Manager = SetupAccess<need::Manage>;
+
+impl<N: Needs> FromRequestParts<crate::State> for SetupAccess<N> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::State) -> Result<Self> {
+        let CurrentUser(me) = CurrentUser::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let id = params
+            .iter()
+            .find(|(k, _)| *k == "id")
+            .map(|(_, v)| v)
+            .ok_or(AppError::NotFound)?;
+        let setup = state.store.setup(id).ok_or(AppError::NotFound)?;
+        authorize(&setup, &me, N::NEED)?;
+        Ok(SetupAccess {
+            setup,
+            me,
+            _need: PhantomData,
+        })
+    }
+}
+
 /// The one place a session cookie is built; `None` clears it.
 pub fn session_cookie(token: Option<&str>, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
@@ -120,23 +177,37 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Only local paths, so the sign-in page cannot send people elsewhere.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
+/// Where to go after sign-in: only a path on this site. It is parsed as a URL
+/// against a placeholder origin and must stay on it; tabs, backslashes and
+/// line breaks (which browsers strip or turn into `/`) fall back to `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    const HERE: &str = "http://wizard.invalid/";
+    let Some(n) = next else {
+        return "/".into();
+    };
+    if !n.starts_with('/') || n.starts_with("//") || n.chars().any(|c| c.is_control() || c == '\\')
+    {
+        return "/".into();
+    }
+    let Ok(base) = url::Url::parse(HERE) else {
+        return "/".into();
+    };
+    match base.join(n) {
+        Ok(u) if u.origin() == base.origin() => u.as_str()[HERE.len() - 1..].to_string(),
+        _ => "/".into(),
     }
 }
 
+/// Percent-encodes a path for a query value (keeps `/` readable).
 pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'/');
+    utf8_percent_encode(s, KEEP).to_string()
 }
 
 #[derive(Template, WebTemplate)]
@@ -173,30 +244,36 @@ pub async fn login_form(Query(q): Query<LoginQuery>) -> LoginPage {
     }
 }
 
-const FREE_ATTEMPTS: u32 = 5;
-const FAILURE_WINDOW: i64 = 15 * 60;
-
-/// Seconds to wait before another attempt for this key is allowed.
-fn wait_for(state: &crate::AppState, key: &str, now: i64) -> i64 {
-    let Ok(map) = state.failures.lock() else {
-        return 0;
-    };
-    match map.get(key) {
-        Some((n, last)) if *n >= FREE_ATTEMPTS && now - last < FAILURE_WINDOW => {
-            let delay = 1i64 << (n - FREE_ATTEMPTS).min(8);
-            (last + delay - now).max(0)
+/// Check a user's password the one way: the throttle is consulted and the
+/// attempt counted before anything is hashed, and hashing runs on the
+/// bounded pool. `Ok(None)`: wrong name or password (counted).
+pub async fn check_password(
+    state: &crate::AppState,
+    name: &str,
+    password: &str,
+    peer: &SocketAddr,
+) -> Result<Option<User>> {
+    let addr = peer.ip().to_string();
+    let attempt = match state.throttle.begin(name, &addr, fmt::now()) {
+        Ok(a) => a,
+        Err(wait) => {
+            tracing::warn!(target: "security", user = %name, addr = %addr, wait, "sign-in throttled");
+            return Err(AppError::TooManyAttempts(wait));
         }
-        _ => 0,
-    }
-}
-
-fn record_failure(state: &crate::AppState, keys: &[String], now: i64) {
-    if let Ok(mut map) = state.failures.lock() {
-        map.retain(|_, (_, last)| now - *last < FAILURE_WINDOW);
-        for k in keys {
-            let e = map.entry(k.clone()).or_insert((0, now));
-            e.0 += 1;
-            e.1 = now;
+    };
+    let user = if name.is_empty() || password.is_empty() {
+        None
+    } else {
+        state.store.verify_login(name, password).await?
+    };
+    match user {
+        Some(u) => {
+            state.throttle.succeeded(attempt);
+            Ok(Some(u))
+        }
+        None => {
+            tracing::warn!(target: "security", user = %name, addr = %addr, "sign-in failed: wrong user name or password");
+            Ok(None)
         }
     }
 }
@@ -218,23 +295,7 @@ pub async fn login(
         .unwrap_or("")
         .to_string();
     let next = safe_next(input.first("next"));
-    let now = fmt::now();
-    let keys = [format!("user:{name}"), format!("addr:{}", peer.ip())];
-    let wait = keys
-        .iter()
-        .map(|k| wait_for(&state, k, now))
-        .max()
-        .unwrap_or(0);
-    if wait > 0 {
-        return Err(AppError::TooManyAttempts(wait));
-    }
-    let user = if name.is_empty() || password.is_empty() {
-        None
-    } else {
-        state.store.verify_login(&name, password).await?
-    };
-    let Some(user) = user else {
-        record_failure(&state, &keys, now);
+    let Some(user) = check_password(&state, &name, password, &peer).await? else {
         let page = LoginPage {
             title: "Error: Sign in".into(),
             next,
@@ -245,11 +306,8 @@ pub async fn login(
         };
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
-    if let Ok(mut map) = state.failures.lock() {
-        map.remove(&keys[0]);
-    }
-    let token = state.store.create_session(&user, now).await?;
-    tracing::info!(user = %user.name, "signed in");
+    let token = state.store.create_session(&user, fmt::now()).await?;
+    tracing::info!(target: "security", user = %user.name, addr = %peer.ip(), "signed in");
     let target = if kept.is_empty() {
         next
     } else {
@@ -380,7 +438,7 @@ pub async fn invite(
         .redeem_invite(&token, &name, password.to_string(), now)
         .await?
         .ok_or_else(invalid_link)?;
-    tracing::info!(user = %user.name, "password set through a single-use link");
+    tracing::info!(target: "security", user = %user.name, "password set through a single-use link");
     let session = state.store.create_session(&user, now).await?;
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut().insert(
@@ -412,6 +470,85 @@ fn keepable(page: &str, key: &str) -> bool {
     })
 }
 
+/// Forms kept across an expired session: one per session, bounded in count
+/// and bytes; only for a request whose cookie belonged to a session that
+/// timed out, so anonymous requests cannot make the server keep anything.
+#[derive(Default)]
+pub struct KeptForms(std::sync::Mutex<Vec<KeptForm>>);
+
+struct KeptForm {
+    token: String,
+    session: String,
+    path: String,
+    values: Vec<(String, String)>,
+    bytes: usize,
+    expires: i64,
+}
+
+const MAX_KEPT_FORMS: usize = 200;
+const MAX_KEPT_BYTES: usize = 8 * 1024 * 1024;
+
+impl KeptForms {
+    fn keep(
+        &self,
+        session: &str,
+        path: String,
+        values: Vec<(String, String)>,
+        now: i64,
+    ) -> Option<String> {
+        let token = crate::store::secrets::random_hex(12).ok()?;
+        let session = crate::store::accounts::token_hash(session);
+        let bytes = values.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let mut kept = self.0.lock().ok()?;
+        kept.retain(|k| k.expires > now && k.session != session);
+        kept.push(KeptForm {
+            token: token.clone(),
+            session,
+            path,
+            values,
+            bytes,
+            expires: now + KEPT_SECS,
+        });
+        // Oldest first out, until within both bounds.
+        while kept.len() > MAX_KEPT_FORMS
+            || kept.iter().map(|k| k.bytes).sum::<usize>() > MAX_KEPT_BYTES
+        {
+            kept.remove(0);
+        }
+        kept.iter().any(|k| k.token == token).then_some(token)
+    }
+
+    /// Take a kept form back, once, for the page it came from.
+    pub fn take(&self, token: &str, path: &str, now: i64) -> Option<Vec<(String, String)>> {
+        let mut kept = self.0.lock().ok()?;
+        let i = kept
+            .iter()
+            .position(|k| k.token == token && k.path == path && k.expires >= now)?;
+        Some(kept.remove(i).values)
+    }
+
+    /// (forms, bytes) held, for tests of the bound.
+    pub fn usage(&self) -> (usize, usize) {
+        self.0
+            .lock()
+            .map_or((0, 0), |k| (k.len(), k.iter().map(|f| f.bytes).sum()))
+    }
+}
+
+/// Read and drop a request body (up to the body limit), keeping nothing, so
+/// that the browser gets the sign-in page rather than a reset connection.
+async fn discard_body(req: axum::extract::Request) {
+    use futures_util::StreamExt;
+    let mut stream = req.into_body().into_data_stream();
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > super::BODY_LIMIT {
+            break;
+        }
+    }
+}
+
 /// A question page submitted after its session ended: keep what was typed
 /// (never secrets) in memory, single use, and send the user to sign in.
 pub async fn keep_form_on_expiry(
@@ -419,7 +556,6 @@ pub async fn keep_form_on_expiry(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    use axum::extract::FromRequest;
     let path = req.uri().path().to_string();
     let form = req
         .headers()
@@ -436,57 +572,91 @@ pub async fn keep_form_on_expiry(
         return next.run(req).await;
     };
     let now = fmt::now();
-    let live = match cookie_value(req.headers(), COOKIE) {
-        Some(t) => state
+    let cookie = cookie_value(req.headers(), COOKIE).map(str::to_string);
+    if let Some(t) = &cookie
+        && state
             .store
-            .session(t, state.session_idle_secs, now)
+            .session(t, state.session_limits, now)
             .await
-            .is_some(),
-        None => false,
-    };
-    if live {
+            .is_some()
+    {
         return next.run(req).await;
     }
-    let Ok(axum::Form(values)) = axum::Form::<Vec<(String, String)>>::from_request(req, &()).await
-    else {
+    let sign_in = |kept: Option<String>| {
+        let mut to = format!("/login?next={}&expired=1", encode(&path));
+        if let Some(k) = kept {
+            to.push_str("&kept=");
+            to.push_str(&k);
+        }
+        Redirect::to(&to).into_response()
+    };
+    // Only the owner of a session that timed out gets a form kept.
+    let Some(cookie) = cookie.filter(|t| state.store.ended_recently(t, now)) else {
+        discard_body(req).await;
         return AppError::SignIn {
             next: path,
-            expired: true,
+            expired: false,
         }
         .into_response();
     };
-    let values: Vec<(String, String)> = values
+    let Ok(Submitted(input)) = Submitted::from_request(req, &state).await else {
+        return sign_in(None);
+    };
+    let values: Vec<(String, String)> = input
+        .values
         .into_iter()
         .filter(|(k, _)| keepable(&page, k))
         .collect();
-    let Ok(token) = crate::store::secrets::random_hex(12) else {
-        return AppError::SignIn {
-            next: path,
-            expired: true,
-        }
-        .into_response();
-    };
-    if let Ok(mut kept) = state.kept_forms.lock() {
-        kept.retain(|_, (_, _, expires)| *expires > now);
-        kept.insert(token.clone(), (path.clone(), values, now + KEPT_SECS));
-    }
-    Redirect::to(&format!(
-        "/login?next={}&expired=1&kept={token}",
-        encode(&path)
-    ))
-    .into_response()
+    sign_in(state.kept_forms.keep(&cookie, path.clone(), values, now))
 }
 
-/// Take a kept form back, once, for the page it came from.
-pub fn take_kept(
-    state: &crate::AppState,
-    token: &str,
-    path: &str,
-) -> Option<Vec<(String, String)>> {
-    let mut kept = state.kept_forms.lock().ok()?;
-    let (p, _, expires) = kept.get(token)?;
-    if p != path || *expires < fmt::now() {
-        return None;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for (n, want) in [
+            ("/setups/a?b=1", "/setups/a?b=1"),
+            ("/\t/evil.example", "/"),
+            ("/\\evil", "/"),
+            ("//evil", "/"),
+            ("/a\r\nb", "/"),
+            ("http://evil/", "/"),
+        ] {
+            assert_eq!(safe_next(Some(n)), want, "{n:?}");
+        }
     }
-    kept.remove(token).map(|(_, v, _)| v)
+
+    #[test]
+    fn kept_forms_are_one_per_session_and_bounded() {
+        let k = KeptForms::default();
+        let big = "x".repeat(100 * 1024);
+        let first = k.keep("s1", "/p".into(), vec![("a".into(), "1".into())], 0);
+        let second = k.keep("s1", "/p".into(), vec![("a".into(), "2".into())], 0);
+        assert!(first.is_some() && second.is_some());
+        assert_eq!(
+            k.usage().0,
+            1,
+            "one per session: the newer replaces the older"
+        );
+        assert!(k.take(&first.unwrap_or_default(), "/p", 0).is_none());
+        for i in 0..500 {
+            k.keep(
+                &format!("s{i}"),
+                "/p".into(),
+                vec![("v".into(), big.clone())],
+                0,
+            );
+        }
+        let (n, bytes) = k.usage();
+        assert!(
+            n <= MAX_KEPT_FORMS && bytes <= MAX_KEPT_BYTES,
+            "{n} forms, {bytes} bytes"
+        );
+        assert!(
+            k.take(&second.unwrap_or_default(), "/p", 0).is_none(),
+            "evicted oldest first"
+        );
+    }
 }

@@ -7,8 +7,10 @@ mod form;
 mod handover;
 mod pages;
 mod setups;
+mod throttle;
 
-pub use auth::encode;
+pub use auth::{KeptForms, encode, safe_next};
+pub use throttle::Throttle;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -88,8 +90,16 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
 ];
 
 /// One pass over the response for every security header (unless a handler
-/// set its own, as the static files do for caching).
+/// set its own, as the static files do for caching). A wrong method gets a
+/// page rather than axum's empty 405.
 async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = resp.headers().get(header::ALLOW).cloned();
+        resp = AppError::MethodNotAllowed.into_response();
+        if let Some(a) = allow {
+            resp.headers_mut().insert(header::ALLOW, a);
+        }
+    }
     let headers = resp.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         if !headers.contains_key(&name) {

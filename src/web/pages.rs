@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Nav, Need, can};
+use super::auth::{Editor, Nav, Need, Viewer, can};
 use super::form::Submitted;
-use super::setups::{setup_for, with_ctx};
+use super::setups::with_ctx;
 use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::playbook::actions::{self, Action};
@@ -361,25 +361,13 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
     }
 }
 
-fn lookup(
-    id: &str,
-    page: &str,
-    state: &crate::AppState,
-    me: &User,
-    need: Need,
-) -> Result<(std::sync::Arc<Setup>, &'static Page)> {
-    let setup = setup_for(state, id, me, need)?;
-    let page = playbook::page(page).ok_or(AppError::NotFound)?;
-    Ok((setup, page))
-}
-
 pub async fn show(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
+    Viewer { setup, me, .. }: Viewer,
     Path((id, page_id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response> {
-    let (setup, page) = lookup(&id, &page_id, &state, &me, Need::View)?;
+    let page = playbook::page(&page_id).ok_or(AppError::NotFound)?;
     if page.is_check() {
         return Ok(check_page(&state, &setup, &me, None).into_response());
     }
@@ -389,10 +377,14 @@ pub async fn show(
     let kept = q
         .get("kept")
         .filter(|_| can(&setup, &me, Need::Edit))
-        .and_then(|t| super::auth::take_kept(&state, t, &format!("/setups/{id}/pages/{page_id}")))
+        .and_then(|t| {
+            state
+                .kept_forms
+                .take(t, &format!("/setups/{id}/pages/{page_id}"), fmt::now())
+        })
         .map(|values| FormInput {
             values,
-            files: Vec::new(),
+            ..FormInput::default()
         });
     with_ctx(&state, &setup, |ctx| {
         if playbook::page_status(page, &setup, ctx) == PageStatus::CannotStartYet {
@@ -490,12 +482,12 @@ fn typed_display(f: &Field, typed: &FormInput) -> String {
 
 pub async fn save(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
+    Editor { setup, me, .. }: Editor,
     Path((id, page_id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let (setup, page) = lookup(&id, &page_id, &state, &me, Need::Edit)?;
+    let page = playbook::page(&page_id).ok_or(AppError::NotFound)?;
     if page.is_check() {
         return confirm_check(&state, &setup, &me).await;
     }

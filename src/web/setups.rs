@@ -1,14 +1,13 @@
 //! The setups list, creating, renaming, archiving, and a setup's task list.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Nav, Need, authorize, can};
+use super::auth::{CurrentUser, Manager, Nav, Need, Viewer, can};
 use super::form::Submitted;
 use crate::domain;
 use crate::error::{AppError, Result};
@@ -47,18 +46,6 @@ pub(super) fn with_ctx<T>(
     let reveal = |c: &str| state.store.reveal(c);
     let mut ctx = Ctx::new(setup, &reveal, fmt::now());
     f(&mut ctx)
-}
-
-/// The setup, if `user` may do `need` with it (404 / 403 otherwise).
-pub(super) fn setup_for(
-    state: &crate::AppState,
-    id: &str,
-    user: &User,
-    need: Need,
-) -> Result<Arc<Setup>> {
-    let setup = state.store.setup(id).ok_or(AppError::NotFound)?;
-    authorize(&setup, user, need)?;
-    Ok(setup)
 }
 
 fn list_page(
@@ -170,10 +157,8 @@ pub struct TaskListPage {
 
 pub async fn task_list(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Viewer { setup, me, .. }: Viewer,
 ) -> Result<TaskListPage> {
-    let setup = setup_for(&state, &id, &me, Need::View)?;
     let (sections, progress) = with_ctx(&state, &setup, |ctx| {
         let mut sections: Vec<Section> = Vec::new();
         let statuses = playbook::statuses(&setup, ctx);
@@ -244,12 +229,7 @@ pub struct RenamePage {
     pub error: Option<String>,
 }
 
-pub async fn rename_form(
-    State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
-) -> Result<RenamePage> {
-    let setup = setup_for(&state, &id, &me, Need::Manage)?;
+pub async fn rename_form(Manager { setup, me, .. }: Manager) -> Result<RenamePage> {
     Ok(RenamePage {
         title: format!("Rename — {}", setup.name),
         nav: Nav::of(&me),
@@ -262,16 +242,15 @@ pub async fn rename_form(
 
 pub async fn rename(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Manager { setup, me, .. }: Manager,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let setup = setup_for(&state, &id, &me, Need::Manage)?;
+    let id = &setup.id;
     match parse_name(&input) {
         Ok(name) => {
             state
                 .store
-                .update_setup(&id, Some(&name), None, fmt::now())
+                .update_setup(id, Some(&name), None, fmt::now())
                 .await?
                 .ok_or(AppError::NotFound)?;
             Ok(Redirect::to(&format!("/setups/{id}")).into_response())
@@ -290,13 +269,11 @@ pub async fn rename(
 
 pub async fn archive(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Manager { setup, .. }: Manager,
 ) -> Result<Redirect> {
-    setup_for(&state, &id, &me, Need::Manage)?;
     state
         .store
-        .update_setup(&id, None, Some(true), fmt::now())
+        .update_setup(&setup.id, None, Some(true), fmt::now())
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(Redirect::to("/"))
@@ -304,14 +281,12 @@ pub async fn archive(
 
 pub async fn restore(
     State(state): State<crate::State>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<String>,
+    Manager { setup, .. }: Manager,
 ) -> Result<Redirect> {
-    setup_for(&state, &id, &me, Need::Manage)?;
     state
         .store
-        .update_setup(&id, None, Some(false), fmt::now())
+        .update_setup(&setup.id, None, Some(false), fmt::now())
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Redirect::to(&format!("/setups/{id}")))
+    Ok(Redirect::to(&format!("/setups/{}", setup.id)))
 }

@@ -252,7 +252,7 @@ async fn wrong_passwords_get_one_generic_message_and_are_slowed_down() {
             .body
             .contains("The user name or password is not right")
     );
-    for _ in 0..3 {
+    for _ in 0..4 {
         app.post_as(
             &c,
             "/login",
@@ -260,7 +260,7 @@ async fn wrong_passwords_get_one_generic_message_and_are_slowed_down() {
         )
         .await;
     }
-    // Five failures: even the right password waits now.
+    // Five failures for admin from this address: even the right password waits now.
     let paused = app
         .post_as(
             &c,

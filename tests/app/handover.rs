@@ -468,6 +468,22 @@ async fn export_then_import_reproduces_the_setup() {
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(short.body.contains("at least 12 characters"));
     let pass = "a long export passphrase";
+    let not_me = app
+        .post(
+            &format!("/setups/{id}/export"),
+            &[
+                ("include_secrets", "yes"),
+                ("passphrase", pass),
+                ("confirm", pass),
+                ("password", "not my password"),
+            ],
+        )
+        .await;
+    assert_eq!(not_me.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        not_me.body.contains("href=\"#f-password\"")
+            && not_me.body.contains("Your password is not right")
+    );
     let sealed = app
         .client
         .post(format!("{}/setups/{id}/export", app.base))
@@ -475,6 +491,7 @@ async fn export_then_import_reproduces_the_setup() {
             ("include_secrets", "yes"),
             ("passphrase", pass),
             ("confirm", pass),
+            ("password", ADMIN_PASSWORD),
         ])
         .send()
         .await
@@ -560,4 +577,83 @@ async fn the_report_holds_every_value_confirmation_check_and_call() {
     assert!(md.contains("| Task Center properties | Pass |"));
     assert!(md.contains("POST https://acme-tc.authentication.eu10.hana.ondemand.com/oauth/token"));
     assert!(!md.contains(PASSWORD) && !md.contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn imported_values_are_parsed_like_typed_ones_and_confirmations_say_where_from() {
+    let app = TestApp::spawn().await;
+    let id = walk_all(&app, "Imported").await;
+    let file = app
+        .post(&format!("/setups/{id}/export"), &[])
+        .await
+        .body
+        .into_bytes();
+    let mut export: serde_json::Value = serde_json::from_slice(&file).expect("export JSON");
+    // A value no consultant could have typed is refused, naming the field.
+    let mut bad = export.clone();
+    bad["pages"]["facts"]["data"]["s4_host"] = "not a host at all".into();
+    let r = post_import(&app, bad.to_string().into_bytes(), "").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("The file cannot be imported") && r.body.contains("S/4HANA"),
+        "{}",
+        r.body
+    );
+    let mut unknown = export.clone();
+    unknown["pages"]["facts"]["data"]["smuggled"] = "x".into();
+    let r = post_import(&app, unknown.to_string().into_bytes(), "").await;
+    assert!(
+        r.body
+            .contains("an answer &#34;smuggled&#34; this page does not ask"),
+        "{}",
+        r.body
+    );
+    let mut forged = export.clone();
+    let step1 = forged["pages"]["step-1"]["data"]
+        .as_object_mut()
+        .expect("step-1");
+    let key = step1
+        .keys()
+        .find(|k| k.contains('.'))
+        .cloned()
+        .expect("a confirmation");
+    step1.insert(key, "yesterday|<b>".into());
+    let r = post_import(&app, forged.to_string().into_bytes(), "").await;
+    assert!(
+        r.body
+            .contains("a confirmation without a valid who and when"),
+        "{}",
+        r.body
+    );
+
+    // A faithful file imports; its confirmations keep who and when, marked.
+    export["name"] = "Imported".into();
+    let r = post_import(&app, export.to_string().into_bytes(), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let copy = r.location.expect("location");
+    let report = app.get(&format!("{copy}/report")).await.body;
+    assert!(
+        report.contains("admin, ") && report.contains("(imported from setup.json)"),
+        "confirmations are shown as imported:\n{report}"
+    );
+    let original = app.get(&format!("/setups/{id}/report")).await.body;
+    assert!(
+        !original.contains("imported from"),
+        "the original's are its own"
+    );
+}
+
+#[tokio::test]
+async fn the_markdown_report_escapes_what_could_be_read_as_html() {
+    let app = TestApp::spawn().await;
+    let id = walk_all(&app, "<img src=x onerror=alert(1)> & Co").await;
+    let md = app.get(&format!("/setups/{id}/report.md")).await;
+    assert_eq!(md.status, StatusCode::OK);
+    assert!(
+        md.body
+            .contains("&lt;img src=x onerror=alert(1)&gt; &amp; Co"),
+        "{}",
+        &md.body[..md.body.len().min(400)]
+    );
+    assert!(!md.body.contains("<img"), "no raw HTML in the Markdown");
 }

@@ -4,5 +4,6 @@ mod accounts;
 mod browser;
 mod handover;
 mod sap;
+mod security;
 mod support;
 mod wizard;

@@ -85,7 +85,7 @@ impl TestApp {
                 .map(|s| format!("http://{}", s.addr)),
             running: Some(running),
         };
-        let link = app.bootstrap_link.trim_start_matches(&app.base).to_string();
+        let link = path_of(&app.bootstrap_link);
         let r = app
             .post(
                 &link,
@@ -321,13 +321,24 @@ impl TestApp {
     /// Open a page like a browser, then submit `fields` with the version the
     /// page was rendered at.
     pub async fn save(&self, id: &str, page: &str, fields: &[(&str, &str)]) -> Page {
+        self.save_as(&self.client, id, page, fields).await
+    }
+
+    /// Save a page as the user of client `c`, at the version it shows now.
+    pub async fn save_as(
+        &self,
+        c: &reqwest::Client,
+        id: &str,
+        page: &str,
+        fields: &[(&str, &str)],
+    ) -> Page {
         let path = format!("/setups/{id}/pages/{page}");
-        let shown = self.get(&path).await;
+        let shown = self.get_as(c, &path).await;
         assert_eq!(shown.status, StatusCode::OK, "GET {path}: {}", shown.body);
         let version = version_of(&shown.body);
         let mut form: Vec<(&str, &str)> = vec![("_version", &version), ("_action", "continue")];
         form.extend_from_slice(fields);
-        self.post(&path, &form).await
+        self.post_as(c, &path, &form).await
     }
 }
 
@@ -479,7 +490,18 @@ pub async fn save_ticking_all(
     page: &str,
     answers: &[(&'static str, String)],
 ) -> Page {
-    let shown = app.get(&format!("/setups/{id}/pages/{page}")).await;
+    save_ticking_all_as(app, &app.client, id, page, answers).await
+}
+
+/// The same, as the user of client `c`.
+pub async fn save_ticking_all_as(
+    app: &TestApp,
+    c: &reqwest::Client,
+    id: &str,
+    page: &str,
+    answers: &[(&'static str, String)],
+) -> Page {
+    let shown = app.get_as(c, &format!("/setups/{id}/pages/{page}")).await;
     assert_eq!(shown.status, StatusCode::OK, "{page}: {}", shown.body);
     let confirm_keys = [
         "step1_confirm",
@@ -499,7 +521,7 @@ pub async fn save_ticking_all(
         .collect();
     let mut form: Vec<(&str, &str)> = answers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend(ticks.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    app.save(id, page, &form).await
+    app.save_as(c, id, page, &form).await
 }
 
 /// Save a page with its valid answers, ticking every confirmation shown.
@@ -598,6 +620,26 @@ pub async fn start_binary(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> B
         bootstrap_link: link,
         log,
     }
+}
+
+/// The path of an absolute link (whatever its host), e.g. of an invite link.
+pub fn path_of(link: &str) -> String {
+    let rest = link.split_once("://").map_or(link, |(_, r)| r);
+    rest.find('/').map_or("/".into(), |i| rest[i..].to_string())
+}
+
+/// Peak and current resident memory of a process, in MB (VmHWM, VmRSS).
+pub fn memory_mb(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
 }
 
 /// True when `needle` occurs anywhere in `hay`.
