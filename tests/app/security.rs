@@ -674,8 +674,9 @@ async fn sigterm_lets_requests_in_flight_finish() {
     );
     s.write_all(head.as_bytes()).await.expect("head");
     s.write_all(&body.as_bytes()[..10]).await.expect("part");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+    // The shell's own kill: no procps needed on a fresh machine.
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
         .status()
         .expect("kill");
     assert!(status.success());
