@@ -16,6 +16,20 @@ pub fn date_time(ts: i64) -> String {
     }
 }
 
+/// `2026-11-23T08:41:05Z` for a Unix time.
+pub fn iso(ts: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(ts) {
+        Ok(t) => format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            date(ts),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => ts.to_string(),
+    }
+}
+
 /// Current Unix time in seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

@@ -37,6 +37,8 @@ pub struct AppState {
     pub throttle: web::Throttle,
     /// Forms submitted after their session ended, kept for sign-in.
     pub kept_forms: web::KeptForms,
+    /// Customer users' tokens for Verify: memory only.
+    pub customer_tokens: web::CustomerTokens,
 }
 
 pub type State = Arc<AppState>;
@@ -135,6 +137,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         public_url,
         throttle: web::Throttle::default(),
         kept_forms: web::KeptForms::default(),
+        customer_tokens: web::CustomerTokens::default(),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));

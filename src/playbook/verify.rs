@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{Ctx, Kind, PAGES};
 use crate::domain::{self, DestinationKey, ReplicationUrl, S4Host, Saml2Audience, TokenServiceUrl};
-use crate::sap::{Calls, SapClient, SapError, destinations, ias, xsuaa};
+use crate::sap::{Calls, SapClient, SapError, destinations, ias, task_center, xsuaa};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
@@ -380,6 +380,18 @@ pub struct OnlineInputs {
     intended: Option<serde_json::Map<String, Value>>,
     s4_host: Option<String>,
     ias: Option<(String, String, String, Vec<String>)>,
+    inbox_rest_url: Option<String>,
+    /// A customer user's token (never stored): the checks that only a user
+    /// can prove run with it (failure mode 22).
+    pub user: Option<CustomerUser>,
+}
+
+/// A customer user signed in for Verify: their token and who they are.
+#[derive(Clone)]
+pub struct CustomerUser {
+    pub token: String,
+    pub who: String,
+    pub admin: bool,
 }
 
 pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
@@ -433,6 +445,8 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
         intended,
         s4_host: ctx.s4().map(|s: S4Host| s.host()),
         ias,
+        inbox_rest_url: ctx.get("sk_inbox_rest_url").map(str::to_string),
+        user: None,
     }
 }
 
@@ -535,11 +549,330 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             )
         }
     };
-    let (t, mut d, u) = tokio::join!(token, dest, users);
+    let (t, mut d, u, mut as_user) = tokio::join!(token, dest, users, user_checks(&i, sap, calls));
     let mut out = vec![t];
     out.append(&mut d);
     out.push(u);
+    out.append(&mut as_user);
     out
+}
+
+/// What S/4HANA's refusal of the SAML bearer assertion means, where the text
+/// clearly says it (sap-apis.md B.2: mapped heuristically, shown as given).
+fn token_failure(error: &str, user: &str) -> (&'static str, String) {
+    let e = error.to_ascii_lowercase();
+    if e.contains("cannot determine user") {
+        ("step-4", "The Destination service did not see a user (failure mode 22): sign in as a customer user again.".into())
+    } else if e.contains("no trust") || e.contains("issuer") || e.contains("signature") {
+        ("step-3-4", "Failure mode 4: S/4HANA does not trust BTP's assertion. In Communication Systems, set OAuth 2.0 SAML Issuer to the trust certificate's CN and upload the current trust certificate.".into())
+    } else if e.contains("no user found")
+        || e.contains("alias")
+        || e.contains("user id could not be determined")
+    {
+        (
+            "step-6",
+            format!(
+                "Failure mode 5: S/4HANA found no business user for {user}. Check that the business user's Global User ID is the IAS user UUID (step 6), that the communication system's User ID Mapping Mode is User UUID (step 3.4), and that the destination's userIdSource is user_uuid."
+            ),
+        )
+    } else if e.contains("invalid_client") || e.contains("401") {
+        ("step-3-3", "S/4HANA refused the communication user: check its name (the OAuth client ID), its password, and that the arrangement's inbound user uses OAuth 2.0 (failure mode 10).".into())
+    } else {
+        (
+            "step-3-4",
+            "S/4HANA refused the token request; SAP's text is above.".into(),
+        )
+    }
+}
+
+/// The checks only a customer user's token can run (failure modes 1-6, 8,
+/// 14, 21, 22); "Not checked" without one, never Pass.
+async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Check> {
+    use Verdict::*;
+    const SIGN_IN: &str =
+        "Not checked: sign in as a customer user (Verify > Sign in as a customer user).";
+    let titles = [
+        (
+            "online-user-exchange",
+            "S/4HANA gives a token for a real user",
+            "step-4",
+        ),
+        (
+            "online-connector",
+            "Task Center's connector for the destination",
+            "step-4",
+        ),
+        (
+            "online-service-status",
+            "Mandatory service destinations",
+            "step-1",
+        ),
+        (
+            "online-tasks",
+            "Tasks arrive for the signed-in approver",
+            "step-6",
+        ),
+    ];
+    let Some(user) = &i.user else {
+        return titles
+            .iter()
+            .map(|(id, t, p)| check(id, t, p, Skipped, SIGN_IN))
+            .collect();
+    };
+    let name = i
+        .intended
+        .as_ref()
+        .and_then(|m| m.get("Name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let exchange = async {
+        let (id, title, page) = titles[0];
+        let Some(key) = &i.dest_key else {
+            return check(
+                id,
+                title,
+                page,
+                Skipped,
+                "Needs the Destination service key (step 3.2).",
+            );
+        };
+        let session = match destinations::connect(sap, calls, key).await {
+            Ok(s) => s,
+            Err(e) => return check(id, title, page, Fail, e.explain()),
+        };
+        match session.token_error(calls, &name, &user.token).await {
+            Ok(None) => check(
+                id,
+                title,
+                page,
+                Pass,
+                format!(
+                    "Signed in as {}: the Destination service obtained an S/4HANA token for this user through the SAML bearer assertion.",
+                    user.who
+                ),
+            ),
+            Ok(Some(err)) => {
+                let (fix_page, fix) = token_failure(&err, &user.who);
+                check(
+                    id,
+                    title,
+                    fix_page,
+                    Fail,
+                    format!("SAP answered: \"{err}\" {fix}"),
+                )
+            }
+            Err(SapError::Status { status: 404, .. }) => check(
+                id,
+                title,
+                page,
+                Fail,
+                format!("There is no destination {name} in the subaccount: create it in step 4."),
+            ),
+            Err(e) => check(id, title, page, Fail, e.explain()),
+        }
+    };
+    let inbox = i.inbox_rest_url.clone().unwrap_or_default();
+    let connector = async {
+        let (id, title, page) = titles[1];
+        if inbox.is_empty() {
+            return check(
+                id,
+                title,
+                "step-3-1",
+                Skipped,
+                "Needs the Task Center service key (step 3.1).",
+            );
+        }
+        match task_center::connectors_as_user(sap, calls, &inbox, &user.token).await {
+            Err(e) => check(id, title, page, Fail, e.explain()),
+            Ok(task_center::AsUser::Forbidden) => check(
+                id,
+                title,
+                page,
+                Skipped,
+                format!(
+                    "Not checked: {} is not a TaskCenterAdmin. Sign in as a user with that role collection.",
+                    user.who
+                ),
+            ),
+            Ok(task_center::AsUser::Read(all)) => {
+                match all.iter().find(|c| c.destination == name) {
+                    None => check(
+                        id,
+                        title,
+                        page,
+                        Fail,
+                        format!(
+                            "Failure mode 1: Task Center has no connector for {name}. Check that the destination exists and has tc.enabled = true."
+                        ),
+                    ),
+                    Some(c) => {
+                        let jobs: Vec<String> = c
+                            .jobs
+                            .iter()
+                            .map(|j| {
+                                format!(
+                                    "{} {}{}",
+                                    j.kind,
+                                    j.status,
+                                    if j.message.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(": {}", j.message)
+                                    }
+                                )
+                            })
+                            .collect();
+                        let detail = if jobs.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" Jobs: {}.", jobs.join("; "))
+                        };
+                        let error_job = c
+                            .jobs
+                            .iter()
+                            .find(|j| j.status.eq_ignore_ascii_case("ERROR"));
+                        match c.status.as_str() {
+                            "OK" => check(
+                                id,
+                                title,
+                                page,
+                                Pass,
+                                format!("The connector is OK.{detail}"),
+                            ),
+                            "PAUSED" => check(
+                                id,
+                                title,
+                                page,
+                                Fail,
+                                format!(
+                                    "Failure mode 2: the connector is PAUSED: tc.enabled is not true (Task Center sets it to false after an hour without a token). Fix the token problem, then set tc.enabled = true again.{detail}"
+                                ),
+                            ),
+                            "WARNING" => check(
+                                id,
+                                title,
+                                page,
+                                Warning,
+                                format!(
+                                    "Failure mode 14: the connector has a warning; check tc.notifications.enabled is true or false.{detail}"
+                                ),
+                            ),
+                            _ => {
+                                let fix = match error_job {
+                                Some(j) if j.message.contains("longer than") => "Failure mode 8: the destination name is too long for Task Center.".to_string(),
+                                Some(j) if j.message.contains("OAuth") || j.message.contains("token") => format!("Failure mode 3: {}", token_failure(&j.message, &user.who).1),
+                                _ => "Failure mode 3: the connector is in ERROR.".to_string(),
+                            };
+                                check(id, title, page, Fail, format!("{fix}{detail}"))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let services = async {
+        let (id, title, page) = titles[2];
+        if inbox.is_empty() {
+            return check(
+                id,
+                title,
+                "step-3-1",
+                Skipped,
+                "Needs the Task Center service key (step 3.1).",
+            );
+        }
+        match task_center::service_status(sap, calls, &inbox, &user.token).await {
+            Err(e) => check(id, title, page, Fail, e.explain()),
+            Ok(task_center::AsUser::Forbidden) => check(
+                id,
+                title,
+                page,
+                Skipped,
+                format!("Not checked: {} is not a TaskCenterAdmin.", user.who),
+            ),
+            Ok(task_center::AsUser::Read(entries)) => {
+                let bad: Vec<String> = entries
+                    .iter()
+                    .filter(|(_, s, _)| s != "OK")
+                    .map(|(c, s, m)| format!("{c} {s}: {m}"))
+                    .collect();
+                if bad.is_empty() && !entries.is_empty() {
+                    check(
+                        id,
+                        title,
+                        page,
+                        Pass,
+                        "Task Center reports its service destinations as OK.",
+                    )
+                } else if entries.is_empty() {
+                    check(
+                        id,
+                        title,
+                        page,
+                        Warning,
+                        "Task Center reported no service status entries.",
+                    )
+                } else {
+                    check(
+                        id,
+                        title,
+                        page,
+                        Fail,
+                        format!(
+                            "Failure mode 21: {}. Check the destinations Identity_Authentication_Connectivity_IDS, Task_Center_global_settings and Task_Center.",
+                            bad.join("; ")
+                        ),
+                    )
+                }
+            }
+        }
+    };
+    let tasks = async {
+        let (id, title, page) = titles[3];
+        if user.admin {
+            return check(
+                id,
+                title,
+                page,
+                Skipped,
+                "Not checked: sign in as an approver (not an administrator) to see whether their tasks arrive.",
+            );
+        }
+        if inbox.is_empty() {
+            return check(
+                id,
+                title,
+                "step-3-1",
+                Skipped,
+                "Needs the Task Center service key (step 3.1).",
+            );
+        }
+        match task_center::task_count(sap, calls, &inbox, &user.token).await {
+            Ok(0) => check(
+                id,
+                title,
+                page,
+                Fail,
+                format!(
+                    "Failure mode 6: Task Center lists no tasks for {}. Check that their S/4HANA business user's Global User ID is their IAS user UUID.",
+                    user.who
+                ),
+            ),
+            Ok(n) => check(
+                id,
+                title,
+                page,
+                Pass,
+                format!("Task Center lists {n} tasks for {}.", user.who),
+            ),
+            Err(e) => check(id, title, page, Fail, e.explain()),
+        }
+    };
+    let (a, b, c, d) = tokio::join!(exchange, connector, services, tasks);
+    vec![a, b, c, d]
 }
 
 async fn destination_checks(
@@ -564,11 +897,7 @@ async fn destination_checks(
         Err(e) => return fail(e),
     };
     let name = intended.get("Name").and_then(Value::as_str).unwrap_or("");
-    let (current, all, token) = tokio::join!(
-        session.get(calls, name),
-        session.list(calls),
-        session.token_error(calls, name)
-    );
+    let (current, all) = tokio::join!(session.get(calls, name), session.list(calls));
     let mut out = Vec::new();
     match current {
         Err(e) => return fail(e),
@@ -655,30 +984,6 @@ async fn destination_checks(
                 )
             });
         }
-    }
-    match token {
-        Ok(None) => out.push(check(
-            "online-token-exchange",
-            "BTP gets a token from S/4HANA",
-            "step-4",
-            Pass,
-            "The Destination service obtained a SAML bearer token for the destination.",
-        )),
-        Ok(Some(err)) => out.push(check(
-            "online-token-exchange",
-            "BTP gets a token from S/4HANA",
-            "step-3-4",
-            Fail,
-            format!("The Destination service could not get a token: {err}"),
-        )),
-        Err(SapError::Status { status: 404, .. }) => {}
-        Err(e) => out.push(check(
-            "online-token-exchange",
-            "BTP gets a token from S/4HANA",
-            "step-4",
-            Fail,
-            e.explain(),
-        )),
     }
     out
 }

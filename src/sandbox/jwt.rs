@@ -47,8 +47,9 @@ pub fn keys() -> anyhow::Result<Arc<Keys>> {
     Ok(KEYS.get_or_init(|| k).clone())
 }
 
-pub fn sign(keys: &Keys, claims: &Value) -> String {
-    let header = json!({"alg": "RS256", "typ": "JWT", "kid": keys.kid, "jku": "token_keys"});
+/// A JWT as XSUAA signs it: `kid` and an absolute `jku` on the subdomain host (A.7).
+pub fn sign(keys: &Keys, claims: &Value, uaa_url: &str) -> String {
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": keys.kid, "jku": format!("{uaa_url}/token_keys")});
     let input = format!(
         "{}.{}",
         b64(header.to_string().as_bytes()),

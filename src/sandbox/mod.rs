@@ -4,7 +4,10 @@
 //! In `serve --sandbox` the wizard reaches it as an HTTP proxy for SAP hosts.
 
 mod jwt;
+mod s4;
 mod services;
+mod task_center;
+mod xsuaa;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -20,7 +23,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::store::secrets::random_hex;
+/// A person at the demo customer, as IAS, XSUAA and S/4HANA know them.
+#[derive(Clone, serde::Serialize)]
+pub struct Person {
+    pub email: String,
+    pub password: String,
+    pub given_name: String,
+    pub family_name: String,
+    /// IAS `userUuid`: the Global User ID.
+    pub user_uuid: String,
+    pub role_collections: Vec<String>,
+    /// The S/4HANA business user's name.
+    pub s4_user: String,
+    /// Whether S/4HANA has this person's Global User ID at the start.
+    pub s4_global_id: bool,
+    pub note: String,
+}
 
 /// The demo customer: every value a consultant needs to finish a setup.
 #[derive(Clone, serde::Serialize)]
@@ -43,11 +61,29 @@ pub struct Demo {
     pub ias_clientsecret: String,
     pub comm_user: String,
     pub comm_password: String,
+    /// The approvers: (e-mail, Global User ID).
     pub users: Vec<(String, String)>,
+    /// Everyone who can sign in at the demo IAS, with their passwords.
+    pub people: Vec<Person>,
 }
 
-fn uuid() -> String {
-    let h = random_hex(16).unwrap_or_else(|_| "0".repeat(32));
+/// Demo values derived from a fixed seed: the same on every start, so a
+/// demo setup that verified yesterday verifies today.
+fn seeded(label: &str, bytes: usize) -> String {
+    use sha2::Digest;
+    let mut out = String::new();
+    let mut i = 0u32;
+    while out.len() < bytes * 2 {
+        let d = sha2::Sha256::digest(format!("taskcenter-wizard sandbox/{label}/{i}").as_bytes());
+        out.push_str(&hex::encode(d));
+        i += 1;
+    }
+    out.truncate(bytes * 2);
+    out
+}
+
+fn uuid(label: &str) -> String {
+    let h = seeded(label, 16);
     format!(
         "{}-{}-4{}-a{}-{}",
         &h[0..8],
@@ -60,7 +96,50 @@ fn uuid() -> String {
 
 impl Demo {
     fn new() -> anyhow::Result<Demo> {
-        let subaccount_id = uuid();
+        let subaccount_id = uuid("subaccount");
+        let person = |email: &str, roles: &[&str], s4_global_id: bool, note: &str| {
+            let local = email.split('@').next().unwrap_or("");
+            let (given, family) = local.split_once('.').unwrap_or((local, ""));
+            let cap = |s: &str| {
+                let mut c = s.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            };
+            Person {
+                email: email.into(),
+                password: format!("Demo-{}", seeded(&format!("pw/{email}"), 6)),
+                given_name: cap(given),
+                family_name: cap(family),
+                user_uuid: uuid(&format!("user/{email}")),
+                role_collections: roles.iter().map(|r| r.to_string()).collect(),
+                s4_user: local.replace('.', "_").to_ascii_uppercase(),
+                s4_global_id,
+                note: note.into(),
+            }
+        };
+        let people = vec![
+            person(
+                "ada.admin@acme.example",
+                &["TaskCenterAdmin"],
+                true,
+                "Task Center administrator: sign in as her for Verify",
+            ),
+            person("anna.berg@acme.example", &[], true, "approver"),
+            person("bob.stone@acme.example", &[], true, "approver"),
+            person("chris.lee@acme.example", &[], true, "approver"),
+            person(
+                "dana.gray@acme.example",
+                &[],
+                false,
+                "approver whose Global User ID is missing in S/4HANA (failure mode 5)",
+            ),
+        ];
+        let users = people
+            .iter()
+            .filter(|p| p.note == "approver")
+            .map(|p| (p.email.clone(), p.user_uuid.clone()))
+            .collect();
         Ok(Demo {
             customer: "ACME Demo GmbH".into(),
             s4_host: "my404687.s4hana.ondemand.com".into(),
@@ -71,26 +150,31 @@ impl Demo {
             uaa_url: "https://acme-demo.authentication.eu10.hana.ondemand.com".into(),
             inbox_rest_url:
                 "https://api.workflow-sap.cfapps.eu10.hana.ondemand.com/task-center-service".into(),
-            tc_clientid: format!("sb-clone-{}!b1234|one-inbox-service!b456", &random_hex(6)?),
-            tc_clientsecret: format!("{}$sandbox-{}", random_hex(4)?, random_hex(12)?),
+            tc_clientid: format!(
+                "sb-clone-{}!b1234|one-inbox-service!b456",
+                seeded("tc-client", 6)
+            ),
+            tc_clientsecret: format!(
+                "{}$sandbox-{}",
+                seeded("tc-secret-a", 4),
+                seeded("tc-secret-b", 12)
+            ),
             dest_uri: "https://destination-configuration.cfapps.eu10.hana.ondemand.com".into(),
             dest_clientid: format!(
                 "sb-clone-{}!b5678|destination-xsappname!b62",
-                &random_hex(6)?
+                seeded("dest-client", 6)
             ),
-            dest_clientsecret: format!("{}$sandbox-{}", random_hex(4)?, random_hex(12)?),
-            ias_clientid: uuid(),
-            ias_clientsecret: format!("ias-{}", random_hex(14)?),
+            dest_clientsecret: format!(
+                "{}$sandbox-{}",
+                seeded("dest-secret-a", 4),
+                seeded("dest-secret-b", 12)
+            ),
+            ias_clientid: uuid("ias-client"),
+            ias_clientsecret: format!("ias-{}", seeded("ias-secret", 14)),
             comm_user: "TASKCENTERCOM".into(),
-            comm_password: random_hex(12)?.to_ascii_uppercase() + &random_hex(6)?,
-            users: [
-                "anna.berg@acme.example",
-                "bob.stone@acme.example",
-                "chris.lee@acme.example",
-            ]
-            .iter()
-            .map(|e| (e.to_string(), uuid()))
-            .collect(),
+            comm_password: seeded("comm-a", 12).to_ascii_uppercase() + &seeded("comm-b", 6),
+            users,
+            people,
             subaccount_id,
         })
     }
@@ -98,7 +182,7 @@ impl Demo {
     pub fn task_center_key(&self) -> String {
         serde_json::to_string_pretty(&json!({
             "endpoints": {"inbox_rest_url": self.inbox_rest_url, "inbox_odata_url": format!("{}/odata/v2", self.inbox_rest_url)},
-            "html5-apps-repo": {"app_host_id": uuid()},
+            "html5-apps-repo": {"app_host_id": uuid("app-host")},
             "sap.cloud.service": "com.sap.bpm.inbox-service",
             "uaa": {
                 "clientid": self.tc_clientid, "clientsecret": self.tc_clientsecret, "url": self.uaa_url,
@@ -163,15 +247,45 @@ pub const ENDPOINTS: &[&str] = &[
     "s4-odata",
 ];
 
+/// Switches for what sap-apis.md leaves open ([U]) or tests need.
+pub struct Settings {
+    /// Seconds an XSUAA access token lives (SAP: 43199).
+    pub token_validity: i64,
+    /// Whether client-credentials tokens may read `/v1/connectors` (C.1, [U]).
+    pub cc_connectors: bool,
+    /// The destination name length Task Center accepts (C.4: 64, or 16).
+    pub name_limit: usize,
+    /// The IAS application's subject name identifier: `user_uuid` or `email`.
+    pub subject: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            token_validity: 43_199,
+            cc_connectors: false,
+            name_limit: 64,
+            subject: "user_uuid".into(),
+        }
+    }
+}
+
 pub struct Sandbox {
     pub demo: Demo,
     keys: Arc<jwt::Keys>,
-    /// Issued access tokens and the client each was issued to.
-    tokens: Mutex<HashMap<String, String>>,
+    /// Live access tokens and their claims (pruned as they expire).
+    tokens: Mutex<HashMap<String, Value>>,
+    codes: Mutex<HashMap<String, xsuaa::Code>>,
+    /// Refresh token -> (client, user e-mail).
+    refresh: Mutex<HashMap<String, (String, String)>>,
     destinations: Mutex<BTreeMap<String, serde_json::Map<String, Value>>>,
     faults: Mutex<HashMap<String, Fault>>,
     certificate: String,
+    cert_cn: String,
+    cert_sha256: String,
     cert_not_after_ms: i64,
+    s4: Mutex<s4::Tenant>,
+    settings: Mutex<Settings>,
     s4_tokens: Mutex<HashSet<String>>,
     /// Clients registered through /_sandbox/clients, accepted like the demo's.
     extra_clients: Mutex<Vec<(String, String)>>,
@@ -203,12 +317,23 @@ impl Sandbox {
     pub fn new() -> anyhow::Result<Sandbox> {
         let demo = Demo::new()?;
         let (certificate, cert_not_after_ms) = trust_certificate(&demo.subaccount_id)?;
+        let cert_cn = format!("cfapps.eu10.hana.ondemand.com/{}", demo.subaccount_id);
+        let cert_sha256 = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(certificate.as_bytes()))
+        };
         Ok(Sandbox {
             destinations: Mutex::new(booster_destinations(&demo)),
             keys: jwt::keys()?,
             tokens: Mutex::new(HashMap::new()),
+            codes: Mutex::new(HashMap::new()),
+            refresh: Mutex::new(HashMap::new()),
             faults: Mutex::new(HashMap::new()),
+            s4: Mutex::new(s4::Tenant::demo(&demo, &cert_cn, &cert_sha256)),
+            settings: Mutex::new(Settings::default()),
             certificate,
+            cert_cn,
+            cert_sha256,
             cert_not_after_ms,
             s4_tokens: Mutex::new(HashSet::new()),
             extra_clients: Mutex::new(Vec::new()),
@@ -395,7 +520,43 @@ async fn reset(State(sb): State<Shared>) -> &'static str {
     if let Ok(mut d) = sb.destinations.lock() {
         *d = booster_destinations(&sb.demo);
     }
+    if let Ok(mut t) = sb.s4.lock() {
+        *t = s4::Tenant::demo(&sb.demo, &sb.cert_cn, &sb.cert_sha256);
+    }
+    if let Ok(mut s) = sb.settings.lock() {
+        *s = Settings::default();
+    }
     "ok"
+}
+
+#[derive(serde::Deserialize)]
+struct SettingsForm {
+    token_validity: Option<i64>,
+    cc_connectors: Option<bool>,
+    name_limit: Option<usize>,
+    subject: Option<String>,
+}
+
+/// `POST /_sandbox/settings`: the switches of `Settings`.
+async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsForm>) -> Response {
+    let Ok(mut s) = sb.settings.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Some(v) = f.token_validity {
+        s.token_validity = v.max(1);
+    }
+    if let Some(v) = f.cc_connectors {
+        s.cc_connectors = v;
+    }
+    if let Some(v) = f.name_limit {
+        s.name_limit = v;
+    }
+    match f.subject.as_deref() {
+        Some("user_uuid" | "email") => s.subject = f.subject.unwrap_or_default(),
+        Some(_) => return (StatusCode::BAD_REQUEST, "subject: user_uuid or email").into_response(),
+        None => {}
+    }
+    (StatusCode::OK, "ok").into_response()
 }
 
 pub fn router(sb: Shared) -> Router {
@@ -408,9 +569,16 @@ pub fn router(sb: Shared) -> Router {
         .route("/_sandbox/reset", post(reset))
         .route("/_sandbox/seen", get(seen))
         .route("/_sandbox/clients", post(add_client))
-        .route("/oauth/token", post(services::xsuaa_token))
-        .route("/token_keys", get(services::token_keys))
-        .route("/task-center-service/v1/connectors", get(services::connectors))
+        .route("/_sandbox/settings", post(settings))
+        .route("/_sandbox/s4", get(s4::show).post(s4::change))
+        .route("/oauth/token", post(xsuaa::token))
+        .route("/oauth/authorize", get(xsuaa::authorize_form).post(xsuaa::authorize))
+        .route("/token_keys", get(xsuaa::token_keys))
+        .route("/.well-known/openid-configuration", get(xsuaa::openid_configuration))
+        .route("/task-center-service/v1/connectors", get(task_center::connectors))
+        .route("/task-center-service/v1/connectors/{id}", get(task_center::connector_by_id))
+        .route("/task-center-service/v1/service-status", get(task_center::service_status))
+        .route("/task-center-service/v1/tasks", get(task_center::tasks))
         .route(&format!("{dc}/subaccountDestinations"), get(services::list_subaccount).post(services::create).put(services::update))
         .route(&format!("{dc}/subaccountDestinations/{{name}}"), get(services::read).delete(services::delete))
         .route(&format!("{dc}/instanceDestinations"), get(services::list_instance))
@@ -418,9 +586,9 @@ pub fn router(sb: Shared) -> Router {
         .route(&format!("{dc}/saml2Metadata/certificate"), get(services::certificate))
         .route("/oauth2/token", post(services::ias_token))
         .route("/scim/Users", get(services::scim_users))
-        .route("/sap/bc/sec/oauth2/token", post(services::s4_token))
-        .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(services::s4_odata))
-        .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(services::s4_odata))
+        .route("/sap/bc/sec/oauth2/token", post(s4::token))
+        .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(s4::odata))
+        .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(s4::odata))
         .with_state(sb)
 }
 

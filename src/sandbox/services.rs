@@ -1,4 +1,5 @@
-//! The simulated SAP services, answering as sap-apis.md describes.
+//! The simulated Destination service (sap-apis.md section 3, B.1-B.5) and
+//! IAS SCIM (section 4), answering as sap-apis.md describes.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use axum::{Form, Json};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::{Shared, jwt};
+use super::Shared;
 use crate::store::secrets::random_hex;
 
 macro_rules! fault {
@@ -20,7 +21,7 @@ macro_rules! fault {
     };
 }
 
-fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+pub(super) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let raw = base64::engine::general_purpose::STANDARD
         .decode(v.strip_prefix("Basic ")?)
@@ -30,7 +31,7 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
@@ -42,85 +43,10 @@ fn form_value<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
     form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-fn unauthorized_client() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Basic realm=\"UAA/client\", error=\"unauthorized\", error_description=\"Bad credentials\"")],
-        Json(json!({"error": "invalid_client", "error_description": "Bad credentials"})),
-    )
-        .into_response()
-}
-
-pub async fn xsuaa_token(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    fault!(sb, "xsuaa-token");
-    let creds = match (
-        form_value(&form, "client_id"),
-        form_value(&form, "client_secret"),
-    ) {
-        (Some(id), Some(secret)) => Some((id.to_string(), secret.to_string())),
-        _ => basic(&headers),
-    };
-    let d = &sb.demo;
-    let mut known = vec![
-        (d.tc_clientid.clone(), d.tc_clientsecret.clone()),
-        (d.dest_clientid.clone(), d.dest_clientsecret.clone()),
-    ];
-    known.extend(
-        sb.extra_clients
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default(),
-    );
-    let Some((id, _)) =
-        creds.filter(|(id, secret)| known.iter().any(|(i, s)| i == id && s == secret))
-    else {
-        return unauthorized_client();
-    };
-    if form_value(&form, "grant_type") != Some("client_credentials") {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "unsupported_grant_type", "error_description": "Only client_credentials is simulated"}))).into_response();
-    }
-    let now = crate::fmt::now();
-    let jti = random_hex(16).unwrap_or_default();
-    let xsappname = if id == d.tc_clientid {
-        "clone!b1234|one-inbox-service!b456"
-    } else {
-        "clone!b5678|destination-xsappname!b62"
-    };
-    let claims = json!({
-        "jti": jti, "iat": now, "exp": now + 43_199, "iss": format!("{}/oauth/token", d.uaa_url),
-        "zid": d.subaccount_id, "cid": id, "client_id": id, "aud": [id, xsappname],
-        "ext_attr": {"enhancer": "XSUAA", "zdn": d.subdomain}, "scope": ["uaa.resource"],
-        "grant_type": "client_credentials", "sub": id,
-    });
-    let token = jwt::sign(&sb.keys, &claims);
-    if let Ok(mut t) = sb.tokens.lock() {
-        t.insert(token.clone(), id.clone());
-    }
-    Json(json!({"access_token": token, "token_type": "bearer", "expires_in": 43_199, "scope": "uaa.resource", "jti": jti})).into_response()
-}
-
-pub async fn token_keys(State(sb): State<Shared>) -> Response {
-    fault!(sb, "token-keys");
-    Json(json!({"keys": [sb.keys.jwk.clone()]})).into_response()
-}
-
-/// The client a bearer token was issued to.
+/// The client a live bearer token was issued to.
 fn token_client(sb: &Shared, headers: &HeaderMap) -> Option<String> {
-    let t = bearer(headers)?;
-    sb.tokens.lock().ok()?.get(t).cloned()
-}
-
-pub async fn connectors(State(sb): State<Shared>, headers: HeaderMap) -> Response {
-    fault!(sb, "connectors");
-    match token_client(&sb, &headers) {
-        None => (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized", "error_description": "Full authentication is required"}))).into_response(),
-        // Client-credential tokens carry no user; listing connectors needs a TaskCenterAdmin.
-        Some(_) => (StatusCode::FORBIDDEN, Json(json!({"error": "insufficient_scope", "error_description": "A user token with the role TaskCenterAdmin is required"}))).into_response(),
-    }
+    let claims = sb.claims(bearer(headers)?)?;
+    claims["cid"].as_str().map(str::to_string)
 }
 
 fn dest_error(status: StatusCode, msg: &str) -> Response {
@@ -134,6 +60,7 @@ fn dest_auth(sb: &Shared, headers: &HeaderMap) -> Result<(), Box<Response>> {
             StatusCode::FORBIDDEN,
             "The token does not grant access to the Destination service",
         ))),
+        // Unknown, malformed or expired.
         None => Err(Box::new(dest_error(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",
@@ -181,38 +108,91 @@ pub async fn read(
     }
 }
 
+/// What POST and PUT refuse (B.4): a Name outside `[A-Za-z0-9_-]{1,200}`,
+/// missing required properties of the type, an unknown authentication type.
+fn invalid(props: &Map<String, Value>) -> Option<String> {
+    let get = |k: &str| props.get(k).and_then(Value::as_str).unwrap_or("");
+    let name = get("Name");
+    let name_ok = (1..=200).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !name_ok {
+        return Some(format!(
+            "Destination name \"{name}\" contains characters that are not allowed or is longer than 200 characters"
+        ));
+    }
+    let mut required = vec!["Type", "URL", "ProxyType", "Authentication"];
+    match get("Authentication") {
+        "NoAuthentication" => {}
+        "BasicAuthentication" => required.extend(["User", "Password"]),
+        "OAuth2ClientCredentials" => required.extend(["clientId", "tokenServiceURL"]),
+        "OAuth2SAMLBearerAssertion" => required.extend([
+            "audience",
+            "clientKey",
+            "tokenServiceURL",
+            "authnContextClassRef",
+        ]),
+        "" => {}
+        other => return Some(format!("Authentication type {other} is not supported")),
+    }
+    required
+        .iter()
+        .find(|k| get(k).is_empty())
+        .map(|k| format!("Property {k} is required for this destination"))
+}
+
 /// POST creates (409 when the name exists); PUT replaces (404 when absent).
+/// Both take one object or an array of them (B.4).
 async fn write(sb: Shared, headers: HeaderMap, body: Value, create: bool) -> Response {
     fault!(sb, "destinations");
     dest_auth!(sb, headers);
-    let name = body
-        .get("Name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
-    let (Some(name), Value::Object(props)) = (name, body) else {
-        return dest_error(
-            StatusCode::BAD_REQUEST,
-            "Destination configuration must contain a Name",
-        );
+    let items: Vec<Value> = match body {
+        Value::Array(a) => a,
+        other => vec![other],
     };
+    let mut all = Vec::new();
+    for item in items {
+        let Value::Object(props) = item else {
+            return dest_error(
+                StatusCode::BAD_REQUEST,
+                "A destination configuration must be a JSON object",
+            );
+        };
+        if let Some(e) = invalid(&props) {
+            return dest_error(StatusCode::BAD_REQUEST, &e);
+        }
+        all.push(props);
+    }
     let Ok(mut d) = sb.destinations.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    match (create, d.contains_key(&name)) {
-        (true, true) => dest_error(
-            StatusCode::CONFLICT,
-            "Configuration with the same name already exists",
-        ),
-        (false, false) => dest_error(StatusCode::NOT_FOUND, NOT_FOUND),
-        (true, false) => {
-            d.insert(name, props);
-            StatusCode::CREATED.into_response()
+    for props in &all {
+        let name = props.get("Name").and_then(Value::as_str).unwrap_or("");
+        match (create, d.contains_key(name)) {
+            (true, true) => {
+                return dest_error(
+                    StatusCode::CONFLICT,
+                    "Configuration with the same name already exists",
+                );
+            }
+            (false, false) => return dest_error(StatusCode::NOT_FOUND, NOT_FOUND),
+            _ => {}
         }
-        (false, true) => {
-            d.insert(name, props);
-            Json(json!({"Count": 1})).into_response()
-        }
+    }
+    let count = all.len();
+    for props in all {
+        let name = props
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        d.insert(name, props);
+    }
+    if create {
+        StatusCode::CREATED.into_response()
+    } else {
+        Json(json!({"Count": count})).into_response()
     }
 }
 
@@ -250,43 +230,75 @@ pub async fn delete(
     }
 }
 
-/// What S/4HANA would say to a SAML bearer token request from this destination.
-fn saml_bearer_error(sb: &Shared, d: &Map<String, Value>) -> Option<String> {
-    let demo = &sb.demo;
-    let get = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("");
-    let api = format!("https://{}", demo.api_host());
-    if get("Authentication") != "OAuth2SAMLBearerAssertion" {
-        return Some(format!(
-            "Authentication type {} cannot retrieve a token",
-            get("Authentication")
+/// B.5 item 2, verbatim from SAP (issue4731).
+pub const NO_USER: &str = "Retrieval of OAuthToken failed due to: Cannot determine user to propagate for OAuth2SAMLBearerAssertion destination. Either provide user_token JWT token (https://docs.cloudfoundry.org/api/uaa/version/4.7.1/index.html#user-token-grant) when retrieving the destination or configure it with SystemUser.";
+/// B.2: the prefix when the token service refused ([O]); S/4's body follows.
+pub const TOKEN_SERVICE_REFUSED: &str = "Retrieval of OAuthToken failed due to: Unable to fetch access token from the specified token service URL. Response was: ";
+
+impl super::Sandbox {
+    /// What the Destination service's token retrieval gives for destination
+    /// `d` and this user (claims of a user token): an S/4HANA token, or the
+    /// `authTokens[].error` text.
+    pub fn token_for(
+        &self,
+        d: &Map<String, Value>,
+        user: Option<&Value>,
+    ) -> Result<String, String> {
+        let get = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("");
+        let user = user.filter(|u| u.get("user_name").is_some() || u.get("user_uuid").is_some());
+        let Some(user) = user else {
+            return Err(NO_USER.to_string());
+        };
+        let name_id = match get("userIdSource") {
+            "" => match get("nameIdFormat") {
+                f if f.ends_with(":emailAddress") => user["email"].as_str(),
+                _ => user["user_name"].as_str(),
+            },
+            claim => user[claim].as_str(),
+        };
+        let Some(name_id) = name_id else {
+            return Err("Retrieval of OAuthToken failed due to: user ID could not be determined from the user token".into());
+        };
+        let demo = &self.demo;
+        let token_url = format!("https://{}/sap/bc/sec/oauth2/token", demo.api_host());
+        if get("tokenServiceURL").split('?').next() != Some(token_url.as_str()) {
+            return Err(format!(
+                "{TOKEN_SERVICE_REFUSED}404 Not Found from {}",
+                get("tokenServiceURL")
+            ));
+        }
+        let assertion = super::s4::Assertion {
+            issuer: self.cert_cn.clone(),
+            name_id: name_id.to_string(),
+            audience: get("audience").to_string(),
+        }
+        .sign(&self.cert_sha256);
+        let basic = Some((
+            get("tokenServiceUser").to_string(),
+            get("tokenServicePassword").to_string(),
         ));
+        super::s4::judge(
+            self,
+            basic,
+            Some(get("clientKey")),
+            Some(super::s4::SAML2_BEARER),
+            &assertion,
+        )
+        .map_err(|(_, body)| format!("{TOKEN_SERVICE_REFUSED}{body}"))
     }
-    if get("tokenServiceURL") != format!("{api}/sap/bc/sec/oauth2/token") {
-        return Some(format!(
-            "Retrieval of OAuth token failed: could not reach token service {}",
-            get("tokenServiceURL")
-        ));
+}
+
+/// The user of a find-destination call (B.5.1): `X-user-token` if given,
+/// else the bearer token itself when it carries a user.
+fn request_user(sb: &Shared, headers: &HeaderMap) -> Option<Value> {
+    let x = headers
+        .get("x-user-token")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty());
+    match x {
+        Some(t) => sb.claims(t),
+        None => bearer(headers).and_then(|t| sb.claims(t)),
     }
-    if get("audience") != format!("https://{}", demo.s4_host) {
-        return Some("Retrieval of OAuth token failed due to: invalid_grant: There is no trust between entities".into());
-    }
-    if get("tokenServiceUser") != demo.comm_user
-        || get("tokenServicePassword") != demo.comm_password
-    {
-        return Some("Retrieval of OAuth token failed due to: 401 Unauthorized (token service user or password)".into());
-    }
-    if get("clientKey") != demo.comm_user {
-        return Some(
-            "Retrieval of OAuth token failed due to: invalid_client: client_id unknown".into(),
-        );
-    }
-    if get("userIdSource") != "user_uuid" {
-        return Some(
-            "Retrieval of OAuth token failed due to: invalid_grant: no user found with alias \"\""
-                .into(),
-        );
-    }
-    None
 }
 
 pub async fn find(
@@ -301,15 +313,34 @@ pub async fn find(
         return dest_error(StatusCode::NOT_FOUND, NOT_FOUND);
     };
     let mut out = json!({"owner": {"SubaccountId": sb.demo.subaccount_id, "InstanceId": null}, "destinationConfiguration": d});
-    if q.get("$skipTokenRetrieval").map(String::as_str) != Some("true") {
-        let token = match saml_bearer_error(&sb, &d) {
-            Some(error) => json!({"type": "", "value": "", "error": error, "expires_in": "0"}),
-            None => {
-                let t = random_hex(24).unwrap_or_default();
-                json!({"type": "Bearer", "value": t, "expires_in": "3600", "http_header": {"key": "Authorization", "value": format!("Bearer {t}")}})
-            }
-        };
-        out["authTokens"] = json!([token]);
+    if q.get("$skipTokenRetrieval").map(String::as_str) == Some("true") {
+        return Json(out).into_response();
+    }
+    let get = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let bearer_entry = |t: String| json!({"type": "Bearer", "value": t, "expires_in": "3600", "http_header": {"key": "Authorization", "value": format!("Bearer {t}")}});
+    let entry = match get("Authentication").as_str() {
+        "BasicAuthentication" => {
+            let b = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                get("User"),
+                get("Password")
+            ));
+            Some(
+                json!({"type": "Basic", "value": b, "http_header": {"key": "Authorization", "value": format!("Basic {b}")}}),
+            )
+        }
+        "OAuth2SAMLBearerAssertion" => {
+            let user = request_user(&sb, &headers);
+            Some(match sb.token_for(&d, user.as_ref()) {
+                Ok(t) => bearer_entry(t),
+                Err(error) => json!({"type": "", "value": "", "error": error}),
+            })
+        }
+        "OAuth2ClientCredentials" => Some(bearer_entry(random_hex(24).unwrap_or_default())),
+        _ => None,
+    };
+    if let Some(e) = entry {
+        out["authTokens"] = json!([e]);
     }
     Json(out).into_response()
 }
@@ -352,7 +383,8 @@ pub async fn ias_token(
     }
     let t = random_hex(24).unwrap_or_default();
     if let Ok(mut tokens) = sb.tokens.lock() {
-        tokens.insert(t.clone(), d.ias_clientid.clone());
+        let exp = crate::fmt::now() + 3600;
+        tokens.insert(t.clone(), json!({"cid": d.ias_clientid, "exp": exp}));
     }
     Json(json!({"access_token": t, "token_type": "Bearer", "expires_in": 3600})).into_response()
 }
@@ -371,17 +403,16 @@ pub async fn scim_users(
         return scim_error(StatusCode::UNAUTHORIZED, "Authentication failed");
     }
     let users: Vec<Value> = d
-        .users
+        .people
         .iter()
         .enumerate()
-        .map(|(i, (email, uuid))| {
-            let local = email.split('@').next().unwrap_or("");
-            let (given, family) = local.split_once('.').unwrap_or((local, ""));
+        .map(|(i, p)| {
+            let local = p.email.split('@').next().unwrap_or("");
             json!({
-                "id": uuid, "userName": local, "active": true,
-                "name": {"givenName": given, "familyName": family},
-                "emails": [{"value": email, "primary": true}],
-                "urn:ietf:params:scim:schemas:extension:sap:2.0:User": {"userUuid": uuid, "userId": format!("P{:06}", i + 11), "status": "active"},
+                "id": p.user_uuid, "userName": local, "active": true,
+                "name": {"givenName": p.given_name, "familyName": p.family_name},
+                "emails": [{"value": p.email, "primary": true}],
+                "urn:ietf:params:scim:schemas:extension:sap:2.0:User": {"userUuid": p.user_uuid, "userId": format!("P{:06}", i + 11), "status": "active"},
             })
         })
         .collect();
@@ -436,34 +467,4 @@ pub async fn scim_users(
         body.to_string(),
     )
         .into_response()
-}
-
-pub async fn s4_token(State(sb): State<Shared>, headers: HeaderMap) -> Response {
-    fault!(sb, "s4-token");
-    let d = &sb.demo;
-    if !basic(&headers).is_some_and(|(u, p)| u == d.comm_user && p == d.comm_password) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client", "error_description": "Client authentication failed"}))).into_response();
-    }
-    let t = random_hex(24).unwrap_or_default();
-    if let Ok(mut s) = sb.s4_tokens.lock() {
-        s.insert(t.clone());
-    }
-    Json(json!({"access_token": t, "token_type": "Bearer", "expires_in": 3600})).into_response()
-}
-
-pub async fn s4_odata(State(sb): State<Shared>, headers: HeaderMap) -> Response {
-    fault!(sb, "s4-odata");
-    let ok = bearer(&headers).is_some_and(|t| sb.s4_tokens.lock().is_ok_and(|s| s.contains(t)));
-    if !ok {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                "Bearer realm=\"SAP NetWeaver Application Server\"",
-            )],
-            "",
-        )
-            .into_response();
-    }
-    Json(json!({"@odata.context": "$metadata", "value": [{"name": "TaskCollection", "url": "TaskCollection"}]})).into_response()
 }

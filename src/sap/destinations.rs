@@ -45,6 +45,7 @@ impl Session<'_> {
             method,
             url: format!("{}{path}", self.base),
             auth: Auth::Bearer(&self.token),
+            header: None,
             form: None,
             json: None,
             accept: "application/json",
@@ -130,16 +131,18 @@ impl Session<'_> {
         Ok(out)
     }
 
-    /// "Find destination" with token retrieval: the error SAP reports when it
-    /// cannot get a token for the destination (`None` when it can).
-    pub async fn token_error(&self, calls: &Calls, name: &str) -> Result<Option<String>, SapError> {
-        let resp = self
-            .c
-            .send(
-                calls,
-                self.req(Method::GET, &format!("/destinations/{name}"), None),
-            )
-            .await?;
+    /// "Find destination" with token retrieval as a user (B.1 variant b:
+    /// the technical token plus `X-user-token`): the error SAP reports when
+    /// it cannot get a token for the destination (`None` when it can).
+    pub async fn token_error(
+        &self,
+        calls: &Calls,
+        name: &str,
+        user_token: &str,
+    ) -> Result<Option<String>, SapError> {
+        let mut req = self.req(Method::GET, &format!("/destinations/{name}"), None);
+        req.header = Some(("X-user-token", user_token));
+        let resp = self.c.send(calls, req).await?;
         if !resp.ok() {
             return Err(resp.into_error());
         }

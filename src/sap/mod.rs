@@ -255,6 +255,8 @@ pub struct Req<'a> {
     pub method: Method,
     pub url: String,
     pub auth: Auth<'a>,
+    /// One more header, e.g. `X-user-token` (never logged: only URLs are).
+    pub header: Option<(&'static str, &'a str)>,
     pub form: Option<Vec<(&'a str, &'a str)>>,
     pub json: Option<&'a Value>,
     pub accept: &'static str,
@@ -267,6 +269,7 @@ impl<'a> Req<'a> {
             method: Method::GET,
             url: url.into(),
             auth,
+            header: None,
             form: None,
             json: None,
             accept: "application/json",
@@ -351,6 +354,9 @@ impl SapClient {
                 Auth::Basic(u, p) => rb.basic_auth(u, Some(p)),
                 Auth::Bearer(t) => rb.bearer_auth(t),
             };
+            if let Some((k, v)) = req.header {
+                rb = rb.header(k, v);
+            }
             if let Some(f) = &req.form {
                 rb = rb.form(f);
             }

@@ -1,4 +1,5 @@
-//! XSUAA client_credentials tokens (sap-apis.md section 1).
+//! XSUAA tokens (sap-apis.md section 1, A.2): client credentials, and a
+//! customer user's token through the authorization-code flow.
 
 use reqwest::Method;
 
@@ -23,6 +24,7 @@ pub async fn client_credentials(
         method: Method::POST,
         url: url.clone(),
         auth: Auth::None,
+        header: None,
         form: Some(vec![
             ("grant_type", "client_credentials"),
             ("client_id", client_id),
@@ -38,12 +40,17 @@ pub async fn client_credentials(
             method: Method::POST,
             url,
             auth: Auth::Basic(client_id, secret),
+            header: None,
             form: Some(vec![("grant_type", "client_credentials")]),
             json: None,
             accept: "application/json",
         };
         resp = c.send(calls, basic).await?;
     }
+    token_of(resp)
+}
+
+fn token_of(resp: super::Resp) -> Result<Token, SapError> {
     if !resp.ok() {
         return Err(resp.into_error());
     }
@@ -59,4 +66,59 @@ pub async fn client_credentials(
         access_token: token.to_string(),
         expires_in: v.get("expires_in").and_then(|e| e.as_i64()).unwrap_or(0),
     })
+}
+
+/// Where the browser signs in (A.2): `{uaa.url}/oauth/authorize` with the
+/// client id and redirect URI URL-encoded. `base` replaces the origin in
+/// sandbox mode, where the browser cannot reach SAP's host names.
+pub fn authorize_url(
+    uaa_url: &str,
+    base: Option<&str>,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<String, SapError> {
+    let origin = match base {
+        Some(b) => b.trim_end_matches('/').to_string(),
+        None => origin(uaa_url)?,
+    };
+    let mut u = reqwest::Url::parse(&format!("{origin}/oauth/authorize")).map_err(|_| {
+        SapError::BadUrl {
+            url: uaa_url.to_string(),
+        }
+    })?;
+    u.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state);
+    Ok(u.to_string())
+}
+
+/// Redeem a code (A.2): Basic with the client id as it is, `redirect_uri`
+/// exactly as in the authorize call.
+pub async fn authorization_code(
+    c: &SapClient,
+    calls: &Calls,
+    uaa_url: &str,
+    client_id: &str,
+    secret: &str,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<Token, SapError> {
+    let req = Req {
+        service: Service::Xsuaa,
+        method: Method::POST,
+        url: format!("{}/oauth/token", origin(uaa_url)?),
+        auth: Auth::Basic(client_id, secret),
+        header: None,
+        form: Some(vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ]),
+        json: None,
+        accept: "application/json",
+    };
+    token_of(c.send(calls, req).await?)
 }

@@ -39,7 +39,7 @@ impl Nav {
 /// The user of the request's session; without one, the request is sent to sign in.
 pub struct CurrentUser(pub User);
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

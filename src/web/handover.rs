@@ -55,6 +55,8 @@ pub struct VerifyPage {
     pub online_at: Option<String>,
     pub counts: String,
     pub can_edit: bool,
+    /// The customer user signed in for this session, if any.
+    pub customer_user: Option<String>,
 }
 
 async fn last_online(
@@ -78,7 +80,12 @@ async fn last_online(
         }))
 }
 
-async fn verify_page(state: &crate::AppState, setup: &Setup, me: &User) -> Result<VerifyPage> {
+async fn verify_page(
+    state: &crate::AppState,
+    setup: &Setup,
+    me: &User,
+    headers: &axum::http::HeaderMap,
+) -> Result<VerifyPage> {
     let offline = with_ctx(state, setup, |ctx| verify::offline(ctx));
     let online = last_online(state, &setup.id).await?;
     let all: Vec<&Check> = offline
@@ -105,25 +112,29 @@ async fn verify_page(state: &crate::AppState, setup: &Setup, me: &User) -> Resul
             .unwrap_or_default(),
         online_at: online.map(|o| format!("{} by {}", fmt::date_time(o.0), o.1)),
         can_edit: can(setup, me, Need::Edit),
+        customer_user: super::customer_user::for_verify(state, headers, &setup.id).map(|u| u.who),
     })
 }
 
 pub async fn verify_form(
     State(state): State<crate::State>,
     Viewer { setup, me, .. }: Viewer,
+    headers: axum::http::HeaderMap,
 ) -> Result<VerifyPage> {
-    verify_page(&state, &setup, &me).await
+    verify_page(&state, &setup, &me, &headers).await
 }
 
 /// Run every check, the online ones concurrently, and keep the result.
 pub async fn verify_run(
     State(state): State<crate::State>,
     Editor { setup, me, .. }: Editor,
+    headers: axum::http::HeaderMap,
 ) -> Result<VerifyPage> {
     let id = setup.id.as_str();
-    let (offline, inputs) = with_ctx(&state, &setup, |ctx| {
+    let (offline, mut inputs) = with_ctx(&state, &setup, |ctx| {
         (verify::offline(ctx), verify::online_inputs(ctx))
     });
+    inputs.user = super::customer_user::for_verify(&state, &headers, id);
     let calls = Calls::default();
     let online = verify::online(inputs, &state.sap, &calls).await;
     state
@@ -140,7 +151,7 @@ pub async fn verify_run(
             &serde_json::to_string(&all).map_err(anyhow::Error::from)?,
         )
         .await?;
-    verify_page(&state, &setup, &me).await
+    verify_page(&state, &setup, &me, &headers).await
 }
 
 fn attachment(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {

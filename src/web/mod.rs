@@ -3,6 +3,7 @@
 mod actions;
 mod admin;
 mod auth;
+mod customer_user;
 mod form;
 mod handover;
 mod pages;
@@ -10,6 +11,7 @@ mod setups;
 mod throttle;
 
 pub use auth::{KeptForms, encode, safe_next};
+pub use customer_user::CustomerTokens;
 pub use throttle::Throttle;
 
 use axum::Router;
@@ -47,6 +49,9 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/apply-destination", get(actions::apply_form))
         .route("/setups/{id}/calls", get(actions::calls))
         .route("/setups/{id}/verify", get(handover::verify_form).post(handover::verify_run))
+        .route("/setups/{id}/customer-user", get(customer_user::show).post(customer_user::paste))
+        .route("/setups/{id}/customer-user/forget", post(customer_user::forget))
+        .route("/customer-user/callback", get(customer_user::callback))
         .route("/setups/{id}/report", get(handover::report_page))
         .route("/setups/{id}/report.md", get(handover::report_markdown))
         .route("/setups/{id}/destination.properties", get(handover::properties))

@@ -3,6 +3,7 @@
 mod accounts;
 mod browser;
 mod handover;
+mod judged;
 mod sap;
 mod security;
 mod support;

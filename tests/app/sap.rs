@@ -326,17 +326,37 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
         ours["tokenServicePassword"], password,
         "the real password went to BTP"
     );
-    // SAP's own connection signal: the Destination service gets a token for it.
-    let found: Value = client()
-        .get(app.sandbox_url("/destination-configuration/v1/destinations/TC_S4"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("find")
-        .json()
-        .await
-        .expect("json");
-    assert!(found["authTokens"][0]["error"].is_null(), "{found}");
+    // SAP's own connection signal: with a technical token alone SAP refuses
+    // (B.2); as a real user (X-user-token) it gets an S/4HANA token.
+    let find = |user: Option<String>| {
+        let mut rb = client()
+            .get(app.sandbox_url("/destination-configuration/v1/destinations/TC_S4"))
+            .bearer_auth(&token);
+        if let Some(u) = user {
+            rb = rb.header("X-user-token", u);
+        }
+        async move {
+            rb.send()
+                .await
+                .expect("find")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let technical = find(None).await;
+    assert!(
+        technical["authTokens"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with(
+                "Retrieval of OAuthToken failed due to: Cannot determine user to propagate"
+            )),
+        "{technical}"
+    );
+    let ada = user_token(&app, &demo, "ada.admin@acme.example").await;
+    let as_user = find(Some(ada)).await;
+    assert!(as_user["authTokens"][0]["error"].is_null(), "{as_user}");
+    assert_eq!(as_user["authTokens"][0]["type"], "Bearer");
     assert!(
         app.get(&format!("/setups/{id}"))
             .await
@@ -348,7 +368,7 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
     let r = client()
         .post(app.sandbox_url("/destination-configuration/v1/subaccountDestinations"))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"Name": "S4_OLD", "Type": "HTTP", "URL": "https://my404687-api.s4hana.ondemand.com", "Authentication": "BasicAuthentication"}))
+        .json(&serde_json::json!({"Name": "S4_OLD", "Type": "HTTP", "URL": "https://my404687-api.s4hana.ondemand.com", "ProxyType": "Internet", "Authentication": "BasicAuthentication", "User": "OLDUSER", "Password": "old-password"}))
         .send()
         .await
         .expect("create");
@@ -543,7 +563,7 @@ async fn the_sandbox_honours_the_documented_contracts() {
         missing.json::<Value>().await.expect("j")["ErrorMessage"],
         "Configuration with the specified name was not found"
     );
-    let new = serde_json::json!({"Name": "X1", "Type": "HTTP", "URL": "https://x.example", "Authentication": "NoAuthentication"});
+    let new = serde_json::json!({"Name": "X1", "Type": "HTTP", "URL": "https://x.example", "ProxyType": "Internet", "Authentication": "NoAuthentication"});
     let created = c
         .post(format!("{base}/subaccountDestinations"))
         .bearer_auth(&dest)
@@ -571,7 +591,7 @@ async fn the_sandbox_honours_the_documented_contracts() {
         .await
         .expect("u");
     assert_eq!(put.json::<Value>().await.expect("j")["Count"], 1);
-    let absent = serde_json::json!({"Name": "X2", "Type": "HTTP"});
+    let absent = serde_json::json!({"Name": "X2", "Type": "HTTP", "URL": "https://x.example", "ProxyType": "Internet", "Authentication": "NoAuthentication"});
     assert_eq!(
         c.put(format!("{base}/subaccountDestinations"))
             .bearer_auth(&dest)
@@ -665,7 +685,11 @@ async fn the_sandbox_honours_the_documented_contracts() {
         Some("application/scim+json")
     );
     let page: Value = scim.json().await.expect("j");
-    assert_eq!(page["totalResults"], 3);
+    let people = demo["people"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        page["totalResults"], people,
+        "every demo person is an IAS user"
+    );
     assert_eq!(page["itemsPerPage"], 2);
     assert_eq!(page["startIndex"], 2);
     let denied = c

@@ -622,6 +622,37 @@ pub async fn start_binary(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> B
     }
 }
 
+/// A demo customer user's XSUAA token (password grant with the Task Center
+/// key's client, origin sap.custom), as SAP's clients get one.
+pub async fn user_token(app: &TestApp, demo: &serde_json::Value, email: &str) -> String {
+    let person = demo["people"]
+        .as_array()
+        .and_then(|p| p.iter().find(|x| x["email"] == email))
+        .cloned()
+        .unwrap_or_else(|| panic!("no demo person {email}"));
+    let r: serde_json::Value = client()
+        .post(app.sandbox_url("/oauth/token"))
+        .basic_auth(
+            demo["tc_clientid"].as_str().unwrap_or(""),
+            Some(demo["tc_clientsecret"].as_str().unwrap_or("")),
+        )
+        .form(&[
+            ("grant_type", "password"),
+            ("username", email),
+            ("password", person["password"].as_str().unwrap_or("")),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    r["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("password grant: {r}"))
+        .to_string()
+}
+
 /// The path of an absolute link (whatever its host), e.g. of an invite link.
 pub fn path_of(link: &str) -> String {
     let rest = link.split_once("://").map_or(link, |(_, r)| r);

@@ -1,0 +1,282 @@
+//! The sandbox's S/4HANA tenant: a communication system with its OAuth 2.0
+//! identity provider, its inbound user, business users with Global User IDs,
+//! and the token endpoint that judges a SAML bearer assertion as S/4HANA
+//! would (sap-apis.md D.3, D.4 item 4). Failure modes 4, 5 and 6 happen here.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::Shared;
+use crate::store::secrets::random_hex;
+
+pub const SAML2_BEARER: &str = "urn:ietf:params:oauth:grant-type:saml2-bearer";
+
+/// How S/4HANA finds the business user for the assertion's NameID
+/// (`OAuth2IdentityProviderUserLogonType`, D.2).
+#[derive(Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogonType {
+    UserUuid,
+    UserName,
+}
+
+#[derive(Clone, serde::Serialize)]
+pub struct BusinessUser {
+    pub user_name: String,
+    pub email: String,
+    pub global_user_id: Option<String>,
+}
+
+/// The part of the tenant the SAML bearer exchange depends on.
+#[derive(Clone, serde::Serialize)]
+pub struct Tenant {
+    /// `OAuth2IdentityProviderName`: must equal the assertion's issuer.
+    pub saml_issuer: String,
+    /// SHA-256 of the uploaded signing certificate.
+    pub certificate_sha256: String,
+    pub logon_type: LogonType,
+    /// The inbound communication user: OAuth client id (its name) and password.
+    pub inbound_user: String,
+    pub inbound_password: String,
+    pub business_users: Vec<BusinessUser>,
+}
+
+impl Tenant {
+    /// The demo customer's tenant, set up correctly (as after steps 3.3-3.5 and 6).
+    pub fn demo(d: &super::Demo, cert_cn: &str, cert_sha256: &str) -> Tenant {
+        Tenant {
+            saml_issuer: cert_cn.to_string(),
+            certificate_sha256: cert_sha256.to_string(),
+            logon_type: LogonType::UserUuid,
+            inbound_user: d.comm_user.clone(),
+            inbound_password: d.comm_password.clone(),
+            business_users: d
+                .people
+                .iter()
+                .map(|p| BusinessUser {
+                    user_name: p.s4_user.clone(),
+                    email: p.email.clone(),
+                    global_user_id: p.s4_global_id.then(|| p.user_uuid.clone()),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What the sandbox's Destination service sends: the stand-in for a signed
+/// SAML 2.0 assertion. The "signature" binds it to the signing certificate,
+/// so it verifies exactly when S/4HANA holds that certificate.
+pub struct Assertion {
+    pub issuer: String,
+    pub name_id: String,
+    pub audience: String,
+}
+
+fn seal(payload: &str, cert_sha256: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(
+        format!("{payload}.{cert_sha256}").as_bytes(),
+    ))
+}
+
+impl Assertion {
+    pub fn sign(&self, cert_sha256: &str) -> String {
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            json!({"Issuer": self.issuer, "NameID": self.name_id, "Audience": self.audience})
+                .to_string(),
+        );
+        format!("{payload}.{}", seal(&payload, cert_sha256))
+    }
+
+    /// The assertion's fields if its signature verifies with `cert_sha256`.
+    fn open(raw: &str, cert_sha256: &str) -> Result<Assertion, &'static str> {
+        let (payload, sig) = raw.split_once('.').ok_or("malformed assertion")?;
+        if seal(payload, cert_sha256) != sig {
+            return Err("signature of the assertion does not verify with the uploaded certificate");
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| "malformed assertion")?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|_| "malformed assertion")?;
+        let f = |k: &str| v[k].as_str().unwrap_or("").to_string();
+        Ok(Assertion {
+            issuer: f("Issuer"),
+            name_id: f("NameID"),
+            audience: f("Audience"),
+        })
+    }
+}
+
+// S/4HANA's refusal texts are [U] (sap-apis.md B.2, D.4): they are written
+// only in `judge`; the wizard depends on no more than `invalid_grant` /
+// `invalid_client`.
+
+/// S/4HANA's answer to a token request: `Err((status, body))` when refused.
+pub fn judge(
+    sb: &super::Sandbox,
+    basic: Option<(String, String)>,
+    client_id: Option<&str>,
+    grant: Option<&str>,
+    assertion: &str,
+) -> Result<String, (StatusCode, Value)> {
+    let refuse = |status, error: &str, detail: &str| {
+        Err((status, json!({"error": error, "error_description": detail})))
+    };
+    let Ok(t) = sb.s4.lock().map(|t| t.clone()) else {
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "tenant unavailable",
+        );
+    };
+    let client_ok = basic.is_some_and(|(u, p)| u == t.inbound_user && p == t.inbound_password);
+    if !client_ok || client_id.is_some_and(|c| c != t.inbound_user) {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    if grant == Some(SAML2_BEARER) {
+        let a = match Assertion::open(assertion, &t.certificate_sha256) {
+            Ok(a) => a,
+            Err(e) => return refuse(StatusCode::BAD_REQUEST, "invalid_grant", e),
+        };
+        if a.issuer != t.saml_issuer {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "There is no trust between entities: no OAuth 2.0 identity provider with this SAML issuer",
+            );
+        }
+        if a.audience != format!("https://{}", sb.demo.s4_host) {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "The assertion's audience is not this system",
+            );
+        }
+        let found = t.business_users.iter().any(|u| match t.logon_type {
+            LogonType::UserUuid => u.global_user_id.as_deref() == Some(a.name_id.as_str()),
+            LogonType::UserName => u.user_name.eq_ignore_ascii_case(&a.name_id),
+        });
+        if !found {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                &format!("No user found with alias \"{}\"", a.name_id),
+            );
+        }
+    }
+    // Otherwise the communication user's own credentials, as the wizard's
+    // reachability check of step 3.3 uses them.
+    let token = random_hex(24).unwrap_or_default();
+    if let Ok(mut s) = sb.s4_tokens.lock() {
+        s.insert(token.clone());
+    }
+    Ok(token)
+}
+
+pub async fn token(
+    State(sb): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(r) = sb.fault("s4-token").await {
+        return r;
+    }
+    let v = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
+    let basic = super::services::basic(&headers);
+    match judge(
+        &sb,
+        basic,
+        v("client_id"),
+        v("grant_type"),
+        v("assertion").unwrap_or(""),
+    ) {
+        Ok(token) => {
+            Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600}))
+                .into_response()
+        }
+        Err((status, body)) => (status, Json(body)).into_response(),
+    }
+}
+
+pub async fn odata(State(sb): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(r) = sb.fault("s4-odata").await {
+        return r;
+    }
+    let ok = super::services::bearer(&headers)
+        .is_some_and(|t| sb.s4_tokens.lock().is_ok_and(|s| s.contains(t)));
+    if !ok {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"SAP NetWeaver Application Server\"",
+            )],
+            "",
+        )
+            .into_response();
+    }
+    Json(json!({"@odata.context": "$metadata", "value": [{"name": "TaskCollection", "url": "TaskCollection"}]})).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct Change {
+    saml_issuer: Option<String>,
+    logon_type: Option<String>,
+    /// Remove this person's Global User ID from their business user.
+    clear_global_id: Option<String>,
+    /// Set it back (to their IAS userUuid).
+    set_global_id: Option<String>,
+}
+
+/// `POST /_sandbox/s4`: change the tenant behind the wizard's back, as a
+/// customer's administrator might. `GET` shows it.
+pub async fn change(State(sb): State<Shared>, Form(c): Form<Change>) -> Response {
+    let Ok(mut t) = sb.s4.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Some(i) = c.saml_issuer {
+        t.saml_issuer = i;
+    }
+    match c.logon_type.as_deref() {
+        Some("user_uuid") => t.logon_type = LogonType::UserUuid,
+        Some("user_name") => t.logon_type = LogonType::UserName,
+        Some(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "logon_type: user_uuid or user_name",
+            )
+                .into_response();
+        }
+        None => {}
+    }
+    for (email, set) in [(c.clear_global_id, false), (c.set_global_id, true)] {
+        let Some(email) = email else { continue };
+        let uuid = sb.person(&email).map(|p| p.user_uuid);
+        match t
+            .business_users
+            .iter_mut()
+            .find(|u| u.email.eq_ignore_ascii_case(&email))
+        {
+            Some(u) => u.global_user_id = if set { uuid } else { None },
+            None => {
+                return (StatusCode::NOT_FOUND, "no business user with that e-mail").into_response();
+            }
+        }
+    }
+    Json(json!(*t)).into_response()
+}
+
+pub async fn show(State(sb): State<Shared>) -> Response {
+    match sb.s4.lock() {
+        Ok(t) => Json(json!(*t)).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
