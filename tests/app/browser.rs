@@ -104,6 +104,11 @@ impl Browser {
             .expect("goto");
     }
 
+    /// Go to an absolute address (another host, such as the sandbox).
+    pub async fn goto(&self, url: &str) {
+        self.c.goto(url).await.expect("goto");
+    }
+
     pub async fn path(&self) -> String {
         self.c.current_url().await.expect("url").path().to_string()
     }
@@ -434,6 +439,40 @@ async fn a_consultant_completes_a_whole_setup_in_the_browser() {
     b.click_nav("form[action$='/verify'] button").await;
     assert!(b.source().await.contains("Last run"));
     b.axe("verify").await;
+    // Sign in as a customer user at the sandbox's stand-in for the customer's
+    // IAS; XSUAA's redirect brings the browser back to Verify.
+    b.open(&format!("{home}/customer-user")).await;
+    b.axe("customer-user").await;
+    let href = b
+        .js("return document.querySelector('a.button[href*=\"/oauth/authorize\"]').href")
+        .await;
+    b.goto(href.as_str().expect("sign-in link")).await;
+    let ada = demo["people"]
+        .as_array()
+        .and_then(|p| p.iter().find(|x| x["email"] == "ada.admin@acme.example"))
+        .cloned()
+        .expect("ada");
+    b.fill("#f-email", "ada.admin@acme.example").await;
+    b.fill("#f-password", ada["password"].as_str().unwrap_or(""))
+        .await;
+    b.click_nav("button[type='submit']").await;
+    b.wait_path("/verify").await;
+    assert!(
+        b.source()
+            .await
+            .contains("run as <strong>ada.admin@acme.example</strong>"),
+        "back on Verify, signed in as the customer user"
+    );
+    b.click_nav("form[action$='/verify'] button").await;
+    let verified = b.source().await;
+    let row = verified
+        .split("<tr><td>S/4HANA gives a token for a real user</td>")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        row.starts_with("<td><strong class=\"tag tag--done\">Pass"),
+        "{row}"
+    );
     b.open(&format!("{home}/report")).await;
     b.axe("report").await;
     b.open(&format!("{home}/calls")).await;

@@ -871,3 +871,172 @@ async fn a_pasted_address_signs_in_when_the_browser_cannot_come_back() {
     let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
     assert_eq!(verdict_of(&v, EXCHANGE).0, "Pass");
 }
+
+#[tokio::test]
+async fn sap_own_client_libraries_accept_the_sandbox() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    demo_destination(&app, &demo).await;
+    // A certificate for the HTTPS front the script puts before the sandbox
+    // (@sap/xssec fetches keys from https://{uaadomain} only).
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    let (cert_path, key_path) = (app.dir.0.join("front.pem"), app.dir.0.join("front-key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("cert");
+    std::fs::write(&key_path, key.serialize_pem()).expect("key");
+    let ada = person(&demo, "ada.admin@acme.example");
+    let root = env!("CARGO_MANIFEST_DIR");
+    assert!(
+        std::path::Path::new(root)
+            .join("node_modules/@sap-cloud-sdk/connectivity")
+            .exists()
+            && std::path::Path::new(root)
+                .join("node_modules/@sap/xssec")
+                .exists(),
+        "SAP's client libraries are missing: run `npm ci` (or .ci/run)"
+    );
+    let out = tokio::process::Command::new("node")
+        .arg("tests/sap-clients/conformance.mjs")
+        .current_dir(root)
+        .env("SANDBOX", app.sandbox.as_deref().unwrap_or(""))
+        .env("CERT", &cert_path)
+        .env("KEY", &key_path)
+        .env("NODE_EXTRA_CA_CERTS", &cert_path)
+        .env("DESTINATION", "S4HANACloud")
+        .env("USER_EMAIL", "ada.admin@acme.example")
+        .env("USER_PASSWORD", ada["password"].as_str().unwrap_or(""))
+        .output()
+        .await
+        .expect("node (install nodejs: .ci/run does)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let r: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    // @sap/xssec validates both kinds of token against the sandbox's keys.
+    assert_eq!(r["xssec_client_credentials"]["valid"], true, "{r}");
+    assert_eq!(
+        r["xssec_client_credentials"]["zoneId"], demo["subaccount_id"],
+        "{r}"
+    );
+    assert_eq!(r["xssec_user"]["valid"], true, "{r}");
+    assert_eq!(r["xssec_user"]["userUuid"], ada["user_uuid"]);
+    // SAP Cloud SDK: lists, finds without token retrieval, and gets the
+    // S/4HANA token only with a user.
+    let names = r["sdk_list"]["names"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(names.iter().any(|n| n == "S4HANACloud"), "{r}");
+    assert_eq!(r["sdk_skip_token_retrieval"]["name"], "S4HANACloud", "{r}");
+    assert!(
+        r["seen"].as_array().is_some_and(|s| s.iter().any(|u| u
+            .as_str()
+            .unwrap_or("")
+            .contains("destinations/S4HANACloud?$skipTokenRetrieval=true"))),
+        "{r}"
+    );
+    assert_eq!(r["sdk_with_user"]["name"], "S4HANACloud", "{r}");
+    let with_user = &r["sdk_with_user"]["tokens"][0];
+    assert_eq!(with_user["type"], "Bearer", "{r}");
+    assert!(
+        with_user["error"].is_null() && with_user["hasValue"] == true,
+        "{r}"
+    );
+    // Without a user the SDK itself refuses; asked with a technical token
+    // only, the Destination service refuses as SAP does (B.2).
+    assert!(
+        r["sdk_without_user"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("No user token (JWT)"),
+        "{r}"
+    );
+    let refusal = r["sdk_technical_token_only"].to_string();
+    assert!(
+        refusal.contains("Cannot determine user to propagate"),
+        "SAP's refusal without a user: {r}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_landscape_is_the_same_on_every_start_and_reset_restores_it() {
+    let a = taskcenter_wizard::sandbox::start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("a");
+    let b = taskcenter_wizard::sandbox::start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("b");
+    let demo = |addr: std::net::SocketAddr| async move {
+        client()
+            .get(format!("http://{addr}/_sandbox/demo.json"))
+            .send()
+            .await
+            .expect("d")
+            .json::<Value>()
+            .await
+            .expect("j")
+    };
+    let (da, db) = (demo(a.addr).await, demo(b.addr).await);
+    assert_eq!(da, db, "ids, keys and users are derived from a fixed seed");
+    assert!(da["people"].as_array().is_some_and(|p| {
+        p.len() >= 4
+            && p.iter()
+                .all(|x| x["password"].is_string() && x["user_uuid"].is_string())
+    }));
+    let page = client()
+        .get(format!("http://{}/", a.addr))
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    for p in da["people"].as_array().cloned().unwrap_or_default() {
+        assert!(
+            page.contains(p["email"].as_str().unwrap_or("?"))
+                && page.contains(p["password"].as_str().unwrap_or("?"))
+        );
+    }
+    let s4 = format!("http://{}/_sandbox/s4", a.addr);
+    let start: Value = client()
+        .get(&s4)
+        .send()
+        .await
+        .expect("s")
+        .json()
+        .await
+        .expect("j");
+    client()
+        .post(&s4)
+        .form(&[("logon_type", "user_name"), ("saml_issuer", "x")])
+        .send()
+        .await
+        .expect("c");
+    let changed: Value = client()
+        .get(&s4)
+        .send()
+        .await
+        .expect("s")
+        .json()
+        .await
+        .expect("j");
+    assert_ne!(changed, start);
+    client()
+        .post(format!("http://{}/_sandbox/reset", a.addr))
+        .send()
+        .await
+        .expect("r");
+    let reset: Value = client()
+        .get(&s4)
+        .send()
+        .await
+        .expect("s")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(reset, start);
+}
