@@ -388,25 +388,42 @@ impl Sandbox {
     }
 }
 
-/// A self-signed certificate with SAP's subject and a CN over 64 characters.
+/// The subaccount's signing key: RSA as SAP's (section 3), generated once per
+/// process because RSA key generation is slow.
+fn trust_key_pem() -> anyhow::Result<String> {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(p) = PEM.get() {
+        return Ok(p.clone());
+    }
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)?;
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| anyhow::anyhow!("encoding the trust key: {e}"))?
+        .to_string();
+    Ok(PEM.get_or_init(|| pem).clone())
+}
+
+/// A self-signed RSA certificate with SAP's subject (CN, O, OU, in that
+/// order) and a CN over 64 characters.
 fn trust_certificate(subaccount: &str) -> anyhow::Result<(String, i64)> {
     use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
     dn.push(
-        DnType::OrganizationalUnitName,
-        "CP Destination Configuration",
+        DnType::CommonName,
+        format!("cfapps.eu10.hana.ondemand.com/{subaccount}"),
     );
     dn.push(DnType::OrganizationName, "SAP");
     dn.push(
-        DnType::CommonName,
-        format!("cfapps.eu10.hana.ondemand.com/{subaccount}"),
+        DnType::OrganizationalUnitName,
+        "CP Destination Configuration",
     );
     params.distinguished_name = dn;
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(730);
-    let key = KeyPair::generate()?;
+    let key = KeyPair::from_pem_and_sign_algo(&trust_key_pem()?, &rcgen::PKCS_RSA_SHA256)?;
     let cert = params.self_signed(&key)?;
     Ok((cert.pem(), params.not_after.unix_timestamp() * 1000))
 }

@@ -1040,3 +1040,31 @@ async fn the_demo_landscape_is_the_same_on_every_start_and_reset_restores_it() {
         .expect("j");
     assert_eq!(reset, start);
 }
+
+#[tokio::test]
+async fn the_trust_certificate_is_rsa_with_sap_subject_order() {
+    let sb = taskcenter_wizard::sandbox::start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sb");
+    let pem = client()
+        .get(format!("http://{}/_sandbox/trust.pem", sb.addr))
+        .send()
+        .await
+        .expect("pem")
+        .bytes()
+        .await
+        .expect("bytes");
+    let (_, p) = x509_parser::pem::parse_x509_pem(&pem).expect("pem");
+    let cert = p.parse_x509().expect("x509");
+    assert_eq!(
+        cert.public_key().algorithm.algorithm.to_id_string(),
+        "1.2.840.113549.1.1.1",
+        "rsaEncryption"
+    );
+    let order: Vec<String> = cert
+        .subject()
+        .iter_attributes()
+        .map(|a| a.attr_type().to_id_string())
+        .collect();
+    assert_eq!(order, ["2.5.4.3", "2.5.4.10", "2.5.4.11"], "CN, O, OU");
+}
