@@ -22,14 +22,6 @@ fn header(jwt: &str) -> Value {
         .expect("json")
 }
 
-fn person(demo: &Value, email: &str) -> Value {
-    demo["people"]
-        .as_array()
-        .and_then(|p| p.iter().find(|x| x["email"] == email))
-        .cloned()
-        .expect("person")
-}
-
 async fn token_form(app: &TestApp, demo: &Value, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let r = client()
         .post(app.sandbox_url("/oauth/token"))
@@ -43,33 +35,6 @@ async fn token_form(app: &TestApp, demo: &Value, form: &[(&str, &str)]) -> (Stat
         .expect("token");
     let status = r.status();
     (status, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Sign in at the sandbox's IAS page and return where XSUAA sends the browser.
-async fn sandbox_sign_in(authorize: &str, email: &str, password: &str) -> reqwest::Response {
-    let page = client().get(authorize).send().await.expect("authorize");
-    assert_eq!(
-        page.status(),
-        StatusCode::OK,
-        "{authorize}: {}",
-        page.text().await.unwrap_or_default()
-    );
-    let u = url::Url::parse(authorize).expect("url");
-    let mut form: Vec<(String, String)> = u
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    form.push(("email".into(), email.into()));
-    form.push(("password".into(), password.into()));
-    client()
-        .post(format!(
-            "{}/oauth/authorize",
-            u.origin().ascii_serialization()
-        ))
-        .form(&form)
-        .send()
-        .await
-        .expect("sign in")
 }
 
 #[tokio::test]
@@ -597,36 +562,6 @@ async fn demo_destination(app: &TestApp, demo: &Value) -> String {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     id
-}
-
-/// "Sign in as a customer user" through the wizard, the sandbox's sign-in
-/// page and the callback, as a browser would.
-async fn sign_in_customer(app: &TestApp, id: &str, demo: &Value, email: &str) {
-    let page = app.get(&format!("/setups/{id}/customer-user")).await;
-    assert_eq!(page.status, StatusCode::OK);
-    let href = between(&page.body, "<a class=\"button\" href=\"", "\"")
-        .expect("sign-in link")
-        .replace("&amp;", "&")
-        .replace("&#38;", "&");
-    assert!(
-        href.starts_with(app.sandbox.as_deref().unwrap_or("")),
-        "{href}"
-    );
-    let pw = person(demo, email)["password"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    let r = sandbox_sign_in(&href, email, &pw).await;
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let back = r.headers()["location"].to_str().expect("loc").to_string();
-    assert!(back.starts_with("http://localhost:"), "{back}");
-    let r = app.get(&path_of(&back)).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(
-        r.location
-            .unwrap_or_default()
-            .ends_with(&format!("/setups/{id}/verify"))
-    );
 }
 
 fn verdict_of(body: &str, title: &str) -> (String, String) {

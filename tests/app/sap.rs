@@ -770,6 +770,16 @@ async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
         "{}",
         applied.body
     );
+    // A customer user's token, used by Verify, must not leak either.
+    sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
+    let verified = app.post(&format!("/setups/{id}/verify"), &[]).await;
+    assert!(
+        verified
+            .body
+            .contains("obtained an S/4HANA token for this user"),
+        "{}",
+        verified.body
+    );
     // A wrong key too: the rejected secret must not leak either.
     let wrong = demo_task_center_key(&demo, "rejected-secret-7c1d9e");
     app.save(&id, "step-3-1", &[("service_key", &wrong)]).await;
@@ -794,6 +804,13 @@ async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
     raw.extend(std::fs::read(db.with_extension("db-wal")).unwrap_or_default());
     let log = bin.log.lock().expect("log").join("\n");
     assert!(log.contains("SAP call"), "the calls were logged");
+    // No JWT at all (the customer user's token, the technical tokens).
+    const JWT_HEADER: &str = "eyJhbGciOiJSUzI1NiIs";
+    assert!(
+        !contains_bytes(&raw, JWT_HEADER),
+        "a token is in the database file"
+    );
+    assert!(!log.contains(JWT_HEADER), "a token is in the log");
     for s in &secrets {
         assert!(!s.is_empty());
         assert!(!contains_bytes(&raw, s), "a secret is in the database file");
