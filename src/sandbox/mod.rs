@@ -3,6 +3,7 @@
 //! as sap-apis.md describes, with faults that can be switched per endpoint.
 //! In `serve --sandbox` the wizard reaches it as an HTTP proxy for SAP hosts.
 
+mod comm;
 mod jwt;
 mod s4;
 mod services;
@@ -65,6 +66,9 @@ pub struct Demo {
     pub users: Vec<(String, String)>,
     /// Everyone who can sign in at the demo IAS, with their passwords.
     pub people: Vec<Person>,
+    /// S/4HANA's bootstrap communication users: (user, password, scenario) —
+    /// SAP_COM_0A48 (communication management), SAP_COM_0465 (SCIM).
+    pub s4_api_users: Vec<(String, String, String)>,
 }
 
 /// Demo values derived from a fixed seed: the same on every start, so a
@@ -175,6 +179,18 @@ impl Demo {
             comm_password: seeded("comm-a", 12).to_ascii_uppercase() + &seeded("comm-b", 6),
             users,
             people,
+            s4_api_users: vec![
+                (
+                    "TC_COMM_API".into(),
+                    format!("Comm-{}", seeded("comm-api", 12)),
+                    "SAP_COM_0A48".into(),
+                ),
+                (
+                    "TC_SCIM_API".into(),
+                    format!("Scim-{}", seeded("scim-api", 12)),
+                    "SAP_COM_0465".into(),
+                ),
+            ],
             subaccount_id,
         })
     }
@@ -245,6 +261,7 @@ pub const ENDPOINTS: &[&str] = &[
     "scim",
     "s4-token",
     "s4-odata",
+    "s4-comm",
 ];
 
 /// Switches for what sap-apis.md leaves open ([U]) or tests need.
@@ -285,6 +302,8 @@ pub struct Sandbox {
     cert_sha256: String,
     cert_not_after_ms: i64,
     s4: Mutex<s4::Tenant>,
+    /// CSRF tokens handed out by S/4HANA's services: (token, session cookie).
+    csrf: Mutex<HashSet<(String, String)>>,
     settings: Mutex<Settings>,
     s4_tokens: Mutex<HashSet<String>>,
     /// Clients registered through /_sandbox/clients, accepted like the demo's.
@@ -318,10 +337,7 @@ impl Sandbox {
         let demo = Demo::new()?;
         let (certificate, cert_not_after_ms) = trust_certificate(&demo.subaccount_id)?;
         let cert_cn = format!("cfapps.eu10.hana.ondemand.com/{}", demo.subaccount_id);
-        let cert_sha256 = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(certificate.as_bytes()))
-        };
+        let cert_sha256 = s4::fingerprint(&certificate).unwrap_or_default();
         Ok(Sandbox {
             destinations: Mutex::new(booster_destinations(&demo)),
             keys: jwt::keys()?,
@@ -329,7 +345,8 @@ impl Sandbox {
             codes: Mutex::new(HashMap::new()),
             refresh: Mutex::new(HashMap::new()),
             faults: Mutex::new(HashMap::new()),
-            s4: Mutex::new(s4::Tenant::demo(&demo, &cert_cn, &cert_sha256)),
+            s4: Mutex::new(s4::Tenant::demo(&demo, &cert_cn, &certificate)),
+            csrf: Mutex::new(HashSet::new()),
             settings: Mutex::new(Settings::default()),
             certificate,
             cert_cn,
@@ -538,7 +555,7 @@ async fn reset(State(sb): State<Shared>) -> &'static str {
         *d = booster_destinations(&sb.demo);
     }
     if let Ok(mut t) = sb.s4.lock() {
-        *t = s4::Tenant::demo(&sb.demo, &sb.cert_cn, &sb.cert_sha256);
+        *t = s4::Tenant::demo(&sb.demo, &sb.cert_cn, &sb.certificate);
     }
     if let Ok(mut s) = sb.settings.lock() {
         *s = Settings::default();
@@ -604,6 +621,12 @@ pub fn router(sb: Shared) -> Router {
         .route("/oauth2/token", post(services::ias_token))
         .route("/scim/Users", get(services::scim_users))
         .route("/sap/bc/sec/oauth2/token", post(s4::token))
+        .route(&format!("{}/", comm::CU), get(comm::users))
+        .route(&format!("{}/CommunicationUsers", comm::CU), get(comm::users).post(comm::users))
+        .route(&format!("{}/", comm::CS), get(comm::systems_root))
+        .route(&format!("{}/{{set}}", comm::CS), get(comm::systems).post(comm::systems).patch(comm::systems))
+        .route(&format!("{}/", comm::CA), get(comm::arrangements))
+        .route(&format!("{}/CommunicationArrangements", comm::CA), get(comm::arrangements).post(comm::arrangements))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(s4::odata))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(s4::odata))
         .with_state(sb)

@@ -31,29 +31,47 @@ pub struct BusinessUser {
     pub global_user_id: Option<String>,
 }
 
-/// The part of the tenant the SAML bearer exchange depends on.
+/// The part of the tenant the SAML bearer exchange depends on: its
+/// communication objects (D.2) and business users.
 #[derive(Clone, serde::Serialize)]
 pub struct Tenant {
-    /// `OAuth2IdentityProviderName`: must equal the assertion's issuer.
-    pub saml_issuer: String,
-    /// SHA-256 of the uploaded signing certificate.
-    pub certificate_sha256: String,
-    pub logon_type: LogonType,
-    /// The inbound communication user: OAuth client id (its name) and password.
-    pub inbound_user: String,
-    pub inbound_password: String,
+    pub comm: super::comm::Objects,
     pub business_users: Vec<BusinessUser>,
 }
 
+/// SHA-256 of a certificate's DER, from PEM or from base64 DER (the upload
+/// field's format is [U], D.3: both are accepted).
+pub fn fingerprint(text: &str) -> Option<String> {
+    use sha2::Digest;
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .flat_map(|l| l.chars())
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()?;
+    Some(hex::encode(sha2::Sha256::digest(der)))
+}
+
 impl Tenant {
-    /// The demo customer's tenant, set up correctly (as after steps 3.3-3.5 and 6).
-    pub fn demo(d: &super::Demo, cert_cn: &str, cert_sha256: &str) -> Tenant {
+    /// The demo customer's tenant with the Task Center objects set up by
+    /// hand (as after steps 3.3-3.5 and 6); `/_sandbox/s4` can empty it.
+    pub fn demo(d: &super::Demo, cert_cn: &str, cert_pem: &str) -> Tenant {
+        let mut comm = super::comm::Objects::default();
+        for (u, p, scenario) in &d.s4_api_users {
+            comm.add_user(u, p, &format!("Bootstrap user of {scenario}"));
+        }
+        comm.add_task_center(
+            &d.comm_user,
+            &d.comm_password,
+            &d.s4_host,
+            cert_cn,
+            cert_pem,
+        );
         Tenant {
-            saml_issuer: cert_cn.to_string(),
-            certificate_sha256: cert_sha256.to_string(),
-            logon_type: LogonType::UserUuid,
-            inbound_user: d.comm_user.clone(),
-            inbound_password: d.comm_password.clone(),
+            comm,
             business_users: d
                 .people
                 .iter()
@@ -133,20 +151,41 @@ pub fn judge(
             "tenant unavailable",
         );
     };
-    let client_ok = basic.is_some_and(|(u, p)| u == t.inbound_user && p == t.inbound_password);
-    if !client_ok || client_id.is_some_and(|c| c != t.inbound_user) {
+    let (user, password) = basic.unwrap_or_default();
+    let system = t.comm.oauth_system(&user, &password);
+    let Some(system) = system.filter(|_| client_id.is_none_or(|c| c == user)) else {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Client authentication failed",
         );
-    }
+    };
+    let get = |k: &str| {
+        system
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     if grant == Some(SAML2_BEARER) {
-        let a = match Assertion::open(assertion, &t.certificate_sha256) {
+        if system.get("IsOAuth2IdentityProviderActive") != Some(&json!(true)) {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "There is no trust between entities: the communication system has no active OAuth 2.0 identity provider",
+            );
+        }
+        let cert = fingerprint(&get("OAuth2IdentityProviderCertificatePublicKeyBase64"))
+            .unwrap_or_default();
+        let a = match Assertion::open(assertion, &cert) {
             Ok(a) => a,
             Err(e) => return refuse(StatusCode::BAD_REQUEST, "invalid_grant", e),
         };
-        if a.issuer != t.saml_issuer {
+        let logon = match get("OAuth2IdentityProviderUserLogonType").as_str() {
+            "user_name" => LogonType::UserName,
+            _ => LogonType::UserUuid,
+        };
+        if a.issuer != get("OAuth2IdentityProviderName") {
             return refuse(
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
@@ -160,7 +199,7 @@ pub fn judge(
                 "The assertion's audience is not this system",
             );
         }
-        let found = t.business_users.iter().any(|u| match t.logon_type {
+        let found = t.business_users.iter().any(|u| match logon {
             LogonType::UserUuid => u.global_user_id.as_deref() == Some(a.name_id.as_str()),
             LogonType::UserName => u.user_name.eq_ignore_ascii_case(&a.name_id),
         });
@@ -228,6 +267,9 @@ pub async fn odata(State(sb): State<Shared>, headers: HeaderMap) -> Response {
 
 #[derive(serde::Deserialize)]
 pub struct Change {
+    /// Remove the Task Center objects (users, systems, arrangements), keeping
+    /// the bootstrap users and business users: an S/4HANA to set up.
+    empty: Option<bool>,
     saml_issuer: Option<String>,
     logon_type: Option<String>,
     /// Remove this person's Global User ID from their business user.
@@ -242,20 +284,42 @@ pub async fn change(State(sb): State<Shared>, Form(c): Form<Change>) -> Response
     let Ok(mut t) = sb.s4.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    if let Some(i) = c.saml_issuer {
-        t.saml_issuer = i;
+    if c.empty == Some(true) {
+        let bootstrap: Vec<String> = sb
+            .demo
+            .s4_api_users
+            .iter()
+            .map(|(u, _, _)| u.clone())
+            .collect();
+        t.comm.users.retain(|u| {
+            u.get("Name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| bootstrap.iter().any(|b| b == n))
+        });
+        t.comm.systems.clear();
+        t.comm.inbound.clear();
+        t.comm.arrangements.clear();
     }
-    match c.logon_type.as_deref() {
-        Some("user_uuid") => t.logon_type = LogonType::UserUuid,
-        Some("user_name") => t.logon_type = LogonType::UserName,
-        Some(_) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "logon_type: user_uuid or user_name",
-            )
-                .into_response();
+    if !matches!(
+        c.logon_type.as_deref(),
+        None | Some("user_uuid" | "user_name")
+    ) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "logon_type: user_uuid or user_name",
+        )
+            .into_response();
+    }
+    if c.saml_issuer.is_some() || c.logon_type.is_some() {
+        let Some(sys) = t.comm.task_center_system() else {
+            return (StatusCode::NOT_FOUND, "no Task Center communication system").into_response();
+        };
+        if let Some(i) = c.saml_issuer {
+            sys.insert("OAuth2IdentityProviderName".into(), json!(i));
         }
-        None => {}
+        if let Some(l) = c.logon_type {
+            sys.insert("OAuth2IdentityProviderUserLogonType".into(), json!(l));
+        }
     }
     for (email, set) in [(c.clear_global_id, false), (c.set_global_id, true)] {
         let Some(email) = email else { continue };

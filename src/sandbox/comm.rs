@@ -1,0 +1,643 @@
+//! The sandbox's S/4HANA communication management (sap-apis.md D.1-D.4,
+//! scenario SAP_COM_0A48): communication users, systems with their inbound
+//! users, and arrangements, over the three OData V4 services, with CSRF,
+//! Basic auth for the bootstrap user only, and the documented rules. The
+//! objects created here are what the SAML bearer exchange then runs against.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::Shared;
+use crate::store::secrets::random_hex;
+
+pub const CU: &str =
+    "/sap/opu/odata4/sap/aps_com_cu_a4c_odata/srvd_a2x/sap/aps_com_cu_a4c_odata/0001";
+pub const CS: &str =
+    "/sap/opu/odata4/sap/aps_com_cs_a4c_odata/srvd_a2x/sap/aps_com_cs_a4c_odata/0001";
+pub const CA: &str =
+    "/sap/opu/odata4/sap/aps_com_ca_a4c_odata/srvd_a2x/sap/aps_com_ca_a4c_odata/0001";
+
+/// The communication objects of the tenant (entities as JSON, D.2 names).
+#[derive(Clone, Default, serde::Serialize)]
+pub struct Objects {
+    pub users: Vec<Map<String, Value>>,
+    pub systems: Vec<Map<String, Value>>,
+    pub inbound: Vec<Map<String, Value>>,
+    pub arrangements: Vec<Map<String, Value>>,
+    next: u32,
+}
+
+fn s(m: &Map<String, Value>, k: &str) -> String {
+    m.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+impl Objects {
+    fn next_id(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}{:010}", self.next)
+    }
+
+    pub fn add_user(&mut self, name: &str, password: &str, description: &str) -> String {
+        let id = self.next_id("CC");
+        let mut u = Map::new();
+        for (k, v) in [
+            ("ID", id.as_str()),
+            ("Name", name),
+            ("Description", description),
+            ("Type", "customer_communication"),
+            ("LockStatus", "not_locked"),
+            ("PasswordStatus", "productive"),
+            ("Password", password),
+        ] {
+            u.insert(k.into(), json!(v));
+        }
+        self.users.push(u);
+        id
+    }
+
+    /// The Task Center objects as a consultant sets them up by hand (D.3).
+    pub fn add_task_center(
+        &mut self,
+        user: &str,
+        password: &str,
+        host: &str,
+        issuer: &str,
+        cert_b64: &str,
+    ) {
+        let user_id = self.add_user(user, password, "Task Center inbound");
+        let system = super::uuid(&format!("system/{user}"));
+        let mut sys = Map::new();
+        sys.insert("UUID".into(), json!(system));
+        for (k, v) in [
+            ("ID", "TASKCENTER_BTP"),
+            ("Name", "SAP Task Center on BTP"),
+            ("Type", "customer_managed"),
+            ("HostName", host),
+            ("OAuth2IdentityProviderName", issuer),
+            ("OAuth2IdentityProviderUserLogonType", "user_uuid"),
+            ("OAuth2IdentityProviderCertificatePublicKeyBase64", cert_b64),
+        ] {
+            sys.insert(k.into(), json!(v));
+        }
+        sys.insert("IsInboundOnly".into(), json!(true));
+        sys.insert("IsOAuth2IdentityProviderActive".into(), json!(true));
+        self.systems.push(sys);
+        let inbound = super::uuid(&format!("inbound/{user}"));
+        let mut iu = Map::new();
+        for (k, v) in [
+            ("UUID", inbound.as_str()),
+            ("CommunicationSystemUUID", system.as_str()),
+            ("CommunicationUserID", user_id.as_str()),
+            ("OAuth2ClientID", user),
+            ("AuthenticationMethod", "oauth2"),
+            ("OAuth2GrantType", "saml2-bearer"),
+        ] {
+            iu.insert(k.into(), json!(v));
+        }
+        self.inbound.push(iu);
+        let mut arr = Map::new();
+        for (k, v) in [
+            ("UUID", super::uuid(&format!("arrangement/{user}")).as_str()),
+            ("CommunicationScenarioID", "SAP_COM_0501"),
+            ("CommunicationSystemID", "TASKCENTER_BTP"),
+            ("Name", "SAP_COM_0501_TASKCENTER"),
+        ] {
+            arr.insert(k.into(), json!(v));
+        }
+        arr.insert(
+            "InboundUser".into(),
+            json!({"CommunicationSystemInboundUserUUID": inbound}),
+        );
+        self.arrangements.push(arr);
+    }
+
+    /// The communication system behind a SAP_COM_0501 arrangement whose
+    /// OAuth 2.0 inbound user is this client (D.4 item 4).
+    pub fn oauth_system(&self, client: &str, password: &str) -> Option<Map<String, Value>> {
+        let user = self
+            .users
+            .iter()
+            .find(|u| s(u, "Name") == client && s(u, "Password") == password)?;
+        let inbound: Vec<&Map<String, Value>> = self
+            .inbound
+            .iter()
+            .filter(|i| {
+                s(i, "CommunicationUserID") == s(user, "ID")
+                    && s(i, "AuthenticationMethod") == "oauth2"
+                    && s(i, "OAuth2ClientID") == client
+            })
+            .collect();
+        self.arrangements.iter().find_map(|a| {
+            if s(a, "CommunicationScenarioID") != "SAP_COM_0501" {
+                return None;
+            }
+            let iu = a
+                .get("InboundUser")?
+                .get("CommunicationSystemInboundUserUUID")?
+                .as_str()?;
+            let i = inbound.iter().find(|i| s(i, "UUID") == iu)?;
+            self.systems
+                .iter()
+                .find(|sy| {
+                    s(sy, "UUID") == s(i, "CommunicationSystemUUID")
+                        && s(sy, "ID") == s(a, "CommunicationSystemID")
+                })
+                .cloned()
+        })
+    }
+
+    /// The system of the Task Center arrangement, for `/_sandbox/s4` changes.
+    pub fn task_center_system(&mut self) -> Option<&mut Map<String, Value>> {
+        let id = self
+            .arrangements
+            .iter()
+            .find(|a| s(a, "CommunicationScenarioID") == "SAP_COM_0501")
+            .map(|a| s(a, "CommunicationSystemID"))?;
+        self.systems.iter_mut().find(|sy| s(sy, "ID") == id)
+    }
+}
+
+/// OData V4 error body with an ABAP message code (D.1).
+fn odata_error(status: StatusCode, code: &str, message: &str, target: &str) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message, "target": target, "details": [], "innererror": {}}}))).into_response()
+}
+
+fn logon_failed() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::CONTENT_TYPE, "text/html"), (header::WWW_AUTHENTICATE, "Basic realm=\"SAP NetWeaver Application Server\"")],
+        "<html><head><title>Logon failed</title></head><body><h1>Logon failed</h1><p>Anmeldung fehlgeschlagen</p></body></html>",
+    )
+        .into_response()
+}
+
+fn csrf_required() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [("x-csrf-token", "Required")],
+        "CSRF token validation failed",
+    )
+        .into_response()
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix("SAP_SESSIONID=").map(str::to_string))
+}
+
+/// Basic auth of a bootstrap user of `scenario`; CSRF for writes. A GET with
+/// `X-CSRF-Token: Fetch` gets a token and a session cookie (D.1).
+pub fn guard(
+    sb: &Shared,
+    headers: &HeaderMap,
+    method: &Method,
+    scenario: &str,
+) -> Result<Option<(String, String)>, Response> {
+    let Some((user, password)) = super::services::basic(headers) else {
+        return Err(logon_failed());
+    };
+    let ok = sb
+        .demo
+        .s4_api_users
+        .iter()
+        .any(|(u, p, sc)| *u == user && *p == password && sc == scenario);
+    if !ok {
+        return Err(logon_failed());
+    }
+    let fetch = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("fetch"));
+    if *method == Method::GET {
+        if fetch {
+            let (token, cookie) = (
+                random_hex(16).unwrap_or_default(),
+                random_hex(16).unwrap_or_default(),
+            );
+            if let Ok(mut c) = sb.csrf.lock() {
+                if c.len() > 10_000 {
+                    c.clear();
+                }
+                c.insert((token.clone(), cookie.clone()));
+            }
+            return Ok(Some((token, cookie)));
+        }
+        return Ok(None);
+    }
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let cookie = session_cookie(headers).unwrap_or_default();
+    if sb
+        .csrf
+        .lock()
+        .is_ok_and(|c| c.contains(&(token.to_string(), cookie)))
+    {
+        Ok(None)
+    } else {
+        Err(csrf_required())
+    }
+}
+
+fn with_csrf(r: Response, csrf: Option<(String, String)>) -> Response {
+    let mut r = r;
+    if let Some((token, cookie)) = csrf {
+        if let Ok(v) = header::HeaderValue::from_str(&token) {
+            r.headers_mut().insert("x-csrf-token", v);
+        }
+        if let Ok(v) =
+            header::HeaderValue::from_str(&format!("SAP_SESSIONID={cookie}; Path=/; HttpOnly"))
+        {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+fn list(items: Vec<Map<String, Value>>, hide: &[&str]) -> Response {
+    let value: Vec<Value> = items
+        .into_iter()
+        .map(|mut m| {
+            for h in hide {
+                m.remove(*h);
+            }
+            Value::Object(m)
+        })
+        .collect();
+    Json(json!({"@odata.context": "$metadata", "value": value})).into_response()
+}
+
+/// `$filter=Prop eq 'value'` (the one form the wizard and the tools use).
+fn filtered(
+    items: Vec<Map<String, Value>>,
+    filter: Option<&str>,
+) -> Result<Vec<Map<String, Value>>, Response> {
+    let Some(f) = filter else { return Ok(items) };
+    let Some((prop, value)) = f.split_once(" eq ") else {
+        return Err(odata_error(
+            StatusCode::BAD_REQUEST,
+            "/IWBEP/CM_V4_COS/014",
+            "Only 'Property eq value' filters are supported by the sandbox",
+            "",
+        ));
+    };
+    let value = value.trim().trim_matches('\'');
+    Ok(items
+        .into_iter()
+        .filter(|m| match m.get(prop.trim()) {
+            Some(Value::String(v)) => v == value,
+            Some(Value::Bool(b)) => b.to_string() == value,
+            _ => false,
+        })
+        .collect())
+}
+
+fn query(uri: &axum::http::Uri) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `GET|POST {CU}/CommunicationUsers[...]`, and the service root.
+pub async fn users(
+    State(sb): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = sb.fault("s4-comm").await {
+        return r;
+    }
+    let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(mut t) = sb.s4.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let q = query(&uri);
+    let r = if method == Method::GET {
+        match filtered(t.comm.users.clone(), q.get("$filter").map(String::as_str)) {
+            Ok(items) => list(items, &["Password"]),
+            Err(r) => r,
+        }
+    } else {
+        let Ok(Value::Object(mut new)) = serde_json::from_slice::<Value>(&body) else {
+            return odata_error(
+                StatusCode::BAD_REQUEST,
+                "/IWBEP/CM_V4_RUNTIME/021",
+                "The request body is not a JSON object",
+                "",
+            );
+        };
+        let name = s(&new, "Name");
+        if name.is_empty() {
+            return odata_error(
+                StatusCode::BAD_REQUEST,
+                "CM_APS_CU/001",
+                "Enter a user name",
+                "Name",
+            );
+        }
+        if t.comm
+            .users
+            .iter()
+            .any(|u| s(u, "Name").eq_ignore_ascii_case(&name))
+        {
+            return odata_error(
+                StatusCode::BAD_REQUEST,
+                "CM_APS_CU/012",
+                &format!("User name {name} is already used"),
+                "Name",
+            );
+        }
+        let id = t.comm.next_id("CC");
+        if s(&new, "Description").is_empty() {
+            return odata_error(
+                StatusCode::BAD_REQUEST,
+                "CM_APS_CU/005",
+                &format!("User {id} must have a description"),
+                "Description",
+            );
+        }
+        if s(&new, "Password").chars().count() < 20 {
+            return odata_error(
+                StatusCode::BAD_REQUEST,
+                "CM_APS_CU/007",
+                "The password must have at least 20 characters",
+                "Password",
+            );
+        }
+        new.insert("ID".into(), json!(id));
+        new.entry("Type").or_insert(json!("customer_communication"));
+        new.insert("LockStatus".into(), json!("not_locked"));
+        new.insert("PasswordStatus".into(), json!("productive"));
+        t.comm.users.push(new.clone());
+        new.remove("Password");
+        (StatusCode::CREATED, Json(Value::Object(new))).into_response()
+    };
+    with_csrf(r, csrf)
+}
+
+/// Systems, inbound users: `GET|POST {CS}/{set}`, `PATCH {CS}/{set}({uuid})`.
+pub async fn systems(
+    State(sb): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Path(set): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = sb.fault("s4-comm").await {
+        return r;
+    }
+    let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let (name, key) = match set.split_once('(') {
+        Some((n, k)) => (
+            n.to_string(),
+            Some(k.trim_end_matches(')').trim_matches('\'').to_string()),
+        ),
+        None => (set.clone(), None),
+    };
+    let Ok(mut t) = sb.s4.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let body: Option<Map<String, Value>> = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
+    };
+    let q = query(&uri);
+    let r = match (name.as_str(), &method, key) {
+        ("" | "$metadata", &Method::GET, None) => Json(json!({"@odata.context": "$metadata", "value": [{"name": "CommunicationSystems"}, {"name": "InboundUsers"}, {"name": "OutboundUsers"}]})).into_response(),
+        ("CommunicationSystems", &Method::GET, None) => {
+            let mut items = t.comm.systems.clone();
+            if q.get("$expand").is_some_and(|e| e.contains("InboundUsers")) {
+                for sy in items.iter_mut() {
+                    let mine: Vec<Value> = t.comm.inbound.iter().filter(|i| s(i, "CommunicationSystemUUID") == s(sy, "UUID")).cloned().map(Value::Object).collect();
+                    sy.insert("InboundUsers".into(), Value::Array(mine));
+                }
+            }
+            match filtered(items, q.get("$filter").map(String::as_str)) {
+                Ok(items) => list(items, &[]),
+                Err(r) => r,
+            }
+        }
+        ("InboundUsers", &Method::GET, None) => match filtered(t.comm.inbound.clone(), q.get("$filter").map(String::as_str)) {
+            Ok(items) => list(items, &[]),
+            Err(r) => r,
+        },
+        ("CommunicationSystems", &Method::POST, None) => {
+            let Some(mut new) = body else {
+                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+            };
+            if new.contains_key("InboundUsers") {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/026", "Inbound users cannot be created together with the communication system", "InboundUsers");
+            }
+            let id = s(&new, "ID");
+            if id.is_empty() || t.comm.systems.iter().any(|sy| s(sy, "ID") == id) {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/003", &format!("Communication system ID {id} is empty or already used"), "ID");
+            }
+            if new.get("IsInboundOnly") != Some(&json!(true)) && s(&new, "HostName").is_empty() {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/025", "Enter a host name or make the system inbound only", "HostName");
+            }
+            if s(&new, "LogicalSystemID").chars().count() > 10 {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/030", "Logical system ID is longer than 10 characters", "LogicalSystemID");
+            }
+            if let Some(e) = logon_type_error(&new) {
+                return e;
+            }
+            new.insert("UUID".into(), json!(super::uuid(&format!("system/{id}/{}", random_hex(4).unwrap_or_default()))));
+            t.comm.systems.push(new.clone());
+            (StatusCode::CREATED, Json(Value::Object(new))).into_response()
+        }
+        ("InboundUsers", &Method::POST, None) => {
+            let Some(mut new) = body else {
+                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+            };
+            let system = s(&new, "CommunicationSystemUUID");
+            if !t.comm.systems.iter().any(|sy| s(sy, "UUID") == system) {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/040", "The communication system does not exist", "CommunicationSystemUUID");
+            }
+            let Some(user) = t.comm.users.iter().find(|u| s(u, "ID") == s(&new, "CommunicationUserID")).cloned() else {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/041", "The communication user does not exist", "CommunicationUserID");
+            };
+            // [U] D.3: the client id is expected to be the user's name.
+            let client = match s(&new, "OAuth2ClientID") {
+                c if c.is_empty() => s(&user, "Name"),
+                c => c,
+            };
+            if t.comm.inbound.iter().any(|i| s(i, "OAuth2ClientID") == client) {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/051", &format!("OAuth2 Client ID {client} is already assigned to another communication system"), "OAuth2ClientID");
+            }
+            new.insert("OAuth2ClientID".into(), json!(client));
+            new.insert("UUID".into(), json!(super::uuid(&format!("inbound/{client}/{}", random_hex(4).unwrap_or_default()))));
+            t.comm.inbound.push(new.clone());
+            (StatusCode::CREATED, Json(Value::Object(new))).into_response()
+        }
+        ("CommunicationSystems", &Method::PATCH, Some(uuid)) => {
+            let Some(patch) = body else {
+                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+            };
+            if let Some(e) = logon_type_error(&patch) {
+                return e;
+            }
+            match t.comm.systems.iter_mut().find(|sy| s(sy, "UUID") == uuid) {
+                Some(sy) => {
+                    for (k, v) in patch {
+                        if k != "UUID" && k != "ID" {
+                            sy.insert(k, v);
+                        }
+                    }
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                None => odata_error(StatusCode::NOT_FOUND, "/IWBEP/CM_V4_RUNTIME/002", "Resource not found", ""),
+            }
+        }
+        _ => odata_error(StatusCode::NOT_FOUND, "/IWBEP/CM_V4_RUNTIME/002", &format!("Resource not found for segment {set}"), ""),
+    };
+    with_csrf(r, csrf)
+}
+
+fn logon_type_error(m: &Map<String, Value>) -> Option<Response> {
+    match m
+        .get("OAuth2IdentityProviderUserLogonType")
+        .and_then(Value::as_str)
+    {
+        None | Some("user_uuid" | "user_name") => None,
+        Some(other) => Some(odata_error(
+            StatusCode::BAD_REQUEST,
+            "CM_APS_CS/060",
+            &format!("Value {other} is not allowed for the user logon type"),
+            "OAuth2IdentityProviderUserLogonType",
+        )),
+    }
+}
+
+/// `GET|POST {CA}/CommunicationArrangements`.
+pub async fn arrangements(
+    State(sb): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = sb.fault("s4-comm").await {
+        return r;
+    }
+    let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(mut t) = sb.s4.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let q = query(&uri);
+    let r = if method == Method::GET {
+        let mut items = t.comm.arrangements.clone();
+        if !q.get("$expand").is_some_and(|e| e.contains("InboundUser")) {
+            for a in items.iter_mut() {
+                a.remove("InboundUser");
+            }
+        }
+        match filtered(items, q.get("$filter").map(String::as_str)) {
+            Ok(items) => list(items, &[]),
+            Err(r) => r,
+        }
+    } else {
+        let Ok(Value::Object(mut new)) = serde_json::from_slice::<Value>(&body) else {
+            return odata_error(
+                StatusCode::BAD_REQUEST,
+                "/IWBEP/CM_V4_RUNTIME/021",
+                "The request body is not a JSON object",
+                "",
+            );
+        };
+        let system = s(&new, "CommunicationSystemID");
+        let Some(sys) = t
+            .comm
+            .systems
+            .iter()
+            .find(|sy| s(sy, "ID") == system)
+            .cloned()
+        else {
+            return odata_error(
+                StatusCode::BAD_REQUEST,
+                "CM_APS_CA/002",
+                &format!("Communication system {system} does not exist"),
+                "CommunicationSystemID",
+            );
+        };
+        let name = s(&new, "Name");
+        if name.is_empty() || t.comm.arrangements.iter().any(|a| s(a, "Name") == name) {
+            return odata_error(
+                StatusCode::BAD_REQUEST,
+                "CM_APS_CA/004",
+                &format!("Arrangement name {name} is empty or already used"),
+                "Name",
+            );
+        }
+        let inbound = new
+            .get("InboundUser")
+            .and_then(|i| i.get("CommunicationSystemInboundUserUUID"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let iu = t.comm.inbound.iter().find(|i| {
+            s(i, "UUID") == inbound && s(i, "CommunicationSystemUUID") == s(&sys, "UUID")
+        });
+        if s(&new, "CommunicationScenarioID") == "SAP_COM_0501" {
+            match iu {
+                None => {
+                    return odata_error(
+                        StatusCode::BAD_REQUEST,
+                        "CM_APS_CA/010",
+                        "No suitable inbound user of the communication system",
+                        "InboundUser",
+                    );
+                }
+                Some(i) if s(i, "AuthenticationMethod") != "oauth2" => {
+                    return odata_error(
+                        StatusCode::BAD_REQUEST,
+                        "CM_APS_CA/037",
+                        "The inbound user must use OAuth 2.0 in SAP_COM_0501",
+                        "InboundUser",
+                    );
+                }
+                _ => {}
+            }
+        }
+        new.insert(
+            "UUID".into(),
+            json!(super::uuid(&format!(
+                "arrangement/{name}/{}",
+                random_hex(4).unwrap_or_default()
+            ))),
+        );
+        t.comm.arrangements.push(new.clone());
+        (StatusCode::CREATED, Json(Value::Object(new))).into_response()
+    };
+    with_csrf(r, csrf)
+}
+
+/// `GET {CS}/`: the service root (the wizard's connection check and CSRF fetch).
+pub async fn systems_root(
+    State(sb): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    systems(State(sb), method, headers, uri, Path(String::new()), body).await
+}
