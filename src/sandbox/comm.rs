@@ -199,9 +199,9 @@ pub fn guard(
     headers: &HeaderMap,
     method: &Method,
     scenario: &str,
-) -> Result<Option<(String, String)>, Response> {
+) -> Result<Option<(String, String)>, Box<Response>> {
     let Some((user, password)) = super::services::basic(headers) else {
-        return Err(logon_failed());
+        return Err(Box::new(logon_failed()));
     };
     let ok = sb
         .demo
@@ -209,7 +209,7 @@ pub fn guard(
         .iter()
         .any(|(u, p, sc)| *u == user && *p == password && sc == scenario);
     if !ok {
-        return Err(logon_failed());
+        return Err(Box::new(logon_failed()));
     }
     let fetch = headers
         .get("x-csrf-token")
@@ -243,7 +243,7 @@ pub fn guard(
     {
         Ok(None)
     } else {
-        Err(csrf_required())
+        Err(Box::new(csrf_required()))
     }
 }
 
@@ -279,15 +279,15 @@ fn list(items: Vec<Map<String, Value>>, hide: &[&str]) -> Response {
 fn filtered(
     items: Vec<Map<String, Value>>,
     filter: Option<&str>,
-) -> Result<Vec<Map<String, Value>>, Response> {
+) -> Result<Vec<Map<String, Value>>, Box<Response>> {
     let Some(f) = filter else { return Ok(items) };
     let Some((prop, value)) = f.split_once(" eq ") else {
-        return Err(odata_error(
+        return Err(Box::new(odata_error(
             StatusCode::BAD_REQUEST,
             "/IWBEP/CM_V4_COS/014",
             "Only 'Property eq value' filters are supported by the sandbox",
             "",
-        ));
+        )));
     };
     let value = value.trim().trim_matches('\'');
     Ok(items
@@ -319,7 +319,7 @@ pub async fn users(
     }
     let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(mut t) = sb.s4.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -328,7 +328,7 @@ pub async fn users(
     let r = if method == Method::GET {
         match filtered(t.comm.users.clone(), q.get("$filter").map(String::as_str)) {
             Ok(items) => list(items, &["Password"]),
-            Err(r) => r,
+            Err(r) => *r,
         }
     } else {
         let Ok(Value::Object(mut new)) = serde_json::from_slice::<Value>(&body) else {
@@ -402,7 +402,7 @@ pub async fn systems(
     }
     let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (name, key) = match set.split_once('(') {
         Some((n, k)) => (
@@ -431,12 +431,12 @@ pub async fn systems(
             }
             match filtered(items, q.get("$filter").map(String::as_str)) {
                 Ok(items) => list(items, &[]),
-                Err(r) => r,
+                Err(r) => *r,
             }
         }
         ("InboundUsers", &Method::GET, None) => match filtered(t.comm.inbound.clone(), q.get("$filter").map(String::as_str)) {
             Ok(items) => list(items, &[]),
-            Err(r) => r,
+            Err(r) => *r,
         },
         ("CommunicationSystems", &Method::POST, None) => {
             let Some(mut new) = body else {
@@ -538,7 +538,7 @@ pub async fn arrangements(
     }
     let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(mut t) = sb.s4.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -553,7 +553,7 @@ pub async fn arrangements(
         }
         match filtered(items, q.get("$filter").map(String::as_str)) {
             Ok(items) => list(items, &[]),
-            Err(r) => r,
+            Err(r) => *r,
         }
     } else {
         let Ok(Value::Object(mut new)) = serde_json::from_slice::<Value>(&body) else {
