@@ -7,6 +7,7 @@
 pub mod actions;
 mod engine;
 mod pages;
+pub mod s4_setup;
 pub mod verify;
 
 pub use engine::{

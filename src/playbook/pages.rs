@@ -546,6 +546,27 @@ const STEP33: &[Field] = &[
         prefill: None,
         also_stores: &[],
     },
+    optional(text(
+        "s4_api_user",
+        "API user for communication management (optional)",
+        "Only to let the wizard create the user, system and arrangement through S/4HANA's API: the communication user of the customer's SAP_COM_0A48 arrangement (see \"Set up S/4HANA through its API\").",
+        |s, _| domain::comm_user_name(s).map(|c| plain("s4_api_user", c, |v| v)),
+    )),
+    Field {
+        key: "s4_api_password",
+        label: "Password of the API user (optional)",
+        hint: "Stored encrypted and sent only to this S/4HANA system. Leave blank to keep the saved one.",
+        kind: Kind::Secret,
+        optional: true,
+        parse: Parser::Text(|s, _| {
+            domain::bounded_text(s, "password", 200).map(|c| Parsed {
+                values: vec![("s4_api_password", Stored::Secret(c.value))],
+                warnings: c.warnings,
+            })
+        }),
+        prefill: None,
+        also_stores: &[],
+    },
 ];
 
 fn guide_step33(_: &Ctx) -> Vec<Instruction> {
@@ -1240,6 +1261,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "sk_clientsecret",
     "comm_password",
     "ds_clientsecret",
+    "s4_api_password",
 ];
 
 /// Where each secret is sent: (answer key holding a URL or host, what it is).

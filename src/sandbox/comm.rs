@@ -231,6 +231,9 @@ pub fn guard(
         }
         return Ok(None);
     }
+    if sb.settings.lock().is_ok_and(|s| s.s4_csrf_broken) {
+        return Err(Box::new(csrf_required()));
+    }
     let token = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
@@ -321,6 +324,11 @@ pub async fn users(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    if method != Method::GET
+        && let Some(r) = sb.fault("s4-comm-user-write").await
+    {
+        return r;
+    }
     let Ok(mut t) = sb.s4.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -404,6 +412,11 @@ pub async fn systems(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    if method != Method::GET
+        && let Some(r) = sb.fault(write_fault_for(&set)).await
+    {
+        return r;
+    }
     let (name, key) = match set.split_once('(') {
         Some((n, k)) => (
             n.to_string(),
@@ -486,6 +499,22 @@ pub async fn systems(
             t.comm.inbound.push(new.clone());
             (StatusCode::CREATED, Json(Value::Object(new))).into_response()
         }
+        ("InboundUsers", &Method::PATCH, Some(uuid)) => {
+            let Some(patch) = body else {
+                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+            };
+            match t.comm.inbound.iter_mut().find(|i| s(i, "UUID") == uuid) {
+                Some(i) => {
+                    for (k, v) in patch {
+                        if matches!(k.as_str(), "AuthenticationMethod" | "OAuth2GrantType") {
+                            i.insert(k, v);
+                        }
+                    }
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                None => odata_error(StatusCode::NOT_FOUND, "/IWBEP/CM_V4_RUNTIME/002", "Resource not found", ""),
+            }
+        }
         ("CommunicationSystems", &Method::PATCH, Some(uuid)) => {
             let Some(patch) = body else {
                 return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
@@ -540,6 +569,11 @@ pub async fn arrangements(
         Ok(c) => c,
         Err(r) => return *r,
     };
+    if method != Method::GET
+        && let Some(r) = sb.fault("s4-comm-arrangement-write").await
+    {
+        return r;
+    }
     let Ok(mut t) = sb.s4.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -640,4 +674,13 @@ pub async fn systems_root(
     body: axum::body::Bytes,
 ) -> Response {
     systems(State(sb), method, headers, uri, Path(String::new()), body).await
+}
+
+/// The fault switch of writes to a set of the systems service.
+fn write_fault_for(set: &str) -> &'static str {
+    if set.starts_with("InboundUsers") {
+        "s4-comm-inbound-write"
+    } else {
+        "s4-comm-system-write"
+    }
 }

@@ -262,6 +262,10 @@ pub const ENDPOINTS: &[&str] = &[
     "s4-token",
     "s4-odata",
     "s4-comm",
+    "s4-comm-user-write",
+    "s4-comm-system-write",
+    "s4-comm-inbound-write",
+    "s4-comm-arrangement-write",
 ];
 
 /// Switches for what sap-apis.md leaves open ([U]) or tests need.
@@ -274,6 +278,8 @@ pub struct Settings {
     pub name_limit: usize,
     /// The IAS application's subject name identifier: `user_uuid` or `email`.
     pub subject: String,
+    /// S/4HANA refuses every CSRF token (to show how the wizard explains it).
+    pub s4_csrf_broken: bool,
 }
 
 impl Default for Settings {
@@ -283,6 +289,7 @@ impl Default for Settings {
             cc_connectors: false,
             name_limit: 64,
             subject: "user_uuid".into(),
+            s4_csrf_broken: false,
         }
     }
 }
@@ -569,6 +576,7 @@ struct SettingsForm {
     cc_connectors: Option<bool>,
     name_limit: Option<usize>,
     subject: Option<String>,
+    s4_csrf_broken: Option<bool>,
 }
 
 /// `POST /_sandbox/settings`: the switches of `Settings`.
@@ -584,6 +592,9 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
     }
     if let Some(v) = f.name_limit {
         s.name_limit = v;
+    }
+    if let Some(v) = f.s4_csrf_broken {
+        s.s4_csrf_broken = v;
     }
     match f.subject.as_deref() {
         Some("user_uuid" | "email") => s.subject = f.subject.unwrap_or_default(),

@@ -45,7 +45,7 @@ impl Session<'_> {
             method,
             url: format!("{}{path}", self.base),
             auth: Auth::Bearer(&self.token),
-            header: None,
+            headers: Vec::new(),
             form: None,
             json: None,
             accept: "application/json",
@@ -141,7 +141,7 @@ impl Session<'_> {
         user_token: &str,
     ) -> Result<Option<String>, SapError> {
         let mut req = self.req(Method::GET, &format!("/destinations/{name}"), None);
-        req.header = Some(("X-user-token", user_token));
+        req.headers.push(("X-user-token", user_token));
         let resp = self.c.send(calls, req).await?;
         if !resp.ok() {
             return Err(resp.into_error());

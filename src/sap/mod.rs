@@ -4,6 +4,7 @@
 
 pub mod destinations;
 pub mod ias;
+pub mod s4;
 pub mod task_center;
 pub mod xsuaa;
 
@@ -211,6 +212,10 @@ impl SapError {
 pub struct Resp {
     pub status: u16,
     pub body: String,
+    /// `x-csrf-token` of the answer (S/4HANA's services, D.1).
+    pub csrf: Option<String>,
+    /// `name=value` of each `Set-Cookie`.
+    pub cookies: Vec<String>,
 }
 
 impl Resp {
@@ -225,6 +230,12 @@ impl Resp {
     /// The error as SAP words it, from any of its error body shapes.
     pub fn sap_message(&self) -> Option<String> {
         let v: Value = serde_json::from_str(&self.body).ok()?;
+        // OData V4 (S/4HANA): {"error":{"code":"CM_APS_CS/026","message":...}}
+        if let Some(e) = v.get("error").filter(|e| e.is_object()) {
+            let m = e.get("message").and_then(Value::as_str).unwrap_or("");
+            let code = e.get("code").and_then(Value::as_str).unwrap_or("");
+            return Some(format!("{m} ({code})").chars().take(300).collect());
+        }
         [
             "error_description",
             "ErrorMessage",
@@ -255,8 +266,8 @@ pub struct Req<'a> {
     pub method: Method,
     pub url: String,
     pub auth: Auth<'a>,
-    /// One more header, e.g. `X-user-token` (never logged: only URLs are).
-    pub header: Option<(&'static str, &'a str)>,
+    /// More headers, e.g. `X-user-token`, `x-csrf-token` (never logged: only URLs are).
+    pub headers: Vec<(&'static str, &'a str)>,
     pub form: Option<Vec<(&'a str, &'a str)>>,
     pub json: Option<&'a Value>,
     pub accept: &'static str,
@@ -269,7 +280,7 @@ impl<'a> Req<'a> {
             method: Method::GET,
             url: url.into(),
             auth,
-            header: None,
+            headers: Vec::new(),
             form: None,
             json: None,
             accept: "application/json",
@@ -354,8 +365,8 @@ impl SapClient {
                 Auth::Basic(u, p) => rb.basic_auth(u, Some(p)),
                 Auth::Bearer(t) => rb.bearer_auth(t),
             };
-            if let Some((k, v)) = req.header {
-                rb = rb.header(k, v);
+            for (k, v) in &req.headers {
+                rb = rb.header(*k, *v);
             }
             if let Some(f) = &req.form {
                 rb = rb.form(f);
@@ -366,8 +377,26 @@ impl SapClient {
             let result = match rb.send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
+                    let csrf = r
+                        .headers()
+                        .get("x-csrf-token")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let cookies = r
+                        .headers()
+                        .get_all(reqwest::header::SET_COOKIE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .filter_map(|v| v.split(';').next())
+                        .map(str::to_string)
+                        .collect();
                     match r.text().await {
-                        Ok(body) => Ok(Resp { status, body }),
+                        Ok(body) => Ok(Resp {
+                            status,
+                            body,
+                            csrf,
+                            cookies,
+                        }),
                         Err(e) if e.is_timeout() => Err(self.timeout()),
                         Err(_) => Err(SapError::Garbage {
                             what: format!("status {status}, a body that could not be read"),

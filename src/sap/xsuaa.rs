@@ -24,7 +24,7 @@ pub async fn client_credentials(
         method: Method::POST,
         url: url.clone(),
         auth: Auth::None,
-        header: None,
+        headers: Vec::new(),
         form: Some(vec![
             ("grant_type", "client_credentials"),
             ("client_id", client_id),
@@ -40,7 +40,7 @@ pub async fn client_credentials(
             method: Method::POST,
             url,
             auth: Auth::Basic(client_id, secret),
-            header: None,
+            headers: Vec::new(),
             form: Some(vec![("grant_type", "client_credentials")]),
             json: None,
             accept: "application/json",
@@ -111,7 +111,7 @@ pub async fn authorization_code(
         method: Method::POST,
         url: format!("{}/oauth/token", origin(uaa_url)?),
         auth: Auth::Basic(client_id, secret),
-        header: None,
+        headers: Vec::new(),
         form: Some(vec![
             ("grant_type", "authorization_code"),
             ("code", code),

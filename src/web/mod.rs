@@ -7,6 +7,7 @@ mod customer_user;
 mod form;
 mod handover;
 mod pages;
+mod s4_setup;
 mod setups;
 mod throttle;
 
@@ -52,6 +53,10 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/customer-user", get(customer_user::show).post(customer_user::paste))
         .route("/setups/{id}/customer-user/forget", post(customer_user::forget))
         .route("/customer-user/callback", get(customer_user::callback))
+        .route("/setups/{id}/s4-setup", get(s4_setup::show))
+        .route("/setups/{id}/s4-setup/credentials", post(s4_setup::credentials))
+        .route("/setups/{id}/s4-setup/plan", post(s4_setup::plan))
+        .route("/setups/{id}/s4-setup/apply", post(s4_setup::apply))
         .route("/setups/{id}/report", get(handover::report_page))
         .route("/setups/{id}/report.md", get(handover::report_markdown))
         .route("/setups/{id}/destination.properties", get(handover::properties))

@@ -98,6 +98,8 @@ pub struct QuestionPage {
     pub sap_action: Option<ActionView>,
     /// Showing what was typed before the session ended: not saved yet.
     pub kept_notice: bool,
+    /// Steps 3.3-3.5: the page that does them through S/4HANA's API.
+    pub api_setup_href: Option<String>,
 }
 
 pub struct CheckRow {
@@ -358,6 +360,8 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 post: a != Action::ApplyDestination,
             }),
         kept_notice: false,
+        api_setup_href: matches!(page.id, "step-3-3" | "step-3-4" | "step-3-5")
+            .then(|| format!("/setups/{}/s4-setup", setup.id)),
     }
 }
 

@@ -4,6 +4,7 @@ mod accounts;
 mod browser;
 mod handover;
 mod judged;
+mod s4_api;
 mod sap;
 mod security;
 mod support;

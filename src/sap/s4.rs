@@ -1,0 +1,190 @@
+//! S/4HANA Cloud communication management through SAP_COM_0A48 (sap-apis.md
+//! D.1-D.3): a session of the bootstrap communication user with its CSRF
+//! token and cookie, reads and writes of the three OData V4 services.
+
+use reqwest::Method;
+use serde_json::{Map, Value};
+
+use super::{Auth, Calls, Req, SapClient, SapError, Service};
+
+pub const CU: &str =
+    "/sap/opu/odata4/sap/aps_com_cu_a4c_odata/srvd_a2x/sap/aps_com_cu_a4c_odata/0001";
+pub const CS: &str =
+    "/sap/opu/odata4/sap/aps_com_cs_a4c_odata/srvd_a2x/sap/aps_com_cs_a4c_odata/0001";
+pub const CA: &str =
+    "/sap/opu/odata4/sap/aps_com_ca_a4c_odata/srvd_a2x/sap/aps_com_ca_a4c_odata/0001";
+
+pub type Entity = Map<String, Value>;
+
+/// A signed-in session with the tenant's communication management.
+pub struct Session<'a> {
+    c: &'a SapClient,
+    /// `https://<host>-api.<domain>`
+    api: String,
+    user: String,
+    password: String,
+    csrf: String,
+    cookie: String,
+}
+
+/// The error of an answer; a refused CSRF token is told apart (D.1).
+fn failure(resp: super::Resp) -> SapError {
+    if resp.status == 403
+        && resp
+            .csrf
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case("required"))
+    {
+        return SapError::Status {
+            status: 403,
+            message: Some("CSRF token validation failed".into()),
+        };
+    }
+    resp.into_error()
+}
+
+/// What went wrong, in the consultant's words (S/4HANA's text and code kept).
+pub fn explain(e: &SapError) -> String {
+    match e {
+        SapError::Status { status: 401, .. } => "S/4HANA refused the API user (401): check its name and password, and that it is the inbound user of a SAP_COM_0A48 communication arrangement.".into(),
+        SapError::Status { status: 403, message } if message.as_deref() == Some("CSRF token validation failed") => {
+            "S/4HANA refused the write: its CSRF token was not accepted (403). Run it again; the wizard fetches a new token.".into()
+        }
+        SapError::Status { status: 500, .. } => format!(
+            "{} If S/4HANA answers 500 every time, it may not offer this API: only S/4HANA Cloud Public Edition does, not on-premise or Private Edition.",
+            e.explain()
+        ),
+        other => other.explain(),
+    }
+}
+
+impl<'a> Session<'a> {
+    /// Sign in with the bootstrap user and fetch a CSRF token (`X-CSRF-Token: Fetch`).
+    pub async fn connect(
+        c: &'a SapClient,
+        calls: &Calls,
+        api: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Session<'a>, SapError> {
+        let mut req = Req::get(
+            Service::S4,
+            format!("{api}{CU}/"),
+            Auth::Basic(user, password),
+        );
+        req.headers.push(("X-CSRF-Token", "Fetch"));
+        let resp = c.send(calls, req).await?;
+        if !resp.ok() {
+            return Err(resp.into_error());
+        }
+        let csrf = resp.csrf.clone().ok_or(SapError::Garbage {
+            what: "an answer without an x-csrf-token".into(),
+        })?;
+        Ok(Session {
+            c,
+            api: api.to_string(),
+            user: user.to_string(),
+            password: password.to_string(),
+            csrf,
+            cookie: resp.cookies.join("; "),
+        })
+    }
+
+    /// Read the three services, as the connection check does.
+    pub async fn check(&self, calls: &Calls) -> Result<(usize, usize, usize), SapError> {
+        let (u, s, a) = tokio::join!(
+            self.list(calls, CU, "CommunicationUsers", None),
+            self.list(calls, CS, "CommunicationSystems", None),
+            self.list(calls, CA, "CommunicationArrangements", None),
+        );
+        Ok((u?.len(), s?.len(), a?.len()))
+    }
+
+    fn req<'r>(&'r self, method: Method, url: String, json: Option<&'r Value>) -> Req<'r> {
+        let mut r = Req::get(Service::S4, url, Auth::Basic(&self.user, &self.password));
+        r.method = method;
+        r.json = json;
+        r.headers.push(("Accept", "application/json"));
+        if r.method != Method::GET {
+            r.headers.push(("x-csrf-token", &self.csrf));
+            r.headers.push(("Cookie", &self.cookie));
+        }
+        r
+    }
+
+    /// `GET {base}/{set}[?$filter=...&$expand=...]`: the `value` array.
+    pub async fn list(
+        &self,
+        calls: &Calls,
+        base: &str,
+        set: &str,
+        query: Option<&[(&str, &str)]>,
+    ) -> Result<Vec<Entity>, SapError> {
+        let mut url = reqwest::Url::parse(&format!("{}{base}/{set}", self.api)).map_err(|_| {
+            SapError::BadUrl {
+                url: self.api.clone(),
+            }
+        })?;
+        if let Some(q) = query {
+            url.query_pairs_mut().extend_pairs(q);
+        }
+        let resp = self
+            .c
+            .send(calls, self.req(Method::GET, url.to_string(), None))
+            .await?;
+        if !resp.ok() {
+            return Err(resp.into_error());
+        }
+        Ok(resp
+            .json()?
+            .get("value")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
+            .unwrap_or_default())
+    }
+
+    /// `POST {base}/{set}`: the created entity (201).
+    pub async fn create(
+        &self,
+        calls: &Calls,
+        base: &str,
+        set: &str,
+        body: &Value,
+    ) -> Result<Entity, SapError> {
+        let url = format!("{}{base}/{set}", self.api);
+        let resp = self
+            .c
+            .send(calls, self.req(Method::POST, url, Some(body)))
+            .await?;
+        if !resp.ok() {
+            return Err(failure(resp));
+        }
+        match resp.json()? {
+            Value::Object(m) => Ok(m),
+            _ => Err(SapError::Garbage {
+                what: "a created entity that is not an object".into(),
+            }),
+        }
+    }
+
+    /// `PATCH {base}/{set}({key})`.
+    pub async fn patch(
+        &self,
+        calls: &Calls,
+        base: &str,
+        set: &str,
+        key: &str,
+        body: &Value,
+    ) -> Result<(), SapError> {
+        let url = format!("{}{base}/{set}({key})", self.api);
+        let resp = self
+            .c
+            .send(calls, self.req(Method::PATCH, url, Some(body)))
+            .await?;
+        if resp.ok() {
+            Ok(())
+        } else {
+            Err(failure(resp))
+        }
+    }
+}
