@@ -6,6 +6,7 @@
 
 pub mod actions;
 mod engine;
+pub mod global_ids;
 mod pages;
 pub mod s4_setup;
 pub mod verify;

@@ -1039,6 +1039,27 @@ const STEP6: &[Field] = &[
             ),
         ],
     ),
+    optional(text(
+        "scim_api_user",
+        "SCIM API user (optional)",
+        "Only to let the wizard set the Global User IDs through S/4HANA's SCIM interface: the communication user of the customer's SAP_COM_0465 arrangement.",
+        |s, _| domain::comm_user_name(s).map(|c| plain("scim_api_user", c, |v| v)),
+    )),
+    Field {
+        key: "scim_api_password",
+        label: "Password of the SCIM API user (optional)",
+        hint: "Stored encrypted and sent only to this S/4HANA system. Leave blank to keep the saved one.",
+        kind: Kind::Secret,
+        optional: true,
+        parse: Parser::Text(|s, _| {
+            domain::bounded_text(s, "password", 200).map(|c| Parsed {
+                values: vec![("scim_api_password", Stored::Secret(c.value))],
+                warnings: c.warnings,
+            })
+        }),
+        prefill: None,
+        also_stores: &[],
+    },
 ];
 
 fn guide_step6(_: &Ctx) -> Vec<Instruction> {
@@ -1262,6 +1283,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "comm_password",
     "ds_clientsecret",
     "s4_api_password",
+    "scim_api_password",
 ];
 
 /// Where each secret is sent: (answer key holding a URL or host, what it is).

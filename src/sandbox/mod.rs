@@ -6,6 +6,7 @@
 mod comm;
 mod jwt;
 mod s4;
+mod scim;
 mod services;
 mod task_center;
 mod xsuaa;
@@ -266,6 +267,8 @@ pub const ENDPOINTS: &[&str] = &[
     "s4-comm-system-write",
     "s4-comm-inbound-write",
     "s4-comm-arrangement-write",
+    "s4-scim",
+    "s4-scim-write",
 ];
 
 /// Switches for what sap-apis.md leaves open ([U]) or tests need.
@@ -280,6 +283,9 @@ pub struct Settings {
     pub subject: String,
     /// S/4HANA refuses every CSRF token (to show how the wizard explains it).
     pub s4_csrf_broken: bool,
+    /// Whether S/4HANA's SCIM accepts PATCH of the userUuid (E: [U]); when
+    /// not, it answers 501 and the wizard falls back to PUT.
+    pub scim_patch: bool,
 }
 
 impl Default for Settings {
@@ -290,6 +296,7 @@ impl Default for Settings {
             name_limit: 64,
             subject: "user_uuid".into(),
             s4_csrf_broken: false,
+            scim_patch: true,
         }
     }
 }
@@ -311,6 +318,8 @@ pub struct Sandbox {
     s4: Mutex<s4::Tenant>,
     /// CSRF tokens handed out by S/4HANA's services: (token, session cookie).
     csrf: Mutex<HashSet<(String, String)>>,
+    scim_in_flight: std::sync::atomic::AtomicU64,
+    scim_max_in_flight: std::sync::atomic::AtomicU64,
     settings: Mutex<Settings>,
     s4_tokens: Mutex<HashSet<String>>,
     /// Clients registered through /_sandbox/clients, accepted like the demo's.
@@ -354,6 +363,8 @@ impl Sandbox {
             faults: Mutex::new(HashMap::new()),
             s4: Mutex::new(s4::Tenant::demo(&demo, &cert_cn, &certificate)),
             csrf: Mutex::new(HashSet::new()),
+            scim_in_flight: std::sync::atomic::AtomicU64::new(0),
+            scim_max_in_flight: std::sync::atomic::AtomicU64::new(0),
             settings: Mutex::new(Settings::default()),
             certificate,
             cert_cn,
@@ -551,7 +562,12 @@ async fn set_fault(State(sb): State<Shared>, axum::Form(f): axum::Form<FaultForm
 
 async fn seen(State(sb): State<Shared>) -> axum::Json<Value> {
     let seen = sb.seen.lock().map(|s| s.clone()).unwrap_or_default();
-    axum::Json(json!(seen))
+    let mut v = json!(seen);
+    v["scim-s4-max-in-flight"] = json!(
+        sb.scim_max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    );
+    axum::Json(v)
 }
 
 async fn reset(State(sb): State<Shared>) -> &'static str {
@@ -577,6 +593,7 @@ struct SettingsForm {
     name_limit: Option<usize>,
     subject: Option<String>,
     s4_csrf_broken: Option<bool>,
+    scim_patch: Option<bool>,
 }
 
 /// `POST /_sandbox/settings`: the switches of `Settings`.
@@ -595,6 +612,9 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
     }
     if let Some(v) = f.s4_csrf_broken {
         s.s4_csrf_broken = v;
+    }
+    if let Some(v) = f.scim_patch {
+        s.scim_patch = v;
     }
     match f.subject.as_deref() {
         Some("user_uuid" | "email") => s.subject = f.subject.unwrap_or_default(),
@@ -636,6 +656,8 @@ pub fn router(sb: Shared) -> Router {
         .route(&format!("{}/CommunicationUsers", comm::CU), get(comm::users).post(comm::users))
         .route(&format!("{}/", comm::CS), get(comm::systems_root))
         .route(&format!("{}/{{set}}", comm::CS), get(comm::systems).post(comm::systems).patch(comm::systems))
+        .route(&format!("{}/Users", scim::BASE), get(scim::users))
+        .route(&format!("{}/Users/{{id}}", scim::BASE), get(scim::user).put(scim::user).patch(scim::user))
         .route(&format!("{}/", comm::CA), get(comm::arrangements))
         .route(&format!("{}/CommunicationArrangements", comm::CA), get(comm::arrangements).post(comm::arrangements))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(s4::odata))

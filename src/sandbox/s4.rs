@@ -26,9 +26,25 @@ pub enum LogonType {
 
 #[derive(Clone, serde::Serialize)]
 pub struct BusinessUser {
+    /// SCIM id (`CB…`).
+    pub id: String,
     pub user_name: String,
     pub email: String,
     pub global_user_id: Option<String>,
+    /// `userUuidHistory`: (value, active).
+    pub history: Vec<(String, bool)>,
+}
+
+impl BusinessUser {
+    pub fn new(n: usize, user_name: &str, email: &str, global_user_id: Option<String>) -> Self {
+        BusinessUser {
+            id: format!("CB{:010}", n),
+            user_name: user_name.to_string(),
+            email: email.to_string(),
+            history: global_user_id.iter().map(|g| (g.clone(), true)).collect(),
+            global_user_id,
+        }
+    }
 }
 
 /// The part of the tenant the SAML bearer exchange depends on: its
@@ -75,10 +91,14 @@ impl Tenant {
             business_users: d
                 .people
                 .iter()
-                .map(|p| BusinessUser {
-                    user_name: p.s4_user.clone(),
-                    email: p.email.clone(),
-                    global_user_id: p.s4_global_id.then(|| p.user_uuid.clone()),
+                .enumerate()
+                .map(|(i, p)| {
+                    BusinessUser::new(
+                        i + 1,
+                        &p.s4_user,
+                        &p.email,
+                        p.s4_global_id.then(|| p.user_uuid.clone()),
+                    )
                 })
                 .collect(),
         }
@@ -276,6 +296,11 @@ pub struct Change {
     clear_global_id: Option<String>,
     /// Set it back (to their IAS userUuid).
     set_global_id: Option<String>,
+    /// Add this many business users `user{n}@acme.example` without a Global
+    /// User ID (many approvers at once).
+    generate_users: Option<usize>,
+    /// Give this person's business user a Global User ID that is not theirs.
+    wrong_global_id: Option<String>,
 }
 
 /// `POST /_sandbox/s4`: change the tenant behind the wizard's back, as a
@@ -319,6 +344,30 @@ pub async fn change(State(sb): State<Shared>, Form(c): Form<Change>) -> Response
         }
         if let Some(l) = c.logon_type {
             sys.insert("OAuth2IdentityProviderUserLogonType".into(), json!(l));
+        }
+    }
+    if let Some(n) = c.generate_users {
+        let start = t.business_users.len();
+        for i in 0..n.min(1000) {
+            let k = start + i + 1;
+            t.business_users.push(BusinessUser::new(
+                k,
+                &format!("USER{k}"),
+                &format!("user{k}@acme.example"),
+                None,
+            ));
+        }
+    }
+    if let Some(email) = c.wrong_global_id {
+        match t
+            .business_users
+            .iter_mut()
+            .find(|u| u.email.eq_ignore_ascii_case(&email))
+        {
+            Some(u) => u.global_user_id = Some(super::uuid(&format!("wrong/{email}"))),
+            None => {
+                return (StatusCode::NOT_FOUND, "no business user with that e-mail").into_response();
+            }
         }
     }
     for (email, set) in [(c.clear_global_id, false), (c.set_global_id, true)] {

@@ -14,6 +14,9 @@ pub const CS: &str =
 pub const CA: &str =
     "/sap/opu/odata4/sap/aps_com_ca_a4c_odata/srvd_a2x/sap/aps_com_ca_a4c_odata/0001";
 
+pub const SCIM: &str = "/sap/bc/http/sap/aps_iam_api_scim";
+const SAP_USER: &str = "urn:ietf:params:scim:schemas:extension:sap:2.0:User";
+
 pub type Entity = Map<String, Value>;
 
 /// A signed-in session with the tenant's communication management.
@@ -67,9 +70,39 @@ impl<'a> Session<'a> {
         user: &str,
         password: &str,
     ) -> Result<Session<'a>, SapError> {
+        Self::connect_at(c, calls, api, &format!("{CU}/"), user, password).await
+    }
+
+    /// The same against SCIM (SAP_COM_0465, sap-apis.md E).
+    pub async fn connect_scim(
+        c: &'a SapClient,
+        calls: &Calls,
+        api: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Session<'a>, SapError> {
+        Self::connect_at(
+            c,
+            calls,
+            api,
+            &format!("{SCIM}/Users?count=1"),
+            user,
+            password,
+        )
+        .await
+    }
+
+    async fn connect_at(
+        c: &'a SapClient,
+        calls: &Calls,
+        api: &str,
+        path: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Session<'a>, SapError> {
         let mut req = Req::get(
             Service::S4,
-            format!("{api}{CU}/"),
+            format!("{api}{path}"),
             Auth::Basic(user, password),
         );
         req.headers.push(("X-CSRF-Token", "Fetch"));
@@ -187,4 +220,74 @@ impl<'a> Session<'a> {
             Err(failure(resp))
         }
     }
+
+    /// The business user with this e-mail (SCIM `emails.value eq`), if one.
+    pub async fn scim_user_by_email(
+        &self,
+        calls: &Calls,
+        email: &str,
+    ) -> Result<Option<Value>, SapError> {
+        let mut url = reqwest::Url::parse(&format!("{}{SCIM}/Users", self.api)).map_err(|_| {
+            SapError::BadUrl {
+                url: self.api.clone(),
+            }
+        })?;
+        url.query_pairs_mut()
+            .append_pair(
+                "filter",
+                &format!("emails.value eq \"{}\"", email.replace('"', "")),
+            )
+            .append_pair("count", "2");
+        let resp = self
+            .c
+            .send(calls, self.req(Method::GET, url.to_string(), None))
+            .await?;
+        if !resp.ok() {
+            return Err(resp.into_error());
+        }
+        Ok(resp
+            .json()?
+            .get("Resources")
+            .and_then(Value::as_array)
+            .and_then(|r| r.first().cloned()))
+    }
+
+    /// Set a business user's Global User ID: PATCH `replace` on
+    /// `…:sap:2.0:User:userUuid`, falling back to PUT of the whole resource
+    /// on 400/501 (sap-apis.md E: which S/4HANA accepts is [U]).
+    pub async fn scim_set_global_id(
+        &self,
+        calls: &Calls,
+        user: &Value,
+        uuid: &str,
+    ) -> Result<Value, SapError> {
+        let id = user.get("id").and_then(Value::as_str).unwrap_or("");
+        let url = format!("{}{SCIM}/Users/{id}", self.api);
+        let patch = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": format!("{SAP_USER}:userUuid"), "value": uuid}],
+        });
+        let resp = self
+            .c
+            .send(calls, self.req(Method::PATCH, url.clone(), Some(&patch)))
+            .await?;
+        let resp = if matches!(resp.status, 400 | 501) {
+            let mut full = user.clone();
+            full[SAP_USER]["userUuid"] = Value::String(uuid.to_string());
+            self.c
+                .send(calls, self.req(Method::PUT, url, Some(&full)))
+                .await?
+        } else {
+            resp
+        };
+        if !resp.ok() {
+            return Err(failure(resp));
+        }
+        resp.json()
+    }
+}
+
+/// A SCIM user's Global User ID.
+pub fn global_id(user: &Value) -> Option<&str> {
+    user.get(SAP_USER)?.get("userUuid")?.as_str()
 }

@@ -8,6 +8,7 @@ mod form;
 mod handover;
 mod pages;
 mod s4_setup;
+mod s4_users;
 mod setups;
 mod throttle;
 
@@ -57,6 +58,10 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-setup/credentials", post(s4_setup::credentials))
         .route("/setups/{id}/s4-setup/plan", post(s4_setup::plan))
         .route("/setups/{id}/s4-setup/apply", post(s4_setup::apply))
+        .route("/setups/{id}/s4-users", get(s4_users::show))
+        .route("/setups/{id}/s4-users/credentials", post(s4_users::credentials))
+        .route("/setups/{id}/s4-users/plan", post(s4_users::plan))
+        .route("/setups/{id}/s4-users/apply", post(s4_users::apply))
         .route("/setups/{id}/report", get(handover::report_page))
         .route("/setups/{id}/report.md", get(handover::report_markdown))
         .route("/setups/{id}/destination.properties", get(handover::properties))

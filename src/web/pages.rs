@@ -98,8 +98,8 @@ pub struct QuestionPage {
     pub sap_action: Option<ActionView>,
     /// Showing what was typed before the session ended: not saved yet.
     pub kept_notice: bool,
-    /// Steps 3.3-3.5: the page that does them through S/4HANA's API.
-    pub api_setup_href: Option<String>,
+    /// Steps 3.3-3.5 and 6: the page that does them through S/4HANA's API.
+    pub api_setup: Option<(String, &'static str)>,
 }
 
 pub struct CheckRow {
@@ -360,8 +360,17 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 post: a != Action::ApplyDestination,
             }),
         kept_notice: false,
-        api_setup_href: matches!(page.id, "step-3-3" | "step-3-4" | "step-3-5")
-            .then(|| format!("/setups/{}/s4-setup", setup.id)),
+        api_setup: match page.id {
+            "step-3-3" | "step-3-4" | "step-3-5" => Some((
+                format!("/setups/{}/s4-setup", setup.id),
+                "With access to S/4HANA's communication management API (SAP_COM_0A48), the wizard can do steps 3.3 to 3.5 for you:",
+            )),
+            "step-6" => Some((
+                format!("/setups/{}/s4-users", setup.id),
+                "With access to S/4HANA's SCIM interface (SAP_COM_0465), the wizard can set the Global User IDs for you:",
+            )),
+            _ => None,
+        },
     }
 }
 

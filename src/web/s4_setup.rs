@@ -90,63 +90,26 @@ pub async fn credentials(
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let page33 = playbook::page("step-3-3").ok_or(AppError::NotFound)?;
-    let rec = setup.pages.get(page33.id);
-    let mut form = FormInput::default();
-    for f in page33.fields {
-        if matches!(f.kind, Kind::Text | Kind::Lines)
-            && let Some(v) = rec.and_then(|r| r.data.get(f.key))
-        {
-            form.values.push((f.key.to_string(), v.clone()));
-        }
-    }
-    form.values.retain(|(k, _)| k != "s4_api_user");
-    form.values.push((
-        "s4_api_user".into(),
-        input.first("s4_api_user").unwrap_or("").trim().to_string(),
-    ));
-    form.values.push((
-        "s4_api_password".into(),
-        input.first("s4_api_password").unwrap_or("").to_string(),
-    ));
-    let now = fmt::now();
-    let sub = {
-        let reveal = |c: &str| state.store.reveal(c);
-        let mut ctx = playbook::Ctx::new(&setup, &reveal, now);
-        playbook::submit(page33, &form, &mut ctx, &me.name, true)
-    };
     let mut p = page(&setup, &me, input.first("s4_api_user").map(str::to_string));
-    let sub = match sub {
-        Ok(s) => s,
-        Err(e) => {
-            p.error = e.errors.into_iter().next().map(|(_, m)| m);
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
-        }
-    };
-    if input.first("s4_api_user").unwrap_or("").trim().is_empty() {
+    let typed = input.first("s4_api_user").unwrap_or("").trim();
+    if typed.is_empty() {
         p.error = Some(
             "Enter the API user: the communication user of the SAP_COM_0A48 arrangement".into(),
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     }
-    let write = PageWrite {
-        page: page33.id,
-        data: sub.data,
-        basis: &sub.basis,
-        expected_version: rec.map_or(0, |r| r.version),
-        user: &me.name,
-        now,
-    };
-    let saved = match state
-        .store
-        .save_page(&setup.id, write)
-        .await?
-        .ok_or(AppError::NotFound)?
-    {
-        SaveOutcome::Saved(s) => s,
-        SaveOutcome::Conflict(_) => {
-            p.error = Some("Someone saved step 3.3 meanwhile. Enter the credentials again.".into());
-            return Ok((StatusCode::CONFLICT, p).into_response());
+    let creds = [
+        ("s4_api_user", typed.to_string()),
+        (
+            "s4_api_password",
+            input.first("s4_api_password").unwrap_or("").to_string(),
+        ),
+    ];
+    let saved = match save_answers(&state, &setup, "step-3-3", &creds, &me, None).await? {
+        Ok(s) => s,
+        Err((status, e)) => {
+            p.error = Some(e);
+            return Ok((status, p).into_response());
         }
     };
     let (wanted, user, password) = inputs(&state, &saved);
@@ -231,6 +194,95 @@ pub async fn plan(
     }
 }
 
+/// Save some answers of a page through its own parser, as if typed there,
+/// keeping its other answers (secrets left blank keep their saved value).
+/// With `ticked_by`, every confirmation is ticked and marked as done that way.
+pub(super) async fn save_answers(
+    state: &crate::AppState,
+    setup: &Setup,
+    page_id: &str,
+    values: &[(&str, String)],
+    me: &User,
+    ticked_by: Option<&str>,
+) -> Result<std::result::Result<std::sync::Arc<Setup>, (StatusCode, String)>> {
+    let page = playbook::page(page_id).ok_or(AppError::NotFound)?;
+    let rec = setup.pages.get(page.id);
+    let mut form = FormInput::default();
+    for f in page.fields {
+        if let Kind::Confirm(items) = f.kind {
+            let prefix = format!("{}.", f.key);
+            for (id, _) in items.iter() {
+                let saved = rec.is_some_and(|r| r.data.contains_key(&format!("{prefix}{id}")));
+                if saved || ticked_by.is_some() {
+                    form.values.push((f.key.to_string(), id.to_string()));
+                }
+            }
+        } else if matches!(f.kind, Kind::Text | Kind::Lines | Kind::Choice(_))
+            && let Some(v) = rec.and_then(|r| r.data.get(f.key))
+        {
+            form.values.push((f.key.to_string(), v.clone()));
+        }
+    }
+    for (k, v) in values {
+        form.values.retain(|(x, _)| x != k);
+        form.values.push((k.to_string(), v.clone()));
+    }
+    let now = fmt::now();
+    let sub = {
+        let reveal = |c: &str| state.store.reveal(c);
+        let mut ctx = playbook::Ctx::new(setup, &reveal, now);
+        playbook::submit(page, &form, &mut ctx, &me.name, true)
+    };
+    let sub = match sub {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = e
+                .errors
+                .into_iter()
+                .map(|(_, m)| m)
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, msg)));
+        }
+    };
+    let fresh = format!("{now}|{}", me.name);
+    let data: BTreeMap<String, Stored> = sub
+        .data
+        .into_iter()
+        .map(|(k, v)| match (v, ticked_by) {
+            (Stored::Plain(p), Some(how)) if k.contains('.') && p == fresh => {
+                (k, Stored::Plain(format!("{p}|{how}")))
+            }
+            (other, _) => (k, other),
+        })
+        .collect();
+    let write = PageWrite {
+        page: page.id,
+        data,
+        basis: &sub.basis,
+        expected_version: rec.map_or(0, |r| r.version),
+        user: &me.name,
+        now,
+    };
+    Ok(
+        match state
+            .store
+            .save_page(&setup.id, write)
+            .await?
+            .ok_or(AppError::NotFound)?
+        {
+            SaveOutcome::Saved(s) => Ok(s),
+            SaveOutcome::Conflict(_) => Err((
+                StatusCode::CONFLICT,
+                format!(
+                    "Someone saved step {} meanwhile. Enter it again.",
+                    page.step
+                ),
+            )),
+        },
+    )
+}
+
 fn strong_password() -> Result<String> {
     // 32 characters of letters and digits (S/4HANA asks for 20 or more).
     let hex = crate::store::secrets::random_hex(24)?;
@@ -247,9 +299,7 @@ fn strong_password() -> Result<String> {
         .collect())
 }
 
-/// Save `values` (and ticks of every confirmation) on `page_id` through the
-/// page's own parser, as if the consultant typed them; ticks say they were
-/// done through the API.
+/// Fill in a page from what S/4HANA now has: `Some(why)` when it could not.
 async fn fill(
     state: &crate::AppState,
     setup_id: &str,
@@ -257,73 +307,25 @@ async fn fill(
     values: &[(&str, String)],
     me: &User,
 ) -> Result<Option<String>> {
-    let Some(page) = playbook::page(page_id) else {
-        return Ok(None);
-    };
     let Some(setup) = state.store.setup(setup_id) else {
         return Ok(None);
     };
-    let rec = setup.pages.get(page_id);
-    let mut form = FormInput::default();
-    for f in page.fields {
-        if let Kind::Confirm(items) = f.kind {
-            for (id, _) in items {
-                form.values.push((f.key.to_string(), id.to_string()));
-            }
-        } else if let Some(v) = rec
-            .and_then(|r| r.data.get(f.key))
-            .filter(|_| matches!(f.kind, Kind::Text | Kind::Lines | Kind::Choice(_)))
-        {
-            form.values.push((f.key.to_string(), v.clone()));
-        }
-    }
-    for (k, v) in values {
-        form.values.retain(|(x, _)| x != k);
-        form.values.push((k.to_string(), v.clone()));
-    }
-    let now = fmt::now();
-    let sub = {
-        let reveal = |c: &str| state.store.reveal(c);
-        let mut ctx = playbook::Ctx::new(&setup, &reveal, now);
-        playbook::submit(page, &form, &mut ctx, &me.name, true)
-    };
-    let sub = match sub {
-        Ok(s) => s,
-        Err(e) => {
-            let why: Vec<String> = e.errors.into_iter().map(|(_, m)| m).collect();
-            return Ok(Some(format!(
-                "Step {} could not be filled in: {}",
-                page.step,
-                why.join("; ")
-            )));
-        }
-    };
-    let fresh = format!("{now}|{}", me.name);
-    let data: BTreeMap<String, Stored> = sub
-        .data
-        .into_iter()
-        .map(|(k, v)| match v {
-            Stored::Plain(p) if k.contains('.') && p == fresh => {
-                (k, Stored::Plain(format!("{p}|through the S/4HANA API")))
-            }
-            other => (k, other),
-        })
-        .collect();
-    state
-        .store
-        .save_page(
-            setup_id,
-            PageWrite {
-                page: page_id,
-                data,
-                basis: &sub.basis,
-                expected_version: rec.map_or(0, |r| r.version),
-                user: &me.name,
-                now,
-            },
+    let step = playbook::page(page_id).map_or("", |p| p.step);
+    Ok(
+        match save_answers(
+            state,
+            &setup,
+            page_id,
+            values,
+            me,
+            Some("through the S/4HANA API"),
         )
-        .await?;
-    Ok(None)
+        .await?
+        {
+            Ok(_) => None,
+            Err((_, why)) => Some(format!("Step {step} could not be filled in: {why}")),
+        },
+    )
 }
 
 /// Apply the plan the consultant saw (its fingerprint), never another one.

@@ -290,3 +290,172 @@ async fn csrf_and_odata_errors_are_told_in_words() {
         r.body
     );
 }
+
+/// A setup with the IAS look-up done for `approvers`, and the SCIM user saved.
+async fn with_approvers(app: &TestApp, demo: &Value, approvers: &str) -> String {
+    let id = app.create_setup("ACME IDs").await;
+    for page in ["facts", "step-2"] {
+        let r = complete_demo_page(app, demo, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    let r = app.save(&id, "step-6", &[("approvers", approvers)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let scim = &demo["s4_api_users"][1];
+    let wrong = app
+        .post(
+            &format!("/setups/{id}/s4-users/credentials"),
+            &[
+                ("scim_api_user", scim[0].as_str().unwrap_or("")),
+                ("scim_api_password", "nope"),
+            ],
+        )
+        .await;
+    assert!(
+        wrong.body.contains("S/4HANA refused the API user (401)"),
+        "{}",
+        wrong.body
+    );
+    let ok = app
+        .post(
+            &format!("/setups/{id}/s4-users/credentials"),
+            &[
+                ("scim_api_user", scim[0].as_str().unwrap_or("")),
+                ("scim_api_password", scim[1].as_str().unwrap_or("")),
+            ],
+        )
+        .await;
+    assert!(ok.body.contains("Connected as TC_SCIM_API"), "{}", ok.body);
+    id
+}
+
+fn row<'a>(body: &'a str, email: &str) -> &'a str {
+    body.split(&format!("<tr><td>{email}</td>"))
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no row {email}"))
+}
+
+#[tokio::test]
+async fn global_user_ids_are_set_checked_and_changed_through_scim() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    // bob has a wrong Global User ID, chris none, dana none; anna is right.
+    sandbox_post(
+        &app,
+        "/_sandbox/s4",
+        &[
+            ("wrong_global_id", "bob.stone@acme.example"),
+            ("clear_global_id", "chris.lee@acme.example"),
+        ],
+    )
+    .await;
+    let ias: Vec<String> = ["anna.berg", "bob.stone", "chris.lee", "dana.gray"]
+        .iter()
+        .map(|n| format!("{n}@acme.example"))
+        .collect();
+    let list = format!(
+        "{}\nnobody@acme.example\nzed.unknown@acme.example, 0b4f1e2a-5c6d-4e7f-8a9b-0c1d2e3f4a5b",
+        ias.join("\n")
+    );
+    let id = with_approvers(&app, &demo, &list).await;
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-6/run"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let p = app.post(&format!("/setups/{id}/s4-users/plan"), &[]).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(row(&p.body, "anna.berg@acme.example").contains("already right"));
+    assert!(row(&p.body, "bob.stone@acme.example").contains("to change (now"));
+    assert!(row(&p.body, "chris.lee@acme.example").contains("to set"));
+    assert!(row(&p.body, "dana.gray@acme.example").contains("to set"));
+    assert!(row(&p.body, "nobody@acme.example").contains("not found in Identity Authentication"));
+    assert!(row(&p.body, "zed.unknown@acme.example").contains("not found in S/4HANA"));
+    assert!(p.body.contains("The plan: 3 to write"));
+    let before = s4(&app).await;
+    let done = app
+        .post(
+            &format!("/setups/{id}/s4-users/apply"),
+            &[("fingerprint", &fingerprint(&p.body))],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        done.body
+            .contains("3 Global User IDs written and read back"),
+        "{}",
+        done.body
+    );
+    let after = s4(&app).await;
+    assert_ne!(before, after);
+    for email in &ias {
+        let person = person(&demo, email);
+        let user = after["business_users"]
+            .as_array()
+            .and_then(|u| u.iter().find(|x| x["email"] == email.as_str()))
+            .cloned()
+            .expect("user");
+        assert_eq!(user["global_user_id"], person["user_uuid"], "{email}");
+    }
+    let bob = after["business_users"]
+        .as_array()
+        .and_then(|u| u.iter().find(|x| x["email"] == "bob.stone@acme.example"))
+        .cloned()
+        .expect("bob");
+    assert_eq!(
+        bob["history"].as_array().map_or(0, Vec::len),
+        2,
+        "the old value is kept in the history"
+    );
+    let history = app.get(&format!("/setups/{id}/history")).await.body;
+    assert!(
+        history.contains("Global User ID of bob.stone@acme.example changed from"),
+        "{history}"
+    );
+    let again = app.post(&format!("/setups/{id}/s4-users/plan"), &[]).await;
+    assert!(again.body.contains("The plan: 0 to write"));
+}
+
+#[tokio::test]
+async fn two_hundred_approvers_are_handled_with_bounded_concurrency_and_put_fallback() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    sandbox_post(&app, "/_sandbox/s4", &[("generate_users", "200")]).await;
+    sandbox_post(&app, "/_sandbox/settings", &[("scim_patch", "false")]).await;
+    let start = demo["people"].as_array().map_or(0, Vec::len) + 1;
+    let list: Vec<String> = (start..start + 200)
+        .map(|k| format!("user{k}@acme.example, {:08x}-0000-4000-8000-{:012x}", k, k))
+        .collect();
+    let id = with_approvers(&app, &demo, &list.join("\n")).await;
+    app.fault("s4-scim", "latency:20").await;
+    let p = app.post(&format!("/setups/{id}/s4-users/plan"), &[]).await;
+    assert!(
+        p.body.contains("The plan: 200 to write"),
+        "{}",
+        &p.body[..p.body.len().min(2000)]
+    );
+    let done = app
+        .post(
+            &format!("/setups/{id}/s4-users/apply"),
+            &[("fingerprint", &fingerprint(&p.body))],
+        )
+        .await;
+    assert!(
+        done.body
+            .contains("200 Global User IDs written and read back"),
+        "PUT after PATCH's 501: {}",
+        &done.body[..done.body.len().min(3000)]
+    );
+    let seen: Value = client()
+        .get(app.sandbox_url("/_sandbox/seen"))
+        .send()
+        .await
+        .expect("seen")
+        .json()
+        .await
+        .expect("j");
+    let max = seen["scim-s4-max-in-flight"].as_u64().unwrap_or(0);
+    assert!(
+        (2..=8).contains(&max),
+        "at most 8 SCIM calls at once, and more than one: {max}"
+    );
+}
