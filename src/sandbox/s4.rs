@@ -366,7 +366,8 @@ pub async fn change(State(sb): State<Shared>, Form(c): Form<Change>) -> Response
         {
             Some(u) => u.global_user_id = Some(super::uuid(&format!("wrong/{email}"))),
             None => {
-                return (StatusCode::NOT_FOUND, "no business user with that e-mail").into_response();
+                return (StatusCode::NOT_FOUND, "no business user with that e-mail")
+                    .into_response();
             }
         }
     }

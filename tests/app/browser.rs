@@ -570,3 +570,54 @@ async fn a_step_can_be_done_with_the_keyboard_alone() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_s4_half_is_done_through_the_api_in_the_browser() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    // An S/4HANA without the Task Center objects; the BTP side already done.
+    let r = client()
+        .post(app.sandbox_url("/_sandbox/s4"))
+        .form(&[("empty", "true")])
+        .send()
+        .await
+        .expect("s4");
+    assert!(r.status().is_success());
+    let id = app.create_setup("API in the browser").await;
+    for page in ["facts", "step-1", "step-2", "step-3-1", "step-3-2"] {
+        let r = complete_demo_page(&app, &demo, &id, page).await;
+        assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{page}");
+    }
+    let b = Browser::start(&app.base).await;
+    sign_in(&b).await;
+    b.open(&format!("/setups/{id}/pages/step-3-3")).await;
+    b.click_nav("a[href$='/s4-setup']").await;
+    b.axe("s4-setup").await;
+    let api = &demo["s4_api_users"][0];
+    b.fill("#f-s4_api_user", api[0].as_str().unwrap_or(""))
+        .await;
+    b.fill("#f-s4_api_password", api[1].as_str().unwrap_or(""))
+        .await;
+    b.click_nav("form[action$='/credentials'] button").await;
+    assert!(b.source().await.contains("Connected as TC_COMM_API"));
+    b.click_nav("form[action$='/plan'] button").await;
+    let plan = b.source().await;
+    assert_eq!(plan.matches("will be created").count(), 4, "{plan}");
+    b.axe("s4-plan").await;
+    b.click_nav("form[action$='/apply'] button").await;
+    assert!(
+        b.source()
+            .await
+            .contains("Done. Steps 3.3 to 3.5 are filled in")
+    );
+    b.open(&format!("/setups/{id}")).await;
+    let tasks = b.source().await;
+    for page in ["step-3-3", "step-3-4", "step-3-5"] {
+        assert!(
+            tasks.contains(&format!("id=\"status-{page}\">Completed<")),
+            "{page}"
+        );
+    }
+    b.close().await;
+}
