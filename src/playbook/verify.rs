@@ -673,16 +673,19 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
         }
     };
     let inbox = i.inbox_rest_url.clone().unwrap_or_default();
+    let needs_key = |id: &str, title: &str| {
+        check(
+            id,
+            title,
+            "step-3-1",
+            Skipped,
+            "Needs the Task Center service key (step 3.1).",
+        )
+    };
     let connector = async {
         let (id, title, page) = titles[1];
         if inbox.is_empty() {
-            return check(
-                id,
-                title,
-                "step-3-1",
-                Skipped,
-                "Needs the Task Center service key (step 3.1).",
-            );
+            return needs_key(id, title);
         }
         match task_center::connectors_as_user(sap, calls, &inbox, &user.token).await {
             Err(e) => check(id, title, page, Fail, e.explain()),
@@ -776,13 +779,7 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
     let services = async {
         let (id, title, page) = titles[2];
         if inbox.is_empty() {
-            return check(
-                id,
-                title,
-                "step-3-1",
-                Skipped,
-                "Needs the Task Center service key (step 3.1).",
-            );
+            return needs_key(id, title);
         }
         match task_center::service_status(sap, calls, &inbox, &user.token).await {
             Err(e) => check(id, title, page, Fail, e.explain()),
@@ -842,13 +839,7 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
             );
         }
         if inbox.is_empty() {
-            return check(
-                id,
-                title,
-                "step-3-1",
-                Skipped,
-                "Needs the Task Center service key (step 3.1).",
-            );
+            return needs_key(id, title);
         }
         match task_center::task_count(sap, calls, &inbox, &user.token).await {
             Ok(0) => check(

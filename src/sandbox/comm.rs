@@ -250,7 +250,7 @@ pub fn guard(
     }
 }
 
-fn with_csrf(r: Response, csrf: Option<(String, String)>) -> Response {
+pub(super) fn with_csrf(r: Response, csrf: Option<(String, String)>) -> Response {
     let mut r = r;
     if let Some((token, cookie)) = csrf {
         if let Ok(v) = header::HeaderValue::from_str(&token) {

@@ -12,19 +12,10 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::s4::BusinessUser;
+use super::services::scim_error;
 
 pub const BASE: &str = "/sap/bc/http/sap/aps_iam_api_scim";
 const SAP_USER: &str = "urn:ietf:params:scim:schemas:extension:sap:2.0:User";
-
-fn scim_error(status: StatusCode, scim_type: &str, detail: &str) -> Response {
-    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": status.as_u16().to_string(), "scimType": scim_type, "detail": detail});
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/scim+json")],
-        body.to_string(),
-    )
-        .into_response()
-}
 
 fn resource(u: &BusinessUser, api: &str) -> Value {
     let history: Vec<Value> = u
@@ -144,18 +135,7 @@ pub async fn users(
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
         "totalResults": filtered.len(), "itemsPerPage": page.len(), "startIndex": start, "Resources": page,
     }));
-    let mut r = r;
-    if let Some((token, cookie)) = csrf {
-        if let Ok(v) = header::HeaderValue::from_str(&token) {
-            r.headers_mut().insert("x-csrf-token", v);
-        }
-        if let Ok(v) =
-            header::HeaderValue::from_str(&format!("SAP_SESSIONID={cookie}; Path=/; HttpOnly"))
-        {
-            r.headers_mut().insert(header::SET_COOKIE, v);
-        }
-    }
-    r
+    super::comm::with_csrf(r, csrf)
 }
 
 /// `GET|PUT|PATCH /Users/{id}`: PUT replaces the user (here: its userUuid),

@@ -356,8 +356,12 @@ pub async fn certificate(State(sb): State<Shared>, headers: HeaderMap) -> Respon
     .into_response()
 }
 
-fn scim_error(status: StatusCode, detail: &str) -> Response {
-    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": status.as_u16().to_string(), "detail": detail});
+/// A SCIM error (RFC 7644), for IAS and S/4HANA alike.
+pub(super) fn scim_error(status: StatusCode, scim_type: &str, detail: &str) -> Response {
+    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": status.as_u16().to_string(), "detail": detail});
+    if !scim_type.is_empty() {
+        body["scimType"] = json!(scim_type);
+    }
     (
         status,
         [(header::CONTENT_TYPE, "application/scim+json")],
@@ -400,7 +404,7 @@ pub async fn scim_users(
         .is_some_and(|(u, p)| u == d.ias_clientid && p == d.ias_clientsecret)
         || token_client(&sb, &headers).is_some_and(|c| c == d.ias_clientid);
     if !authed {
-        return scim_error(StatusCode::UNAUTHORIZED, "Authentication failed");
+        return scim_error(StatusCode::UNAUTHORIZED, "", "Authentication failed");
     }
     let users: Vec<Value> = d
         .people
@@ -425,7 +429,8 @@ pub async fn scim_users(
             else {
                 return scim_error(
                     StatusCode::BAD_REQUEST,
-                    "invalidFilter: only 'attribute eq \"value\"' is supported",
+                    "invalidFilter",
+                    "only 'attribute eq \"value\"' is supported",
                 );
             };
             users
