@@ -303,6 +303,26 @@ fn filtered(
         .collect())
 }
 
+/// What every request to the three services goes through: the switched
+/// faults (all, then writes of one set), sign-in and CSRF.
+async fn enter(
+    sb: &Shared,
+    headers: &HeaderMap,
+    method: &Method,
+    write_fault: &str,
+) -> Result<Option<(String, String)>, Box<Response>> {
+    if let Some(r) = sb.fault("s4-comm").await {
+        return Err(Box::new(r));
+    }
+    let csrf = guard(sb, headers, method, "SAP_COM_0A48")?;
+    if *method != Method::GET
+        && let Some(r) = sb.fault(write_fault).await
+    {
+        return Err(Box::new(r));
+    }
+    Ok(csrf)
+}
+
 fn query(uri: &axum::http::Uri) -> std::collections::HashMap<String, String> {
     url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .into_owned()
@@ -317,18 +337,10 @@ pub async fn users(
     uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = sb.fault("s4-comm").await {
-        return r;
-    }
-    let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
+    let csrf = match enter(&sb, &headers, &method, "s4-comm-user-write").await {
         Ok(c) => c,
         Err(r) => return *r,
     };
-    if method != Method::GET
-        && let Some(r) = sb.fault("s4-comm-user-write").await
-    {
-        return r;
-    }
     let Ok(mut t) = sb.s4.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -405,18 +417,10 @@ pub async fn systems(
     Path(set): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = sb.fault("s4-comm").await {
-        return r;
-    }
-    let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
+    let csrf = match enter(&sb, &headers, &method, write_fault_for(&set)).await {
         Ok(c) => c,
         Err(r) => return *r,
     };
-    if method != Method::GET
-        && let Some(r) = sb.fault(write_fault_for(&set)).await
-    {
-        return r;
-    }
     let (name, key) = match set.split_once('(') {
         Some((n, k)) => (
             n.to_string(),
@@ -562,18 +566,10 @@ pub async fn arrangements(
     uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = sb.fault("s4-comm").await {
-        return r;
-    }
-    let csrf = match guard(&sb, &headers, &method, "SAP_COM_0A48") {
+    let csrf = match enter(&sb, &headers, &method, "s4-comm-arrangement-write").await {
         Ok(c) => c,
         Err(r) => return *r,
     };
-    if method != Method::GET
-        && let Some(r) = sb.fault("s4-comm-arrangement-write").await
-    {
-        return r;
-    }
     let Ok(mut t) = sb.s4.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };

@@ -115,26 +115,8 @@ pub async fn users(
             }
         }
     };
-    let start = q
-        .get("startIndex")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let count = q
-        .get("count")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(100)
-        .min(100);
-    let page: Vec<Value> = filtered
-        .iter()
-        .skip(start - 1)
-        .take(count)
-        .map(|u| resource(u, &api))
-        .collect();
-    let r = scim(json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": filtered.len(), "itemsPerPage": page.len(), "startIndex": start, "Resources": page,
-    }));
+    let all: Vec<Value> = filtered.iter().map(|u| resource(u, &api)).collect();
+    let r = scim(super::services::scim_list(all, &q));
     super::comm::with_csrf(r, csrf)
 }
 

@@ -356,6 +356,19 @@ pub async fn certificate(State(sb): State<Shared>, headers: HeaderMap) -> Respon
     .into_response()
 }
 
+/// A SCIM ListResponse page (1-based `startIndex`, `count` at most 100),
+/// for IAS and S/4HANA alike.
+pub(super) fn scim_list(all: Vec<Value>, q: &HashMap<String, String>) -> Value {
+    let num = |k: &str| q.get(k).and_then(|s| s.parse::<usize>().ok());
+    let start = num("startIndex").unwrap_or(1).max(1);
+    let count = num("count").unwrap_or(100).min(100);
+    let page: Vec<Value> = all.iter().skip(start - 1).take(count).cloned().collect();
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": all.len(), "itemsPerPage": page.len(), "startIndex": start, "Resources": page,
+    })
+}
+
 /// A SCIM error (RFC 7644), for IAS and S/4HANA alike.
 pub(super) fn scim_error(status: StatusCode, scim_type: &str, detail: &str) -> Response {
     let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": status.as_u16().to_string(), "detail": detail});
@@ -447,26 +460,7 @@ pub async fn scim_users(
                 .collect()
         }
     };
-    let start = q
-        .get("startIndex")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let count = q
-        .get("count")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(100)
-        .min(100);
-    let page: Vec<Value> = filtered
-        .iter()
-        .skip(start - 1)
-        .take(count)
-        .cloned()
-        .collect();
-    let body = json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": filtered.len(), "itemsPerPage": page.len(), "startIndex": start, "Resources": page,
-    });
+    let body = scim_list(filtered, &q);
     (
         [(header::CONTENT_TYPE, "application/scim+json")],
         body.to_string(),
