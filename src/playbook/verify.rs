@@ -45,6 +45,10 @@ pub struct Check {
     pub reason: String,
     /// The page to change (page id).
     pub page: String,
+    /// SAP's answer as it came, where its fields are unconfirmed ([U]),
+    /// shown as an "advanced" detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 fn check(id: &str, title: &str, page: &str, verdict: Verdict, reason: impl Into<String>) -> Check {
@@ -54,6 +58,7 @@ fn check(id: &str, title: &str, page: &str, verdict: Verdict, reason: impl Into<
         verdict,
         reason: reason.into(),
         page: page.into(),
+        detail: None,
     }
 }
 
@@ -736,7 +741,8 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
                             .jobs
                             .iter()
                             .find(|j| j.status.eq_ignore_ascii_case("ERROR"));
-                        match c.status.as_str() {
+                        let raw = serde_json::to_string_pretty(&c.raw).ok();
+                        let mut result = match c.status.as_str() {
                             "OK" => check(
                                 id,
                                 title,
@@ -770,7 +776,9 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
                             };
                                 check(id, title, page, Fail, format!("{fix}{detail}"))
                             }
-                        }
+                        };
+                        result.detail = raw;
+                        result
                     }
                 }
             }

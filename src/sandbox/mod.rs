@@ -286,6 +286,8 @@ pub struct Settings {
     /// Whether S/4HANA's SCIM accepts PATCH of the userUuid (E: [U]); when
     /// not, it answers 501 and the wizard falls back to PUT.
     pub scim_patch: bool,
+    /// Task Center answers 429 beyond this many requests a second.
+    pub tc_rate_limit: Option<u32>,
 }
 
 impl Default for Settings {
@@ -297,6 +299,7 @@ impl Default for Settings {
             subject: "user_uuid".into(),
             s4_csrf_broken: false,
             scim_patch: true,
+            tc_rate_limit: None,
         }
     }
 }
@@ -319,6 +322,10 @@ pub struct Sandbox {
     /// CSRF tokens handed out by S/4HANA's services: (token, session cookie).
     csrf: Mutex<HashSet<(String, String)>>,
     scim_in_flight: std::sync::atomic::AtomicU64,
+    /// Task Center's job runs per (connector, job type), at SAP's depths.
+    job_history: Mutex<HashMap<(String, String), std::collections::VecDeque<Value>>>,
+    /// (second, requests in it) for Task Center's rate limit.
+    tc_window: Mutex<(i64, u32)>,
     scim_max_in_flight: std::sync::atomic::AtomicU64,
     settings: Mutex<Settings>,
     s4_tokens: Mutex<HashSet<String>>,
@@ -364,6 +371,8 @@ impl Sandbox {
             s4: Mutex::new(s4::Tenant::demo(&demo, &cert_cn, &certificate)),
             csrf: Mutex::new(HashSet::new()),
             scim_in_flight: std::sync::atomic::AtomicU64::new(0),
+            job_history: Mutex::new(HashMap::new()),
+            tc_window: Mutex::new((0, 0)),
             scim_max_in_flight: std::sync::atomic::AtomicU64::new(0),
             settings: Mutex::new(Settings::default()),
             certificate,
@@ -583,6 +592,9 @@ async fn reset(State(sb): State<Shared>) -> &'static str {
     if let Ok(mut s) = sb.settings.lock() {
         *s = Settings::default();
     }
+    if let Ok(mut h) = sb.job_history.lock() {
+        h.clear();
+    }
     "ok"
 }
 
@@ -594,6 +606,7 @@ struct SettingsForm {
     subject: Option<String>,
     s4_csrf_broken: Option<bool>,
     scim_patch: Option<bool>,
+    tc_rate_limit: Option<u32>,
 }
 
 /// `POST /_sandbox/settings`: the switches of `Settings`.
@@ -615,6 +628,9 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
     }
     if let Some(v) = f.scim_patch {
         s.scim_patch = v;
+    }
+    if let Some(v) = f.tc_rate_limit {
+        s.tc_rate_limit = (v > 0).then_some(v);
     }
     match f.subject.as_deref() {
         Some("user_uuid" | "email") => s.subject = f.subject.unwrap_or_default(),
@@ -642,6 +658,7 @@ pub fn router(sb: Shared) -> Router {
         .route("/.well-known/openid-configuration", get(xsuaa::openid_configuration))
         .route("/task-center-service/v1/connectors", get(task_center::connectors))
         .route("/task-center-service/v1/connectors/{id}", get(task_center::connector_by_id))
+        .route("/task-center-service/v1/connectors/{id}/jobTypes/{job_type}", get(task_center::job_log))
         .route("/task-center-service/v1/service-status", get(task_center::service_status))
         .route("/task-center-service/v1/tasks", get(task_center::tasks))
         .route(&format!("{dc}/subaccountDestinations"), get(services::list_subaccount).post(services::create).put(services::update))

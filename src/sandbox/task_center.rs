@@ -122,10 +122,105 @@ fn connector(sb: &Shared, d: &Map<String, Value>, user: &Value) -> Value {
             }
         }
     };
+    let id = super::uuid(&format!("connector/{name}"));
+    sb.log_jobs(&id, &jobs);
     json!({
-        "id": super::uuid(&format!("connector/{name}")), "destinationName": name,
+        "id": id, "destinationName": name,
         "providerType": get("tc.provider_type"), "status": status, "jobs": jobs,
     })
+}
+
+/// How many runs Task Center keeps per job type (C.2).
+fn depth(job_type: &str) -> usize {
+    match job_type {
+        "INITIAL" => 1,
+        "CONFIG" => 10,
+        "META" => 5,
+        _ => 30,
+    }
+}
+
+impl super::Sandbox {
+    /// Remember each job run, keeping Task Center's history depths.
+    fn log_jobs(&self, connector: &str, jobs: &[Value]) {
+        let Ok(mut h) = self.job_history.lock() else {
+            return;
+        };
+        for j in jobs {
+            let kind = j["type"].as_str().unwrap_or("").to_string();
+            let runs = h.entry((connector.to_string(), kind.clone())).or_default();
+            runs.push_back(j.clone());
+            while runs.len() > depth(&kind) {
+                runs.pop_front();
+            }
+        }
+    }
+
+    /// 429 once more than the configured requests a second arrive (C.4.5).
+    fn rate_limited(&self) -> bool {
+        let Some(limit) = self.settings.lock().ok().and_then(|s| s.tc_rate_limit) else {
+            return false;
+        };
+        let now = crate::fmt::now();
+        let Ok(mut w) = self.tc_window.lock() else {
+            return false;
+        };
+        if w.0 != now {
+            *w = (now, 0);
+        }
+        w.1 += 1;
+        w.1 > limit
+    }
+}
+
+/// C.1, verbatim.
+const TOO_MANY: &str =
+    "Too many requests. The caller has sent too many requests in a given amount of time.";
+
+fn too_many() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({"error": "too_many_requests", "error_description": TOO_MANY})),
+    )
+        .into_response()
+}
+
+/// `/v1/connectors/{id}/jobTypes/{jobType}`: the log view, as many runs as
+/// Task Center keeps for that job type.
+pub async fn job_log(
+    State(sb): State<Shared>,
+    headers: HeaderMap,
+    Path((id, job_type)): Path<(String, String)>,
+) -> Response {
+    if sb.rate_limited() {
+        return too_many();
+    }
+    let user = match admin(&sb, &headers) {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    // The current runs first (listing connectors runs the jobs here).
+    let _ = all_connectors(&sb, &user);
+    let runs: Vec<Value> = sb
+        .job_history
+        .lock()
+        .ok()
+        .and_then(|h| h.get(&(id.clone(), job_type.clone())).cloned())
+        .map(|r| r.into_iter().collect())
+        .unwrap_or_default();
+    if runs.is_empty() {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "not_found", "error_description": "No runs of this job type"})),
+        )
+            .into_response();
+    }
+    let status = runs
+        .last()
+        .map(|r| r["status"].clone())
+        .unwrap_or(Value::Null);
+    Json(json!({"connectorId": id, "jobType": job_type, "status": status, "logs": runs}))
+        .into_response()
 }
 
 fn all_connectors(sb: &Shared, user: &Value) -> Vec<Value> {
@@ -145,6 +240,9 @@ fn all_connectors(sb: &Shared, user: &Value) -> Vec<Value> {
 pub async fn connectors(State(sb): State<Shared>, headers: HeaderMap) -> Response {
     if let Some(r) = sb.fault("connectors").await {
         return r;
+    }
+    if sb.rate_limited() {
+        return too_many();
     }
     match admin(&sb, &headers) {
         Ok(user) => Json(Value::Array(all_connectors(&sb, &user))).into_response(),

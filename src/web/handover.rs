@@ -22,6 +22,8 @@ use crate::{domain, fmt};
 
 pub struct CheckView {
     pub title: String,
+    /// SAP's raw answer, for the "advanced" detail.
+    pub detail: Option<String>,
     pub verdict: &'static str,
     pub css: &'static str,
     pub reason: String,
@@ -34,6 +36,7 @@ fn views(setup: &Setup, checks: &[Check]) -> Vec<CheckView> {
         .iter()
         .map(|c| CheckView {
             title: c.title.clone(),
+            detail: c.detail.clone(),
             verdict: c.verdict.label(),
             css: c.verdict.css(),
             reason: c.reason.clone(),

@@ -143,6 +143,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn entries_are_bounded_and_pruned_once_old() {
+        let t = Throttle::default();
+        let mut i = 0u32;
+        while t.len() + 3 <= MAX_ENTRIES {
+            let _ = t.begin(&format!("u{i}"), &format!("a{i}"), 0);
+            i += 1;
+        }
+        // Full: refused rather than forgetting anyone's count ...
+        assert!(t.begin("new", "addr", 1).is_err());
+        // ... until the entries are older than the window.
+        assert!(t.begin("new", "addr", WINDOW + 1).is_ok());
+        assert!(t.len() <= 3, "pruned to the new attempt: {}", t.len());
+    }
+
+    #[test]
     fn pair_user_and_address_rules() {
         let t = Throttle::default();
         for _ in 0..5 {

@@ -529,6 +529,70 @@ async fn task_center_shows_connectors_only_to_a_task_center_admin() {
         .await
         .expect("j");
     assert_eq!(by_id["destinationName"], "S4_OK");
+    // The log view keeps Task Center's history depths (C.2): CONFIG 10, INITIAL 1.
+    for _ in 0..12 {
+        client()
+            .get(&connectors)
+            .bearer_auth(&ada)
+            .send()
+            .await
+            .expect("c");
+    }
+    let log = |job: &'static str| {
+        let url = app.sandbox_url(&format!(
+            "/task-center-service/v1/connectors/{}/jobTypes/{job}",
+            ok["id"].as_str().unwrap_or("")
+        ));
+        let ada = ada.clone();
+        async move {
+            client()
+                .get(url)
+                .bearer_auth(ada)
+                .send()
+                .await
+                .expect("log")
+                .json::<Value>()
+                .await
+                .expect("j")
+        }
+    };
+    assert_eq!(
+        log("CONFIG").await["logs"].as_array().map_or(0, Vec::len),
+        10
+    );
+    assert_eq!(
+        log("INITIAL").await["logs"].as_array().map_or(0, Vec::len),
+        1
+    );
+    // Rate limited: 429 with SAP's text.
+    client()
+        .post(app.sandbox_url("/_sandbox/settings"))
+        .form(&[("tc_rate_limit", "1")])
+        .send()
+        .await
+        .expect("s");
+    let answers = futures_util::future::join_all(
+        (0..3).map(|_| client().get(&connectors).bearer_auth(&ada).send()),
+    )
+    .await;
+    let mut limited = None;
+    for a in answers {
+        let a = a.expect("c");
+        if a.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(a.json::<Value>().await.expect("j"));
+        }
+    }
+    let limited = limited.expect("a 429 beyond one request a second");
+    assert_eq!(
+        limited["error_description"],
+        "Too many requests. The caller has sent too many requests in a given amount of time."
+    );
+    client()
+        .post(app.sandbox_url("/_sandbox/settings"))
+        .form(&[("tc_rate_limit", "0")])
+        .send()
+        .await
+        .expect("s");
     let services: Value = client()
         .get(app.sandbox_url("/task-center-service/v1/service-status"))
         .bearer_auth(&ada)
@@ -616,6 +680,11 @@ async fn verify_runs_as_a_customer_user_and_names_failure_modes_4_5_6() {
         verdict_of(&ok, TASKS).0,
         "Not checked",
         "an administrator has no tasks"
+    );
+    let (_, connector) = verdict_of(&ok, CONNECTOR);
+    assert!(
+        connector.contains("Advanced: what SAP answered") && connector.contains("destinationName"),
+        "Task Center's answer as it came ([U] field names): {connector}"
     );
 
     let s4 = |form: Vec<(&'static str, String)>| {

@@ -709,3 +709,50 @@ async fn sigterm_lets_requests_in_flight_finish() {
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn expired_sessions_are_pruned_from_memory_and_the_database() {
+    use taskcenter_wizard::store::{Cipher, SessionLimits, Store};
+    let dir = TempDir::new();
+    let store = Store::open(
+        &dir.0.join("prune.db"),
+        Cipher::from_hex(&"ab".repeat(32)).expect("key"),
+    )
+    .await
+    .expect("open");
+    let link = store
+        .create_invite(Some("bob"), false, "test", 3600, 0)
+        .await
+        .expect("invite");
+    let bob = store
+        .redeem_invite(&link, "bob", "bob-password-long".into(), 0)
+        .await
+        .expect("redeem")
+        .expect("bob");
+    let (old, fresh) = (
+        store.create_session(&bob, 0).await.expect("old"),
+        store.create_session(&bob, 990).await.expect("fresh"),
+    );
+    let limits = SessionLimits {
+        idle: 60,
+        max: 3600,
+    };
+    assert_eq!(store.session_count(), 2);
+    let pruned = store.prune_sessions(limits, 1000).await.expect("prune");
+    assert_eq!(pruned, 1);
+    assert_eq!(store.session_count(), 1, "the idle one is gone from memory");
+    assert!(store.session(&fresh, limits, 1000).await.is_some());
+    assert!(
+        store.ended_recently(&old, 1000),
+        "its cookie may still carry a kept form"
+    );
+    drop(store);
+    // Gone from the database too: a restart does not bring it back.
+    let again = Store::open(
+        &dir.0.join("prune.db"),
+        Cipher::from_hex(&"ab".repeat(32)).expect("key"),
+    )
+    .await
+    .expect("reopen");
+    assert_eq!(again.session_count(), 1);
+}
