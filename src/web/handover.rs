@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -168,6 +168,41 @@ fn attachment(body: Vec<u8>, content_type: &'static str, file: &str) -> Response
         body,
     )
         .into_response()
+}
+
+/// The trust certificate the setup holds (fetched or uploaded), as S/4HANA's
+/// "Upload Signing Certificate" takes it: PEM, or DER as `.cer`.
+pub async fn trust_certificate(
+    State(state): State<crate::State>,
+    Viewer { setup, .. }: Viewer,
+    Path((_, file)): Path<(String, String)>,
+) -> Result<Response> {
+    let pem = with_ctx(&state, &setup, |ctx| {
+        ctx.get("certificate").map(str::to_string)
+    })
+    .filter(|p| p.contains("BEGIN CERTIFICATE"))
+    .ok_or(AppError::NotFound)?;
+    let stem = format!("{}-trust", file_stem(&setup));
+    match file.as_str() {
+        "trust.pem" => Ok(attachment(
+            pem.into_bytes(),
+            "application/x-pem-file",
+            &format!("{stem}.pem"),
+        )),
+        "trust.cer" => {
+            use base64::Engine;
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(body.trim())
+                .map_err(|_| AppError::NotFound)?;
+            Ok(attachment(
+                der,
+                "application/pkix-cert",
+                &format!("{stem}.cer"),
+            ))
+        }
+        _ => Err(AppError::NotFound),
+    }
 }
 
 fn file_stem(setup: &Setup) -> String {

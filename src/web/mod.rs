@@ -62,6 +62,7 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-users/credentials", post(s4_users::credentials))
         .route("/setups/{id}/s4-users/plan", post(s4_users::plan))
         .route("/setups/{id}/s4-users/apply", post(s4_users::apply))
+        .route("/setups/{id}/certificate/{file}", get(handover::trust_certificate))
         .route("/setups/{id}/report", get(handover::report_page))
         .route("/setups/{id}/report.md", get(handover::report_markdown))
         .route("/setups/{id}/destination.properties", get(handover::properties))

@@ -98,6 +98,8 @@ pub struct QuestionPage {
     pub sap_action: Option<ActionView>,
     /// Showing what was typed before the session ended: not saved yet.
     pub kept_notice: bool,
+    /// Steps 3.2 and 3.4: where to download the trust certificate, once held.
+    pub cert_href: Option<String>,
     /// Steps 3.3-3.5 and 6: the page that does them through S/4HANA's API.
     pub api_setup: Option<(String, &'static str)>,
 }
@@ -360,6 +362,11 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 post: a != Action::ApplyDestination,
             }),
         kept_notice: false,
+        cert_href: (matches!(page.id, "step-3-2" | "step-3-4")
+            && ctx
+                .get("certificate")
+                .is_some_and(|c| c.contains("BEGIN CERTIFICATE")))
+        .then(|| format!("/setups/{}/certificate", setup.id)),
         api_setup: match page.id {
             "step-3-3" | "step-3-4" | "step-3-5" => Some((
                 format!("/setups/{}/s4-setup", setup.id),

@@ -668,3 +668,80 @@ async fn the_markdown_report_escapes_what_could_be_read_as_html() {
     );
     assert!(!md.body.contains("<img"), "no raw HTML in the Markdown");
 }
+
+#[tokio::test]
+async fn the_trust_certificate_can_be_downloaded_once_held() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = app.create_setup("Cert").await;
+    assert_eq!(
+        app.get(&format!("/setups/{id}/certificate/trust.pem"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "none held yet"
+    );
+    for page in [
+        "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3",
+    ] {
+        let r = complete_demo_page(&app, &demo, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    // Fetched through the Destination service key: downloadable as SAP serves it.
+    let sandbox_pem = client()
+        .get(app.sandbox_url("/_sandbox/trust.pem"))
+        .send()
+        .await
+        .expect("pem")
+        .text()
+        .await
+        .expect("t");
+    let pem = app
+        .get(&format!("/setups/{id}/certificate/trust.pem"))
+        .await;
+    assert_eq!(pem.status, StatusCode::OK);
+    assert_eq!(pem.body.trim(), sandbox_pem.trim());
+    assert!(
+        pem.headers["content-disposition"]
+            .to_str()
+            .unwrap_or("")
+            .contains("cert-trust.pem")
+    );
+    let cer = app
+        .client
+        .get(format!("{}/setups/{id}/certificate/trust.cer", app.base))
+        .send()
+        .await
+        .expect("cer");
+    assert_eq!(cer.headers()["content-type"], "application/pkix-cert");
+    let der = cer.bytes().await.expect("der");
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).expect("DER");
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok())
+        .unwrap_or("");
+    assert_eq!(
+        cn,
+        format!(
+            "cfapps.eu10.hana.ondemand.com/{}",
+            demo["subaccount_id"].as_str().unwrap_or("")
+        )
+    );
+    for page in ["step-3-2", "step-3-4"] {
+        let body = app.get(&format!("/setups/{id}/pages/{page}")).await.body;
+        assert!(
+            body.contains(&format!("/setups/{id}/certificate/trust.cer")),
+            "{page} links the download"
+        );
+    }
+    // Only people with access to the setup.
+    let stranger = app.user("stranger").await;
+    assert_eq!(
+        app.get_as(&stranger, &format!("/setups/{id}/certificate/trust.pem"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
