@@ -28,26 +28,49 @@ fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// A pasted key as consultants paste it: a byte-order mark and Windows line
+/// ends are fine; a list, a `credentials` wrapper or a cut-off text get a
+/// message that says what was pasted (never the JSON parser's own words).
+/// `marker` is a field a key of this kind has at the top level.
+fn read_pasted(raw: &str, what: &str, marker: &str) -> Result<(Value, Vec<String>), Invalid> {
+    let s = raw.trim_start_matches('\u{feff}').trim();
+    if s.is_empty() {
+        return Err(format!("Paste the whole {what}, starting with {{"));
+    }
+    if s.starts_with('[') {
+        return Err(format!(
+            "What you pasted is a list (it starts with [), not the {what} itself. Paste only the key: the text from {{ to }} inside the list"
+        ));
+    }
+    if !s.starts_with('{') {
+        return Err(format!(
+            "Paste the whole {what}, starting with {{ and ending with }} — it looks like only part of it was copied"
+        ));
+    }
+    let v: Value = serde_json::from_str(s).map_err(|e| {
+        if e.is_eof() {
+            format!("The {what} ends too early: it looks cut off. Copy it again from the BTP cockpit, the whole text from {{ to }}")
+        } else {
+            format!("The {what} is not complete JSON: something is wrong on line {} of what you pasted. Copy it again from the BTP cockpit, the whole text from {{ to }}", e.line())
+        }
+    })?;
+    // `cf service-key` and some exports wrap the key in "credentials".
+    if v.get(marker).is_none()
+        && let Some(inner) = v.get("credentials").filter(|c| c.is_object()).cloned()
+    {
+        return Ok((
+            inner,
+            vec![format!(
+                "What you pasted wraps the {what} in \"credentials\" (as cf service-key prints it); the wizard used the key inside it."
+            )],
+        ));
+    }
+    Ok((v, Vec::new()))
+}
+
 impl ServiceKey {
     pub fn parse(raw: &str) -> Result<Checked<ServiceKey>, Invalid> {
-        let s = raw.trim();
-        if s.is_empty() {
-            return Err("Paste the whole service key, starting with {".into());
-        }
-        if !s.starts_with('{') {
-            return Err("Paste the whole service key, starting with { and ending with } — it looks like only part of it was copied".into());
-        }
-        let mut v: Value = serde_json::from_str(s).map_err(|e| {
-            format!(
-                "The service key is not valid JSON ({e}). Copy it again from the BTP cockpit: the whole text from {{ to }}"
-            )
-        })?;
-        // `cf service-key` and some exports wrap the key in "credentials".
-        if v.get("uaa").is_none()
-            && let Some(inner) = v.get("credentials").cloned()
-        {
-            v = inner;
-        }
+        let (v, wrapped) = read_pasted(raw, "service key", "uaa")?;
         if v.get("uri").is_some() && v.get("endpoints").is_none() {
             return Err("This is a Destination service key, not a Task Center key. Paste the key of the Task Center instance (default_taskcenter)".into());
         }
@@ -113,6 +136,7 @@ impl ServiceKey {
             region,
         };
         let mut out = Checked::ok(key);
+        out.warnings.extend(wrapped);
         if out.value.subdomain.is_none() {
             out = out.warn("uaa.url does not have the usual <subdomain>.authentication.<region> form, so we cannot cross-check it with the subaccount.");
         }
@@ -172,18 +196,7 @@ pub struct DestinationKey {
 
 impl DestinationKey {
     pub fn parse(raw: &str) -> Result<Checked<DestinationKey>, Invalid> {
-        let s = raw.trim();
-        if !s.starts_with('{') {
-            return Err("Paste the whole Destination service key, starting with {".into());
-        }
-        let mut v: Value = serde_json::from_str(s).map_err(|e| {
-            format!("The Destination service key is not valid JSON ({e}). Copy it again: the whole text from {{ to }}")
-        })?;
-        if v.get("uri").is_none()
-            && let Some(inner) = v.get("credentials").cloned()
-        {
-            v = inner;
-        }
+        let (v, wrapped) = read_pasted(raw, "Destination service key", "uri")?;
         if v.get("endpoints")
             .and_then(|e| e.get("inbox_rest_url"))
             .is_some()
@@ -213,18 +226,50 @@ impl DestinationKey {
                 ));
             }
         }
-        Ok(Checked::ok(DestinationKey {
+        let mut out = Checked::ok(DestinationKey {
             uri: get("uri"),
             url: get("url"),
             clientid: get("clientid"),
             clientsecret: get("clientsecret"),
-        }))
+        });
+        out.warnings.extend(wrapped);
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_read_as_consultants_paste_them() {
+        // Byte-order mark and Windows line ends (Windows editors).
+        let windows = format!("\u{feff}{}", KEY.replace('\n', "\r\n"));
+        assert!(ServiceKey::parse(&windows).is_ok());
+        // Wrapped in a list, or in "credentials": said what was pasted.
+        let list = ServiceKey::parse(&format!("[{KEY}]")).unwrap_err();
+        assert!(list.contains("is a list (it starts with [)"), "{list}");
+        let wrapped = ServiceKey::parse(&format!("{{\"credentials\": {KEY}}}")).unwrap();
+        assert!(
+            wrapped
+                .warnings
+                .iter()
+                .any(|w| w.contains("wraps the service key in \"credentials\""))
+        );
+        // Cut off: no parser internals.
+        let cut = ServiceKey::parse(&KEY[..KEY.len() / 2]).unwrap_err();
+        assert!(
+            cut.contains("ends too early") && !cut.contains("EOF") && !cut.contains("column"),
+            "{cut}"
+        );
+        let broken = ServiceKey::parse("{\"uaa\": {\"url\" \"x\"}}").unwrap_err();
+        assert!(
+            broken.contains("on line 1") && !broken.contains("expected"),
+            "{broken}"
+        );
+        let dest = DestinationKey::parse("\u{feff}[{\"uri\": \"x\"}]").unwrap_err();
+        assert!(dest.contains("Destination service key"), "{dest}");
+    }
 
     const KEY: &str = r#"{"endpoints":{"inbox_rest_url":"https://api.workflow-sap.cfapps.eu10.hana.ondemand.com/task-center-service"},
       "uaa":{"clientid":"sb-clone-1!b1|one-inbox-service!b4","clientsecret":"s3cr3t-value",
@@ -264,7 +309,7 @@ mod tests {
         assert!(
             ServiceKey::parse("{\"uaa\": ")
                 .unwrap_err()
-                .contains("not valid JSON")
+                .contains("ends too early")
         );
         let e = ServiceKey::parse(&KEY.replace("clientsecret", "x")).unwrap_err();
         assert!(e.contains("uaa.clientsecret"), "{e}");
