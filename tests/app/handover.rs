@@ -248,26 +248,7 @@ async fn online_checks_compare_btp_with_the_answers() {
     let calls = app.get(&format!("/setups/{id}/calls")).await.body;
     assert!(calls.contains("/scim/Users") && calls.contains("subaccountDestinations/S4HANACloud"));
     // Someone changes the destination in the cockpit: Verify says what differs.
-    let token: serde_json::Value = client()
-        .post(app.sandbox_url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", demo["dest_clientid"].as_str().unwrap_or("")),
-            (
-                "client_secret",
-                demo["dest_clientsecret"].as_str().unwrap_or(""),
-            ),
-        ])
-        .send()
-        .await
-        .expect("t")
-        .json()
-        .await
-        .expect("j");
-    let token = token["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let token = dest_token(&app, &demo).await;
     let base = app.sandbox_url("/destination-configuration/v1/subaccountDestinations");
     let mut current: serde_json::Value = client()
         .get(format!("{base}/S4HANACloud"))

@@ -256,26 +256,6 @@ async fn xsuaa_issues_user_tokens_as_sap_does() {
     assert_eq!(claims(&t)["user_name"], "ada.admin@acme.example");
 }
 
-async fn dest_token(app: &TestApp, demo: &Value) -> String {
-    let v: Value = client()
-        .post(app.sandbox_url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", demo["dest_clientid"].as_str().unwrap_or("")),
-            (
-                "client_secret",
-                demo["dest_clientsecret"].as_str().unwrap_or(""),
-            ),
-        ])
-        .send()
-        .await
-        .expect("t")
-        .json()
-        .await
-        .expect("j");
-    v["access_token"].as_str().unwrap_or_default().to_string()
-}
-
 #[tokio::test]
 async fn the_destination_service_validates_and_answers_per_type_and_user() {
     let app = TestApp::spawn().await;

@@ -218,32 +218,6 @@ async fn the_certificate_is_fetched_with_a_destination_service_key() {
     assert!(calls.contains("GET https://destination-configuration.cfapps.eu10.hana.ondemand.com/destination-configuration/v1/saml2Metadata/certificate"));
 }
 
-async fn sandbox_token(app: &TestApp, demo: &Value) -> String {
-    let r: Value = client()
-        .post(app.sandbox_url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            (
-                "client_id",
-                demo["dest_clientid"].as_str().unwrap_or_default(),
-            ),
-            (
-                "client_secret",
-                demo["dest_clientsecret"].as_str().unwrap_or_default(),
-            ),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    r["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string()
-}
-
 async fn sandbox_destinations(app: &TestApp, token: &str) -> Vec<Value> {
     client()
         .get(app.sandbox_url("/destination-configuration/v1/subaccountDestinations"))
@@ -312,7 +286,7 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
         second.body
     );
 
-    let token = sandbox_token(&app, &demo).await;
+    let token = dest_token(&app, &demo).await;
     let all = sandbox_destinations(&app, &token).await;
     assert_eq!(
         all.iter().filter(|d| d["Name"] == "TC_S4").count(),

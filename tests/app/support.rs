@@ -811,3 +811,30 @@ pub async fn sign_in_customer(app: &TestApp, id: &str, demo: &serde_json::Value,
             .ends_with(&format!("/setups/{id}/verify"))
     );
 }
+
+/// A client-credentials token of the demo Destination service key.
+pub async fn dest_token(app: &TestApp, demo: &serde_json::Value) -> String {
+    let r: serde_json::Value = client()
+        .post(app.sandbox_url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_id",
+                demo["dest_clientid"].as_str().unwrap_or_default(),
+            ),
+            (
+                "client_secret",
+                demo["dest_clientsecret"].as_str().unwrap_or_default(),
+            ),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    r["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
