@@ -335,43 +335,48 @@ pub async fn apply(
     Submitted(input): Submitted,
 ) -> Result<Response> {
     let calls = Calls::default();
-    let mut p = page(&setup, &me, None);
-    let (api, w) = match session_and_wanted(&state, &setup, &calls).await {
+    let outcome = apply_confirmed(&state, &setup, &me, &input, &calls).await;
+    // Every exit keeps its call log, the failed ones too.
+    state
+        .store
+        .record_calls(&setup.id, "step-3-3", &me.name, &calls.take())
+        .await?;
+    let (status, page) = outcome?;
+    Ok((status, page).into_response())
+}
+
+async fn apply_confirmed(
+    state: &crate::AppState,
+    setup: &Setup,
+    me: &User,
+    input: &FormInput,
+    calls: &Calls,
+) -> Result<(StatusCode, S4SetupPage)> {
+    let mut p = page(setup, me, None);
+    let (api, w) = match session_and_wanted(state, setup, calls).await {
         Ok(x) => x,
         Err(e) => {
-            state
-                .store
-                .record_calls(&setup.id, "step-3-3", &me.name, &calls.take())
-                .await?;
             p.error = Some(e);
-            return Ok((StatusCode::BAD_GATEWAY, p).into_response());
+            return Ok((StatusCode::BAD_GATEWAY, p));
         }
     };
-    let plan = match s4_setup::plan(&api, &calls, &w).await {
+    let plan = match s4_setup::plan(&api, calls, &w).await {
         Ok(plan) => plan,
         Err(e) => {
-            state
-                .store
-                .record_calls(&setup.id, "step-3-3", &me.name, &calls.take())
-                .await?;
             p.error = Some(crate::sap::s4::explain(&e));
-            return Ok((StatusCode::BAD_GATEWAY, p).into_response());
+            return Ok((StatusCode::BAD_GATEWAY, p));
         }
     };
     if input.first("fingerprint") != Some(plan.fingerprint().as_str()) {
-        state
-            .store
-            .record_calls(&setup.id, "step-3-3", &me.name, &calls.take())
-            .await?;
         p.error = Some("S/4HANA or the answers changed since the plan was shown. Check the new plan, then confirm it.".into());
         p.fingerprint = plan.fingerprint();
         p.plan = Some(plan);
-        return Ok((StatusCode::CONFLICT, p).into_response());
+        return Ok((StatusCode::CONFLICT, p));
     }
     // The password the user gets is saved (encrypted) before S/4HANA sees it,
     // so a failure half-way never loses it.
     let creates_user = plan.items.first().is_some_and(|i| i.todo == Todo::Create);
-    let mut password = with_ctx(&state, &setup, |ctx| ctx.secret("comm_password"));
+    let mut password = with_ctx(state, setup, |ctx| ctx.secret("comm_password"));
     if creates_user && password.is_none() {
         let generated = strong_password()?;
         let current = state.store.setup(&setup.id).ok_or(AppError::NotFound)?;
@@ -386,7 +391,7 @@ pub async fn apply(
             .unwrap_or_default();
         data.insert("comm_user".into(), Stored::Plain(w.user.clone()));
         data.insert("comm_password".into(), Stored::Secret(generated.clone()));
-        let bound = with_ctx(&state, &current, |ctx| {
+        let bound = with_ctx(state, &current, |ctx| {
             playbook::secret_hosts("comm_password", ctx)
         });
         if let Some(b) = bound {
@@ -406,15 +411,11 @@ pub async fn apply(
         };
         if let Some(SaveOutcome::Conflict(_)) = state.store.save_page(&setup.id, write).await? {
             p.error = Some("Someone saved step 3.3 meanwhile; nothing was written to S/4HANA. Show the plan again.".into());
-            return Ok((StatusCode::CONFLICT, p).into_response());
+            return Ok((StatusCode::CONFLICT, p));
         }
         password = Some(generated);
     }
-    let applied = s4_setup::apply(&api, &calls, &w, password.as_deref().unwrap_or("")).await;
-    state
-        .store
-        .record_calls(&setup.id, "step-3-3", &me.name, &calls.take())
-        .await?;
+    let applied = s4_setup::apply(&api, calls, &w, password.as_deref().unwrap_or("")).await;
     for d in &applied.done {
         state
             .store
@@ -426,34 +427,34 @@ pub async fn apply(
         p.error = Some(format!(
             "{e} What was done before is listed below; run it again to continue from there."
         ));
-        return Ok((StatusCode::BAD_GATEWAY, p).into_response());
+        return Ok((StatusCode::BAD_GATEWAY, p));
     }
     // The answers of steps 3.3-3.5 as S/4HANA now has them.
-    let s4 = with_ctx(&state, &setup, |ctx| ctx.s4());
-    let client = with_ctx(&state, &setup, |ctx| {
+    let s4 = with_ctx(state, setup, |ctx| ctx.s4());
+    let client = with_ctx(state, setup, |ctx| {
         ctx.get("s4_client").unwrap_or("100").to_string()
     });
     let mut not_filled = Vec::new();
     not_filled.extend(
         fill(
-            &state,
+            state,
             &setup.id,
             "step-3-3",
             &[("comm_user", w.user.clone())],
-            &me,
+            me,
         )
         .await?,
     );
     not_filled.extend(
         fill(
-            &state,
+            state,
             &setup.id,
             "step-3-4",
             &[
                 ("comm_system_id", w.system_id.clone()),
                 ("comm_system_name", w.system_name.clone()),
             ],
-            &me,
+            me,
         )
         .await?,
     );
@@ -467,7 +468,7 @@ pub async fn apply(
         if let Some(c) = &applied.client_id {
             v.push(("client_id", c.clone()));
         }
-        not_filled.extend(fill(&state, &setup.id, "step-3-5", &v, &me).await?);
+        not_filled.extend(fill(state, &setup.id, "step-3-5", &v, me).await?);
     }
     let filled = if not_filled.is_empty() {
         "Steps 3.3 to 3.5 are filled in with what S/4HANA now has.".to_string()
@@ -479,5 +480,5 @@ pub async fn apply(
     } else {
         format!("Done. {filled}")
     });
-    Ok(p.into_response())
+    Ok((StatusCode::OK, p))
 }

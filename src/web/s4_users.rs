@@ -15,6 +15,7 @@ use super::setups::with_ctx;
 use crate::domain::{self, Approver};
 use crate::error::Result;
 use crate::fmt;
+use crate::playbook::FormInput;
 use crate::playbook::global_ids::{self, Row};
 use crate::sap::Calls;
 use crate::sap::s4::{Session, explain};
@@ -176,46 +177,47 @@ pub async fn apply(
     Submitted(input): Submitted,
 ) -> Result<Response> {
     let calls = Calls::default();
-    let mut p = page(&state, &setup, &me);
-    let (api, approvers) = match connect(&state, &setup, &calls).await {
+    let outcome = apply_confirmed(&state, &setup, &me, &input, &calls).await;
+    // Every exit keeps its call log, the failed ones too.
+    state
+        .store
+        .record_calls(&setup.id, "step-6", &me.name, &calls.take())
+        .await?;
+    let (status, page) = outcome?;
+    Ok((status, page).into_response())
+}
+
+async fn apply_confirmed(
+    state: &crate::AppState,
+    setup: &Setup,
+    me: &User,
+    input: &FormInput,
+    calls: &Calls,
+) -> Result<(StatusCode, S4UsersPage)> {
+    let mut p = page(state, setup, me);
+    let (api, approvers) = match connect(state, setup, calls).await {
         Ok(x) => x,
         Err(e) => {
-            state
-                .store
-                .record_calls(&setup.id, "step-6", &me.name, &calls.take())
-                .await?;
             p.error = Some(e);
-            return Ok((StatusCode::BAD_GATEWAY, p).into_response());
+            return Ok((StatusCode::BAD_GATEWAY, p));
         }
     };
-    let rows = match global_ids::plan(&api, &calls, &approvers).await {
+    let rows = match global_ids::plan(&api, calls, &approvers).await {
         Ok(r) => r,
         Err(e) => {
-            state
-                .store
-                .record_calls(&setup.id, "step-6", &me.name, &calls.take())
-                .await?;
             p.error = Some(explain(&e));
-            return Ok((StatusCode::BAD_GATEWAY, p).into_response());
+            return Ok((StatusCode::BAD_GATEWAY, p));
         }
     };
     if input.first("fingerprint") != Some(global_ids::fingerprint(&rows).as_str()) {
-        state
-            .store
-            .record_calls(&setup.id, "step-6", &me.name, &calls.take())
-            .await?;
         p.error = Some("S/4HANA or the approvers changed since the plan was shown. Check the new plan, then confirm it.".into());
         p.fingerprint = global_ids::fingerprint(&rows);
         p.writes = rows.iter().filter(|r| r.writes()).count();
         p.rows = rows;
         p.planned = true;
-        return Ok((StatusCode::CONFLICT, p).into_response());
+        return Ok((StatusCode::CONFLICT, p));
     }
-    let results = global_ids::apply(&api, &calls, &rows).await;
-    state
-        .store
-        .record_calls(&setup.id, "step-6", &me.name, &calls.take())
-        .await?;
+    let results = global_ids::apply(&api, calls, &rows).await;
     let mut failed = 0;
     for (email, outcome) in &results {
         match outcome {
@@ -245,10 +247,10 @@ pub async fn apply(
             "{failed} of {} Global User IDs could not be written; the others are done. Run it again for the rest.",
             results.len()
         ));
-        return Ok((StatusCode::BAD_GATEWAY, p).into_response());
+        return Ok((StatusCode::BAD_GATEWAY, p));
     }
     p.notice = Some(format!(
         "{ok} Global User IDs written and read back. If Identity Provisioning runs for this S/4HANA system, its next job may overwrite them: map the IAS user UUID there too."
     ));
-    Ok(p.into_response())
+    Ok((StatusCode::OK, p))
 }
