@@ -955,14 +955,7 @@ async fn the_demo_landscape_is_the_same_on_every_start_and_reset_restores_it() {
         .await
         .expect("b");
     let demo = |addr: std::net::SocketAddr| async move {
-        client()
-            .get(format!("http://{addr}/_sandbox/demo.json"))
-            .send()
-            .await
-            .expect("d")
-            .json::<Value>()
-            .await
-            .expect("j")
+        get_json(format!("http://{addr}/_sandbox/demo.json")).await
     };
     let (da, db) = (demo(a.addr).await, demo(b.addr).await);
     assert_eq!(da, db, "ids, keys and users are derived from a fixed seed");
@@ -986,42 +979,21 @@ async fn the_demo_landscape_is_the_same_on_every_start_and_reset_restores_it() {
         );
     }
     let s4 = format!("http://{}/_sandbox/s4", a.addr);
-    let start: Value = client()
-        .get(&s4)
-        .send()
-        .await
-        .expect("s")
-        .json()
-        .await
-        .expect("j");
+    let start: Value = get_json(&s4).await;
     client()
         .post(&s4)
         .form(&[("logon_type", "user_name"), ("saml_issuer", "x")])
         .send()
         .await
         .expect("c");
-    let changed: Value = client()
-        .get(&s4)
-        .send()
-        .await
-        .expect("s")
-        .json()
-        .await
-        .expect("j");
+    let changed: Value = get_json(&s4).await;
     assert_ne!(changed, start);
     client()
         .post(format!("http://{}/_sandbox/reset", a.addr))
         .send()
         .await
         .expect("r");
-    let reset: Value = client()
-        .get(&s4)
-        .send()
-        .await
-        .expect("s")
-        .json()
-        .await
-        .expect("j");
+    let reset: Value = get_json(&s4).await;
     assert_eq!(reset, start);
 }
 

@@ -8,14 +8,7 @@ use serde_json::Value;
 use crate::support::*;
 
 async fn s4(app: &TestApp) -> Value {
-    client()
-        .get(app.sandbox_url("/_sandbox/s4"))
-        .send()
-        .await
-        .expect("s4")
-        .json()
-        .await
-        .expect("j")
+    get_json(app.sandbox_url("/_sandbox/s4")).await
 }
 
 async fn sandbox_post(app: &TestApp, path: &str, form: &[(&str, &str)]) {
@@ -445,14 +438,7 @@ async fn two_hundred_approvers_are_handled_with_bounded_concurrency_and_put_fall
         "PUT after PATCH's 501: {}",
         &done.body[..done.body.len().min(3000)]
     );
-    let seen: Value = client()
-        .get(app.sandbox_url("/_sandbox/seen"))
-        .send()
-        .await
-        .expect("seen")
-        .json()
-        .await
-        .expect("j");
+    let seen: Value = get_json(app.sandbox_url("/_sandbox/seen")).await;
     let max = seen["scim-s4-max-in-flight"].as_u64().unwrap_or(0);
     assert!(
         (2..=8).contains(&max),

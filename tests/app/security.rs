@@ -26,14 +26,7 @@ where
 }
 
 async fn sandbox_seen(app: &TestApp, endpoint: &str) -> u64 {
-    let v: Value = client()
-        .get(app.sandbox_url("/_sandbox/seen"))
-        .send()
-        .await
-        .expect("seen")
-        .json()
-        .await
-        .expect("json");
+    let v: Value = get_json(app.sandbox_url("/_sandbox/seen")).await;
     v[endpoint].as_u64().unwrap_or(0)
 }
 

@@ -838,3 +838,15 @@ pub async fn dest_token(app: &TestApp, demo: &serde_json::Value) -> String {
         .expect("access_token")
         .to_string()
 }
+
+/// GET a JSON document (the sandbox's switches and views) without a session.
+pub async fn get_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
+}
