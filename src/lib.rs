@@ -39,6 +39,8 @@ pub struct AppState {
     pub kept_forms: web::KeptForms,
     /// Customer users' tokens for Verify: memory only.
     pub customer_tokens: web::CustomerTokens,
+    /// Global User ID runs in the background, one per setup.
+    pub global_id_runs: web::GlobalIdRuns,
 }
 
 pub type State = Arc<AppState>;
@@ -138,6 +140,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         throttle: web::Throttle::default(),
         kept_forms: web::KeptForms::default(),
         customer_tokens: web::CustomerTokens::default(),
+        global_id_runs: web::GlobalIdRuns::default(),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));

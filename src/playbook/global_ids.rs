@@ -3,6 +3,8 @@
 //! user UUID the look-up found; after confirmation the differing ones are
 //! written (PATCH, else PUT) and read back. Bounded concurrency throughout.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -98,10 +100,12 @@ pub fn fingerprint(rows: &[Row]) -> String {
 }
 
 /// Write the rows that differ; read each back. `(e-mail, outcome)` per write.
+/// `finished` counts them as they finish, for a progress page.
 pub async fn apply(
     api: &Session<'_>,
     calls: &Calls,
     rows: &[Row],
+    finished: &AtomicUsize,
 ) -> Vec<(String, Result<String, String>)> {
     let todo: Vec<Row> = rows.iter().filter(|r| r.writes()).cloned().collect();
     futures_util::stream::iter(todo)
@@ -125,6 +129,7 @@ pub async fn apply(
                     Err(e) => Err(s4::explain(&e)),
                 },
             };
+            finished.fetch_add(1, Ordering::Relaxed);
             (r.email.clone(), outcome)
         })
         .buffer_unordered(CONCURRENCY)

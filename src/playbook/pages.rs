@@ -332,6 +332,50 @@ fn parse_service_key(s: &str, _: &Ctx) -> Result<Parsed, String> {
     })
 }
 
+const PUSH_KEYS: &[&str] = &[
+    "push_inbox_rest_url",
+    "push_uaa_url",
+    "push_clientid",
+    "push_clientsecret",
+];
+
+/// The dedicated key for S/4HANA's push channel: its client becomes
+/// `tc.clientId` and the outbound user of the communication system.
+fn parse_push_key(s: &str, ctx: &Ctx) -> Result<Parsed, String> {
+    let c = ServiceKey::parse(s)?;
+    let k = c.value;
+    let mut warnings = c.warnings;
+    if ctx.get("sk_clientid") == Some(k.clientid.as_str()) {
+        warnings.push("This is the same key as above. SAP recommends a dedicated Task Center instance and key for the push channel, so that rotating one does not stop the other.".into());
+    }
+    if let Err(e) = domain::check_key_subaccount(
+        k.subdomain.as_deref(),
+        k.region.as_deref(),
+        ctx.get("subdomain"),
+        ctx.get("region"),
+    ) {
+        return Err(format!("The push key: {e}"));
+    }
+    Ok(Parsed {
+        values: vec![
+            (
+                "push_key",
+                Stored::Plain(format!("saved for client {}", k.clientid)),
+            ),
+            ("push_inbox_rest_url", Stored::Plain(k.inbox_rest_url)),
+            ("push_uaa_url", Stored::Plain(k.uaa_url)),
+            ("push_clientid", Stored::Plain(k.clientid)),
+            ("push_clientsecret", Stored::Secret(k.clientsecret)),
+        ],
+        warnings,
+    })
+}
+
+/// The push channel's client: the dedicated key's, else the main key's.
+pub fn push_client_id<'a>(ctx: &'a Ctx) -> Option<&'a str> {
+    ctx.get("push_clientid").or_else(|| ctx.get("sk_clientid"))
+}
+
 fn check_service_key(ctx: &Ctx) -> Vec<(&'static str, String)> {
     let mut errors = Vec::new();
     if let Err(e) = domain::check_key_subaccount(
@@ -368,6 +412,12 @@ fn summary_service_key(ctx: &Ctx) -> Vec<(String, String)> {
         ctx.masked("sk_clientsecret")
             .map(|m| ("Client secret (uaa.clientsecret)".to_string(), m)),
     )
+    .chain(ctx.get("push_clientid").map(|c| {
+        (
+            "Push channel client ID (tc.clientId)".to_string(),
+            c.to_string(),
+        )
+    }))
     .collect()
 }
 
@@ -895,7 +945,7 @@ pub fn destination(ctx: &Ctx, with_secret: bool) -> Vec<(&'static str, String)> 
         ("URL.queries.sap-client", g("s4_client")),
     ];
     if ctx.get("push") == Some("yes") {
-        p.push(("tc.clientId", g("sk_clientid")));
+        p.push(("tc.clientId", push_client_id(ctx).unwrap_or("").to_string()));
     }
     for (prop, key) in [
         ("tc.notifications.enabled", "notifications"),
@@ -1137,16 +1187,28 @@ pub static PAGES: &[Page] = &[
         section: "Configure S/4HANA Cloud",
         step: "3.1",
         intro: "The service key lets S/4HANA push task changes to Task Center. The wizard keeps the four values it needs; the client secret is stored encrypted.",
-        fields: &[Field {
-            key: "service_key",
-            label: "Service key (JSON)",
-            hint: "Paste the whole key, from { to }. After saving, only the values below are kept. Leave blank to keep the saved key.",
-            kind: Kind::Json,
-            optional: false,
-            parse: Parser::Text(parse_service_key),
-            prefill: None,
-            also_stores: SK_KEYS,
-        }],
+        fields: &[
+            Field {
+                key: "service_key",
+                label: "Service key (JSON)",
+                hint: "Paste the whole key, from { to }. After saving, only the values below are kept. Leave blank to keep the saved key.",
+                kind: Kind::Json,
+                optional: false,
+                parse: Parser::Text(parse_service_key),
+                prefill: None,
+                also_stores: SK_KEYS,
+            },
+            Field {
+                key: "push_key",
+                label: "Dedicated key for the push channel (JSON) (optional)",
+                hint: "The key of a second Task Center instance for S/4HANA's push channel. Its client ID becomes tc.clientId and the outbound user of the communication system. Without it Task Center only polls (updates every 30 s or so). Leave blank to keep the saved key.",
+                kind: Kind::Json,
+                optional: true,
+                parse: Parser::Text(parse_push_key),
+                prefill: None,
+                also_stores: PUSH_KEYS,
+            },
+        ],
         requires: &["facts"],
         depends_on: &["subdomain", "region", "subaccount_id"],
         guide: Some(guide_step31),
@@ -1225,6 +1287,7 @@ pub static PAGES: &[Page] = &[
             "token_service_url",
             "saml2_audience",
             "sk_clientid",
+            "push_clientid",
             "comm_user",
             "plan",
         ],
@@ -1284,6 +1347,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "ds_clientsecret",
     "s4_api_password",
     "scim_api_password",
+    "push_clientsecret",
 ];
 
 /// Where each secret is sent: (answer key holding a URL or host, what it is).
@@ -1312,6 +1376,13 @@ pub const SECRET_HOSTS: &[(&str, &[(&str, &str)])] = &[
         "ias_client_secret",
         &[("ias_host", "the Identity Authentication tenant")],
     ),
+    (
+        "push_clientsecret",
+        &[
+            ("push_uaa_url", "the token service of the push key"),
+            ("s4_host", "the S/4HANA system (its outbound user)"),
+        ],
+    ),
 ];
 
 pub const KEY_LABELS: &[(&str, &str)] = &[
@@ -1322,4 +1393,7 @@ pub const KEY_LABELS: &[(&str, &str)] = &[
     ("cert_cn", "Certificate common name"),
     ("ds_clientid", "Destination service client ID"),
     ("ds_clientsecret", "Destination service client secret"),
+    ("push_clientid", "Push channel client ID"),
+    ("push_clientsecret", "Push channel client secret"),
+    ("push_uaa_url", "Push channel token URL base"),
 ];

@@ -16,6 +16,7 @@ pub const UNCONFIRMED: &[&str] = &[
     "The certificate field (OAuth2IdentityProviderCertificatePublicKeyBase64) gets the PEM body (base64 of the DER); check in Communication Systems that the uploaded certificate shows the subaccount's subject.",
     "The inbound user is created with authentication method OAuth 2.0 and no grant type; check in the arrangement that its inbound user uses OAuth 2.0 (SAML bearer).",
     "The OAuth 2.0 client ID is taken from the inbound user as S/4HANA derives it (expected: the communication user's name); check it under OAuth 2.0 Details of the arrangement.",
+    "With push, the communication system keeps the S/4HANA host as host name and gets the push key's token URL (uaa.url + /oauth/token) as OAuth 2.0 token endpoint; check in the arrangement's outbound services that the push service is active and uses the outbound user (a community guide uses the Task Center host instead).",
 ];
 
 pub const SCENARIO: &str = "SAP_COM_0501";
@@ -32,6 +33,16 @@ pub struct Wanted {
     pub issuer: String,
     pub certificate_b64: String,
     pub arrangement: String,
+    /// The push channel's outbound user, when a dedicated key was given.
+    pub push: Option<Push>,
+}
+
+/// OAuth 2.0 client credentials of the dedicated Task Center key (3.1).
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub client_id: String,
+    pub secret: String,
+    pub token_url: String,
 }
 
 /// The PEM body: base64 of the DER, one line ([U], see `UNCONFIRMED`).
@@ -52,6 +63,16 @@ pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
         .filter(|p| p.contains("BEGIN CERTIFICATE"))
         .ok_or("First give the trust certificate (step 3.2): the communication system needs it.")?;
     let get = |k: &str, default: &str| ctx.get(k).unwrap_or(default).to_string();
+    let push = match (ctx.get("push_clientid"), ctx.get("push_uaa_url")) {
+        (Some(client), Some(uaa)) => Some(Push {
+            client_id: client.to_string(),
+            secret: ctx
+                .secret_to_send("push_clientsecret")?
+                .ok_or("Paste the push key again in step 3.1: its client secret is missing.")?,
+            token_url: format!("{}/oauth/token", uaa.trim_end_matches('/')),
+        }),
+        _ => None,
+    };
     Ok(Wanted {
         api: format!("https://{}", s4.api_host()),
         host: s4.host(),
@@ -62,6 +83,7 @@ pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
         issuer: ctx.get("cert_cn").unwrap_or("").to_string(),
         certificate_b64: pem_body(pem),
         arrangement: get("arrangement_name", "SAP_COM_0501_TASKCENTER"),
+        push,
     })
 }
 
@@ -109,7 +131,7 @@ fn s(e: &Entity, k: &str) -> String {
 }
 
 fn system_fields(w: &Wanted) -> Vec<(&'static str, Value)> {
-    vec![
+    let mut fields = vec![
         ("HostName", json!(w.host)),
         ("IsOAuth2IdentityProviderActive", json!(true)),
         ("OAuth2IdentityProviderName", json!(w.issuer)),
@@ -118,7 +140,17 @@ fn system_fields(w: &Wanted) -> Vec<(&'static str, Value)> {
             "OAuth2IdentityProviderCertificatePublicKeyBase64",
             json!(w.certificate_b64),
         ),
-    ]
+    ];
+    if let Some(p) = &w.push {
+        fields.push(("IsInboundOnly", json!(false)));
+        fields.push(("OAuth2TokenEndpoint", json!(p.token_url)));
+    }
+    fields
+}
+
+fn outbound_body(system_uuid: &str, p: &Push) -> Value {
+    json!({"CommunicationSystemUUID": system_uuid, "Name": p.client_id, "AuthenticationMethod": "oauth2",
+        "OAuth2ClientID": p.client_id, "Password": p.secret, "OAuth2ClientAuthenticationMethod": "basic"})
 }
 
 /// What S/4HANA has now, for the plan and for apply.
@@ -126,6 +158,7 @@ struct Current {
     user: Option<Entity>,
     system: Option<Entity>,
     inbound: Option<Entity>,
+    outbound: Option<Entity>,
     arrangement: Option<Entity>,
 }
 
@@ -137,7 +170,10 @@ async fn read(api: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Current, S
         [("$filter", user_filter.as_str())],
         [("$filter", system_filter.as_str())],
     );
-    let aq = [("$filter", arr_filter.as_str()), ("$expand", "InboundUser")];
+    let aq = [
+        ("$filter", arr_filter.as_str()),
+        ("$expand", "InboundUser,OutboundUser"),
+    ];
     let (users, systems, arrangements) = tokio::join!(
         api.list(calls, CU, "CommunicationUsers", Some(&uq)),
         api.list(calls, CS, "CommunicationSystems", Some(&sq)),
@@ -145,16 +181,31 @@ async fn read(api: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Current, S
     );
     let user = users?.into_iter().next();
     let system = systems?.into_iter().next();
-    let inbound = match (&user, &system) {
-        (Some(u), Some(sy)) => {
-            let f = format!("CommunicationSystemUUID eq '{}'", s(sy, "UUID"));
-            api.list(calls, CS, "InboundUsers", Some(&[("$filter", f.as_str())]))
+    let of_system = system
+        .as_ref()
+        .map(|sy| format!("CommunicationSystemUUID eq '{}'", s(sy, "UUID")));
+    let inbound = async {
+        match (&user, &of_system) {
+            (Some(u), Some(f)) => Ok(api
+                .list(calls, CS, "InboundUsers", Some(&[("$filter", f.as_str())]))
                 .await?
                 .into_iter()
-                .find(|i| s(i, "CommunicationUserID") == s(u, "ID"))
+                .find(|i| s(i, "CommunicationUserID") == s(u, "ID"))),
+            _ => Ok::<_, SapError>(None),
         }
-        _ => None,
     };
+    let outbound = async {
+        match (&w.push, &of_system) {
+            (Some(p), Some(f)) => Ok(api
+                .list(calls, CS, "OutboundUsers", Some(&[("$filter", f.as_str())]))
+                .await?
+                .into_iter()
+                .find(|o| s(o, "OAuth2ClientID") == p.client_id)),
+            _ => Ok::<_, SapError>(None),
+        }
+    };
+    let (inbound, outbound) = tokio::join!(inbound, outbound);
+    let (inbound, outbound) = (inbound?, outbound?);
     let arrangement = arrangements?
         .into_iter()
         .find(|a| s(a, "CommunicationSystemID") == w.system_id);
@@ -162,6 +213,7 @@ async fn read(api: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Current, S
         user,
         system,
         inbound,
+        outbound,
         arrangement,
     })
 }
@@ -271,12 +323,45 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
             )],
         },
     });
-    items.push(match &c.arrangement {
-        Some(a) => Item {
-            object: "Communication arrangement",
-            name: s(a, "Name"),
-            todo: Todo::Nothing,
+    if let Some(p) = &w.push {
+        items.push(Item {
+            object: "Outbound user (push)",
+            name: p.client_id.clone(),
+            todo: if c.outbound.is_some() {
+                Todo::Nothing
+            } else {
+                Todo::Create
+            },
             fields: vec![
+                (
+                    "AuthenticationMethod".into(),
+                    c.outbound
+                        .as_ref()
+                        .map(|o| s(o, "AuthenticationMethod"))
+                        .unwrap_or_default(),
+                    "oauth2".into(),
+                ),
+                (
+                    "OAuth2ClientID".into(),
+                    c.outbound
+                        .as_ref()
+                        .map(|o| s(o, "OAuth2ClientID"))
+                        .unwrap_or_default(),
+                    p.client_id.clone(),
+                ),
+                (
+                    "Password".into(),
+                    String::new(),
+                    "the push key's client secret".into(),
+                ),
+            ],
+        });
+    }
+    items.push(match &c.arrangement {
+        Some(a) => {
+            let has = arrangement_outbound(a);
+            let want = c.outbound.as_ref().map(|o| s(o, "UUID"));
+            let mut fields = vec![
                 (
                     "CommunicationScenarioID".into(),
                     s(a, "CommunicationScenarioID"),
@@ -287,8 +372,24 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
                     s(a, "CommunicationSystemID"),
                     w.system_id.clone(),
                 ),
-            ],
-        },
+            ];
+            let mut todo = Todo::Nothing;
+            if w.push.is_some() {
+                let wanted = want
+                    .clone()
+                    .unwrap_or_else(|| "the new outbound user".into());
+                if has.as_deref() != want.as_deref() || want.is_none() {
+                    todo = Todo::Update;
+                }
+                fields.push(("OutboundUser".into(), has.unwrap_or_default(), wanted));
+            }
+            Item {
+                object: "Communication arrangement",
+                name: s(a, "Name"),
+                todo,
+                fields,
+            }
+        }
         None => Item {
             object: "Communication arrangement",
             name: w.arrangement.clone(),
@@ -309,6 +410,14 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
         },
     });
     Plan { items }
+}
+
+/// The outbound user an arrangement points at, if any.
+fn arrangement_outbound(a: &Entity) -> Option<String> {
+    a.get("OutboundUser")?
+        .get("CommunicationSystemOutboundUserUUID")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Read S/4HANA and compare it with the answers. Nothing is written.
@@ -445,9 +554,53 @@ pub async fn apply(api: &Session<'_>, calls: &Calls, w: &Wanted, password: &str)
         }
     };
     out.client_id = Some(s(&inbound, "OAuth2ClientID")).filter(|c| !c.is_empty());
+    let outbound = match (&w.push, current.outbound) {
+        (Some(_), Some(o)) => Some(s(&o, "UUID")),
+        (Some(p), None) => {
+            let o = step!(
+                "Adding the push channel's outbound user to the communication system",
+                api.create(
+                    calls,
+                    CS,
+                    "OutboundUsers",
+                    &outbound_body(&s(&system, "UUID"), p)
+                )
+            );
+            out.done.push(format!(
+                "Added the outbound user {} (OAuth 2.0 client credentials) for the push channel.",
+                p.client_id
+            ));
+            Some(s(&o, "UUID"))
+        }
+        (None, _) => None,
+    };
+    if let (Some(a), Some(o)) = (&current.arrangement, &outbound)
+        && arrangement_outbound(a).as_deref() != Some(o.as_str())
+    {
+        let key = format!("CommunicationArrangements({})/OutboundUser", s(a, "UUID"));
+        step!(
+            format!(
+                "Pointing the arrangement {} at the outbound user",
+                s(a, "Name")
+            ),
+            api.patch_path(
+                calls,
+                CA,
+                &key,
+                &json!({"CommunicationSystemOutboundUserUUID": o})
+            )
+        );
+        out.done.push(format!(
+            "The arrangement {} now pushes task changes through the outbound user.",
+            s(a, "Name")
+        ));
+    }
     if current.arrangement.is_none() {
-        let body = json!({"CommunicationScenarioID": SCENARIO, "CommunicationSystemID": w.system_id, "Name": w.arrangement,
+        let mut body = json!({"CommunicationScenarioID": SCENARIO, "CommunicationSystemID": w.system_id, "Name": w.arrangement,
             "InboundUser": {"CommunicationSystemInboundUserUUID": s(&inbound, "UUID")}});
+        if let Some(o) = &outbound {
+            body["OutboundUser"] = json!({"CommunicationSystemOutboundUserUUID": o});
+        }
         step!(
             format!("Creating the communication arrangement {}", w.arrangement),
             api.create(calls, CA, "CommunicationArrangements", &body)

@@ -759,15 +759,17 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
                                     "Failure mode 2: the connector is PAUSED: tc.enabled is not true (Task Center sets it to false after an hour without a token). Fix the token problem, then set tc.enabled = true again.{detail}"
                                 ),
                             ),
-                            "WARNING" => check(
-                                id,
-                                title,
-                                page,
-                                Warning,
-                                format!(
-                                    "Failure mode 14: the connector has a warning; check tc.notifications.enabled is true or false.{detail}"
-                                ),
-                            ),
+                            "WARNING" => {
+                                let push = c.jobs.iter().any(|j| {
+                                    j.kind == "PUSH" && !j.status.eq_ignore_ascii_case("OK")
+                                });
+                                let why = if push {
+                                    "Failure mode 11: tc.clientId is set but S/4HANA does not push: give the communication system the outbound user of the push key (step 3.1, then the S/4HANA API page or Fiori), or remove tc.clientId."
+                                } else {
+                                    "Failure mode 14: the connector has a warning; check tc.notifications.enabled is true or false."
+                                };
+                                check(id, title, page, Warning, format!("{why}{detail}"))
+                            }
                             _ => {
                                 let fix = match error_job {
                                 Some(j) if j.message.contains("longer than") => "Failure mode 8: the destination name is too long for Task Center.".to_string(),

@@ -26,6 +26,7 @@ pub struct Objects {
     pub users: Vec<Map<String, Value>>,
     pub systems: Vec<Map<String, Value>>,
     pub inbound: Vec<Map<String, Value>>,
+    pub outbound: Vec<Map<String, Value>>,
     pub arrangements: Vec<Map<String, Value>>,
     next: u32,
 }
@@ -146,6 +147,25 @@ impl Objects {
                         && s(sy, "ID") == s(a, "CommunicationSystemID")
                 })
                 .cloned()
+        })
+    }
+
+    /// Whether S/4HANA pushes task changes with this Task Center client: a
+    /// SAP_COM_0501 arrangement whose outbound user is an OAuth 2.0 client
+    /// credentials user of that client (procedure 3.1, failure mode 11).
+    pub fn pushes_with(&self, client: &str) -> bool {
+        self.arrangements.iter().any(|a| {
+            let out = a
+                .get("OutboundUser")
+                .and_then(|o| o.get("CommunicationSystemOutboundUserUUID"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            s(a, "CommunicationScenarioID") == "SAP_COM_0501"
+                && self.outbound.iter().any(|o| {
+                    s(o, "UUID") == out
+                        && s(o, "AuthenticationMethod") == "oauth2"
+                        && s(o, "OAuth2ClientID") == client
+                })
         })
     }
 
@@ -455,6 +475,32 @@ pub async fn systems(
             Ok(items) => list(items, &[]),
             Err(r) => *r,
         },
+        ("OutboundUsers", &Method::GET, None) => match filtered(t.comm.outbound.clone(), q.get("$filter").map(String::as_str)) {
+            Ok(items) => list(items, &["Password"]),
+            Err(r) => *r,
+        },
+        ("OutboundUsers", &Method::POST, None) => {
+            let Some(mut new) = body else {
+                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+            };
+            let system = s(&new, "CommunicationSystemUUID");
+            if !t.comm.systems.iter().any(|sy| s(sy, "UUID") == system) {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/040", "The communication system does not exist", "CommunicationSystemUUID");
+            }
+            match s(&new, "AuthenticationMethod").as_str() {
+                "oauth2" if s(&new, "OAuth2ClientID").is_empty() || s(&new, "Password").is_empty() => {
+                    return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/071", "Enter the OAuth 2.0 client ID and client secret of the outbound user", "OAuth2ClientID");
+                }
+                "oauth2" | "basic" | "x509" => {}
+                other => {
+                    return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/070", &format!("Authentication method {other} is not allowed for outbound users"), "AuthenticationMethod");
+                }
+            }
+            new.insert("UUID".into(), json!(super::uuid(&format!("outbound/{system}/{}", random_hex(4).unwrap_or_default()))));
+            t.comm.outbound.push(new.clone());
+            new.remove("Password");
+            (StatusCode::CREATED, Json(Value::Object(new))).into_response()
+        }
         ("CommunicationSystems", &Method::POST, None) => {
             let Some(mut new) = body else {
                 return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
@@ -576,9 +622,12 @@ pub async fn arrangements(
     let q = query(&uri);
     let r = if method == Method::GET {
         let mut items = t.comm.arrangements.clone();
-        if !q.get("$expand").is_some_and(|e| e.contains("InboundUser")) {
-            for a in items.iter_mut() {
-                a.remove("InboundUser");
+        let expand = q.get("$expand").cloned().unwrap_or_default();
+        for a in items.iter_mut() {
+            for nav in ["InboundUser", "OutboundUser"] {
+                if !expand.contains(nav) {
+                    a.remove(nav);
+                }
             }
         }
         match filtered(items, q.get("$filter").map(String::as_str)) {
@@ -647,6 +696,9 @@ pub async fn arrangements(
                 }
                 _ => {}
             }
+            if let Some(e) = outbound_error(&t.comm, &sys, new.get("OutboundUser")) {
+                return e;
+            }
         }
         new.insert(
             "UUID".into(),
@@ -659,6 +711,114 @@ pub async fn arrangements(
         (StatusCode::CREATED, Json(Value::Object(new))).into_response()
     };
     with_csrf(r, csrf)
+}
+
+/// A push system (not inbound only) needs an outbound user of its own for
+/// SAP_COM_0501 (D.2 `CM_APS_CA/027`; `/100` for basic without password).
+fn outbound_error(
+    objects: &Objects,
+    sys: &Map<String, Value>,
+    nav: Option<&Value>,
+) -> Option<Response> {
+    let uuid = nav
+        .and_then(|o| o.get("CommunicationSystemOutboundUserUUID"))
+        .and_then(Value::as_str);
+    let user = uuid.and_then(|u| {
+        objects
+            .outbound
+            .iter()
+            .find(|o| s(o, "UUID") == u && s(o, "CommunicationSystemUUID") == s(sys, "UUID"))
+    });
+    match (uuid, user) {
+        (None, _) if sys.get("IsInboundOnly") == Some(&json!(true)) => None,
+        (Some(_), Some(o))
+            if s(o, "AuthenticationMethod") == "basic" && s(o, "Password").is_empty() =>
+        {
+            Some(odata_error(
+                StatusCode::BAD_REQUEST,
+                "CM_APS_CA/100",
+                "Password missing for the outbound user",
+                "OutboundUser",
+            ))
+        }
+        (Some(_), Some(_)) => None,
+        _ => Some(odata_error(
+            StatusCode::BAD_REQUEST,
+            "CM_APS_CA/027",
+            "No suitable outbound user of the communication system",
+            "OutboundUser",
+        )),
+    }
+}
+
+/// `PATCH {CA}/CommunicationArrangements(<uuid>)/OutboundUser`: point an
+/// arrangement at an outbound user (D.2 "Repoint").
+pub async fn arrangement_outbound(
+    State(sb): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    Path(set): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let csrf = match enter(&sb, &headers, &method, "s4-comm-arrangement-write").await {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let Ok(mut t) = sb.s4.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let uuid = set
+        .strip_prefix("CommunicationArrangements(")
+        .map(|k| k.trim_end_matches(')').trim_matches('\'').to_string())
+        .unwrap_or_default();
+    let Ok(nav) = serde_json::from_slice::<Value>(&body) else {
+        return odata_error(
+            StatusCode::BAD_REQUEST,
+            "/IWBEP/CM_V4_RUNTIME/021",
+            "The request body is not a JSON object",
+            "",
+        );
+    };
+    let Some(a) = t
+        .comm
+        .arrangements
+        .iter()
+        .find(|a| s(a, "UUID") == uuid)
+        .cloned()
+    else {
+        return odata_error(
+            StatusCode::NOT_FOUND,
+            "/IWBEP/CM_V4_RUNTIME/002",
+            "Resource not found",
+            "",
+        );
+    };
+    let Some(sys) = t
+        .comm
+        .systems
+        .iter()
+        .find(|sy| s(sy, "ID") == s(&a, "CommunicationSystemID"))
+        .cloned()
+    else {
+        return odata_error(
+            StatusCode::BAD_REQUEST,
+            "CM_APS_CA/002",
+            "The arrangement's communication system does not exist",
+            "CommunicationSystemID",
+        );
+    };
+    if let Some(e) = outbound_error(&t.comm, &sys, Some(&nav)) {
+        return e;
+    }
+    if let Some(a) = t
+        .comm
+        .arrangements
+        .iter_mut()
+        .find(|a| s(a, "UUID") == uuid)
+    {
+        a.insert("OutboundUser".into(), nav);
+    }
+    with_csrf(StatusCode::NO_CONTENT.into_response(), csrf)
 }
 
 /// `GET {CS}/`: the service root (the wizard's connection check and CSRF fetch).
@@ -676,6 +836,8 @@ pub async fn systems_root(
 fn write_fault_for(set: &str) -> &'static str {
     if set.starts_with("InboundUsers") {
         "s4-comm-inbound-write"
+    } else if set.starts_with("OutboundUsers") {
+        "s4-comm-outbound-write"
     } else {
         "s4-comm-system-write"
     }

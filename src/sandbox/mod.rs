@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use serde_json::{Value, json};
 
 /// A person at the demo customer, as IAS, XSUAA and S/4HANA know them.
@@ -56,6 +56,9 @@ pub struct Demo {
     pub inbox_rest_url: String,
     pub tc_clientid: String,
     pub tc_clientsecret: String,
+    /// The dedicated Task Center instance's key for S/4HANA's push channel.
+    pub push_clientid: String,
+    pub push_clientsecret: String,
     pub dest_uri: String,
     pub dest_clientid: String,
     pub dest_clientsecret: String,
@@ -164,6 +167,15 @@ impl Demo {
                 seeded("tc-secret-a", 4),
                 seeded("tc-secret-b", 12)
             ),
+            push_clientid: format!(
+                "sb-clone-{}!b1234|one-inbox-service!b456",
+                seeded("push-client", 6)
+            ),
+            push_clientsecret: format!(
+                "{}$sandbox-{}",
+                seeded("push-secret-a", 4),
+                seeded("push-secret-b", 12)
+            ),
             dest_uri: "https://destination-configuration.cfapps.eu10.hana.ondemand.com".into(),
             dest_clientid: format!(
                 "sb-clone-{}!b5678|destination-xsappname!b62",
@@ -197,12 +209,21 @@ impl Demo {
     }
 
     pub fn task_center_key(&self) -> String {
+        self.tc_key(&self.tc_clientid, &self.tc_clientsecret)
+    }
+
+    /// The key of the dedicated Task Center instance for the push channel.
+    pub fn task_center_push_key(&self) -> String {
+        self.tc_key(&self.push_clientid, &self.push_clientsecret)
+    }
+
+    fn tc_key(&self, clientid: &str, clientsecret: &str) -> String {
         serde_json::to_string_pretty(&json!({
             "endpoints": {"inbox_rest_url": self.inbox_rest_url, "inbox_odata_url": format!("{}/odata/v2", self.inbox_rest_url)},
             "html5-apps-repo": {"app_host_id": uuid("app-host")},
             "sap.cloud.service": "com.sap.bpm.inbox-service",
             "uaa": {
-                "clientid": self.tc_clientid, "clientsecret": self.tc_clientsecret, "url": self.uaa_url,
+                "clientid": clientid, "clientsecret": clientsecret, "url": self.uaa_url,
                 "uaadomain": "authentication.eu10.hana.ondemand.com", "identityzone": self.subdomain,
                 "tenantid": self.subaccount_id, "xsappname": "clone!b1234|one-inbox-service!b456"
             }
@@ -266,6 +287,7 @@ pub const ENDPOINTS: &[&str] = &[
     "s4-comm-user-write",
     "s4-comm-system-write",
     "s4-comm-inbound-write",
+    "s4-comm-outbound-write",
     "s4-comm-arrangement-write",
     "s4-scim",
     "s4-scim-write",
@@ -478,6 +500,7 @@ struct DemoPage {
     title: String,
     demo: Demo,
     task_center_key: String,
+    task_center_push_key: String,
     destination_key: String,
     approvers: String,
     endpoints: &'static [&'static str],
@@ -487,6 +510,7 @@ async fn demo_page(State(sb): State<Shared>) -> DemoPage {
     DemoPage {
         title: "Sandbox: demo customer".into(),
         task_center_key: sb.demo.task_center_key(),
+        task_center_push_key: sb.demo.task_center_push_key(),
         destination_key: sb.demo.destination_key(),
         approvers: sb
             .demo
@@ -677,6 +701,7 @@ pub fn router(sb: Shared) -> Router {
         .route(&format!("{}/Users/{{id}}", scim::BASE), get(scim::user).put(scim::user).patch(scim::user))
         .route(&format!("{}/", comm::CA), get(comm::arrangements))
         .route(&format!("{}/CommunicationArrangements", comm::CA), get(comm::arrangements).post(comm::arrangements))
+        .route(&format!("{}/{{set}}/OutboundUser", comm::CA), patch(comm::arrangement_outbound))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(s4::odata))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(s4::odata))
         .with_state(sb)

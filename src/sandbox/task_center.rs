@@ -35,6 +35,7 @@ fn caller(sb: &Shared, headers: &HeaderMap) -> Result<Value, Box<Response>> {
     let d = &sb.demo;
     let cid = claims["cid"].as_str().unwrap_or("");
     let tc_client = cid == d.tc_clientid
+        || cid == d.push_clientid
         || sb
             .extra_clients
             .lock()
@@ -97,17 +98,31 @@ fn connector(sb: &Shared, d: &Map<String, Value>, user: &Value) -> Value {
             Err(e) => ("ERROR", vec![config, job("INITIAL", "ERROR", &e)]),
             Ok(_) => {
                 let notif = get("tc.notifications.enabled");
-                let delta = if d.contains_key("tc.clientId") {
-                    "PUSH"
-                } else {
-                    "DELTA"
+                // With tc.clientId Task Center pauses DELTA and waits for
+                // S/4HANA's pushes (C.2); no outbound user, no updates (11).
+                let client = get("tc.clientId");
+                let pushes =
+                    !client.is_empty() && sb.s4.lock().is_ok_and(|t| t.comm.pushes_with(client));
+                let update = match (client.is_empty(), pushes) {
+                    (true, _) => job("DELTA", "OK", "Received Tasks"),
+                    (false, true) => job("PUSH", "OK", "Received pushed task updates"),
+                    (false, false) => job(
+                        "PUSH",
+                        "WARNING",
+                        &format!(
+                            "No task updates pushed by S/4HANA for client {client}: the communication system has no outbound user with this client, so updates stop"
+                        ),
+                    ),
                 };
+                let push_warning = update["status"] == "WARNING";
                 let mut jobs = vec![
                     config,
                     job("INITIAL", "OK", "Stored tasks in CACHE: 0"),
-                    job(delta, "OK", "Received Tasks"),
+                    update,
                 ];
-                if !notif.is_empty() && notif != "true" && notif != "false" {
+                if push_warning {
+                    ("WARNING", jobs)
+                } else if !notif.is_empty() && notif != "true" && notif != "false" {
                     jobs.push(job(
                         "META",
                         "WARNING",

@@ -72,6 +72,11 @@ impl super::Sandbox {
                 "clone!b1234|one-inbox-service!b456".to_string(),
             ),
             (
+                d.push_clientid.clone(),
+                d.push_clientsecret.clone(),
+                "clone!b1234|one-inbox-service!b456".to_string(),
+            ),
+            (
                 d.dest_clientid.clone(),
                 d.dest_clientsecret.clone(),
                 "clone!b5678|destination-xsappname!b62".to_string(),

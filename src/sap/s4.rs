@@ -209,7 +209,19 @@ impl<'a> Session<'a> {
         key: &str,
         body: &Value,
     ) -> Result<(), SapError> {
-        let url = format!("{}{base}/{set}({key})", self.api);
+        self.patch_path(calls, base, &format!("{set}({key})"), body)
+            .await
+    }
+
+    /// `PATCH {base}/{path}`: an entity or one of its navigations.
+    pub async fn patch_path(
+        &self,
+        calls: &Calls,
+        base: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<(), SapError> {
+        let url = format!("{}{base}/{path}", self.api);
         let resp = self
             .c
             .send(calls, self.req(Method::PATCH, url, Some(body)))

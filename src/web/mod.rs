@@ -6,6 +6,7 @@ mod auth;
 mod customer_user;
 mod form;
 mod handover;
+mod jobs;
 mod pages;
 mod s4_setup;
 mod s4_users;
@@ -15,6 +16,9 @@ mod throttle;
 pub use auth::{KeptForms, encode, safe_next};
 pub use customer_user::CustomerTokens;
 pub use throttle::Throttle;
+
+/// Global User ID runs of step 6, one per setup.
+pub type GlobalIdRuns = jobs::Jobs<s4_users::Outcome>;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

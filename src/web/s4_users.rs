@@ -15,20 +15,15 @@ use super::setups::with_ctx;
 use crate::domain::{self, Approver};
 use crate::error::Result;
 use crate::fmt;
-use crate::playbook::FormInput;
 use crate::playbook::global_ids::{self, Row};
 use crate::sap::Calls;
 use crate::sap::s4::{Session, explain};
 use crate::store::{Setup, User};
 
-#[derive(Template, WebTemplate)]
-#[template(path = "s4_users.html")]
-pub struct S4UsersPage {
-    pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
-    pub api_user: Option<String>,
+/// What a plan or a run found: the part of the page that is not the viewer's.
+#[derive(Default)]
+pub struct Outcome {
+    pub status: StatusCode,
     pub error: Option<String>,
     pub notice: Option<String>,
     pub rows: Vec<Row>,
@@ -38,7 +33,44 @@ pub struct S4UsersPage {
     pub results: Vec<(String, String, bool)>,
 }
 
-fn page(state: &crate::AppState, setup: &Setup, me: &User) -> S4UsersPage {
+impl Outcome {
+    fn failed(status: StatusCode, error: String) -> Outcome {
+        Outcome {
+            status,
+            error: Some(error),
+            ..Outcome::default()
+        }
+    }
+
+    fn planned(mut self, rows: Vec<Row>) -> Outcome {
+        self.fingerprint = global_ids::fingerprint(&rows);
+        self.writes = rows.iter().filter(|r| r.writes()).count();
+        self.rows = rows;
+        self.planned = true;
+        self
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "s4_users.html")]
+pub struct S4UsersPage {
+    pub title: String,
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+    pub api_user: Option<String>,
+    pub o: std::sync::Arc<Outcome>,
+    /// A run still going: (written, of).
+    pub progress: Option<(usize, usize)>,
+}
+
+impl S4UsersPage {
+    fn respond(self) -> Response {
+        (self.o.status, self).into_response()
+    }
+}
+
+fn page(state: &crate::AppState, setup: &Setup, me: &User, o: Outcome) -> S4UsersPage {
     S4UsersPage {
         title: format!("Global User IDs through S/4HANA's API — {}", setup.name),
         nav: Nav::of(me),
@@ -47,21 +79,22 @@ fn page(state: &crate::AppState, setup: &Setup, me: &User) -> S4UsersPage {
         api_user: with_ctx(state, setup, |ctx| {
             ctx.get("scim_api_user").map(str::to_string)
         }),
-        error: None,
-        notice: None,
-        rows: Vec::new(),
-        planned: false,
-        writes: 0,
-        fingerprint: String::new(),
-        results: Vec::new(),
+        o: std::sync::Arc::new(o),
+        progress: None,
     }
 }
 
-pub async fn show(
-    State(state): State<crate::State>,
-    Editor { setup, me, .. }: Editor,
-) -> S4UsersPage {
-    page(&state, &setup, &me)
+/// The page; while a run for this setup goes on, how far it is (the page
+/// reloads itself), and once it ended, its result.
+pub async fn show(State(state): State<crate::State>, Editor { setup, me, .. }: Editor) -> Response {
+    let mut p = page(&state, &setup, &me, Outcome::default());
+    if let Some(job) = state.global_id_runs.get(&setup.id) {
+        match job.result() {
+            Some(o) => p.o = o,
+            None => p.progress = Some(job.progress()),
+        }
+    }
+    p.respond()
 }
 
 /// The approvers (with the IAS user UUIDs of the look-up) and a SCIM session.
@@ -96,18 +129,18 @@ pub async fn credentials(
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let mut p = page(&state, &setup, &me);
     let typed = input
         .first("scim_api_user")
         .unwrap_or("")
         .trim()
         .to_string();
     if typed.is_empty() {
-        p.error = Some(
+        let o = Outcome::failed(
+            StatusCode::UNPROCESSABLE_ENTITY,
             "Enter the SCIM API user: the communication user of the SAP_COM_0465 arrangement"
                 .into(),
         );
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+        return Ok(page(&state, &setup, &me, o).respond());
     }
     let creds = [
         ("scim_api_user", typed.clone()),
@@ -119,25 +152,25 @@ pub async fn credentials(
     let saved = match save_answers(&state, &setup, "step-6", &creds, &me, None).await? {
         Ok(s) => s,
         Err((status, e)) => {
-            p.error = Some(e);
-            return Ok((status, p).into_response());
+            return Ok(page(&state, &setup, &me, Outcome::failed(status, e)).respond());
         }
     };
-    p.api_user = Some(typed.clone());
     let calls = Calls::default();
     let checked = connect(&state, &saved, &calls).await;
     state
         .store
         .record_calls(&setup.id, "step-6", &me.name, &calls.take())
         .await?;
-    match checked {
-        Ok(_) => p.notice = Some(format!("Connected as {typed} to S/4HANA's SCIM interface.")),
-        Err(e) => {
-            p.error = Some(e);
-            return Ok((StatusCode::BAD_GATEWAY, p).into_response());
-        }
-    }
-    Ok(p.into_response())
+    let o = match checked {
+        Ok(_) => Outcome {
+            notice: Some(format!("Connected as {typed} to S/4HANA's SCIM interface.")),
+            ..Outcome::default()
+        },
+        Err(e) => Outcome::failed(StatusCode::BAD_GATEWAY, e),
+    };
+    let mut p = page(&state, &saved, &me, o);
+    p.api_user = Some(typed);
+    Ok(p.respond())
 }
 
 pub async fn plan(
@@ -145,7 +178,6 @@ pub async fn plan(
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
     let calls = Calls::default();
-    let mut p = page(&state, &setup, &me);
     let result = match connect(&state, &setup, &calls).await {
         Ok((api, approvers)) => global_ids::plan(&api, &calls, &approvers)
             .await
@@ -156,68 +188,88 @@ pub async fn plan(
         .store
         .record_calls(&setup.id, "step-6", &me.name, &calls.take())
         .await?;
-    match result {
-        Ok(rows) => {
-            p.fingerprint = global_ids::fingerprint(&rows);
-            p.writes = rows.iter().filter(|r| r.writes()).count();
-            p.rows = rows;
-            p.planned = true;
-            Ok(p.into_response())
-        }
-        Err(e) => {
-            p.error = Some(e);
-            Ok((StatusCode::BAD_GATEWAY, p).into_response())
-        }
-    }
+    let o = match result {
+        Ok(rows) => Outcome::default().planned(rows),
+        Err(e) => Outcome::failed(StatusCode::BAD_GATEWAY, e),
+    };
+    Ok(page(&state, &setup, &me, o).respond())
 }
 
+/// Confirmed: the writes run in the background. A short run answers with
+/// its result; a long one sends the page that shows its progress.
 pub async fn apply(
     State(state): State<crate::State>,
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let calls = Calls::default();
-    let outcome = apply_confirmed(&state, &setup, &me, &input, &calls).await;
-    // Every exit keeps its call log, the failed ones too.
-    state
-        .store
-        .record_calls(&setup.id, "step-6", &me.name, &calls.take())
-        .await?;
-    let (status, page) = outcome?;
-    Ok((status, page).into_response())
+    let progress_page = format!("/setups/{}/s4-users", setup.id);
+    let job = match state.global_id_runs.start(&setup.id) {
+        Ok(job) => job,
+        // One run at a time: the running one is shown.
+        Err(_) => return Ok(axum::response::Redirect::to(&progress_page).into_response()),
+    };
+    let run = {
+        let (state, setup, me, job) = (state.clone(), setup.clone(), me.clone(), job.clone());
+        let fingerprint = input.first("fingerprint").unwrap_or("").to_string();
+        async move {
+            let calls = Calls::default();
+            let outcome = apply_confirmed(&state, &setup, &me, &fingerprint, &calls, &job).await;
+            // Every exit keeps its call log, the failed ones too.
+            let logged = state
+                .store
+                .record_calls(&setup.id, "step-6", &me.name, &calls.take())
+                .await;
+            job.finish(match (outcome, logged) {
+                (Ok(o), Ok(())) => o,
+                (Err(e), _) => Outcome::failed(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                (_, Err(e)) => Outcome::failed(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("The calls could not be recorded: {e}"),
+                ),
+            });
+        }
+    };
+    tokio::spawn(run);
+    match job.wait(super::jobs::WAIT).await {
+        Some(o) => {
+            let mut p = page(&state, &setup, &me, Outcome::default());
+            p.o = o;
+            Ok(p.respond())
+        }
+        None => Ok(axum::response::Redirect::to(&progress_page).into_response()),
+    }
 }
 
 async fn apply_confirmed(
     state: &crate::AppState,
     setup: &Setup,
     me: &User,
-    input: &FormInput,
+    fingerprint: &str,
     calls: &Calls,
-) -> Result<(StatusCode, S4UsersPage)> {
-    let mut p = page(state, setup, me);
+    job: &super::jobs::Job<Outcome>,
+) -> Result<Outcome> {
     let (api, approvers) = match connect(state, setup, calls).await {
         Ok(x) => x,
-        Err(e) => {
-            p.error = Some(e);
-            return Ok((StatusCode::BAD_GATEWAY, p));
-        }
+        Err(e) => return Ok(Outcome::failed(StatusCode::BAD_GATEWAY, e)),
     };
     let rows = match global_ids::plan(&api, calls, &approvers).await {
         Ok(r) => r,
-        Err(e) => {
-            p.error = Some(explain(&e));
-            return Ok((StatusCode::BAD_GATEWAY, p));
-        }
+        Err(e) => return Ok(Outcome::failed(StatusCode::BAD_GATEWAY, explain(&e))),
     };
-    if input.first("fingerprint") != Some(global_ids::fingerprint(&rows).as_str()) {
-        p.error = Some("S/4HANA or the approvers changed since the plan was shown. Check the new plan, then confirm it.".into());
-        p.fingerprint = global_ids::fingerprint(&rows);
-        p.writes = rows.iter().filter(|r| r.writes()).count();
-        p.rows = rows;
-        p.planned = true;
-        return Ok((StatusCode::CONFLICT, p));
+    if fingerprint != global_ids::fingerprint(&rows) {
+        let o = Outcome::failed(
+            StatusCode::CONFLICT,
+            "S/4HANA or the approvers changed since the plan was shown. Check the new plan, then confirm it.".into(),
+        )
+        .planned(rows);
+        return Ok(o);
     }
-    let results = global_ids::apply(&api, calls, &rows).await;
+    job.total.store(
+        rows.iter().filter(|r| r.writes()).count(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let results = global_ids::apply(&api, calls, &rows, &job.done).await;
+    let mut o = Outcome::default();
     let mut failed = 0;
     for (email, outcome) in &results {
         match outcome {
@@ -232,25 +284,26 @@ async fn apply_confirmed(
                         fmt::now(),
                     )
                     .await?;
-                p.results.push((email.clone(), what.clone(), true));
+                o.results.push((email.clone(), what.clone(), true));
             }
             Err(e) => {
                 failed += 1;
-                p.results.push((email.clone(), e.clone(), false));
+                o.results.push((email.clone(), e.clone(), false));
             }
         }
     }
-    p.results.sort();
+    o.results.sort();
     let ok = results.len() - failed;
     if failed > 0 {
-        p.error = Some(format!(
+        o.status = StatusCode::BAD_GATEWAY;
+        o.error = Some(format!(
             "{failed} of {} Global User IDs could not be written; the others are done. Run it again for the rest.",
             results.len()
         ));
-        return Ok((StatusCode::BAD_GATEWAY, p));
+        return Ok(o);
     }
-    p.notice = Some(format!(
+    o.notice = Some(format!(
         "{ok} Global User IDs written and read back. If Identity Provisioning runs for this S/4HANA system, its next job may overwrite them: map the IAS user UUID there too."
     ));
-    Ok((StatusCode::OK, p))
+    Ok(o)
 }

@@ -184,6 +184,134 @@ async fn the_s4_half_is_planned_confirmed_created_and_then_left_alone() {
     sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
     let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
     assert!(v.contains("obtained an S/4HANA token for this user"), "{v}");
+
+    // A renewed certificate on 3.2 is uploaded again to the same system.
+    let (renewed, _) = trust_certificate(&cn, 730);
+    let shown = app.get(&format!("/setups/{id}/pages/step-3-2")).await;
+    let form = reqwest::multipart::Form::new()
+        .text("_version", version_of(&shown.body))
+        .text("_action", "continue")
+        .part(
+            "certificate",
+            reqwest::multipart::Part::bytes(renewed.clone().into_bytes()).file_name("renewed.pem"),
+        );
+    let r = app
+        .post_multipart(&format!("/setups/{id}/pages/step-3-2"), form)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let p = plan(&app, &id).await;
+    assert_eq!(p.body.matches("will be changed").count(), 1, "{}", p.body);
+    let r = apply(&app, &id, &p).await;
+    assert!(
+        r.body.contains("Updated the communication system TASKCENTER_BTP: OAuth2IdentityProviderCertificatePublicKeyBase64."),
+        "{}",
+        r.body
+    );
+    let body: String = renewed
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let tenant = s4(&app).await;
+    assert_eq!(
+        tenant["comm"]["systems"][0]["OAuth2IdentityProviderCertificatePublicKeyBase64"],
+        body.as_str()
+    );
+    assert_eq!(count(&tenant, "systems"), 1, "the same system");
+}
+
+#[tokio::test]
+async fn push_gets_an_outbound_user_and_task_center_then_sees_pushes() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = ready(&app, &demo).await;
+    let p = plan(&app, &id).await;
+    assert_eq!(apply(&app, &id, &p).await.status, StatusCode::OK);
+    assert!(
+        !p.body.contains("Outbound user (push)"),
+        "no push key, no outbound user"
+    );
+
+    // The dedicated key; tc.clientId becomes its client.
+    let r = app
+        .save(&id, "step-3-1", &[("push_key", &demo_push_key(&demo))])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let push_client = demo["push_clientid"].as_str().unwrap_or("");
+    let mut step4 = demo_answers(&demo, "step-4");
+    step4.retain(|(k, _)| *k != "push");
+    step4.push(("push", "yes".into()));
+    let r = save_ticking_all(&app, &id, "step-4", &step4).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let summary = app.get(&format!("/setups/{id}/pages/step-4")).await.body;
+    assert!(summary.contains(push_client), "tc.clientId = push client");
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // tc.clientId without an outbound user: Verify says failure mode 11.
+    sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
+    let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
+    assert!(v.contains("Failure mode 11"), "{v}");
+
+    // The plan adds the outbound user and points system and arrangement at it.
+    let p = plan(&app, &id).await;
+    assert!(p.body.contains("Outbound user (push)"), "{}", p.body);
+    assert_eq!(p.body.matches("will be created").count(), 1, "{}", p.body);
+    assert_eq!(p.body.matches("will be changed").count(), 2, "{}", p.body);
+    assert!(
+        !p.body
+            .contains(demo["push_clientsecret"].as_str().unwrap_or("-")),
+        "the secret is not shown"
+    );
+    app.fault("s4-comm-outbound-write", "500").await;
+    let r = apply(&app, &id, &p).await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
+    assert!(
+        r.body
+            .contains("outbound user to the communication system failed"),
+        "{}",
+        r.body
+    );
+    app.fault("s4-comm-outbound-write", "none").await;
+    let p = plan(&app, &id).await;
+    let r = apply(&app, &id, &p).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("now pushes task changes"), "{}", r.body);
+    let tenant = s4(&app).await;
+    let outbound = &tenant["comm"]["outbound"];
+    assert_eq!(
+        outbound.as_array().map_or(0, Vec::len),
+        1,
+        "never duplicated"
+    );
+    assert_eq!(outbound[0]["OAuth2ClientID"], push_client);
+    assert_eq!(outbound[0]["Password"], demo["push_clientsecret"]);
+    assert_eq!(outbound[0]["AuthenticationMethod"], "oauth2");
+    let system = &tenant["comm"]["systems"][0];
+    assert_eq!(system["IsInboundOnly"], false);
+    assert_eq!(
+        system["OAuth2TokenEndpoint"],
+        format!("{}/oauth/token", demo["uaa_url"].as_str().unwrap_or(""))
+    );
+    assert_eq!(
+        tenant["comm"]["arrangements"][0]["OutboundUser"]["CommunicationSystemOutboundUserUUID"],
+        outbound[0]["UUID"]
+    );
+    let again = plan(&app, &id).await;
+    assert_eq!(
+        again.body.matches("already right").count(),
+        5,
+        "{}",
+        again.body
+    );
+
+    // Task Center now receives pushes.
+    let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
+    assert!(
+        !v.contains("Failure mode 11") && v.contains("PUSH OK"),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -426,17 +554,43 @@ async fn two_hundred_approvers_are_handled_with_bounded_concurrency_and_put_fall
         "{}",
         &p.body[..p.body.len().min(2000)]
     );
-    let done = app
+    let started = app
         .post(
             &format!("/setups/{id}/s4-users/apply"),
             &[("fingerprint", &fingerprint(&p.body))],
         )
         .await;
+    // 200 writes, each PATCH, PUT and a read back at 20 ms, 8 at a time,
+    // take well over the second the request waits: the progress page.
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let progress = app.get(&format!("/setups/{id}/s4-users")).await.body;
     assert!(
-        done.body
-            .contains("200 Global User IDs written and read back"),
+        progress.contains("http-equiv=\"refresh\"")
+            && (progress.contains("of 200 written and read back so far")
+                || progress.contains("Reading the approvers' business users")),
+        "{}",
+        &progress[..progress.len().min(3000)]
+    );
+    // A second confirmation while it runs starts nothing new.
+    let again = app
+        .post(
+            &format!("/setups/{id}/s4-users/apply"),
+            &[("fingerprint", &fingerprint(&p.body))],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let mut done = String::new();
+    for _ in 0..300 {
+        done = app.get(&format!("/setups/{id}/s4-users")).await.body;
+        if !done.contains("http-equiv=\"refresh\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        done.contains("200 Global User IDs written and read back"),
         "PUT after PATCH's 501: {}",
-        &done.body[..done.body.len().min(3000)]
+        &done[..done.len().min(3000)]
     );
     let seen: Value = get_json(app.sandbox_url("/_sandbox/seen")).await;
     let max = seen["scim-s4-max-in-flight"].as_u64().unwrap_or(0);

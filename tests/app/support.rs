@@ -708,10 +708,24 @@ pub fn demo_answers(demo: &serde_json::Value, page: &str) -> Vec<(&'static str, 
 }
 
 pub fn demo_task_center_key(demo: &serde_json::Value, secret: &str) -> String {
+    tc_key_of(
+        demo,
+        demo["tc_clientid"].as_str().unwrap_or_default(),
+        secret,
+    )
+}
+
+/// The demo's dedicated Task Center key for the push channel.
+pub fn demo_push_key(demo: &serde_json::Value) -> String {
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    tc_key_of(demo, &d("push_clientid"), &d("push_clientsecret"))
+}
+
+fn tc_key_of(demo: &serde_json::Value, client: &str, secret: &str) -> String {
     let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
     serde_json::json!({
         "endpoints": {"inbox_rest_url": d("inbox_rest_url")},
-        "uaa": {"clientid": d("tc_clientid"), "clientsecret": secret, "url": d("uaa_url"), "tenantid": d("subaccount_id"), "identityzone": d("subdomain")}
+        "uaa": {"clientid": client, "clientsecret": secret, "url": d("uaa_url"), "tenantid": d("subaccount_id"), "identityzone": d("subdomain")}
     })
     .to_string()
 }
