@@ -406,5 +406,113 @@ async fn main() {
         "(its longest dependent chain is two calls: a Destination service token, then the destination reads: about 600 ms)"
     );
     let _ = child.kill().await;
+    let _ = child.wait().await;
+
+    // 3. The same database with 50,000 setups: start-up, memory and the
+    // setups list must follow active work, not what is stored.
+    let many = 50_000;
+    let db = dir.join("wizard.db");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&db)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+    let big = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .expect("open wizard.db");
+    let mut tx = big.begin().await.expect("tx");
+    for i in 0..many {
+        let id = format!("{i:016x}");
+        let host = format!("my{:06}.s4hana.ondemand.com", i % 1_000_000);
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, s4_host, status, done_pages, total_pages) VALUES (?, ?, 0, ?, ?, 1, ?, 'In progress', 1, 12)")
+            .bind(&id)
+            .bind(format!("Customer {i}"))
+            .bind(1_700_000_000 + i as i64)
+            .bind(1_700_000_000 + i as i64)
+            .bind(&host)
+            .execute(&mut *tx)
+            .await
+            .expect("insert setup");
+        sqlx::query("INSERT INTO answers (setup_id, page, data, version, basis, updated_at, updated_by) VALUES (?, 'facts', ?, 1, '', ?, 'bench')")
+            .bind(&id)
+            .bind(serde_json::json!({"s4_host": host, "s4_client": "100", "region": "eu10", "subdomain": format!("c{i}"), "ias_host": "acme.accounts.ondemand.com"}).to_string())
+            .bind(1_700_000_000 + i as i64)
+            .execute(&mut *tx)
+            .await
+            .expect("insert answers");
+    }
+    tx.commit().await.expect("commit");
+    big.close().await;
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(&bin)
+        .env("WIZARD_LISTEN", "127.0.0.1:0")
+        .env("WIZARD_DATABASE", &db)
+        .env("RUST_LOG", "warn,taskcenter_wizard=info")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("restart");
+    let pid = child.id().expect("pid");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut addr = String::new();
+    while addr.is_empty() {
+        let line = lines.next_line().await.expect("log").expect("log line");
+        if let Some(r) = line.split("ready at http://").nth(1) {
+            addr = r.split_whitespace().next().unwrap_or("").into();
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let base = format!("http://{addr}");
+    loop {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let to_health = started.elapsed();
+    let list = http
+        .get(format!("{base}/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("text");
+    assert!(list.contains("of 50001"), "the bench user sees every setup");
+    println!(
+        "\nwith {many} more setups stored: start to /healthz {} ms, VmRSS {} kB",
+        to_health.as_millis(),
+        status_kb(pid, "VmRSS:")
+    );
+    println!("setups list page: {} bytes", list.len());
+    println!(
+        "\n{:<44} {:>10} {:>9} {:>9} {:>8}",
+        "target (50,001 setups stored)", "req/s", "p50", "p99", "x bare"
+    );
+    row("bare axum handler (measured above)", &bare_load);
+    row(
+        "wizard: setups list, page 1 (signed in)",
+        &wrk(&format!("{base}/"), Some(&cookie)),
+    );
+    row(
+        "wizard: setups list, search by host",
+        &wrk(&format!("{base}/?q=my004242"), Some(&cookie)),
+    );
+    row(
+        "wizard: question page (step 3.5, signed in)",
+        &wrk(&format!("{base}{setup}/pages/step-3-5"), Some(&cookie)),
+    );
+    println!(
+        "wizard process memory after these: VmRSS {} kB, peak VmHWM {} kB",
+        status_kb(pid, "VmRSS:"),
+        status_kb(pid, "VmHWM:")
+    );
+    let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -78,6 +78,13 @@ pub struct StoreArgs {
     /// The master key itself (64 hex characters), instead of a key file.
     #[arg(long, env = "WIZARD_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Setups held in memory at most (the least recently used leave first);
+    /// the rest stay in the database and load when opened.
+    #[arg(long, env = "WIZARD_CACHE_SETUPS", default_value_t = 500)]
+    pub cache_setups: usize,
+    /// Minutes a setup stays in memory unused.
+    #[arg(long, env = "WIZARD_CACHE_IDLE_MINUTES", default_value_t = 30)]
+    pub cache_idle_minutes: i64,
 }
 
 impl StoreArgs {
@@ -166,6 +173,8 @@ impl ServeArgs {
                 database,
                 key_file: None,
                 secret_key: None,
+                cache_setups: 500,
+                cache_idle_minutes: 30,
             },
             secure_cookies: false,
             session_idle: 8 * 3600,

@@ -87,7 +87,11 @@ pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
             args.key_path().display()
         );
     }
-    Store::open(&args.database, cipher(args)?).await
+    let limits = store::CacheLimits {
+        setups: args.cache_setups,
+        idle_secs: args.cache_idle_minutes.saturating_mul(60),
+    };
+    Store::open(&args.database, cipher(args)?, playbook::summarize, limits).await
 }
 
 /// Open the database, bind the address and serve in the background.
@@ -182,6 +186,7 @@ async fn prune_sessions(
         {
             tracing::warn!(error = %format!("{e:#}"), "pruning sessions failed");
         }
+        state.store.evict_idle();
     }
 }
 

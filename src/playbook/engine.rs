@@ -497,6 +497,23 @@ impl PageStatus {
     pub fn is_done(&self) -> bool {
         *self == PageStatus::Completed
     }
+
+    /// The statuses a whole setup can have, for the setups list's filter.
+    pub const OVERALL: &[PageStatus] = &[
+        PageStatus::NotStarted,
+        PageStatus::InProgress,
+        PageStatus::NeedsReview,
+        PageStatus::Problem(String::new()),
+        PageStatus::Completed,
+    ];
+
+    /// The style of a stored status label.
+    pub fn css_of(label: &str) -> &'static str {
+        Self::OVERALL
+            .iter()
+            .find(|s| s.label() == label)
+            .map_or("tag tag--grey", PageStatus::css)
+    }
 }
 
 /// Status of one page from the saved answers.
@@ -564,6 +581,20 @@ fn status_with(page: &Page, setup: &Setup, ctx: &Ctx, earlier: &[PageStatus]) ->
 /// (completed pages, all pages, overall status) for the setups list.
 pub fn setup_progress(setup: &Setup, ctx: &Ctx) -> (usize, usize, PageStatus) {
     progress_of(setup, &statuses(setup, ctx))
+}
+
+/// What the setups list shows of a setup (stored beside it). Secrets are not
+/// needed to tell progress, so none are revealed.
+pub fn summarize(setup: &Setup) -> crate::store::Summary {
+    let hidden = |_: &str| None;
+    let ctx = Ctx::new(setup, &hidden, crate::fmt::now());
+    let (done, total, overall) = setup_progress(setup, &ctx);
+    crate::store::Summary {
+        s4_host: ctx.get("s4_host").unwrap_or("").to_string(),
+        status: overall.label().to_string(),
+        done: done as i64,
+        total: total as i64,
+    }
 }
 
 /// Progress from statuses already computed.

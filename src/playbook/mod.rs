@@ -13,7 +13,7 @@ pub mod verify;
 
 pub use engine::{
     Ctx, FormInput, PageStatus, Submission, SubmitError, basis, import_page, page_status,
-    progress_of, setup_progress, statuses, submit,
+    progress_of, setup_progress, statuses, submit, summarize,
 };
 pub use pages::{PAGES, destination};
 

@@ -124,10 +124,17 @@ const FACTS: &[Field] = &[
 
 const PLANS: &[(&str, &str)] = &[
     (
-        "all-tasks",
-        "all-tasks (recommended: tasks from all connected systems, pull window up to 180 days)",
+        "build-default",
+        "build-default (with SAP Build Work Zone; the booster's default)",
     ),
-    ("standard", "standard"),
+    (
+        "all-tasks",
+        "all-tasks (tasks from all connected systems, pull window up to 180 days)",
+    ),
+    (
+        "standard",
+        "standard (retired on 2025-11-15: only for a subaccount that still has it)",
+    ),
 ];
 
 const STEP1: &[Field] = &[

@@ -258,6 +258,17 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                     "Only true or false are valid; anything else puts the connector in Warning.",
                 )
             });
+            out.push(match ctx.get("plan") {
+                Some("standard") => check(
+                    "plan",
+                    "Task Center service plan",
+                    "step-1",
+                    Warning,
+                    "Failure mode 23: the standard plan was retired on 2025-11-15. An existing instance keeps working, but a new one needs build-default or all-tasks; plan the move before the instance has to be recreated.",
+                ),
+                Some(p) => check("plan", "Task Center service plan", "step-1", Pass, format!("{p}.")),
+                None => check("plan", "Task Center service plan", "step-1", Skipped, "Not answered yet (step 1)."),
+            });
             let days = get("tc.inbox.pull.days");
             out.push(match (days.parse::<u16>(), ctx.get("plan")) {
                 _ if days.is_empty() => check(

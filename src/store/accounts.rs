@@ -391,7 +391,7 @@ impl Store {
         role: Option<Role>,
     ) -> anyhow::Result<()> {
         let _w = self.write.lock().await;
-        let Some(current) = self.setup(setup_id) else {
+        let Some(current) = self.current_locked(setup_id).await? else {
             return Ok(());
         };
         match role {

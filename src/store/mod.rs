@@ -1,5 +1,7 @@
-//! SQLite storage with an in-process copy of every setup: pages read from
-//! memory, every change is written through to SQLite in one transaction first.
+//! SQLite storage with an in-process cache of the setups in use: pages read
+//! from memory, a setup not in memory is loaded on demand, idle ones are
+//! evicted, and every change is written through to SQLite first. Memory
+//! follows active work, not the number of setups stored.
 
 pub mod accounts;
 pub mod hashing;
@@ -7,6 +9,7 @@ pub mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -97,14 +100,88 @@ pub struct PageWrite<'a> {
     pub now: i64,
 }
 
+/// What the setups list shows of a setup, kept in its row (computed by the
+/// playbook, which the store does not know: it is handed in at open).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub s4_host: String,
+    pub status: String,
+    pub done: i64,
+    pub total: i64,
+}
+
+pub type Summarize = fn(&Setup) -> Summary;
+
+/// One row of the setups list.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: String,
+    pub name: String,
+    pub updated_at: i64,
+    pub summary: Summary,
+}
+
+/// A page of the setups list: who asks, what they look for, which page.
+pub struct ListQuery<'a> {
+    pub user_id: i64,
+    pub is_admin: bool,
+    pub archived: bool,
+    /// Part of the name, the S/4HANA host or the owner's name.
+    pub text: &'a str,
+    /// A status label, or empty for all.
+    pub status: &'a str,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+pub struct ListPage {
+    pub rows: Vec<Listed>,
+    /// How many match in this view, and in the other (archived or active).
+    pub total: i64,
+    pub other: i64,
+}
+
+/// How the cache is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheLimits {
+    /// Setups held at most; the least recently used one goes first.
+    pub setups: usize,
+    /// A setup unused this long is dropped by the prune task.
+    pub idle_secs: i64,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            setups: 500,
+            idle_secs: 30 * 60,
+        }
+    }
+}
+
+struct Cached {
+    setup: Arc<Setup>,
+    /// When it was last read (seconds), for eviction.
+    used: AtomicI64,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 pub struct Store {
     pool: SqlitePool,
     cipher: Cipher,
-    cache: RwLock<HashMap<String, Arc<Setup>>>,
+    summarize: Summarize,
+    limits: CacheLimits,
+    cache: RwLock<HashMap<String, Cached>>,
     sessions: RwLock<HashMap<String, Arc<accounts::Session>>>,
     /// Hashes of sessions that timed out recently, with when (bounded).
     ended: Mutex<HashMap<String, i64>>,
-    /// One writer at a time keeps the cache and SQLite in the same order.
+    /// One writer (or loader) at a time keeps the cache and SQLite in the
+    /// same order: a load never puts back a copy older than a write.
     write: tokio::sync::Mutex<()>,
 }
 
@@ -176,7 +253,12 @@ fn restrict_files(path: &Path) -> anyhow::Result<()> {
 }
 
 impl Store {
-    pub async fn open(path: &Path, cipher: Cipher) -> anyhow::Result<Store> {
+    pub async fn open(
+        path: &Path,
+        cipher: Cipher,
+        summarize: Summarize,
+        limits: CacheLimits,
+    ) -> anyhow::Result<Store> {
         restrict_files(path)?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
@@ -197,59 +279,86 @@ impl Store {
         let store = Store {
             pool,
             cipher,
+            summarize,
+            limits,
             cache: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
             ended: Mutex::new(HashMap::new()),
             write: tokio::sync::Mutex::new(()),
         };
-        store.load().await?;
+        store.summarise_missing().await?;
         store.load_sessions().await?;
         Ok(store)
     }
 
-    async fn load(&self) -> anyhow::Result<()> {
-        let setups: Vec<Row> = sqlx::query_as(
-            "SELECT id, name, archived, created_at, updated_at, owner_id FROM setups",
+    /// Summaries for setups stored before the list kept them (once, after
+    /// an upgrade), a batch at a time so memory stays flat.
+    async fn summarise_missing(&self) -> anyhow::Result<()> {
+        loop {
+            let ids: Vec<(String,)> =
+                sqlx::query_as("SELECT id FROM setups WHERE status = '' LIMIT 200")
+                    .fetch_all(&self.pool)
+                    .await?;
+            if ids.is_empty() {
+                return Ok(());
+            }
+            for (id,) in ids {
+                let setup = self
+                    .read_setup(&id)
+                    .await?
+                    .with_context(|| format!("setup {id} vanished while summarising"))?;
+                let mut conn = self.pool.acquire().await?;
+                self.write_summary(&mut conn, &setup).await?;
+            }
+        }
+    }
+
+    async fn write_summary(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        setup: &Setup,
+    ) -> anyhow::Result<()> {
+        let mut sum = (self.summarize)(setup);
+        if sum.status.is_empty() {
+            sum.status = "Not started".into();
+        }
+        sqlx::query(
+            "UPDATE setups SET s4_host = ?, status = ?, done_pages = ?, total_pages = ? WHERE id = ?",
         )
+        .bind(&sum.s4_host)
+        .bind(&sum.status)
+        .bind(sum.done)
+        .bind(sum.total)
+        .bind(&setup.id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// One setup as SQLite has it, with members and pages.
+    async fn read_setup(&self, id: &str) -> anyhow::Result<Option<Setup>> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT id, name, archived, created_at, updated_at, owner_id FROM setups WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((id, name, archived, created_at, updated_at, owner_id)) = row else {
+            return Ok(None);
+        };
+        let members: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.name, m.role FROM setup_members m JOIN users u ON u.id = m.user_id WHERE m.setup_id = ? ORDER BY u.name",
+        )
+        .bind(&id)
         .fetch_all(&self.pool)
         .await?;
         let answers: Vec<AnswerRow> = sqlx::query_as(
-            "SELECT setup_id, page, data, version, basis, problem, checked_note, checked_at, updated_at, updated_by FROM answers",
+            "SELECT setup_id, page, data, version, basis, problem, checked_note, checked_at, updated_at, updated_by FROM answers WHERE setup_id = ?",
         )
+        .bind(&id)
         .fetch_all(&self.pool)
         .await?;
-        let mut map: HashMap<String, Setup> = setups
-            .into_iter()
-            .map(|(id, name, archived, created_at, updated_at, owner_id)| {
-                (
-                    id.clone(),
-                    Setup {
-                        id,
-                        name,
-                        archived: archived != 0,
-                        created_at,
-                        updated_at,
-                        owner_id,
-                        members: Vec::new(),
-                        pages: BTreeMap::new(),
-                    },
-                )
-            })
-            .collect();
-        let members: Vec<(String, i64, String, String)> = sqlx::query_as(
-            "SELECT m.setup_id, u.id, u.name, m.role FROM setup_members m JOIN users u ON u.id = m.user_id ORDER BY u.name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        for (setup_id, user_id, name, role) in members {
-            if let (Some(s), Some(role)) = (map.get_mut(&setup_id), Role::parse(&role)) {
-                s.members.push(Member {
-                    user_id,
-                    name,
-                    role,
-                });
-            }
-        }
+        let mut pages = BTreeMap::new();
         for (
             setup_id,
             page,
@@ -265,28 +374,72 @@ impl Store {
         {
             let data: BTreeMap<String, String> = serde_json::from_str(&data)
                 .with_context(|| format!("answers of {setup_id}/{page} are not a JSON object"))?;
-            if let Some(s) = map.get_mut(&setup_id) {
-                s.pages.insert(
-                    page,
-                    PageRecord {
-                        data,
-                        version,
-                        basis,
-                        problem,
-                        checked_note,
-                        checked_at,
-                        updated_at,
-                        updated_by,
-                    },
-                );
-            }
+            pages.insert(
+                page,
+                PageRecord {
+                    data,
+                    version,
+                    basis,
+                    problem,
+                    checked_note,
+                    checked_at,
+                    updated_at,
+                    updated_by,
+                },
+            );
         }
-        let mut cache = self
-            .cache
-            .write()
-            .map_err(|_| anyhow::anyhow!("cache poisoned"))?;
-        *cache = map.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
-        Ok(())
+        Ok(Some(Setup {
+            id,
+            name,
+            archived: archived != 0,
+            created_at,
+            updated_at,
+            owner_id,
+            members: members
+                .into_iter()
+                .filter_map(|(user_id, name, role)| {
+                    Role::parse(&role).map(|role| Member {
+                        user_id,
+                        name,
+                        role,
+                    })
+                })
+                .collect(),
+            pages,
+        }))
+    }
+
+    /// The cached copy, or SQLite's; the caller holds the write lock.
+    async fn current_locked(&self, id: &str) -> anyhow::Result<Option<Arc<Setup>>> {
+        if let Some(s) = self.cached(id) {
+            return Ok(Some(s));
+        }
+        match self.read_setup(id).await? {
+            Some(s) => self.put(s).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn cached(&self, id: &str) -> Option<Arc<Setup>> {
+        let cache = self.cache.read().ok()?;
+        let c = cache.get(id)?;
+        c.used.store(now_secs(), Ordering::Relaxed);
+        Some(c.setup.clone())
+    }
+
+    /// Drop setups unused for the idle time; returns how many.
+    pub fn evict_idle(&self) -> usize {
+        let before = now_secs() - self.limits.idle_secs;
+        let Ok(mut cache) = self.cache.write() else {
+            return 0;
+        };
+        let n = cache.len();
+        cache.retain(|_, c| c.used.load(Ordering::Relaxed) >= before);
+        n - cache.len()
+    }
+
+    pub fn cached_setups(&self) -> usize {
+        self.cache.read().map_or(0, |c| c.len())
     }
 
     /// Re-encrypt every secret under `next` in one transaction. Fails without
@@ -336,7 +489,7 @@ impl Store {
         at: i64,
     ) -> anyhow::Result<()> {
         let _w = self.write.lock().await;
-        let Some(current) = self.setup(setup_id) else {
+        let Some(current) = self.current_locked(setup_id).await? else {
             return Ok(());
         };
         let (problem, note) = if ok {
@@ -358,6 +511,8 @@ impl Store {
             p.checked_note = note.map(str::to_string);
             p.checked_at = Some(at);
         }
+        let mut conn = self.pool.acquire().await?;
+        self.write_summary(&mut conn, &next).await?;
         self.put(next)?;
         Ok(())
     }
@@ -507,8 +662,7 @@ impl Store {
                 },
             );
         }
-        tx.commit().await?;
-        self.put(Setup {
+        let setup = Setup {
             id,
             name: name.to_string(),
             archived: false,
@@ -517,7 +671,10 @@ impl Store {
             owner_id: Some(owner_id),
             members: Vec::new(),
             pages: records,
-        })
+        };
+        self.write_summary(&mut tx, &setup).await?;
+        tx.commit().await?;
+        self.put(setup)
     }
 
     pub async fn ping(&self) -> anyhow::Result<()> {
@@ -525,22 +682,92 @@ impl Store {
         Ok(())
     }
 
-    pub fn setup(&self, id: &str) -> Option<Arc<Setup>> {
-        self.cache.read().ok()?.get(id).cloned()
+    /// A setup, from memory or loaded on demand.
+    pub async fn setup(&self, id: &str) -> anyhow::Result<Option<Arc<Setup>>> {
+        if let Some(s) = self.cached(id) {
+            return Ok(Some(s));
+        }
+        let _w = self.write.lock().await;
+        self.current_locked(id).await
     }
 
-    /// All setups, most recently changed first.
-    pub fn list(&self) -> Vec<Arc<Setup>> {
-        let mut v: Vec<Arc<Setup>> = match self.cache.read() {
-            Ok(c) => c.values().cloned().collect(),
-            Err(_) => Vec::new(),
+    /// One page of the setups `q.user_id` may see, most recently changed
+    /// first, searched in SQLite (nothing is loaded into the cache). Only
+    /// the conditions asked for are in the query, so the plain list walks
+    /// the (archived, updated_at) index and stops after one page.
+    pub async fn list(&self, q: &ListQuery<'_>) -> anyhow::Result<ListPage> {
+        use sqlx::QueryBuilder;
+        let like = format!(
+            "%{}%",
+            q.text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let filter = |b: &mut QueryBuilder<sqlx::Sqlite>| {
+            if !q.is_admin {
+                b.push(" AND (s.owner_id = ")
+                    .push_bind(q.user_id)
+                    .push(" OR s.id IN (SELECT setup_id FROM setup_members WHERE user_id = ")
+                    .push_bind(q.user_id)
+                    .push("))");
+            }
+            if !q.text.is_empty() {
+                b.push(" AND (s.name LIKE ")
+                    .push_bind(like.clone())
+                    .push(" ESCAPE '\\' OR s.s4_host LIKE ")
+                    .push_bind(like.clone())
+                    .push(" ESCAPE '\\' OR s.owner_id IN (SELECT id FROM users WHERE name LIKE ")
+                    .push_bind(like.clone())
+                    .push(" ESCAPE '\\'))");
+            }
+            if !q.status.is_empty() {
+                b.push(" AND s.status = ").push_bind(q.status.to_string());
+            }
         };
-        v.sort_by(|a, b| {
-            b.updated_at
-                .cmp(&a.updated_at)
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        v
+        let mut rows_q = QueryBuilder::new(
+            "SELECT s.id, s.name, s.updated_at, s.s4_host, s.status, s.done_pages, s.total_pages FROM setups s WHERE s.archived = ",
+        );
+        rows_q.push_bind(q.archived);
+        filter(&mut rows_q);
+        rows_q
+            .push(" ORDER BY s.updated_at DESC, s.id DESC LIMIT ")
+            .push_bind(q.limit)
+            .push(" OFFSET ")
+            .push_bind(q.offset);
+        let rows: Vec<(String, String, i64, String, String, i64, i64)> =
+            rows_q.build_query_as().fetch_all(&self.pool).await?;
+        let mut count_q =
+            QueryBuilder::new("SELECT s.archived != 0, COUNT(*) FROM setups s WHERE 1");
+        filter(&mut count_q);
+        count_q.push(" GROUP BY s.archived != 0");
+        let counts: Vec<(bool, i64)> = count_q.build_query_as().fetch_all(&self.pool).await?;
+        let count = |archived: bool| {
+            counts
+                .iter()
+                .find(|(a, _)| *a == archived)
+                .map_or(0, |(_, n)| *n)
+        };
+        Ok(ListPage {
+            rows: rows
+                .into_iter()
+                .map(
+                    |(id, name, updated_at, s4_host, status, done, total)| Listed {
+                        id,
+                        name,
+                        updated_at,
+                        summary: Summary {
+                            s4_host,
+                            status,
+                            done,
+                            total,
+                        },
+                    },
+                )
+                .collect(),
+            total: count(q.archived),
+            other: count(!q.archived),
+        })
     }
 
     /// Clear text of a stored secret; `None` when it cannot be decrypted.
@@ -548,12 +775,31 @@ impl Store {
         self.cipher.decrypt(stored)
     }
 
+    /// The newest copy into the cache; the least recently used one leaves
+    /// when the cache is full. Callers hold the write lock.
     fn put(&self, setup: Setup) -> anyhow::Result<Arc<Setup>> {
         let arc = Arc::new(setup);
-        self.cache
+        let mut cache = self
+            .cache
             .write()
-            .map_err(|_| anyhow::anyhow!("cache poisoned"))?
-            .insert(arc.id.clone(), arc.clone());
+            .map_err(|_| anyhow::anyhow!("cache poisoned"))?;
+        cache.insert(
+            arc.id.clone(),
+            Cached {
+                setup: arc.clone(),
+                used: AtomicI64::new(now_secs()),
+            },
+        );
+        if cache.len() > self.limits.setups.max(1) {
+            let oldest = cache
+                .iter()
+                .filter(|(k, _)| **k != arc.id)
+                .min_by_key(|(_, c)| c.used.load(Ordering::Relaxed))
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                cache.remove(&k);
+            }
+        }
         Ok(arc)
     }
 
@@ -573,7 +819,7 @@ impl Store {
             .bind(owner_id)
             .execute(&self.pool)
             .await?;
-        self.put(Setup {
+        let setup = Setup {
             id,
             name: name.to_string(),
             archived: false,
@@ -582,7 +828,10 @@ impl Store {
             owner_id: Some(owner_id),
             members: Vec::new(),
             pages: BTreeMap::new(),
-        })
+        };
+        let mut conn = self.pool.acquire().await?;
+        self.write_summary(&mut conn, &setup).await?;
+        self.put(setup)
     }
 
     /// Change name and/or archived flag.
@@ -594,7 +843,7 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<Option<Arc<Setup>>> {
         let _w = self.write.lock().await;
-        let Some(current) = self.setup(id) else {
+        let Some(current) = self.current_locked(id).await? else {
             return Ok(None);
         };
         let mut next = (*current).clone();
@@ -629,8 +878,8 @@ impl Store {
             user,
             now,
         } = w;
-        let _w = self.write.lock().await;
-        let Some(current) = self.setup(setup_id) else {
+        let w = self.write.lock().await;
+        let Some(current) = self.current_locked(setup_id).await? else {
             return Ok(None);
         };
         let saved_version = current.pages.get(page).map_or(0, |p| p.version);
@@ -670,9 +919,12 @@ impl Store {
         if written.rows_affected() != 1 {
             // Another process wrote the file behind our back: reload and report.
             tx.rollback().await?;
-            drop(_w);
-            self.load().await?;
-            return Ok(self.setup(setup_id).map(SaveOutcome::Conflict));
+            if let Ok(mut c) = self.cache.write() {
+                c.remove(setup_id);
+            }
+            let fresh = self.current_locked(setup_id).await?;
+            drop(w);
+            return Ok(fresh.map(SaveOutcome::Conflict));
         }
         sqlx::query("UPDATE setups SET updated_at = ? WHERE id = ?")
             .bind(now)
@@ -692,7 +944,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
         let mut next = (*current).clone();
         next.updated_at = now;
         next.pages.insert(
@@ -708,7 +959,11 @@ impl Store {
                 updated_by: user.to_string(),
             },
         );
-        Ok(Some(SaveOutcome::Saved(self.put(next)?)))
+        self.write_summary(&mut tx, &next).await?;
+        tx.commit().await?;
+        let saved = self.put(next)?;
+        drop(w);
+        Ok(Some(SaveOutcome::Saved(saved)))
     }
 }
 

@@ -122,7 +122,7 @@ pub async fn run(
     }
     let outcome = execute(&state, &setup, page, action, &me).await?;
     if action == Action::ApplyDestination {
-        let setup = state.store.setup(&id).ok_or(AppError::NotFound)?;
+        let setup = state.store.setup(&id).await?.ok_or(AppError::NotFound)?;
         let status = if outcome.ok {
             StatusCode::OK
         } else {
@@ -146,6 +146,13 @@ pub struct ApplyPage {
     pub ready: Option<String>,
     pub outcome: Option<Outcome>,
     pub when: String,
+}
+
+impl ApplyPage {
+    /// After a success the page leads on; running again is for failures.
+    pub fn succeeded(&self) -> bool {
+        self.outcome.as_ref().is_some_and(|o| o.ok)
+    }
 }
 
 fn apply_page(

@@ -166,7 +166,7 @@ async fn members_page(
     name: String,
     error: Option<String>,
 ) -> Result<MembersPage> {
-    let setup = state.store.setup(id).ok_or(AppError::NotFound)?;
+    let setup = state.store.setup(id).await?.ok_or(AppError::NotFound)?;
     let owner = match setup.owner_id {
         Some(o) => state.store.user_name(o).await?.unwrap_or_default(),
         None => "(administrators)".into(),

@@ -157,7 +157,7 @@ impl<N: Needs> FromRequestParts<crate::State> for SetupAccess<N> {
             .find(|(k, _)| *k == "id")
             .map(|(_, v)| v)
             .ok_or(AppError::NotFound)?;
-        let setup = state.store.setup(id).ok_or(AppError::NotFound)?;
+        let setup = state.store.setup(id).await?.ok_or(AppError::NotFound)?;
         authorize(&setup, &me, N::NEED)?;
         Ok(SetupAccess {
             setup,

@@ -385,6 +385,7 @@ pub async fn callback(
     let setup = state
         .store
         .setup(&pending.setup)
+        .await?
         .ok_or(AppError::NotFound)?;
     let back = format!("{}/setups/{}/customer-user", state.public_url, setup.id);
     if let Some(e) = q.error {

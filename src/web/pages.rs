@@ -580,7 +580,7 @@ pub async fn save(
             if let Some(action) = auto {
                 let outcome = super::actions::execute(&state, &updated, page, action, &me).await?;
                 if !outcome.ok {
-                    let current = state.store.setup(&id).ok_or(AppError::NotFound)?;
+                    let current = state.store.setup(&id).await?.ok_or(AppError::NotFound)?;
                     let field = outcome
                         .field
                         .or(page.fields.first().map(|f| f.key))
@@ -605,7 +605,7 @@ pub async fn save(
                     return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
                 }
             }
-            let updated = state.store.setup(&id).ok_or(AppError::NotFound)?;
+            let updated = state.store.setup(&id).await?.ok_or(AppError::NotFound)?;
             let apply_next = page.action == Some(Action::ApplyDestination)
                 && !later
                 && with_ctx(&state, &updated, |ctx| ctx.get("ds_clientid").is_some());

@@ -307,7 +307,7 @@ async fn fill(
     values: &[(&str, String)],
     me: &User,
 ) -> Result<Option<String>> {
-    let Some(setup) = state.store.setup(setup_id) else {
+    let Some(setup) = state.store.setup(setup_id).await? else {
         return Ok(None);
     };
     let step = playbook::page(page_id).map_or("", |p| p.step);
@@ -379,7 +379,11 @@ async fn apply_confirmed(
     let mut password = with_ctx(state, setup, |ctx| ctx.secret("comm_password"));
     if creates_user && password.is_none() {
         let generated = strong_password()?;
-        let current = state.store.setup(&setup.id).ok_or(AppError::NotFound)?;
+        let current = state
+            .store
+            .setup(&setup.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let rec = current.pages.get("step-3-3");
         let mut data: BTreeMap<String, Stored> = rec
             .map(|r| {

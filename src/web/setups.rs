@@ -1,7 +1,5 @@
 //! The setups list, creating, renaming, archiving, and a setup's task list.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -13,17 +11,20 @@ use crate::domain;
 use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::playbook::{self, Ctx, PAGES, PageStatus};
-use crate::store::{Setup, User};
+use crate::store::{ListQuery, Setup, User};
 
 pub struct SetupRow {
     pub href: String,
     pub name: String,
     pub s4_host: String,
     pub progress: String,
-    pub status: &'static str,
+    pub status: String,
     pub status_css: &'static str,
     pub changed: String,
 }
+
+/// Rows on one page of the setups list.
+const PER_PAGE: i64 = 50;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "setups.html")]
@@ -32,10 +33,18 @@ pub struct SetupsPage {
     pub nav: Nav,
     pub rows: Vec<SetupRow>,
     pub archived_view: bool,
-    pub other_count: usize,
+    pub other_count: i64,
     pub name_value: String,
     pub error: Option<String>,
     pub sandbox_url: Option<String>,
+    /// The search as asked, the status filter and its choices.
+    pub q: String,
+    pub status: String,
+    pub statuses: Vec<&'static str>,
+    /// "Showing 51 to 100 of 230", and the links to the pages around.
+    pub showing: String,
+    pub previous: Option<String>,
+    pub next: Option<String>,
 }
 
 pub(super) fn with_ctx<T>(
@@ -48,61 +57,134 @@ pub(super) fn with_ctx<T>(
     f(&mut ctx)
 }
 
-fn list_page(
+/// What the list was asked for: `?view=archived&q=..&status=..&page=N`.
+#[derive(Default, serde::Deserialize)]
+pub struct ListParams {
+    #[serde(default)]
+    view: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    page: Option<String>,
+}
+
+impl ListParams {
+    fn link(&self, page: i64) -> String {
+        let mut u = url::form_urlencoded::Serializer::new(String::new());
+        if self.view == "archived" {
+            u.append_pair("view", "archived");
+        }
+        if !self.q.trim().is_empty() {
+            u.append_pair("q", self.q.trim());
+        }
+        if !self.status.is_empty() {
+            u.append_pair("status", &self.status);
+        }
+        if page > 1 {
+            u.append_pair("page", &page.to_string());
+        }
+        let q = u.finish();
+        if q.is_empty() {
+            "/".into()
+        } else {
+            format!("/?{q}")
+        }
+    }
+}
+
+async fn list_page(
     state: &crate::AppState,
     me: &User,
-    archived_view: bool,
+    params: &ListParams,
     name_value: String,
     error: Option<String>,
-) -> SetupsPage {
-    let mut all = state.store.list();
-    all.retain(|s| can(s, me, Need::View));
-    let other_count = all.iter().filter(|s| s.archived != archived_view).count();
-    let rows = all
-        .iter()
-        .filter(|s| s.archived == archived_view)
-        .map(|s| {
-            let (done, total, overall) = with_ctx(state, s, |ctx| playbook::setup_progress(s, ctx));
-            SetupRow {
-                href: format!("/setups/{}", s.id),
-                name: s.name.clone(),
-                s4_host: s
-                    .pages
-                    .get("facts")
-                    .and_then(|p| p.data.get("s4_host"))
-                    .cloned()
-                    .unwrap_or_else(|| "—".into()),
-                progress: format!("{done} of {total} done"),
-                status: overall.label(),
-                status_css: overall.css(),
-                changed: fmt::date_time(s.updated_at),
-            }
+) -> Result<SetupsPage> {
+    let archived_view = params.view == "archived";
+    let statuses: Vec<&'static str> = PageStatus::OVERALL.iter().map(PageStatus::label).collect();
+    // An unknown status or page number is ignored, not an error page.
+    let status = if statuses.contains(&params.status.as_str()) {
+        params.status.clone()
+    } else {
+        String::new()
+    };
+    let text: String = params.q.trim().chars().take(100).collect();
+    let page = params
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=1_000_000).contains(p))
+        .unwrap_or(1);
+    let found = state
+        .store
+        .list(&ListQuery {
+            user_id: me.id,
+            is_admin: me.is_admin,
+            archived: archived_view,
+            text: &text,
+            status: &status,
+            offset: (page - 1) * PER_PAGE,
+            limit: PER_PAGE,
+        })
+        .await?;
+    let rows: Vec<SetupRow> = found
+        .rows
+        .into_iter()
+        .map(|s| SetupRow {
+            href: format!("/setups/{}", s.id),
+            name: s.name,
+            s4_host: if s.summary.s4_host.is_empty() {
+                "—".into()
+            } else {
+                s.summary.s4_host
+            },
+            progress: format!("{} of {} done", s.summary.done, s.summary.total),
+            status_css: PageStatus::css_of(&s.summary.status),
+            status: s.summary.status,
+            changed: fmt::date_time(s.updated_at),
         })
         .collect();
+    let first = (page - 1) * PER_PAGE + 1;
+    let showing = match found.total {
+        0 => String::new(),
+        1 if page == 1 => "1 setup".to_string(),
+        n if n <= PER_PAGE && page == 1 => format!("{n} setups"),
+        n => format!(
+            "Showing {} to {} of {n}",
+            first.min(n),
+            (first + rows.len() as i64 - 1).max(first.min(n))
+        ),
+    };
     let title = match (&error, archived_view) {
         (Some(_), _) => "Error: Your setups".to_string(),
         (None, true) => "Archived setups".to_string(),
         (None, false) => "Your setups".to_string(),
     };
-    SetupsPage {
+    Ok(SetupsPage {
         title,
         nav: Nav::of(me),
         rows,
         archived_view,
-        other_count,
+        other_count: found.other,
         name_value,
         error,
         sandbox_url: state.sandbox_url.clone(),
-    }
+        previous: (page > 1).then(|| params.link(page - 1)),
+        next: (page * PER_PAGE < found.total).then(|| params.link(page + 1)),
+        q: text,
+        status,
+        statuses,
+        showing,
+    })
 }
 
 pub async fn list(
     State(state): State<crate::State>,
     CurrentUser(me): CurrentUser,
-    Query(q): Query<HashMap<String, String>>,
-) -> SetupsPage {
-    let archived = q.get("view").is_some_and(|v| v == "archived");
-    list_page(&state, &me, archived, String::new(), None)
+    Query(params): Query<ListParams>,
+) -> Result<SetupsPage> {
+    list_page(&state, &me, &params, String::new(), None).await
 }
 
 fn parse_name(input: &playbook::FormInput) -> std::result::Result<String, (String, String)> {
@@ -122,7 +204,11 @@ pub async fn create(
             let setup = state.store.create_setup(&name, me.id, fmt::now()).await?;
             Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
         }
-        Err((typed, e)) => Ok(list_page(&state, &me, false, typed, Some(e)).into_response()),
+        Err((typed, e)) => Ok(
+            list_page(&state, &me, &ListParams::default(), typed, Some(e))
+                .await?
+                .into_response(),
+        ),
     }
 }
 

@@ -130,11 +130,15 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
         verdict(&app.get(&path).await.body, "Destination name length"),
         "Warning"
     );
-    resave(&app, &id, "step-1", &[("plan", "standard")], &[]).await;
     assert_eq!(
-        verdict(&app.get(&path).await.body, "tc.inbox.pull.days"),
-        "Warning"
+        verdict(&app.get(&path).await.body, "Task Center service plan"),
+        "Pass"
     );
+    resave(&app, &id, "step-1", &[("plan", "standard")], &[]).await;
+    let b = app.get(&path).await.body;
+    assert_eq!(verdict(&b, "tc.inbox.pull.days"), "Warning");
+    assert_eq!(verdict(&b, "Task Center service plan"), "Warning");
+    assert!(b.contains("Failure mode 23"), "the retired plan is named");
     resave(
         &app,
         &id,

@@ -6,6 +6,7 @@ mod handover;
 mod judged;
 mod s4_api;
 mod sap;
+mod scale;
 mod security;
 mod support;
 mod wizard;

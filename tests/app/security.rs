@@ -710,6 +710,8 @@ async fn expired_sessions_are_pruned_from_memory_and_the_database() {
     let store = Store::open(
         &dir.0.join("prune.db"),
         Cipher::from_hex(&"ab".repeat(32)).expect("key"),
+        taskcenter_wizard::playbook::summarize,
+        Default::default(),
     )
     .await
     .expect("open");
@@ -744,6 +746,8 @@ async fn expired_sessions_are_pruned_from_memory_and_the_database() {
     let again = Store::open(
         &dir.0.join("prune.db"),
         Cipher::from_hex(&"ab".repeat(32)).expect("key"),
+        taskcenter_wizard::playbook::summarize,
+        Default::default(),
     )
     .await
     .expect("reopen");
