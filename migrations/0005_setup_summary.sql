@@ -7,4 +7,5 @@ ALTER TABLE setups ADD COLUMN done_pages INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE setups ADD COLUMN total_pages INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX setups_by_change ON setups (archived, updated_at DESC, id DESC);
 CREATE INDEX setups_by_owner ON setups (owner_id);
+CREATE INDEX setups_by_status ON setups (archived, status, updated_at DESC, id DESC);
 CREATE INDEX setup_members_by_user ON setup_members (user_id);

@@ -737,17 +737,16 @@ impl Store {
             .push_bind(q.offset);
         let rows: Vec<(String, String, i64, String, String, i64, i64)> =
             rows_q.build_query_as().fetch_all(&self.pool).await?;
-        let mut count_q =
-            QueryBuilder::new("SELECT s.archived != 0, COUNT(*) FROM setups s WHERE 1");
-        filter(&mut count_q);
-        count_q.push(" GROUP BY s.archived != 0");
-        let counts: Vec<(bool, i64)> = count_q.build_query_as().fetch_all(&self.pool).await?;
-        let count = |archived: bool| {
-            counts
-                .iter()
-                .find(|(a, _)| *a == archived)
-                .map_or(0, |(_, n)| *n)
-        };
+        // Two counts, each walking the (archived, ...) index, not a GROUP BY.
+        let mut counts = [0i64; 2];
+        for (i, archived) in [q.archived, !q.archived].into_iter().enumerate() {
+            let mut count_q =
+                QueryBuilder::new("SELECT COUNT(*) FROM setups s WHERE s.archived = ");
+            count_q.push_bind(archived);
+            filter(&mut count_q);
+            let (n,): (i64,) = count_q.build_query_as().fetch_one(&self.pool).await?;
+            counts[i] = n;
+        }
         Ok(ListPage {
             rows: rows
                 .into_iter()
@@ -765,8 +764,8 @@ impl Store {
                     },
                 )
                 .collect(),
-            total: count(q.archived),
-            other: count(!q.archived),
+            total: counts[0],
+            other: counts[1],
         })
     }
 
