@@ -55,7 +55,7 @@ pub struct Running {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Held while serving: no second server on the same database file.
-    lock: std::fs::File,
+    lock: Option<std::fs::File>,
 }
 
 impl Running {
@@ -96,7 +96,12 @@ pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
 
 /// Open the database, bind the address and serve in the background.
 pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
-    let lock = store::lock_database(&args.store.database)?;
+    // SQLite: one server per file. PostgreSQL: as many instances as wanted.
+    let lock = if store::is_postgres(&args.store.database) {
+        None
+    } else {
+        Some(store::lock_database(&args.store.database)?)
+    };
     let store = open_store(&args.store).await?;
     let listener = TcpListener::bind(args.listen)
         .await
@@ -108,7 +113,10 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
-    let bootstrap_link = if store.user_count().await? == 0 {
+    let now = fmt::now();
+    let bootstrap_link = if store.user_count().await? == 0
+        && store.claim_bootstrap(now + INVITE_VALID_SECS, now).await?
+    {
         let token = store
             .create_invite(None, true, "bootstrap", INVITE_VALID_SECS, fmt::now())
             .await?;
@@ -221,7 +229,11 @@ pub async fn rotate_key(args: &StoreArgs) -> anyhow::Result<usize> {
     if args.secret_key.is_some() {
         bail!("rotate-key replaces the key file; run it without WIZARD_SECRET_KEY / --secret-key");
     }
-    let _lock = store::lock_database(&args.database)?;
+    let _lock = if store::is_postgres(&args.database) {
+        None
+    } else {
+        Some(store::lock_database(&args.database)?)
+    };
     let store = open_store(args).await?;
     let path = args.key_path();
     let next_path = args.next_key_path();

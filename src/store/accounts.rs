@@ -92,7 +92,7 @@ impl Store {
 
     pub async fn user_by_name(&self, name: &str) -> anyhow::Result<Option<User>> {
         let row: Option<UserTuple> =
-            sqlx::query_as("SELECT id, name, is_admin FROM users WHERE name = ?")
+            sqlx::query_as("SELECT id, name, is_admin FROM users WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -135,11 +135,11 @@ impl Store {
     ) -> anyhow::Result<String> {
         let token = secrets::random_hex(24)?;
         // Only the newest unused link of a person (or of the bootstrap) works.
-        sqlx::query("DELETE FROM invites WHERE user_name IS ? AND used_at IS NULL")
+        sqlx::query("DELETE FROM invites WHERE user_name IS $1 AND used_at IS NULL")
             .bind(user_name)
             .execute(&self.pool)
             .await?;
-        sqlx::query("INSERT INTO invites (token_hash, user_name, is_admin, created_by, expires_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO invites (token_hash, user_name, is_admin, created_by, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_hash(&token))
             .bind(user_name)
             .bind(is_admin as i64)
@@ -152,7 +152,7 @@ impl Store {
 
     pub async fn invite(&self, token: &str, now: i64) -> anyhow::Result<Option<Invite>> {
         let row: Option<(Option<String>, i64)> = sqlx::query_as(
-            "SELECT user_name, is_admin FROM invites WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+            "SELECT user_name, is_admin FROM invites WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(token_hash(token))
         .bind(now)
@@ -174,9 +174,9 @@ impl Store {
     ) -> anyhow::Result<Option<User>> {
         let hash = hash_password(password).await?;
         let _w = self.write.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let invite: Option<(Option<String>, i64)> = sqlx::query_as(
-            "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_name, is_admin",
+            "UPDATE invites SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_name, is_admin",
         )
         .bind(now)
         .bind(token_hash(token))
@@ -190,14 +190,14 @@ impl Store {
             return Ok(None);
         }
         // Any other open link of this person stops working too.
-        sqlx::query("DELETE FROM invites WHERE user_name = ? AND used_at IS NULL")
+        sqlx::query("DELETE FROM invites WHERE user_name = $1 AND used_at IS NULL")
             .bind(name)
             .execute(&mut *tx)
             .await?;
         let (id, is_admin): (i64, i64) = sqlx::query_as(
-            "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash,
-               is_admin = MAX(users.is_admin, excluded.is_admin)
+               is_admin = CASE WHEN excluded.is_admin > users.is_admin THEN excluded.is_admin ELSE users.is_admin END
              RETURNING id, is_admin",
         )
         .bind(name)
@@ -207,7 +207,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         // A new password ends every earlier session of that user.
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -224,7 +224,7 @@ impl Store {
 
     pub async fn verify_login(&self, name: &str, password: &str) -> anyhow::Result<Option<User>> {
         let row: Option<(i64, String, i64, Option<String>)> =
-            sqlx::query_as("SELECT id, name, is_admin, password_hash FROM users WHERE name = ?")
+            sqlx::query_as("SELECT id, name, is_admin, password_hash FROM users WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -244,7 +244,7 @@ impl Store {
         let token = secrets::random_hex(32)?;
         let hash = token_hash(&token);
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) VALUES ($1, $2, $3, $4)",
         )
         .bind(&hash)
         .bind(user.id)
@@ -295,6 +295,10 @@ impl Store {
     /// The user of a live session, refreshing its idle timer; expired sessions end.
     pub async fn session(&self, token: &str, limits: SessionLimits, now: i64) -> Option<User> {
         let hash = token_hash(token);
+        if self.shared {
+            // Another instance may have ended it, or changed the user.
+            self.refresh_session(&hash).await?;
+        }
         let session = self.sessions.read().ok()?.get(&hash).cloned()?;
         if limits.expired(&session, now) {
             let _ = self.end_session(token).await;
@@ -306,7 +310,7 @@ impl Store {
         if now - session.persisted.swap(now, Ordering::Relaxed) >= 60 {
             let pool = self.pool.clone();
             tokio::spawn(async move {
-                let _ = sqlx::query("UPDATE sessions SET last_seen = ? WHERE token_hash = ?")
+                let _ = sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
                     .bind(now)
                     .bind(hash)
                     .execute(&pool)
@@ -314,6 +318,66 @@ impl Store {
             });
         }
         Some(session.user.clone())
+    }
+
+    /// The session as the shared database has it now, into memory (keeping
+    /// the later idle timer); `None` and forgotten when it is gone there.
+    async fn refresh_session(&self, hash: &str) -> Option<()> {
+        let row: Option<(i64, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT u.id, u.name, u.is_admin, s.created_at, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .ok()?;
+        let mut map = self.sessions.write().ok()?;
+        let Some((id, name, a, created_at, last_seen)) = row else {
+            map.remove(hash);
+            return None;
+        };
+        let user = User {
+            id,
+            name,
+            is_admin: a != 0,
+        };
+        let known = map
+            .get(hash)
+            .filter(|s| s.user == user)
+            .map(|s| s.last_seen.load(Ordering::Relaxed));
+        if known.is_none() {
+            map.insert(
+                hash.to_string(),
+                Arc::new(Session {
+                    user,
+                    created_at,
+                    last_seen: AtomicI64::new(last_seen),
+                    persisted: AtomicI64::new(last_seen),
+                }),
+            );
+        } else if let Some(s) = map.get(hash)
+            && last_seen > s.last_seen.load(Ordering::Relaxed)
+        {
+            s.last_seen.store(last_seen, Ordering::Relaxed);
+        }
+        Some(())
+    }
+
+    /// Whether this instance offers the first administrator's link. Alone on
+    /// a SQLite file it always does; on a shared database exactly one
+    /// instance does until that link expires.
+    pub async fn claim_bootstrap(&self, expires_at: i64, now: i64) -> anyhow::Result<bool> {
+        if !self.shared {
+            return Ok(true);
+        }
+        let r = sqlx::query(
+            "INSERT INTO bootstrap (id, expires_at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE bootstrap.expires_at < $2",
+        )
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// Sessions that ended by timeout, for a while: a form posted with one of
@@ -354,12 +418,12 @@ impl Store {
         for hash in &expired {
             self.remember_ended(hash.clone(), now);
         }
-        let r = sqlx::query("DELETE FROM sessions WHERE last_seen < ? OR created_at < ?")
+        let r = sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
             .bind(now - limits.idle)
             .bind(now - limits.max)
             .execute(&self.pool)
             .await?;
-        sqlx::query("DELETE FROM invites WHERE expires_at < ?")
+        sqlx::query("DELETE FROM invites WHERE expires_at < $1")
             .bind(now)
             .execute(&self.pool)
             .await?;
@@ -376,7 +440,7 @@ impl Store {
         if let Ok(mut s) = self.sessions.write() {
             s.remove(&hash);
         }
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(&hash)
             .execute(&self.pool)
             .await?;
@@ -397,7 +461,7 @@ impl Store {
         match role {
             Some(r) => {
                 sqlx::query(
-                    "INSERT INTO setup_members (setup_id, user_id, role) VALUES (?, ?, ?)
+                    "INSERT INTO setup_members (setup_id, user_id, role) VALUES ($1, $2, $3)
                      ON CONFLICT (setup_id, user_id) DO UPDATE SET role = excluded.role",
                 )
                 .bind(setup_id)
@@ -407,7 +471,7 @@ impl Store {
                 .await?;
             }
             None => {
-                sqlx::query("DELETE FROM setup_members WHERE setup_id = ? AND user_id = ?")
+                sqlx::query("DELETE FROM setup_members WHERE setup_id = $1 AND user_id = $2")
                     .bind(setup_id)
                     .bind(user.id)
                     .execute(&self.pool)
@@ -424,6 +488,8 @@ impl Store {
             });
             next.members.sort_by(|a, b| a.name.cmp(&b.name));
         }
+        let mut conn = self.pool.acquire().await?;
+        next.rev = self.write_derived(&mut conn, &next).await?;
         self.put(next)?;
         Ok(())
     }
@@ -438,7 +504,7 @@ impl Store {
         at: i64,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO audit (setup_id, user_name, page, field, at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO audit (setup_id, user_name, page, field, at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(setup_id)
         .bind(user)
@@ -452,7 +518,7 @@ impl Store {
 
     pub async fn audit(&self, setup_id: &str) -> anyhow::Result<Vec<AuditRow>> {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-            "SELECT user_name, page, field, at FROM audit WHERE setup_id = ? ORDER BY at DESC, id DESC LIMIT 500",
+            "SELECT user_name, page, field, at FROM audit WHERE setup_id = $1 ORDER BY at DESC, id DESC LIMIT 500",
         )
         .bind(setup_id)
         .fetch_all(&self.pool)
@@ -470,7 +536,7 @@ impl Store {
 
     /// Name of a user by id (owners in pages).
     pub async fn user_name(&self, id: i64) -> anyhow::Result<Option<String>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT name FROM users WHERE id = ?")
+        let row: Option<(String,)> = sqlx::query_as("SELECT name FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;

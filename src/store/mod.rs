@@ -11,11 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor};
 
 pub use accounts::{AuditRow, Invite, SessionLimits, User, UserRow};
 pub use hashing::{Busy, hash_pool};
@@ -82,6 +81,9 @@ pub struct Setup {
     pub owner_id: Option<i64>,
     pub members: Vec<Member>,
     pub pages: BTreeMap<String, PageRecord>,
+    /// Bumped by every change, so a shared database's other instances can
+    /// tell their cached copy is stale.
+    pub rev: i64,
 }
 
 pub enum SaveOutcome {
@@ -172,7 +174,10 @@ fn now_secs() -> i64 {
 }
 
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    /// PostgreSQL, possibly with other instances: cached setups and sessions
+    /// are checked against the database on every use.
+    shared: bool,
     cipher: Cipher,
     summarize: Summarize,
     limits: CacheLimits,
@@ -196,7 +201,7 @@ type CallRow = (
     i64,
     String,
 );
-type Row = (String, String, i64, i64, i64, Option<i64>);
+type Row = (String, String, i64, i64, i64, Option<i64>, i64);
 type AnswerRow = (
     String,
     String,
@@ -252,32 +257,82 @@ fn restrict_files(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A value for a query whose conditions are chosen at run time.
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+type AnyQueryAs<'q, T> = sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments>;
+
+impl Bind {
+    fn bind_to<'q, T>(&self, q: AnyQueryAs<'q, T>) -> AnyQueryAs<'q, T> {
+        match self {
+            Bind::Int(i) => q.bind(*i),
+            Bind::Text(t) => q.bind(t.clone()),
+        }
+    }
+}
+
+/// Whether `--database` names a PostgreSQL server rather than a SQLite file.
+pub fn is_postgres(database: &Path) -> bool {
+    let d = database.to_string_lossy();
+    d.starts_with("postgres://") || d.starts_with("postgresql://")
+}
+
 impl Store {
+    /// Open a SQLite file (created, 0600) or a `postgres://` URL, and migrate.
     pub async fn open(
-        path: &Path,
+        database: &Path,
         cipher: Cipher,
         summarize: Summarize,
         limits: CacheLimits,
     ) -> anyhow::Result<Store> {
-        restrict_files(path)?;
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await
-            .with_context(|| format!("opening the database {}", path.display()))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .context("migrating the database")?;
+        sqlx::any::install_default_drivers();
+        let shared = is_postgres(database);
+        let pool = if shared {
+            let url = database.to_string_lossy();
+            let opts = AnyConnectOptions::from_url(
+                &url::Url::parse(&url).context("reading the PostgreSQL URL")?,
+            )?;
+            AnyPoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await
+                .context(
+                    "connecting to PostgreSQL (the URL is not shown: it may hold a password)",
+                )?
+        } else {
+            restrict_files(database)?;
+            let path = std::fs::canonicalize(database)
+                .with_context(|| format!("finding the database {}", database.display()))?;
+            let url = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .to_url_lossy();
+            AnyPoolOptions::new()
+                .max_connections(4)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // What SqliteConnectOptions would set, for the Any pool.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                            .await
+                            .map(|_| ())
+                    })
+                })
+                .connect_with(AnyConnectOptions::from_url(&url)?)
+                .await
+                .with_context(|| format!("opening the database {}", database.display()))?
+        };
+        if shared {
+            sqlx::migrate!("./migrations/postgres").run(&pool).await
+        } else {
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await
+        }
+        .context("migrating the database")?;
         let store = Store {
             pool,
+            shared,
             cipher,
             summarize,
             limits,
@@ -289,6 +344,15 @@ impl Store {
         store.summarise_missing().await?;
         store.load_sessions().await?;
         Ok(store)
+    }
+
+    /// A write transaction: SQLite takes its write lock at the start.
+    async fn begin_write(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(if self.shared {
+            self.pool.begin().await?
+        } else {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        })
     }
 
     /// Summaries for setups stored before the list kept them (once, after
@@ -308,52 +372,50 @@ impl Store {
                     .await?
                     .with_context(|| format!("setup {id} vanished while summarising"))?;
                 let mut conn = self.pool.acquire().await?;
-                self.write_summary(&mut conn, &setup).await?;
+                self.write_derived(&mut conn, &setup).await?;
             }
         }
     }
 
-    async fn write_summary(
-        &self,
-        conn: &mut sqlx::SqliteConnection,
-        setup: &Setup,
-    ) -> anyhow::Result<()> {
+    /// The list's summary of a setup and its next revision, written beside
+    /// it (every change goes through here). Returns the new revision.
+    async fn write_derived(&self, conn: &mut AnyConnection, setup: &Setup) -> anyhow::Result<i64> {
         let mut sum = (self.summarize)(setup);
         if sum.status.is_empty() {
             sum.status = "Not started".into();
         }
-        sqlx::query(
-            "UPDATE setups SET s4_host = ?, status = ?, done_pages = ?, total_pages = ? WHERE id = ?",
+        let (rev,): (i64,) = sqlx::query_as(
+            "UPDATE setups SET s4_host = $1, status = $2, done_pages = $3, total_pages = $4, rev = rev + 1 WHERE id = $5 RETURNING rev",
         )
         .bind(&sum.s4_host)
         .bind(&sum.status)
         .bind(sum.done)
         .bind(sum.total)
         .bind(&setup.id)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-        Ok(())
+        Ok(rev)
     }
 
     /// One setup as SQLite has it, with members and pages.
     async fn read_setup(&self, id: &str) -> anyhow::Result<Option<Setup>> {
         let row: Option<Row> = sqlx::query_as(
-            "SELECT id, name, archived, created_at, updated_at, owner_id FROM setups WHERE id = ?",
+            "SELECT id, name, archived, created_at, updated_at, owner_id, rev FROM setups WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, name, archived, created_at, updated_at, owner_id)) = row else {
+        let Some((id, name, archived, created_at, updated_at, owner_id, rev)) = row else {
             return Ok(None);
         };
         let members: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT u.id, u.name, m.role FROM setup_members m JOIN users u ON u.id = m.user_id WHERE m.setup_id = ? ORDER BY u.name",
+            "SELECT u.id, u.name, m.role FROM setup_members m JOIN users u ON u.id = m.user_id WHERE m.setup_id = $1 ORDER BY u.name",
         )
         .bind(&id)
         .fetch_all(&self.pool)
         .await?;
         let answers: Vec<AnswerRow> = sqlx::query_as(
-            "SELECT setup_id, page, data, version, basis, problem, checked_note, checked_at, updated_at, updated_by FROM answers WHERE setup_id = ?",
+            "SELECT setup_id, page, data, version, basis, problem, checked_note, checked_at, updated_at, updated_by FROM answers WHERE setup_id = $1",
         )
         .bind(&id)
         .fetch_all(&self.pool)
@@ -406,18 +468,35 @@ impl Store {
                 })
                 .collect(),
             pages,
+            rev,
         }))
     }
 
-    /// The cached copy, or SQLite's; the caller holds the write lock.
+    /// The cached copy if it is current, else the database's; the caller
+    /// holds the write lock.
     async fn current_locked(&self, id: &str) -> anyhow::Result<Option<Arc<Setup>>> {
-        if let Some(s) = self.cached(id) {
+        if let Some(s) = self.cached(id)
+            && self.is_current(&s).await?
+        {
             return Ok(Some(s));
         }
         match self.read_setup(id).await? {
             Some(s) => self.put(s).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Alone on its database a cached copy is always current; shared, its
+    /// revision is compared with the stored one (one indexed read).
+    async fn is_current(&self, s: &Setup) -> anyhow::Result<bool> {
+        if !self.shared {
+            return Ok(true);
+        }
+        let stored: Option<(i64,)> = sqlx::query_as("SELECT rev FROM setups WHERE id = $1")
+            .bind(&s.id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(stored.is_some_and(|(rev,)| rev == s.rev))
     }
 
     fn cached(&self, id: &str) -> Option<Arc<Setup>> {
@@ -446,7 +525,7 @@ impl Store {
     /// changing anything if any secret cannot be read with the current key.
     pub async fn rotate_key(&self, next: &Cipher) -> anyhow::Result<usize> {
         let _w = self.write.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let rows: Vec<(String, String, String)> =
             sqlx::query_as("SELECT setup_id, page, data FROM answers")
                 .fetch_all(&mut *tx)
@@ -467,7 +546,7 @@ impl Store {
                 }
             }
             if changed {
-                sqlx::query("UPDATE answers SET data = ? WHERE setup_id = ? AND page = ?")
+                sqlx::query("UPDATE answers SET data = $1 WHERE setup_id = $2 AND page = $3")
                     .bind(serde_json::to_string(&map)?)
                     .bind(&setup_id)
                     .bind(&page)
@@ -497,7 +576,7 @@ impl Store {
         } else {
             (Some(message), None)
         };
-        sqlx::query("UPDATE answers SET problem = ?, checked_note = ?, checked_at = ? WHERE setup_id = ? AND page = ?")
+        sqlx::query("UPDATE answers SET problem = $1, checked_note = $2, checked_at = $3 WHERE setup_id = $4 AND page = $5")
             .bind(problem)
             .bind(note)
             .bind(at)
@@ -512,7 +591,7 @@ impl Store {
             p.checked_at = Some(at);
         }
         let mut conn = self.pool.acquire().await?;
-        self.write_summary(&mut conn, &next).await?;
+        next.rev = self.write_derived(&mut conn, &next).await?;
         self.put(next)?;
         Ok(())
     }
@@ -526,7 +605,7 @@ impl Store {
     ) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
         for c in calls {
-            sqlx::query("INSERT INTO calls (setup_id, page, user_name, at, method, url, status, duration_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO calls (setup_id, page, user_name, at, method, url, status, duration_ms, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                 .bind(setup_id)
                 .bind(page)
                 .bind(user)
@@ -549,7 +628,7 @@ impl Store {
         setup_id: &str,
     ) -> anyhow::Result<Vec<(String, String, crate::sap::CallRecord)>> {
         let rows: Vec<CallRow> = sqlx::query_as(
-            "SELECT page, user_name, at, method, url, status, duration_ms, outcome FROM calls WHERE setup_id = ? ORDER BY at DESC, id DESC LIMIT 1000",
+            "SELECT page, user_name, at, method, url, status, duration_ms, outcome FROM calls WHERE setup_id = $1 ORDER BY at DESC, id DESC LIMIT 1000",
         )
         .bind(setup_id)
         .fetch_all(&self.pool)
@@ -584,7 +663,7 @@ impl Store {
         results: &str,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO verifications (setup_id, at, user_name, results) VALUES (?, ?, ?, ?)
+            "INSERT INTO verifications (setup_id, at, user_name, results) VALUES ($1, $2, $3, $4)
              ON CONFLICT (setup_id) DO UPDATE SET at = excluded.at, user_name = excluded.user_name, results = excluded.results",
         )
         .bind(setup_id)
@@ -602,7 +681,7 @@ impl Store {
         setup_id: &str,
     ) -> anyhow::Result<Option<(i64, String, String)>> {
         Ok(
-            sqlx::query_as("SELECT at, user_name, results FROM verifications WHERE setup_id = ?")
+            sqlx::query_as("SELECT at, user_name, results FROM verifications WHERE setup_id = $1")
                 .bind(setup_id)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -620,8 +699,8 @@ impl Store {
     ) -> anyhow::Result<Arc<Setup>> {
         let _w = self.write.lock().await;
         let id = secrets::random_hex(8)?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id) VALUES (?, ?, 0, ?, ?, ?)")
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id) VALUES ($1, $2, 0, $3, $4, $5)")
             .bind(&id)
             .bind(name)
             .bind(now)
@@ -639,7 +718,7 @@ impl Store {
                 };
                 plain.insert(k, v);
             }
-            sqlx::query("INSERT INTO answers (setup_id, page, data, version, basis, updated_at, updated_by) VALUES (?, ?, ?, 1, ?, ?, ?)")
+            sqlx::query("INSERT INTO answers (setup_id, page, data, version, basis, updated_at, updated_by) VALUES ($1, $2, $3, 1, $4, $5, $6)")
                 .bind(&id)
                 .bind(&page)
                 .bind(serde_json::to_string(&plain)?)
@@ -671,8 +750,10 @@ impl Store {
             owner_id: Some(owner_id),
             members: Vec::new(),
             pages: records,
+            rev: 0,
         };
-        self.write_summary(&mut tx, &setup).await?;
+        let mut setup = setup;
+        setup.rev = self.write_derived(&mut tx, &setup).await?;
         tx.commit().await?;
         self.put(setup)
     }
@@ -684,7 +765,9 @@ impl Store {
 
     /// A setup, from memory or loaded on demand.
     pub async fn setup(&self, id: &str) -> anyhow::Result<Option<Arc<Setup>>> {
-        if let Some(s) = self.cached(id) {
+        if let Some(s) = self.cached(id)
+            && self.is_current(&s).await?
+        {
             return Ok(Some(s));
         }
         let _w = self.write.lock().await;
@@ -696,7 +779,6 @@ impl Store {
     /// the conditions asked for are in the query, so the plain list walks
     /// the (archived, updated_at) index and stops after one page.
     pub async fn list(&self, q: &ListQuery<'_>) -> anyhow::Result<ListPage> {
-        use sqlx::QueryBuilder;
         let like = format!(
             "%{}%",
             q.text
@@ -704,47 +786,56 @@ impl Store {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        let filter = |b: &mut QueryBuilder<sqlx::Sqlite>| {
-            if !q.is_admin {
-                b.push(" AND (s.owner_id = ")
-                    .push_bind(q.user_id)
-                    .push(" OR s.id IN (SELECT setup_id FROM setup_members WHERE user_id = ")
-                    .push_bind(q.user_id)
-                    .push("))");
-            }
-            if !q.text.is_empty() {
-                b.push(" AND (s.name LIKE ")
-                    .push_bind(like.clone())
-                    .push(" ESCAPE '\\' OR s.s4_host LIKE ")
-                    .push_bind(like.clone())
-                    .push(" ESCAPE '\\' OR s.owner_id IN (SELECT id FROM users WHERE name LIKE ")
-                    .push_bind(like.clone())
-                    .push(" ESCAPE '\\'))");
-            }
-            if !q.status.is_empty() {
-                b.push(" AND s.status = ").push_bind(q.status.to_string());
-            }
+        // Conditions from fixed text with numbered parameters ($n works on
+        // both databases); only the values are bound.
+        let mut sql = String::from(" WHERE s.archived = $1");
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut param = |b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len() + 1)
         };
-        let mut rows_q = QueryBuilder::new(
-            "SELECT s.id, s.name, s.updated_at, s.s4_host, s.status, s.done_pages, s.total_pages FROM setups s WHERE s.archived = ",
+        if !q.is_admin {
+            let me = param(Bind::Int(q.user_id));
+            sql.push_str(&format!(
+                " AND (s.owner_id = {me} OR s.id IN (SELECT setup_id FROM setup_members WHERE user_id = {me}))"
+            ));
+        }
+        if !q.text.is_empty() {
+            let t = param(Bind::Text(like));
+            sql.push_str(&format!(
+                " AND (s.name LIKE {t} ESCAPE '\\' OR s.s4_host LIKE {t} ESCAPE '\\' OR s.owner_id IN (SELECT id FROM users WHERE name LIKE {t} ESCAPE '\\'))"
+            ));
+        }
+        if !q.status.is_empty() {
+            let st = param(Bind::Text(q.status.to_string()));
+            sql.push_str(&format!(" AND s.status = {st}"));
+        }
+        let n = binds.len();
+        let rows_sql = format!(
+            "SELECT s.id, s.name, s.updated_at, s.s4_host, s.status, s.done_pages, s.total_pages FROM setups s{sql} ORDER BY s.updated_at DESC, s.id DESC LIMIT ${} OFFSET ${}",
+            n + 2,
+            n + 3
         );
-        rows_q.push_bind(q.archived);
-        filter(&mut rows_q);
-        rows_q
-            .push(" ORDER BY s.updated_at DESC, s.id DESC LIMIT ")
-            .push_bind(q.limit)
-            .push(" OFFSET ")
-            .push_bind(q.offset);
-        let rows: Vec<(String, String, i64, String, String, i64, i64)> =
-            rows_q.build_query_as().fetch_all(&self.pool).await?;
+        let mut rows_q = sqlx::query_as(sqlx::AssertSqlSafe(rows_sql)).bind(q.archived as i64);
+        for b in &binds {
+            rows_q = b.bind_to(rows_q);
+        }
+        let rows: Vec<(String, String, i64, String, String, i64, i64)> = rows_q
+            .bind(q.limit)
+            .bind(q.offset)
+            .fetch_all(&self.pool)
+            .await?;
         // Two counts, each walking the (archived, ...) index, not a GROUP BY.
         let mut counts = [0i64; 2];
         for (i, archived) in [q.archived, !q.archived].into_iter().enumerate() {
-            let mut count_q =
-                QueryBuilder::new("SELECT COUNT(*) FROM setups s WHERE s.archived = ");
-            count_q.push_bind(archived);
-            filter(&mut count_q);
-            let (n,): (i64,) = count_q.build_query_as().fetch_one(&self.pool).await?;
+            let mut count_q = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM setups s{sql}"
+            )))
+            .bind(archived as i64);
+            for b in &binds {
+                count_q = b.bind_to(count_q);
+            }
+            let (n,): (i64,) = count_q.fetch_one(&self.pool).await?;
             counts[i] = n;
         }
         Ok(ListPage {
@@ -810,7 +901,7 @@ impl Store {
     ) -> anyhow::Result<Arc<Setup>> {
         let _w = self.write.lock().await;
         let id = secrets::random_hex(8)?;
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id) VALUES (?, ?, 0, ?, ?, ?)")
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id) VALUES ($1, $2, 0, $3, $4, $5)")
             .bind(&id)
             .bind(name)
             .bind(now)
@@ -827,9 +918,11 @@ impl Store {
             owner_id: Some(owner_id),
             members: Vec::new(),
             pages: BTreeMap::new(),
+            rev: 0,
         };
         let mut conn = self.pool.acquire().await?;
-        self.write_summary(&mut conn, &setup).await?;
+        let mut setup = setup;
+        setup.rev = self.write_derived(&mut conn, &setup).await?;
         self.put(setup)
     }
 
@@ -853,13 +946,15 @@ impl Store {
             next.archived = a;
         }
         next.updated_at = now;
-        sqlx::query("UPDATE setups SET name = ?, archived = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE setups SET name = $1, archived = $2, updated_at = $3 WHERE id = $4")
             .bind(&next.name)
             .bind(next.archived as i64)
             .bind(now)
             .bind(id)
             .execute(&self.pool)
             .await?;
+        let mut conn = self.pool.acquire().await?;
+        next.rev = self.write_derived(&mut conn, &next).await?;
         self.put(next).map(Some)
     }
 
@@ -895,15 +990,15 @@ impl Store {
         }
         let json = serde_json::to_string(&plain)?;
         let version = saved_version + 1;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let written = sqlx::query(
             "INSERT INTO answers (setup_id, page, data, version, basis, problem, updated_at, updated_by)
-             VALUES (?, ?, ?, ?, ?, NULL, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)
              ON CONFLICT (setup_id, page) DO UPDATE SET
                data = excluded.data, version = excluded.version, basis = excluded.basis,
                problem = NULL, checked_note = NULL, checked_at = NULL,
                updated_at = excluded.updated_at, updated_by = excluded.updated_by
-             WHERE answers.version = ?",
+             WHERE answers.version = $8",
         )
         .bind(setup_id)
         .bind(page)
@@ -925,7 +1020,7 @@ impl Store {
             drop(w);
             return Ok(fresh.map(SaveOutcome::Conflict));
         }
-        sqlx::query("UPDATE setups SET updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE setups SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(setup_id)
             .execute(&mut *tx)
@@ -933,7 +1028,7 @@ impl Store {
         let before = current.pages.get(page).map(|p| &p.data);
         for field in changed_keys(before, &plain) {
             sqlx::query(
-                "INSERT INTO audit (setup_id, user_name, page, field, at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO audit (setup_id, user_name, page, field, at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(setup_id)
             .bind(user)
@@ -958,7 +1053,7 @@ impl Store {
                 updated_by: user.to_string(),
             },
         );
-        self.write_summary(&mut tx, &next).await?;
+        next.rev = self.write_derived(&mut tx, &next).await?;
         tx.commit().await?;
         let saved = self.put(next)?;
         drop(w);

@@ -9,3 +9,6 @@ CREATE INDEX setups_by_change ON setups (archived, updated_at DESC, id DESC);
 CREATE INDEX setups_by_owner ON setups (owner_id);
 CREATE INDEX setups_by_status ON setups (archived, status, updated_at DESC, id DESC);
 CREATE INDEX setup_members_by_user ON setup_members (user_id);
+-- Bumped by every change of a setup (answers, outcomes, members, name), so
+-- an instance can tell that its cached copy is stale.
+ALTER TABLE setups ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
