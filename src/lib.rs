@@ -72,9 +72,14 @@ impl Running {
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn cipher(args: &StoreArgs) -> anyhow::Result<Cipher> {
-    match &args.secret_key {
-        Some(hex) => Cipher::from_hex(hex).context("WIZARD_SECRET_KEY / --secret-key"),
-        None => Cipher::from_file_or_create(&args.key_path()),
+    match (&args.secret_key, &args.key_file) {
+        (Some(hex), _) => Cipher::from_hex(hex).context("WIZARD_SECRET_KEY / --secret-key"),
+        // No file beside a database that is not a file: every instance must
+        // be given the same key.
+        (None, None) if store::is_postgres(&args.database) => bail!(
+            "with PostgreSQL, give every instance the same master key: WIZARD_SECRET_KEY (64 hex characters) or --key-file"
+        ),
+        (None, _) => Cipher::from_file_or_create(&args.key_path()),
     }
 }
 

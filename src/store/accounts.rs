@@ -135,10 +135,12 @@ impl Store {
     ) -> anyhow::Result<String> {
         let token = secrets::random_hex(24)?;
         // Only the newest unused link of a person (or of the bootstrap) works.
-        sqlx::query("DELETE FROM invites WHERE user_name IS $1 AND used_at IS NULL")
-            .bind(user_name)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "DELETE FROM invites WHERE user_name IS NOT DISTINCT FROM $1 AND used_at IS NULL",
+        )
+        .bind(user_name)
+        .execute(&self.pool)
+        .await?;
         sqlx::query("INSERT INTO invites (token_hash, user_name, is_admin, created_by, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_hash(&token))
             .bind(user_name)

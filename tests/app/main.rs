@@ -4,6 +4,7 @@ mod accounts;
 mod browser;
 mod handover;
 mod judged;
+mod postgres;
 mod s4_api;
 mod sap;
 mod scale;

@@ -7,11 +7,17 @@ use crate::support::*;
 
 #[tokio::test]
 async fn the_cache_holds_the_setups_in_use_and_loads_the_rest_on_demand() {
-    use taskcenter_wizard::store::{CacheLimits, Cipher, ListQuery, PageWrite, Store, Stored};
     let dir = TempDir::new();
+    cache_and_list(&dir.0.join("cache.db")).await;
+}
+
+/// The store's cache and list, against the database at `database` (a
+/// SQLite file here, a PostgreSQL URL in the PostgreSQL tests).
+pub async fn cache_and_list(database: &std::path::Path) {
+    use taskcenter_wizard::store::{CacheLimits, Cipher, ListQuery, PageWrite, Store, Stored};
     let open = || async {
         Store::open(
-            &dir.0.join("cache.db"),
+            database,
             Cipher::from_hex(&"cd".repeat(32)).expect("key"),
             taskcenter_wizard::playbook::summarize,
             CacheLimits {
@@ -134,7 +140,10 @@ async fn the_cache_holds_the_setups_in_use_and_loads_the_rest_on_demand() {
 
 #[tokio::test]
 async fn the_setups_list_pages_searches_and_filters_over_http() {
-    let app = TestApp::spawn().await;
+    list_over_http(&TestApp::spawn().await).await;
+}
+
+pub async fn list_over_http(app: &TestApp) {
     for i in 0..55 {
         app.create_setup(&format!("Customer {i:02}")).await;
     }

@@ -140,6 +140,40 @@ impl TestApp {
         .await
     }
 
+    /// On a database of the test PostgreSQL server, signed in as its first
+    /// administrator (this instance claimed the bootstrap link).
+    pub async fn spawn_postgres(url: &str) -> TestApp {
+        let url = url.to_string();
+        Self::spawn_with(move |a| {
+            a.store.database = url.into();
+            a.store.secret_key = Some(PG_KEY.into());
+        })
+        .await
+    }
+
+    /// A second server on the same PostgreSQL database, with this app's
+    /// signed-in client (cookies do not depend on the port).
+    pub async fn another_instance(&self, url: &str) -> (TestApp, Option<String>) {
+        let mut args = Self::args(&self.dir);
+        args.store.database = url.into();
+        args.store.secret_key = Some(PG_KEY.into());
+        let running = taskcenter_wizard::start(&args)
+            .await
+            .expect("second instance");
+        let bootstrap = running.bootstrap_link.clone();
+        (
+            TestApp {
+                base: format!("http://{}", running.addr),
+                client: self.client.clone(),
+                dir: TempDir::new(),
+                bootstrap_link: String::new(),
+                sandbox: None,
+                running: Some(running),
+            },
+            bootstrap,
+        )
+    }
+
     /// With the sandbox and a 1 s timeout, for the timeout faults.
     pub async fn spawn_sandbox_fast_timeout() -> TestApp {
         Self::spawn_with(|a| {
@@ -863,4 +897,32 @@ pub async fn get_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
         .json()
         .await
         .expect("JSON")
+}
+
+/// The master key every instance on the test PostgreSQL shares.
+pub const PG_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+
+/// A fresh database on the test PostgreSQL server that `.ci/run` starts
+/// (`WIZARD_TEST_POSTGRES`), as a URL.
+pub async fn postgres_database() -> String {
+    use sqlx::Connection;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let base = std::env::var("WIZARD_TEST_POSTGRES").expect(
+        "WIZARD_TEST_POSTGRES is not set: run the tests with .ci/run, which starts a PostgreSQL server for them",
+    );
+    let mut c = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL at {base}: {e}"));
+    let name = format!(
+        "tcw_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut c)
+        .await
+        .expect("create database");
+    let mut url = url::Url::parse(&base).expect("WIZARD_TEST_POSTGRES is a URL");
+    url.set_path(&name);
+    url.to_string()
 }

@@ -1,0 +1,135 @@
+//! The same store on PostgreSQL (the server `.ci/run` starts), and two
+//! instances on one database serving the same users.
+
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn the_store_works_on_postgresql_as_on_sqlite() {
+    let url = postgres_database().await;
+    crate::scale::cache_and_list(std::path::Path::new(&url)).await;
+}
+
+#[tokio::test]
+async fn the_wizard_serves_its_list_from_postgresql() {
+    let url = postgres_database().await;
+    let app = TestApp::spawn_postgres(&url).await;
+    crate::scale::list_over_http(&app).await;
+}
+
+#[tokio::test]
+async fn two_instances_on_one_postgresql_serve_the_same_users() {
+    let url = postgres_database().await;
+    let a = TestApp::spawn_postgres(&url).await;
+    let (b, bootstrap) = a.another_instance(&url).await;
+    assert!(
+        bootstrap.is_none(),
+        "exactly one instance offers the bootstrap link"
+    );
+    // The admin's session from A is good on B.
+    let list = b.get("/").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+
+    // A save on one is seen by the other on the next request.
+    let id = a.create_setup("ACME Two").await;
+    let facts = |host: &'static str| {
+        vec![
+            ("s4_host", host),
+            ("s4_client", "100"),
+            ("region", "eu10"),
+            ("subdomain", "acme"),
+            ("subaccount_id", "3b9d7c1e-0b5c-4f7a-9a51-0c1d2e3f4a5b"),
+            ("ias_host", "acme.accounts.ondemand.com"),
+        ]
+    };
+    let page = format!("/setups/{id}/pages/facts");
+    assert!(b.get(&page).await.body.contains("value=\"\""), "B loads it");
+    let r = a
+        .save(&id, "facts", &facts("my111111.s4hana.ondemand.com"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        b.get(&page)
+            .await
+            .body
+            .contains("my111111.s4hana.ondemand.com")
+    );
+    let r = b
+        .save(&id, "facts", &facts("my222222.s4hana.ondemand.com"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        a.get(&page)
+            .await
+            .body
+            .contains("my222222.s4hana.ondemand.com")
+    );
+
+    // The conflict check holds across instances: a form loaded on A, saved
+    // on B meanwhile, is not written over on A.
+    let shown = a.get(&page).await;
+    let version = version_of(&shown.body);
+    let r = b
+        .save(&id, "facts", &facts("my333333.s4hana.ondemand.com"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let mut form = vec![("_version", version.as_str()), ("_action", "continue")];
+    form.extend(facts("my444444.s4hana.ondemand.com"));
+    let stale = a.post(&page, &form).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert!(
+        b.get(&page)
+            .await
+            .body
+            .contains("my333333.s4hana.ondemand.com")
+    );
+
+    // A removed member loses access at once on both.
+    let bob = a.user("bob").await;
+    let r = a
+        .post(
+            &format!("/setups/{id}/members"),
+            &[("name", "bob"), ("role", "editor")],
+        )
+        .await;
+    assert!(
+        r.status.is_success() || r.status == StatusCode::SEE_OTHER,
+        "{}",
+        r.body
+    );
+    assert_eq!(b.get_as(&bob, &page).await.status, StatusCode::OK);
+    let r = a
+        .post(&format!("/setups/{id}/members/bob/remove"), &[])
+        .await;
+    assert!(
+        r.status.is_success() || r.status == StatusCode::SEE_OTHER,
+        "{}",
+        r.body
+    );
+    assert_eq!(a.get_as(&bob, &page).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get_as(&bob, &page).await.status, StatusCode::NOT_FOUND);
+
+    // Signed out on A is signed out on B.
+    assert_eq!(b.get_as(&bob, "/").await.status, StatusCode::OK);
+    let r = a.post_as(&bob, "/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let after = b.get_as(&bob, "/").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "back to sign-in on B");
+}
+
+#[tokio::test]
+async fn postgresql_without_a_shared_key_is_refused_clearly() {
+    let url = postgres_database().await;
+    let mut args = taskcenter_wizard::config::ServeArgs::for_database(url.into());
+    args.store.secret_key = None;
+    let err = match taskcenter_wizard::start(&args).await {
+        Ok(_) => panic!("started without a key"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains("give every instance the same master key"),
+        "{err}"
+    );
+    assert!(!err.contains("tcw_"), "the URL is not echoed: {err}");
+}
