@@ -65,10 +65,15 @@ pub enum UserCommand {
 }
 
 /// Where the data lives: the database and the master key.
+/// The defaults of --listen and --database (Cloud Foundry's environment
+/// replaces only these, never an explicit choice).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "taskcenter-wizard.db";
+
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// SQLite database file; created and migrated on start.
-    #[arg(long, env = "WIZARD_DATABASE", default_value = "taskcenter-wizard.db")]
+    #[arg(long, env = "WIZARD_DATABASE", default_value = DEFAULT_DATABASE)]
     pub database: PathBuf,
     /// File holding the master key that encrypts secrets at rest (64 hex
     /// characters); created with mode 0600 on first start. Default: the
@@ -110,7 +115,7 @@ fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "WIZARD_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "WIZARD_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     #[command(flatten)]
     pub store: StoreArgs,

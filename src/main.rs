@@ -50,15 +50,23 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     // Listening for SIGTERM before the server is up: a signal that comes
     // right after start-up must not kill it mid-request.
     let stop = shutdown_signal();
+    let scratch = std::env::temp_dir().join(format!("taskcenter-wizard-{}", std::process::id()));
+    for note in taskcenter_wizard::cloud::apply(
+        &mut args,
+        &taskcenter_wizard::cloud::Env::from_process(),
+        &scratch,
+    )? {
+        tracing::info!("Cloud Foundry: {note}");
+    }
     let running = taskcenter_wizard::start(&args).await?;
     tracing::info!(
         "taskcenter-wizard is ready at http://{} (database {})",
         running.addr,
-        args.store.database.display()
+        taskcenter_wizard::store::describe(&args.store.database)
     );
     if let Some(sb) = &running.sandbox {
         tracing::info!(

@@ -280,6 +280,23 @@ pub fn is_postgres(database: &Path) -> bool {
     d.starts_with("postgres://") || d.starts_with("postgresql://")
 }
 
+/// The database for a log line: a file's path, or a server without its
+/// user and password.
+pub fn describe(database: &Path) -> String {
+    if !is_postgres(database) {
+        return database.display().to_string();
+    }
+    match url::Url::parse(&database.to_string_lossy()) {
+        Ok(u) => format!(
+            "PostgreSQL at {}:{}{}",
+            u.host_str().unwrap_or("?"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
+        Err(_) => "PostgreSQL".into(),
+    }
+}
+
 impl Store {
     /// Open a SQLite file (created, 0600) or a `postgres://` URL, and migrate.
     pub async fn open(

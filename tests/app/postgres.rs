@@ -133,3 +133,71 @@ async fn postgresql_without_a_shared_key_is_refused_clearly() {
     );
     assert!(!err.contains("tcw_"), "the URL is not echoed: {err}");
 }
+
+#[tokio::test]
+async fn on_cloud_foundry_the_bound_postgresql_and_route_are_used() {
+    use sqlx::Connection;
+    let url = postgres_database().await;
+    let u = url::Url::parse(&url).expect("url");
+    // A binding as SAP BTP's PostgreSQL, hyperscaler option, gives it (the
+    // test server needs no TLS, so no sslrootcert), among other services.
+    let services = serde_json::json!({
+        "xsuaa": [{"label": "xsuaa", "name": "tcw-uaa", "tags": ["xsuaa"], "credentials": {"clientid": "sb-x", "clientsecret": "s"}}],
+        "postgresql-db": [{
+            "label": "postgresql-db", "plan": "development", "name": "taskcenter-wizard-db",
+            "tags": ["relational", "postgresql"],
+            "credentials": {
+                "hostname": u.host_str().unwrap_or(""), "port": u.port().unwrap_or(5432).to_string(),
+                "dbname": u.path().trim_start_matches('/'), "username": u.username(), "password": "",
+                "uri": url.clone()
+            }
+        }]
+    })
+    .to_string();
+    let application = serde_json::json!({
+        "application_name": "taskcenter-wizard",
+        "application_uris": ["taskcenter-wizard.cfapps.eu10.hana.ondemand.com"],
+        "space_name": "dev", "organization_name": "acme"
+    })
+    .to_string();
+    let bin = start_binary(
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("VCAP_SERVICES", services.as_ref()),
+            ("VCAP_APPLICATION", application.as_ref()),
+            ("WIZARD_SECRET_KEY", PG_KEY.as_ref()),
+            ("RUST_LOG", "info".as_ref()),
+        ],
+    )
+    .await;
+    let link = bin
+        .bootstrap_link
+        .clone()
+        .expect("a new database offers the link");
+    assert!(
+        link.starts_with("https://taskcenter-wizard.cfapps.eu10.hana.ondemand.com/invite/"),
+        "links use the route: {link}"
+    );
+    let health = client()
+        .get(format!("http://{}/healthz", bin.addr))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+    // The wizard migrated and uses the database the binding names.
+    let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let (invites,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM invites")
+        .fetch_one(&mut c)
+        .await
+        .expect("the wizard's tables are in the bound database");
+    assert_eq!(invites, 1);
+    let log = bin.log.lock().expect("log").join("\n");
+    assert!(
+        log.contains("the bound PostgreSQL service taskcenter-wizard-db"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("postgres://"),
+        "no URL (with credentials) in the log"
+    );
+}
