@@ -18,16 +18,46 @@
       target.focus();
     });
   });
-  if (navigator.clipboard) {
-    document.querySelectorAll("button.copy[data-copy]").forEach(function (b) {
-      b.hidden = false;
-      b.addEventListener("click", function () {
-        navigator.clipboard.writeText(b.getAttribute("data-copy")).then(function () {
-          var label = b.firstChild.nodeValue;
-          b.firstChild.nodeValue = "Copied";
-          setTimeout(function () { b.firstChild.nodeValue = label; }, 1500);
-        });
-      });
-    });
+  // Copy: the Clipboard API needs https or localhost; on a plain-http team
+  // server copy through a selected text area, and if even that is refused,
+  // leave the value selected for Ctrl+C.
+  function copyText(b) {
+    var text = b.getAttribute("data-copy");
+    var label = b.firstChild.nodeValue;
+    var say = function (what) {
+      b.firstChild.nodeValue = what;
+      setTimeout(function () { b.firstChild.nodeValue = label; }, 2000);
+    };
+    var fallback = function () {
+      var t = document.createElement("textarea");
+      t.value = text;
+      t.setAttribute("readonly", "");
+      t.style.position = "fixed";
+      t.style.opacity = "0";
+      document.body.appendChild(t);
+      t.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(t);
+      if (ok) { say("Copied"); return; }
+      var code = b.previousElementSibling;
+      if (code) {
+        var range = document.createRange();
+        range.selectNodeContents(code);
+        var sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+      }
+      say("Selected: press Ctrl+C");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { say("Copied"); }, fallback);
+    } else {
+      fallback();
+    }
   }
+  document.querySelectorAll("button.copy[data-copy]").forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener("click", function () { copyText(b); });
+  });
 })();

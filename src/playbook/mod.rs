@@ -194,6 +194,18 @@ pub fn is_secret_key(key: &str) -> bool {
     pages::SECRET_KEYS.contains(&key)
 }
 
+/// The words of one item of a confirmation field (`field.item` keys).
+pub fn item_label(field: &str, item: &str) -> Option<&'static str> {
+    PAGES
+        .iter()
+        .flat_map(|p| p.fields.iter())
+        .find(|f| f.key == field)
+        .and_then(|f| match f.kind {
+            Kind::Confirm(items) => items.iter().find(|(id, _)| *id == item).map(|(_, l)| *l),
+            _ => None,
+        })
+}
+
 /// The label a stored key is shown under (fields and the extra keys they store).
 pub fn key_label(key: &str) -> &'static str {
     pages::KEY_LABELS

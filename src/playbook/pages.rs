@@ -688,9 +688,14 @@ fn guide_step34(ctx: &Ctx) -> Vec<Instruction> {
     let host = ctx.s4().map(|s| s.host());
     vec![
         instr(
-            "Create the communication system.",
+            "Create the communication system. The ID below is a suggestion; enter your own in the field below if you choose another.",
             Some("S/4HANA > Communication Systems > New"),
-            vec![("System ID", "BTP_TASK_CENTER (or your own)".into())],
+            vec![(
+                "System ID",
+                ctx.get("comm_system_id")
+                    .unwrap_or("BTP_TASK_CENTER")
+                    .to_string(),
+            )],
         ),
         instr(
             "Enter the S/4HANA host as Host Name.",
@@ -1398,6 +1403,20 @@ pub const KEY_LABELS: &[(&str, &str)] = &[
     ("sk_clientid", "Client ID (uaa.clientid)"),
     ("sk_clientsecret", "Client secret (uaa.clientsecret)"),
     ("cert_cn", "Certificate common name"),
+    ("cert_subject", "Certificate subject"),
+    ("cert_issuer", "Certificate issuer"),
+    ("cert_not_before", "Certificate valid from"),
+    ("cert_not_after", "Certificate valid until"),
+    ("cert_sha256", "Certificate SHA-256 fingerprint"),
+    ("sk_subdomain", "Subdomain of the Task Center key"),
+    ("sk_region", "Region of the Task Center key"),
+    ("sk_tenantid", "Subaccount of the Task Center key"),
+    ("ds_uri", "Destination service URL"),
+    ("ds_url", "Destination service token URL base"),
+    (
+        "push_inbox_rest_url",
+        "Task Center REST URL of the push key",
+    ),
     ("ds_clientid", "Destination service client ID"),
     ("ds_clientsecret", "Destination service client secret"),
     ("push_clientid", "Push channel client ID"),

@@ -12,8 +12,12 @@ use crate::sap::{Calls, SapClient, SapError, destinations, ias, task_center, xsu
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
     Pass,
+    /// Ticked by a person: not a check the wizard could make itself.
+    Confirmed,
     Warning,
     Fail,
+    /// A confirmation nobody ticked yet.
+    NotConfirmed,
     /// Not checked: what it needs is not entered yet.
     Skipped,
 }
@@ -22,16 +26,19 @@ impl Verdict {
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "Pass",
+            Verdict::Confirmed => "Confirmed",
             Verdict::Warning => "Warning",
             Verdict::Fail => "Fail",
+            Verdict::NotConfirmed => "Not confirmed",
             Verdict::Skipped => "Not checked",
         }
     }
     pub fn css(self) -> &'static str {
         match self {
             Verdict::Pass => "tag tag--done",
+            Verdict::Confirmed => "tag tag--blue",
             Verdict::Warning => "tag tag--orange",
-            Verdict::Fail => "tag tag--red",
+            Verdict::Fail | Verdict::NotConfirmed => "tag tag--red",
             Verdict::Skipped => "tag tag--grey",
         }
     }
@@ -64,6 +71,29 @@ fn check(id: &str, title: &str, page: &str, verdict: Verdict, reason: impl Into<
 
 fn confirmed(ctx: &Ctx, key: &str) -> bool {
     ctx.get(key).is_some()
+}
+
+/// Who ticked these (the latest of them) and when: "Confirmed by NAME on
+/// DATE", with where it came from when not ticked on the page.
+fn confirmed_by(ctx: &Ctx, keys: &[&str]) -> Option<String> {
+    let mut latest: Option<(i64, String, Option<String>)> = None;
+    for key in keys {
+        let stamp = ctx.get(key)?;
+        let mut parts = stamp.splitn(3, '|');
+        let at: i64 = parts.next().and_then(|a| a.parse().ok()).unwrap_or(0);
+        let who = parts.next().unwrap_or("someone").to_string();
+        let note = parts.next().map(str::to_string);
+        if latest.as_ref().is_none_or(|(t, _, _)| at >= *t) {
+            latest = Some((at, who, note));
+        }
+    }
+    latest.map(|(at, who, note)| {
+        let when = crate::fmt::date_time(at);
+        match note {
+            Some(n) => format!("Confirmed by {who} on {when} ({n})"),
+            None => format!("Confirmed by {who} on {when}"),
+        }
+    })
 }
 
 /// Every check that needs nothing but the answers.
@@ -170,10 +200,9 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
             } else {
                 check("cert-validity", "Trust certificate is valid", "step-3-2", Pass, format!("Valid until {}.", crate::fmt::date(not_after)))
             });
-            out.push(if confirmed(ctx, "step34_confirm.saml_issuer") && confirmed(ctx, "step34_confirm.signing_cert") {
-                check("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4", Pass, format!("Confirmed: the certificate is uploaded and the issuer is {cn}."))
-            } else {
-                check("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4", Fail, format!("Not confirmed. The OAuth 2.0 SAML Issuer must be exactly {cn}; anything else gives \"There is no trust between entities\"."))
+            out.push(match confirmed_by(ctx, &["step34_confirm.saml_issuer", "step34_confirm.signing_cert"]) {
+                Some(by) => check("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4", Confirmed, format!("{by}: the certificate is uploaded and the issuer is {cn}.")),
+                None => check("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4", NotConfirmed, format!("Not confirmed. The OAuth 2.0 SAML Issuer must be exactly {cn}; anything else gives \"There is no trust between entities\".")),
             });
         }
         _ => out.push(check(
@@ -189,9 +218,12 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
     let inbound =
         confirmed(ctx, "step34_confirm.inbound_user") && confirmed(ctx, "step35_confirm.oauth");
     out.push(match (mapping, inbound) {
-        (true, true) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-4", Pass, "Confirmed: mapping mode User UUID, inbound user with OAuth 2.0."),
-        (false, _) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-4", Fail, "User ID Mapping Mode User UUID is not confirmed; with User Name every token request fails with \"no user found with alias\"."),
-        (true, false) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-5", Fail, "The OAuth 2.0 inbound user is not confirmed; the user/password entry makes the replication calls fail with 401."),
+        (true, true) => {
+            let by = confirmed_by(ctx, &["step34_confirm.mapping_mode", "step34_confirm.inbound_user", "step35_confirm.oauth"]).unwrap_or_default();
+            check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-4", Confirmed, format!("{by}: mapping mode User UUID, inbound user with OAuth 2.0."))
+        }
+        (false, _) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-4", NotConfirmed, "User ID Mapping Mode User UUID is not confirmed; with User Name every token request fails with \"no user found with alias\"."),
+        (true, false) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-5", NotConfirmed, "The OAuth 2.0 inbound user is not confirmed; the user/password entry makes the replication calls fail with 401."),
     });
     // The destination the wizard writes.
     match ctx.get("destination_name") {
@@ -320,22 +352,21 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
         }
     }
     // Identities.
-    out.push(if confirmed(ctx, "step2_confirm.same_tenant") {
-        check(
+    out.push(match confirmed_by(ctx, &["step2_confirm.same_tenant"]) {
+        Some(by) => check(
             "ias-tenant",
             "One Identity Authentication tenant",
             "step-2",
-            Pass,
-            "Confirmed: BTP and S/4HANA use the same tenant.",
-        )
-    } else {
-        check(
+            Confirmed,
+            format!("{by}: BTP and S/4HANA use the same tenant."),
+        ),
+        None => check(
             "ias-tenant",
             "One Identity Authentication tenant",
             "step-2",
-            Fail,
+            NotConfirmed,
             "Not confirmed. With different tenants no user matches and tasks reach nobody.",
-        )
+        ),
     });
     match ctx.get("approvers").map(domain::parse_approvers) {
         None => out.push(check(

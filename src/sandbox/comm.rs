@@ -185,6 +185,16 @@ fn odata_error(status: StatusCode, code: &str, message: &str, target: &str) -> R
     (status, Json(json!({"error": {"code": code, "message": message, "target": target, "details": [], "innererror": {}}}))).into_response()
 }
 
+/// OData's answer to a body that is not a JSON object.
+fn not_json() -> Response {
+    odata_error(
+        StatusCode::BAD_REQUEST,
+        "/IWBEP/CM_V4_RUNTIME/021",
+        "The request body is not a JSON object",
+        "",
+    )
+}
+
 fn logon_failed() -> Response {
     (
         StatusCode::UNAUTHORIZED,
@@ -372,12 +382,7 @@ pub async fn users(
         }
     } else {
         let Ok(Value::Object(mut new)) = serde_json::from_slice::<Value>(&body) else {
-            return odata_error(
-                StatusCode::BAD_REQUEST,
-                "/IWBEP/CM_V4_RUNTIME/021",
-                "The request body is not a JSON object",
-                "",
-            );
+            return not_json();
         };
         let name = s(&new, "Name");
         if name.is_empty() {
@@ -481,7 +486,7 @@ pub async fn systems(
         },
         ("OutboundUsers", &Method::POST, None) => {
             let Some(mut new) = body else {
-                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+                return not_json();
             };
             let system = s(&new, "CommunicationSystemUUID");
             if !t.comm.systems.iter().any(|sy| s(sy, "UUID") == system) {
@@ -503,7 +508,7 @@ pub async fn systems(
         }
         ("CommunicationSystems", &Method::POST, None) => {
             let Some(mut new) = body else {
-                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+                return not_json();
             };
             if new.contains_key("InboundUsers") {
                 return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/026", "Inbound users cannot be created together with the communication system", "InboundUsers");
@@ -527,7 +532,7 @@ pub async fn systems(
         }
         ("InboundUsers", &Method::POST, None) => {
             let Some(mut new) = body else {
-                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+                return not_json();
             };
             let system = s(&new, "CommunicationSystemUUID");
             if !t.comm.systems.iter().any(|sy| s(sy, "UUID") == system) {
@@ -551,7 +556,7 @@ pub async fn systems(
         }
         ("InboundUsers", &Method::PATCH, Some(uuid)) => {
             let Some(patch) = body else {
-                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+                return not_json();
             };
             match t.comm.inbound.iter_mut().find(|i| s(i, "UUID") == uuid) {
                 Some(i) => {
@@ -567,7 +572,7 @@ pub async fn systems(
         }
         ("CommunicationSystems", &Method::PATCH, Some(uuid)) => {
             let Some(patch) = body else {
-                return odata_error(StatusCode::BAD_REQUEST, "/IWBEP/CM_V4_RUNTIME/021", "The request body is not a JSON object", "");
+                return not_json();
             };
             if let Some(e) = logon_type_error(&patch) {
                 return e;
@@ -636,12 +641,7 @@ pub async fn arrangements(
         }
     } else {
         let Ok(Value::Object(mut new)) = serde_json::from_slice::<Value>(&body) else {
-            return odata_error(
-                StatusCode::BAD_REQUEST,
-                "/IWBEP/CM_V4_RUNTIME/021",
-                "The request body is not a JSON object",
-                "",
-            );
+            return not_json();
         };
         let system = s(&new, "CommunicationSystemID");
         let Some(sys) = t
@@ -772,12 +772,7 @@ pub async fn arrangement_outbound(
         .map(|k| k.trim_end_matches(')').trim_matches('\'').to_string())
         .unwrap_or_default();
     let Ok(nav) = serde_json::from_slice::<Value>(&body) else {
-        return odata_error(
-            StatusCode::BAD_REQUEST,
-            "/IWBEP/CM_V4_RUNTIME/021",
-            "The request body is not a JSON object",
-            "",
-        );
+        return not_json();
     };
     let Some(a) = t
         .comm

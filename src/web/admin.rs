@@ -286,12 +286,13 @@ pub async fn history(
                 when: fmt::date_time(r.at),
                 who: r.user_name,
                 page: playbook::page(&r.page).map_or(r.page.clone(), |p| p.title.to_string()),
-                field: if label.is_empty() {
-                    r.field.clone()
-                } else if base != r.field {
-                    format!("{label}: {}", r.field.split_once('.').map_or("", |x| x.1))
-                } else {
-                    label.to_string()
+                field: match r.field.split_once('.') {
+                    _ if label.is_empty() => r.field.clone(),
+                    Some((field, item)) => format!(
+                        "{label}: {}",
+                        playbook::item_label(field, item).unwrap_or(item)
+                    ),
+                    None => label.to_string(),
                 },
             }
         })

@@ -102,10 +102,12 @@ async fn verify_page(
         setup_id: setup.id.clone(),
         setup_name: setup.name.clone(),
         counts: format!(
-            "{} passed, {} warnings, {} failed, {} not checked",
+            "{} passed, {} confirmed by hand, {} warnings, {} failed, {} not confirmed, {} not checked",
             n(Verdict::Pass),
+            n(Verdict::Confirmed),
             n(Verdict::Warning),
             n(Verdict::Fail),
+            n(Verdict::NotConfirmed),
             n(Verdict::Skipped)
         ),
         offline: views(setup, &offline),

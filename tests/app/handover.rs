@@ -82,9 +82,21 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
         "One Identity Authentication tenant",
         "Global User IDs",
     ];
+    // What only a person can confirm is shown as confirmed, by whom and when.
+    let by_hand = [
+        "SAML issuer equals the certificate CN",
+        "User mapping and OAuth 2.0 inbound user",
+        "One Identity Authentication tenant",
+    ];
     for t in titles {
-        assert_eq!(verdict(&good, t), "Pass", "{t} on good answers");
+        let want = if by_hand.contains(&t) {
+            "Confirmed"
+        } else {
+            "Pass"
+        };
+        assert_eq!(verdict(&good, t), want, "{t} on good answers");
     }
+    assert!(good.contains("Confirmed by admin on "), "{good}");
 
     // Each bad input turns its check.
     resave(&app, &id, "step-3-4", &[], &["mapping_mode"]).await;
@@ -93,14 +105,24 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
             &app.get(&path).await.body,
             "User mapping and OAuth 2.0 inbound user"
         ),
-        "Fail"
+        "Not confirmed"
+    );
+    let history = app.get(&format!("/setups/{id}/history")).await.body;
+    assert!(
+        history.contains(
+            "Done in the communication system: User ID Mapping Mode is User UUID (Global User ID), not User Name"
+        ),
+        "the history names the item, not its key: {history}"
     );
     resave(&app, &id, "step-3-4", &[], &["saml_issuer"]).await;
     let b = app.get(&path).await.body;
-    assert_eq!(verdict(&b, "SAML issuer equals the certificate CN"), "Fail");
+    assert_eq!(
+        verdict(&b, "SAML issuer equals the certificate CN"),
+        "Not confirmed"
+    );
     assert_eq!(
         verdict(&b, "User mapping and OAuth 2.0 inbound user"),
-        "Pass"
+        "Confirmed"
     );
     resave(&app, &id, "step-3-5", &[], &["oauth"]).await;
     assert_eq!(
@@ -108,7 +130,7 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
             &app.get(&path).await.body,
             "User mapping and OAuth 2.0 inbound user"
         ),
-        "Fail"
+        "Not confirmed"
     );
     resave(&app, &id, "step-2", &[], &["same_tenant"]).await;
     assert_eq!(
@@ -116,7 +138,7 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
             &app.get(&path).await.body,
             "One Identity Authentication tenant"
         ),
-        "Fail"
+        "Not confirmed"
     );
     resave(
         &app,
