@@ -1,6 +1,7 @@
 //! taskcenter-wizard: builds the application from its configuration; used by
 //! `main` and by the integration tests.
 
+pub mod assets;
 pub mod cloud;
 pub mod config;
 pub mod domain;

@@ -10,6 +10,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
+        // Colour codes only for a person at a terminal, not in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let cli = Cli::parse();
     match cli.command {
@@ -78,6 +80,8 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(
             "No account exists yet. Create the first administrator with this single-use link (valid 24 hours): {link}"
         );
+        // And the link alone on a line, easy to select and open.
+        println!("\n    {link}\n");
     }
     let why = stop.await;
     tracing::info!("{why}: stopping; requests in flight finish first");

@@ -40,8 +40,10 @@
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
       document.body.removeChild(t);
       if (ok) { say("Copied"); return; }
-      var code = b.previousElementSibling;
-      if (code) {
+      var code = b.previousElementSibling || (b.parentNode && b.parentNode.previousElementSibling);
+      if (code && code.select) {
+        code.select();
+      } else if (code) {
         var range = document.createRange();
         range.selectNodeContents(code);
         var sel = window.getSelection();

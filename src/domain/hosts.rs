@@ -1,6 +1,6 @@
 //! Host names and URLs of the S/4HANA Cloud system and the IAS tenant.
 
-use super::{Checked, Invalid, host_of, is_dns_label};
+use super::{Checked, Invalid, check_port, host_of, is_dns_label};
 
 const S4_DOMAINS: [&str; 2] = [".s4hana.ondemand.com", ".s4hana.cloud.sap"];
 
@@ -18,6 +18,7 @@ impl S4Host {
                 "Enter the S/4HANA Cloud host, for example my404687.s4hana.ondemand.com".into(),
             );
         }
+        let mut warnings = check_port(raw, "S/4HANA host")?;
         let host = host_of(raw);
         let Some(domain) = S4_DOMAINS.iter().find(|d| host.ends_with(*d)) else {
             return Err(format!(
@@ -25,7 +26,6 @@ impl S4Host {
             ));
         };
         let mut label = &host[..host.len() - domain.len()];
-        let mut warnings = Vec::new();
         if let Some(ui) = label.strip_suffix("-api") {
             label = ui;
             warnings.push(format!(
@@ -127,8 +127,11 @@ fn https_parts(raw: &str, what: &str) -> Result<(String, String), Invalid> {
             "The {what} must start with https:// — copy it whole from the S/4HANA app"
         ));
     };
+    check_port(raw, what)?;
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    Ok((rest[..end].to_ascii_lowercase(), rest[end..].to_string()))
+    let host = rest[..end].to_ascii_lowercase();
+    let host = host.strip_suffix(":443").unwrap_or(&host).to_string();
+    Ok((host, rest[end..].to_string()))
 }
 
 /// Token Service URL from the SAP_COM_0501 arrangement's OAuth 2.0 details.
@@ -140,13 +143,25 @@ impl TokenServiceUrl {
         if let Some(m) = s4.mismatch(&host, true) {
             return Err(format!("The {what} {m}"));
         }
+        // OAuth 2.0 Details may show it with ?sap-client=...: the client is
+        // a property of its own in the destination, not part of this URL.
+        let (path, query) = path.split_once('?').unwrap_or((&path, ""));
         if path.trim_end_matches('/') != "/sap/bc/sec/oauth2/token" {
             return Err(format!(
                 "The {what} must end in /sap/bc/sec/oauth2/token, like {}",
                 s4.token_service_url()
             ));
         }
-        Ok(Checked::ok(s4.token_service_url()))
+        let mut warnings = Vec::new();
+        if !query.is_empty() {
+            warnings.push(format!(
+                "The {what} is kept without \"?{query}\": the client goes into the destination as URL.queries.sap-client."
+            ));
+        }
+        Ok(Checked {
+            value: s4.token_service_url(),
+            warnings,
+        })
     }
 }
 
@@ -220,12 +235,16 @@ impl IasHost {
                     .into(),
             );
         }
+        let warnings = check_port(raw, "Identity Authentication tenant")?;
         let host = host_of(raw);
         let tenant = host
             .strip_suffix(".accounts.ondemand.com")
             .or_else(|| host.strip_suffix(".accounts.cloud.sap"));
         match tenant {
-            Some(t) if is_dns_label(t) => Ok(Checked::ok(IasHost(host))),
+            Some(t) if is_dns_label(t) => Ok(Checked {
+                value: IasHost(host),
+                warnings,
+            }),
             _ => Err(format!(
                 "\"{host}\" is not an Identity Authentication tenant: it looks like <tenant>.accounts.ondemand.com or <tenant>.accounts.cloud.sap"
             )),
@@ -250,6 +269,48 @@ mod tests {
 
     fn s4() -> S4Host {
         S4Host::parse("my404687.s4hana.ondemand.com").unwrap().value
+    }
+
+    #[test]
+    fn ports_are_explained_not_silently_dropped() {
+        let ok = S4Host::parse("https://my404687.s4hana.ondemand.com:443/ui").unwrap();
+        assert_eq!(ok.value.host(), "my404687.s4hana.ondemand.com");
+        assert!(
+            ok.warnings.iter().any(|w| w.contains(":443")),
+            "{:?}",
+            ok.warnings
+        );
+        let e = S4Host::parse("my404687.s4hana.ondemand.com:8443").unwrap_err();
+        assert!(
+            e.contains(":8443") && e.contains("standard https port"),
+            "{e}"
+        );
+        let e = IasHost::parse("acme.accounts.ondemand.com:8080").unwrap_err();
+        assert!(e.contains(":8080"), "{e}");
+        let e = TokenServiceUrl::parse(
+            "https://my404687-api.s4hana.ondemand.com:8443/sap/bc/sec/oauth2/token",
+            &s4(),
+        )
+        .unwrap_err();
+        assert!(e.contains(":8443"), "{e}");
+    }
+
+    #[test]
+    fn a_token_service_url_with_sap_client_is_kept_without_it_and_says_so() {
+        let c = TokenServiceUrl::parse(
+            "https://my404687-api.s4hana.ondemand.com/sap/bc/sec/oauth2/token?sap-client=100",
+            &s4(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.value,
+            "https://my404687-api.s4hana.ondemand.com/sap/bc/sec/oauth2/token"
+        );
+        assert!(
+            c.warnings[0].contains("URL.queries.sap-client"),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]

@@ -58,6 +58,41 @@ pub(crate) fn host_of(raw: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// The port written after the host, if any (`:443` in `https://h:443/x`).
+pub(crate) fn port_of(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
+    let end = s.find(['/', '?', '#']).unwrap_or(s.len());
+    let host = &s[..end];
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    host.rsplit_once(':')
+        .map(|(_, p)| p.to_string())
+        .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// SAP's cloud hosts answer on the https port only: `:443` is dropped with a
+/// word, any other port is refused with the reason.
+pub(crate) fn check_port(raw: &str, what: &str) -> Result<Vec<String>, Invalid> {
+    match port_of(raw).as_deref() {
+        None => Ok(Vec::new()),
+        Some("443") => Ok(vec![format!(
+            "The {what} had :443, the standard https port; it is left out."
+        )]),
+        Some(p) => Err(format!(
+            "The {what} has the port :{p}. SAP's cloud systems answer on the standard https port only; remove :{p} (copy the address from the browser's address bar)."
+        )),
+    }
+}
+
+/// Text that holds a private key or a client secret: never shown again on a
+/// page, whatever field it was pasted into.
+pub fn looks_secret(s: &str) -> bool {
+    s.contains("PRIVATE KEY-----") || s.contains("\"clientsecret\"") || s.contains("\"password\"")
+}
+
 pub(crate) fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63

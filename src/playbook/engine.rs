@@ -253,6 +253,14 @@ pub fn submit(
             _ => {
                 if text.trim().is_empty() && (field.optional || later) {
                     Ok(None)
+                } else if matches!(field.kind, Kind::Text | Kind::Lines)
+                    && crate::domain::looks_secret(text)
+                {
+                    // Never into an error message, never back into the page.
+                    Err(format!(
+                        "This looks like a private key or a client secret. It was neither saved nor shown again; enter the {} here",
+                        field.label.trim_end_matches(" (optional)")
+                    ))
                 } else {
                     run(field.parse, text.as_bytes(), ctx)
                 }

@@ -668,6 +668,8 @@ pub fn router(sb: Shared) -> Router {
     let dc = "/destination-configuration/v1";
     Router::new()
         .route("/", get(demo_page))
+        .route("/static/app.css", get(crate::assets::css))
+        .route("/static/app.js", get(crate::assets::js))
         .route("/_sandbox/demo.json", get(demo_json))
         .route("/_sandbox/trust.pem", get(trust_pem))
         .route("/_sandbox/faults", post(set_fault))

@@ -74,8 +74,8 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/export", get(handover::export_form).post(handover::export))
         .route("/import", get(handover::import_form).post(handover::import))
         .route("/healthz", get(health))
-        .route("/static/app.css", get(css))
-        .route("/static/app.js", get(js))
+        .route("/static/app.css", get(crate::assets::css))
+        .route("/static/app.js", get(crate::assets::js))
         .fallback(|| async { AppError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Cross-site requests that change state are refused (Sec-Fetch-Site / Origin).
@@ -137,26 +137,4 @@ async fn health(axum::extract::State(state): axum::extract::State<State>) -> imp
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }
-}
-
-const STATIC_CACHE: &str = "public, max-age=3600";
-
-async fn css() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, STATIC_CACHE),
-        ],
-        include_str!("../../static/app.css"),
-    )
-}
-
-async fn js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, STATIC_CACHE),
-        ],
-        include_str!("../../static/app.js"),
-    )
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::auth::{Editor, Nav, Need, Viewer, can};
 use super::form::Submitted;
 use super::setups::with_ctx;
+use crate::domain;
 use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::playbook::actions::{self, Action};
@@ -191,10 +192,15 @@ fn field_views(
                 Kind::Secret | Kind::Json => String::new(),
                 Kind::File => typed
                     .and_then(|t| t.first(&format!("{}_text", f.key)))
+                    .filter(|v| !domain::looks_secret(v))
                     .unwrap_or("")
                     .to_string(),
                 _ => match typed {
-                    Some(t) => t.first(f.key).unwrap_or("").to_string(),
+                    Some(t) => t
+                        .first(f.key)
+                        .filter(|v| !domain::looks_secret(v))
+                        .unwrap_or("")
+                        .to_string(),
                     None => saved.clone().unwrap_or_else(|| {
                         let p = f.prefill.and_then(|p| p(ctx));
                         prefilled = p.is_some();

@@ -273,6 +273,53 @@ async fn certificate_uploads_are_checked() {
 }
 
 #[tokio::test]
+async fn pasted_secrets_are_never_echoed_and_pasted_hosts_are_explained() {
+    let app = TestApp::spawn().await;
+    let id = app.create_setup("Pasted").await;
+    let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-secret-marker\n-----END PRIVATE KEY-----\n";
+    let mut facts = valid_answers("facts");
+    facts.retain(|(k, _)| *k != "s4_host");
+    facts.push(("s4_host", key.to_string()));
+    let r = save_ticking_all(&app, &id, "facts", &facts).await;
+    assert_rejected(&r, "s4_host", "looks like a private key or a client secret");
+    assert!(!r.body.contains("secret-marker"), "not echoed: {}", r.body);
+    // Pasted as the certificate's text: refused, and not shown again.
+    walk_to(&app, &id, "facts").await;
+    let shown = app.get(&format!("/setups/{id}/pages/step-3-2")).await;
+    let r = app
+        .post(
+            &format!("/setups/{id}/pages/step-3-2"),
+            &[
+                ("_version", &version_of(&shown.body)),
+                ("_action", "continue"),
+                ("certificate_text", key),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(!r.body.contains("secret-marker"), "not echoed: {}", r.body);
+    // A host with a port: :443 is dropped with a word, another port explained.
+    let mut facts = valid_answers("facts");
+    facts.retain(|(k, _)| *k != "s4_host");
+    facts.push(("s4_host", "my404687.s4hana.ondemand.com:8443".into()));
+    let r = save_ticking_all(&app, &id, "facts", &facts).await;
+    assert_rejected(&r, "s4_host", "has the port :8443");
+    let mut facts = valid_answers("facts");
+    facts.retain(|(k, _)| *k != "s4_host");
+    facts.push((
+        "s4_host",
+        "https://my404687.s4hana.ondemand.com:443/ui".into(),
+    ));
+    let r = save_ticking_all(&app, &id, "facts", &facts).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(r.location.as_deref().unwrap_or("")).await.body;
+    assert!(
+        page.contains("the standard https port; it is left out"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
 async fn resume_after_restart_on_the_same_file() {
     let app = TestApp::spawn().await;
     let id = app.create_setup("Resume Ltd").await;
@@ -750,4 +797,36 @@ async fn the_binary_reads_its_flags_from_the_environment() {
     );
     assert_eq!(mode & 0o777, 0o600, "key file is private");
     child.kill().await.expect("kill");
+}
+
+#[tokio::test]
+async fn the_sandbox_page_is_styled_copyable_and_opens_in_a_new_tab() {
+    let app = TestApp::spawn().await;
+    let list = app.get("/").await.body;
+    assert!(
+        list.contains("target=\"_blank\" rel=\"noopener\">Sandbox"),
+        "{list}"
+    );
+    let page = client()
+        .get(app.sandbox_url("/"))
+        .send()
+        .await
+        .expect("demo page");
+    let body = page.text().await.expect("text");
+    let css = client()
+        .get(app.sandbox_url("/static/app.css"))
+        .send()
+        .await
+        .expect("css");
+    assert_eq!(css.status(), StatusCode::OK, "the wizard's stylesheet");
+    assert!(body.contains("href=\"/static/app.css\""));
+    let demo = app.demo().await;
+    for k in ["s4_host", "subaccount_id", "comm_password"] {
+        let v = demo[k].as_str().unwrap_or("-");
+        assert!(
+            body.contains(&format!("class=\"copy\" data-copy=\"{v}\"")),
+            "copy button for {k}"
+        );
+    }
+    assert!(body.matches("class=\"copy\"").count() >= 10);
 }
