@@ -146,6 +146,8 @@ pub struct ApplyPage {
     pub ready: Option<String>,
     pub outcome: Option<Outcome>,
     pub when: String,
+    /// Step 4's warnings, shown again before anything is sent.
+    pub warnings: Vec<String>,
 }
 
 impl ApplyPage {
@@ -189,6 +191,7 @@ fn apply_page(
             ready,
             outcome,
             when: fmt::date_time(fmt::now()),
+            warnings: super::pages::warnings_of(setup.pages.get("step-4")),
         }
     })
 }

@@ -147,7 +147,8 @@ fn page_href(setup: &Setup, page: &Page) -> String {
     format!("/setups/{}/pages/{}", setup.id, page.id)
 }
 
-fn warnings_of(rec: Option<&PageRecord>) -> Vec<String> {
+/// The warnings given when the page was last saved.
+pub(super) fn warnings_of(rec: Option<&PageRecord>) -> Vec<String> {
     rec.and_then(|r| r.data.get(WARNINGS_KEY))
         .map(|w| w.lines().map(str::to_string).collect())
         .unwrap_or_default()
@@ -615,14 +616,15 @@ pub async fn save(
             let apply_next = page.action == Some(Action::ApplyDestination)
                 && !later
                 && with_ctx(&state, &updated, |ctx| ctx.get("ds_clientid").is_some());
-            let target = if apply_next {
-                format!("/setups/{}/apply-destination", updated.id)
-            } else if has_warnings {
+            // Warnings first: nothing goes to SAP before they were seen.
+            let target = if has_warnings {
                 format!(
                     "{}?saved=1{}",
                     page_href(&updated, page),
                     if return_check { "&return=check" } else { "" }
                 )
+            } else if apply_next {
+                format!("/setups/{}/apply-destination", updated.id)
             } else if later {
                 format!("/setups/{}", updated.id)
             } else {
