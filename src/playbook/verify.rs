@@ -661,8 +661,8 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
         ),
     ];
     let Some(user) = &i.user else {
-        return titles
-            .iter()
+        return std::iter::once(&SUBJECT)
+            .chain(titles.iter())
             .map(|(id, t, p)| check(id, t, p, Skipped, SIGN_IN))
             .collect();
     };
@@ -915,7 +915,50 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
         }
     };
     let (a, b, c, d) = tokio::join!(exchange, connector, services, tasks);
-    vec![a, b, c, d]
+    vec![subject_check(&user.token), a, b, c, d]
+}
+
+const SUBJECT: (&str, &str, &str) = (
+    "online-subject",
+    "IAS sends the user UUID as subject name identifier",
+    "step-2",
+);
+
+/// Failure mode 19, read off the user's own token: its `user_name` claim
+/// carries the subject name identifier of the subaccount's IAS application
+/// (sap-apis.md, token claims), which Task Center needs to be the user UUID.
+fn subject_check(token: &str) -> Check {
+    let claims = crate::sap::xsuaa::unverified_claims(token);
+    let (id, title, page) = SUBJECT;
+    let name = claims["user_name"].as_str().unwrap_or("");
+    let uuid = claims["user_uuid"].as_str().unwrap_or("");
+    if !uuid.is_empty() && name.eq_ignore_ascii_case(uuid) {
+        check(
+            id,
+            title,
+            page,
+            Verdict::Pass,
+            format!("The user's token names them by their user UUID {uuid}."),
+        )
+    } else if uuid.is_empty() {
+        check(
+            id,
+            title,
+            page,
+            Verdict::Warning,
+            "The user's token has no user_uuid claim: check that the subaccount trusts Identity Authentication through OpenID Connect.",
+        )
+    } else {
+        check(
+            id,
+            title,
+            page,
+            Verdict::Fail,
+            format!(
+                "Failure mode 19: the token names the user \"{name}\", not their user UUID {uuid}. In Identity Authentication set the subject name identifier of the subaccount's application to User UUID (Applications > the subaccount's application > Subject Name Identifier)."
+            ),
+        )
+    }
 }
 
 async fn destination_checks(

@@ -122,3 +122,19 @@ pub async fn authorization_code(
     };
     token_of(c.send(calls, req).await?)
 }
+
+/// The claims of a token as it reads, without checking its signature: for
+/// showing who it is for and what SAP will see (SAP decides what it may do).
+pub fn unverified_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null)
+}

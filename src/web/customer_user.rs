@@ -11,8 +11,6 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
-use serde_json::Value;
 
 use super::auth::{COOKIE, Editor, Nav, cookie_value};
 use super::form::Submitted;
@@ -114,16 +112,7 @@ fn session_of(headers: &HeaderMap) -> Result<String> {
 /// Who a token is for and whether it holds TaskCenterAdmin, for display only
 /// (SAP decides what the token may do).
 fn describe(token: &str) -> (String, bool) {
-    let claims: Value = token
-        .split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p.trim_end_matches('='))
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null);
+    let claims = crate::sap::xsuaa::unverified_claims(token);
     let who = ["email", "user_name"]
         .iter()
         .find_map(|k| claims[k].as_str())

@@ -626,6 +626,41 @@ const EXCHANGE: &str = "S/4HANA gives a token for a real user";
 const CONNECTOR: &str = "Task Center&#39;s connector for the destination";
 const SERVICES: &str = "Mandatory service destinations";
 const TASKS: &str = "Tasks arrive for the signed-in approver";
+const SUBJECT: &str = "IAS sends the user UUID as subject name identifier";
+
+#[tokio::test]
+async fn verify_reads_the_subject_name_identifier_off_the_user_token() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = demo_destination(&app, &demo).await;
+    let verify = format!("/setups/{id}/verify");
+    // The IAS application sends e-mails: the user's token says so (19).
+    client()
+        .post(app.sandbox_url("/_sandbox/settings"))
+        .form(&[("subject", "email")])
+        .send()
+        .await
+        .expect("settings");
+    sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
+    let r = app.post(&verify, &[]).await.body;
+    let (v, why) = verdict_of(&r, SUBJECT);
+    assert_eq!(v, "Fail", "{why}");
+    assert!(
+        why.contains("Failure mode 19") && why.contains("ada.admin@acme.example"),
+        "{why}"
+    );
+    client()
+        .post(app.sandbox_url("/_sandbox/settings"))
+        .form(&[("subject", "user_uuid")])
+        .send()
+        .await
+        .expect("settings")
+        .error_for_status()
+        .expect("subject switched back");
+    sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
+    let r = app.post(&verify, &[]).await.body;
+    assert_eq!(verdict_of(&r, SUBJECT).0, "Pass");
+}
 
 #[tokio::test]
 async fn verify_runs_as_a_customer_user_and_names_failure_modes_4_5_6() {
@@ -648,7 +683,7 @@ async fn verify_runs_as_a_customer_user_and_names_failure_modes_4_5_6() {
         "{page}"
     );
     let ok = app.post(&verify, &[]).await.body;
-    for t in [EXCHANGE, CONNECTOR, SERVICES] {
+    for t in [SUBJECT, EXCHANGE, CONNECTOR, SERVICES] {
         assert_eq!(
             verdict_of(&ok, t).0,
             "Pass",
