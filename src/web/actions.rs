@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{Editor, Nav, Viewer};
+use super::auth::{Editor, SetupHead, Viewer, setup_page};
 use super::setups::with_ctx;
 use crate::error::{AppError, Result};
 use crate::playbook::actions::{self, Action, Outcome};
@@ -137,9 +137,8 @@ pub async fn run(
 #[template(path = "apply.html")]
 pub struct ApplyPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub name: String,
     pub service: String,
     pub rows: Vec<(String, String)>,
@@ -179,9 +178,7 @@ fn apply_page(
                 },
                 setup.name
             ),
-            nav: Nav::of(me),
-            setup_id: setup.id.clone(),
-            setup_name: setup.name.clone(),
+            head: SetupHead::of(setup, me),
             name: ctx.get("destination_name").unwrap_or("").to_string(),
             service: ctx
                 .get("ds_uri")
@@ -223,9 +220,8 @@ pub struct CallRow {
 #[template(path = "calls.html")]
 pub struct CallsPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub rows: Vec<CallRow>,
 }
 
@@ -254,9 +250,9 @@ pub async fn calls(
         .collect();
     Ok(CallsPage {
         title: format!("Calls to SAP — {}", setup.name),
-        nav: Nav::of(&me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(&setup, &me),
         rows,
     })
 }
+
+setup_page!(ApplyPage, CallsPage);

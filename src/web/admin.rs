@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Manager, Nav, Viewer};
+use super::auth::{CurrentUser, Manager, Nav, SetupHead, Viewer, setup_page};
 use super::form::Submitted;
 use crate::error::{AppError, Result};
 use crate::store::Role;
@@ -150,9 +150,8 @@ pub struct MemberView {
 #[template(path = "members.html")]
 pub struct MembersPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub owner: String,
     pub members: Vec<MemberView>,
     pub name: String,
@@ -177,9 +176,7 @@ async fn members_page(
             if error.is_some() { "Error: " } else { "" },
             setup.name
         ),
-        nav: Nav::of(me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(&setup, me),
         owner,
         members: setup
             .members
@@ -264,9 +261,8 @@ pub struct HistoryRow {
 #[template(path = "history.html")]
 pub struct HistoryPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub rows: Vec<HistoryRow>,
 }
 
@@ -299,9 +295,9 @@ pub async fn history(
         .collect();
     Ok(HistoryPage {
         title: format!("History — {}", setup.name),
-        nav: Nav::of(&me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(&setup, &me),
         rows,
     })
 }
+
+setup_page!(MembersPage, HistoryPage);

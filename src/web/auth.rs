@@ -21,6 +21,38 @@ use axum::extract::FromRequest;
 
 pub const COOKIE: &str = "tcw_session";
 
+/// What every page of a setup shows in its header: who is signed in and
+/// which setup. Page views embed it; templates read its fields through Deref.
+pub struct SetupHead {
+    pub nav: Nav,
+    pub setup_id: String,
+    pub setup_name: String,
+}
+
+impl SetupHead {
+    pub fn of(setup: &crate::store::Setup, me: &User) -> SetupHead {
+        SetupHead {
+            nav: Nav::of(me),
+            setup_id: setup.id.clone(),
+            setup_name: setup.name.clone(),
+        }
+    }
+}
+
+/// A setup page view reads its header fields (`setup_id`, `nav`, ...) as
+/// its own, in templates and code alike.
+macro_rules! setup_page {
+    ($($page:ty),+ $(,)?) => {$(
+        impl std::ops::Deref for $page {
+            type Target = $crate::web::auth::SetupHead;
+            fn deref(&self) -> &Self::Target {
+                &self.head
+            }
+        }
+    )+};
+}
+pub(crate) use setup_page;
+
 /// The signed-in user, for the page header.
 pub struct Nav {
     pub user: String,

@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{COOKIE, Editor, Nav, cookie_value};
+use super::auth::{COOKIE, Editor, SetupHead, cookie_value, setup_page};
 use super::form::Submitted;
 use super::setups::with_ctx;
 use crate::error::{AppError, Result};
@@ -142,9 +142,8 @@ fn callback_uri(public_url: &str) -> Option<String> {
 #[template(path = "customer_user.html")]
 pub struct CustomerUserPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub sign_in_href: Option<String>,
     pub direct: bool,
     pub signed_in: Option<(String, String)>,
@@ -196,9 +195,7 @@ fn page(
             if error.is_some() { "Error: " } else { "" },
             setup.name
         ),
-        nav: Nav::of(me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(setup, me),
         sign_in_href: href,
         direct: direct.is_some(),
         signed_in: state.customer_tokens.get(session, &setup.id, now).map(|u| {
@@ -415,3 +412,5 @@ pub fn for_verify(
     let session = cookie_value(headers, COOKIE).map(token_hash)?;
     state.customer_tokens.get(&session, setup, fmt::now())
 }
+
+setup_page!(CustomerUserPage);

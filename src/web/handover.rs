@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Editor, Nav, Need, Viewer, can};
+use super::auth::{CurrentUser, Editor, Nav, Need, SetupHead, Viewer, can, setup_page};
 use super::form::Submitted;
 use super::pages::{answer_rows, section_title};
 use super::setups::with_ctx;
@@ -50,9 +50,8 @@ fn views(setup: &Setup, checks: &[Check]) -> Vec<CheckView> {
 #[template(path = "verify.html")]
 pub struct VerifyPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub offline: Vec<CheckView>,
     pub online: Vec<CheckView>,
     pub online_at: Option<String>,
@@ -98,9 +97,7 @@ async fn verify_page(
     let n = |v: Verdict| all.iter().filter(|c| c.verdict == v).count();
     Ok(VerifyPage {
         title: format!("Verify — {}", setup.name),
-        nav: Nav::of(me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(setup, me),
         counts: format!(
             "{} passed, {} confirmed by hand, {} warnings, {} failed, {} not confirmed, {} not checked",
             n(Verdict::Pass),
@@ -272,9 +269,8 @@ pub struct ReportSection {
 #[template(path = "report.html")]
 pub struct ReportPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub generated: String,
     pub sections: Vec<ReportSection>,
     pub confirmations: Vec<(String, String, String)>,
@@ -324,9 +320,7 @@ async fn report(state: &crate::AppState, setup: &Setup, me: &User) -> Result<Rep
     let failed = calls.iter().filter(|c| c.2.outcome != "ok").count();
     Ok(ReportPage {
         title: format!("Handover report — {}", setup.name),
-        nav: Nav::of(me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(setup, me),
         generated: fmt::date_time(fmt::now()),
         sections,
         confirmations,
@@ -435,9 +429,8 @@ pub async fn report_markdown(
 #[template(path = "export.html")]
 pub struct ExportForm {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub errors: Vec<(&'static str, String)>,
     pub include: bool,
     /// Only the owner and administrators may take the secrets out.
@@ -452,9 +445,7 @@ impl ExportForm {
                 if errors.is_empty() { "" } else { "Error: " },
                 setup.name
             ),
-            nav: Nav::of(me),
-            setup_id: setup.id.clone(),
-            setup_name: setup.name.clone(),
+            head: SetupHead::of(setup, me),
             errors,
             include,
             can_secrets: can(setup, me, Need::Manage),
@@ -677,3 +668,5 @@ pub async fn import(
         .await?;
     Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
 }
+
+setup_page!(VerifyPage, ReportPage, ExportForm);

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{Editor, Nav, Need, Viewer, can};
+use super::auth::{Editor, Need, SetupHead, Viewer, can, setup_page};
 use super::form::Submitted;
 use super::setups::with_ctx;
 use crate::domain;
@@ -76,10 +76,9 @@ pub struct ConflictView {
 #[template(path = "question.html")]
 pub struct QuestionPage {
     pub title: String,
-    pub nav: Nav,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub can_edit: bool,
-    pub setup_id: String,
-    pub setup_name: String,
     pub heading: String,
     pub caption: String,
     pub intro: String,
@@ -123,10 +122,9 @@ pub struct CheckSection {
 #[template(path = "check.html")]
 pub struct CheckPage {
     pub title: String,
-    pub nav: Nav,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub can_edit: bool,
-    pub setup_id: String,
-    pub setup_name: String,
     pub sections: Vec<CheckSection>,
     pub error: Option<String>,
     pub completed: bool,
@@ -301,10 +299,8 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
     };
     QuestionPage {
         title: page_title(page, setup, !r.errors.is_empty()),
-        nav: Nav::of(r.me),
+        head: SetupHead::of(setup, r.me),
         can_edit: can(setup, r.me, Need::Edit),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
         heading: page.title.to_string(),
         caption,
         intro: page.intro.to_string(),
@@ -712,7 +708,7 @@ fn check_page(
         let check = PAGES.iter().find(|p| p.is_check());
         let completed = check.is_some() && all.last() == Some(&PageStatus::Completed);
         CheckPage {
-            nav: Nav::of(me),
+            head: SetupHead::of(setup, me),
             can_edit: can(setup, me, Need::Edit),
             title: format!(
                 "{}Step {} of {} — Check your answers — {}",
@@ -721,8 +717,6 @@ fn check_page(
                 PAGES.len(),
                 setup.name
             ),
-            setup_id: setup.id.clone(),
-            setup_name: setup.name.clone(),
             sections,
             error,
             completed,
@@ -764,3 +758,5 @@ async fn confirm_check(state: &crate::AppState, setup: &Setup, me: &User) -> Res
         .ok_or(AppError::NotFound)?;
     Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
 }
+
+setup_page!(QuestionPage, CheckPage);

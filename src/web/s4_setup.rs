@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{Editor, Nav};
+use super::auth::{Editor, SetupHead, setup_page};
 use super::form::Submitted;
 use super::setups::with_ctx;
 use crate::error::{AppError, Result};
@@ -25,9 +25,8 @@ use crate::store::{PageWrite, SaveOutcome, Setup, Stored, User};
 #[template(path = "s4_setup.html")]
 pub struct S4SetupPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub api_user: Option<String>,
     pub missing: Option<String>,
     pub error: Option<String>,
@@ -41,9 +40,7 @@ pub struct S4SetupPage {
 fn page(setup: &Setup, me: &User, api_user: Option<String>) -> S4SetupPage {
     S4SetupPage {
         title: format!("Set up S/4HANA through its API — {}", setup.name),
-        nav: Nav::of(me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(setup, me),
         api_user,
         missing: None,
         error: None,
@@ -486,3 +483,5 @@ async fn apply_confirmed(
     });
     Ok((StatusCode::OK, p))
 }
+
+setup_page!(S4SetupPage);

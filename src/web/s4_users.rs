@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{Editor, Nav};
+use super::auth::{Editor, SetupHead, setup_page};
 use super::form::Submitted;
 use super::s4_setup::save_answers;
 use super::setups::with_ctx;
@@ -55,9 +55,8 @@ impl Outcome {
 #[template(path = "s4_users.html")]
 pub struct S4UsersPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub api_user: Option<String>,
     pub o: std::sync::Arc<Outcome>,
     /// A run still going: (written, of).
@@ -73,9 +72,7 @@ impl S4UsersPage {
 fn page(state: &crate::AppState, setup: &Setup, me: &User, o: Outcome) -> S4UsersPage {
     S4UsersPage {
         title: format!("Global User IDs through S/4HANA's API — {}", setup.name),
-        nav: Nav::of(me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(setup, me),
         api_user: with_ctx(state, setup, |ctx| {
             ctx.get("scim_api_user").map(str::to_string)
         }),
@@ -307,3 +304,5 @@ async fn apply_confirmed(
     ));
     Ok(o)
 }
+
+setup_page!(S4UsersPage);

@@ -5,7 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Manager, Nav, Need, Viewer, can};
+use super::auth::{CurrentUser, Manager, Nav, Need, SetupHead, Viewer, can, setup_page};
 use super::form::Submitted;
 use crate::domain;
 use crate::error::{AppError, Result};
@@ -231,9 +231,8 @@ pub struct Section {
 #[template(path = "task_list.html")]
 pub struct TaskListPage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub archived: bool,
     pub can_manage: bool,
     pub can_edit: bool,
@@ -293,9 +292,7 @@ pub async fn task_list(
     });
     Ok(TaskListPage {
         title: format!("{} — Task Center setup", setup.name),
-        nav: Nav::of(&me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(&setup, &me),
         archived: setup.archived,
         can_manage: can(&setup, &me, Need::Manage),
         can_edit: can(&setup, &me, Need::Edit),
@@ -308,9 +305,8 @@ pub async fn task_list(
 #[template(path = "rename.html")]
 pub struct RenamePage {
     pub title: String,
-    pub nav: Nav,
-    pub setup_id: String,
-    pub setup_name: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
     pub value: String,
     pub error: Option<String>,
 }
@@ -318,9 +314,7 @@ pub struct RenamePage {
 pub async fn rename_form(Manager { setup, me, .. }: Manager) -> Result<RenamePage> {
     Ok(RenamePage {
         title: format!("Rename — {}", setup.name),
-        nav: Nav::of(&me),
-        setup_id: setup.id.clone(),
-        setup_name: setup.name.clone(),
+        head: SetupHead::of(&setup, &me),
         value: setup.name.clone(),
         error: None,
     })
@@ -343,9 +337,7 @@ pub async fn rename(
         }
         Err((typed, e)) => Ok(RenamePage {
             title: format!("Error: Rename — {}", setup.name),
-            nav: Nav::of(&me),
-            setup_id: setup.id.clone(),
-            setup_name: setup.name.clone(),
+            head: SetupHead::of(&setup, &me),
             value: typed,
             error: Some(e),
         }
@@ -376,3 +368,5 @@ pub async fn restore(
         .ok_or(AppError::NotFound)?;
     Ok(Redirect::to(&format!("/setups/{}", setup.id)))
 }
+
+setup_page!(TaskListPage, RenamePage);
