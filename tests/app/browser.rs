@@ -249,6 +249,25 @@ impl Browser {
             self.path().await,
             serde_json::to_string_pretty(&found).unwrap_or_default()
         );
+        self.narrow(kind).await;
+    }
+
+    /// At a phone's 375 px nothing scrolls sideways; a screenshot of it too.
+    pub async fn narrow(&self, kind: &str) {
+        self.c.set_window_size(375, 812).await.expect("resize");
+        let width = self
+            .js("return [document.documentElement.clientWidth, document.documentElement.scrollWidth, Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))];")
+            .await;
+        self.shot(&format!("{kind}-375")).await;
+        self.c.set_window_size(1280, 1100).await.expect("resize back");
+        let (client, scroll) = (width[0].as_i64().unwrap_or(0), width[1].as_i64().unwrap_or(0));
+        assert!(client <= 400, "{kind}: the window did not narrow ({client} px)");
+        assert!(
+            scroll <= client,
+            "{kind} ({}) scrolls sideways at 375 px: {scroll} > {client}; too wide: {}",
+            self.path().await,
+            width[2]
+        );
     }
 
     pub async fn close(mut self) {
