@@ -260,6 +260,127 @@ pub async fn destination_json(
     ))
 }
 
+/// The one screen a handover opens with: where the setup stands, what is
+/// open, what needs a look, and the dates that will need action.
+pub struct Summary {
+    pub status: &'static str,
+    pub status_css: &'static str,
+    pub progress: String,
+    pub open: Vec<String>,
+    pub attention: Vec<String>,
+    pub dates: Vec<String>,
+    pub calls: String,
+}
+
+fn summary(
+    state: &crate::AppState,
+    setup: &Setup,
+    checks: &[Check],
+    calls: &[(String, String, crate::sap::CallRecord)],
+) -> Summary {
+    with_ctx(state, setup, |ctx| {
+        let statuses = playbook::statuses(setup, ctx);
+        let (done, total, overall) = playbook::progress_of(setup, &statuses);
+        let open = PAGES
+            .iter()
+            .zip(&statuses)
+            .filter(|(p, s)| !p.is_check() && !s.is_done())
+            .map(|(p, s)| format!("{}: {}", section_title(p), s.label()))
+            .collect();
+        let attention = checks
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.verdict,
+                    Verdict::Fail | Verdict::Warning | Verdict::NotConfirmed
+                )
+            })
+            .map(|c| format!("{} ({}): {}", c.title, c.verdict.label(), c.reason))
+            .collect();
+        let mut dates = Vec::new();
+        if let Some(at) = ctx
+            .get("cert_not_after")
+            .and_then(|v| v.parse::<i64>().ok())
+        {
+            let days = (at - ctx.now) / 86_400;
+            dates.push(if days < 0 {
+                format!(
+                    "The trust certificate expired on {}: renew it and upload it to S/4HANA again now.",
+                    fmt::date(at)
+                )
+            } else {
+                format!(
+                    "The trust certificate expires on {} (in {days} days): renew it before then and upload the new one to the S/4HANA communication system (the SAML issuer stays the same).",
+                    fmt::date(at)
+                )
+            });
+        }
+        if ctx.get("comm_user").is_some() {
+            dates.push("The communication user's password has no expiry in S/4HANA; when the customer's policy rotates it, change it in the destination (tokenServicePassword) at the same time.".into());
+        }
+        if ctx.get("sk_clientid").is_some() {
+            dates.push("Service keys do not expire; a rotated Task Center or Destination key must be pasted again (steps 3.1 and 3.2).".into());
+        }
+        Summary {
+            status: overall.label(),
+            status_css: overall.css(),
+            progress: format!("{done} of {total} steps completed"),
+            open,
+            attention,
+            dates,
+            calls: calls_in_words(calls),
+        }
+    })
+}
+
+/// The call log in a sentence: how many, and what the failures meant.
+fn calls_in_words(calls: &[(String, String, crate::sap::CallRecord)]) -> String {
+    let failed: Vec<&crate::sap::CallRecord> = calls
+        .iter()
+        .map(|c| &c.2)
+        .filter(|c| c.outcome != "ok")
+        .collect();
+    if failed.is_empty() {
+        return format!("{} calls to SAP, all answered as expected.", calls.len());
+    }
+    let count =
+        |f: &dyn Fn(&crate::sap::CallRecord) -> bool| failed.iter().filter(|c| f(c)).count();
+    let kinds = [
+        (
+            count(&|c| c.status == Some(401)),
+            "refused the credentials (401): check the key or password",
+        ),
+        (
+            count(&|c| c.status == Some(403)),
+            "were forbidden (403): the call needs a customer user's token or a role (Verify > Sign in as a customer user)",
+        ),
+        (count(&|c| c.status == Some(404)), "found nothing (404)"),
+        (
+            count(&|c| c.status.is_some_and(|s| s >= 500)),
+            "met a problem at SAP (5xx): try again later",
+        ),
+        (
+            count(&|c| c.status.is_none()),
+            "got no answer (timeout or network)",
+        ),
+    ];
+    let other = failed.len() - kinds.iter().map(|(n, _)| n).sum::<usize>();
+    let mut why: Vec<String> = kinds
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, words)| format!("{n} {words}"))
+        .collect();
+    if other > 0 {
+        why.push(format!("{other} other"));
+    }
+    format!(
+        "{} calls to SAP, {} not OK: {}.",
+        calls.len(),
+        failed.len(),
+        why.join("; ")
+    )
+}
+
 pub struct ReportSection {
     pub title: String,
     pub rows: Vec<(String, String)>,
@@ -278,6 +399,7 @@ pub struct ReportPage {
     pub checks_at: Option<String>,
     pub calls: Vec<(String, String, String, String)>,
     pub calls_summary: String,
+    pub summary: Summary,
 }
 
 async fn report(state: &crate::AppState, setup: &Setup, me: &User) -> Result<ReportPage> {
@@ -317,7 +439,7 @@ async fn report(state: &crate::AppState, setup: &Setup, me: &User) -> Result<Rep
         .chain(online.map(|o| o.2).unwrap_or_default())
         .collect();
     let calls = state.store.calls(&setup.id).await?;
-    let failed = calls.iter().filter(|c| c.2.outcome != "ok").count();
+    let summary = summary(state, setup, &all, &calls);
     Ok(ReportPage {
         title: format!("Handover report — {}", setup.name),
         head: SetupHead::of(setup, me),
@@ -326,7 +448,8 @@ async fn report(state: &crate::AppState, setup: &Setup, me: &User) -> Result<Rep
         confirmations,
         checks: views(setup, &all),
         checks_at,
-        calls_summary: format!("{} calls to SAP, {} of them not OK.", calls.len(), failed),
+        calls_summary: summary.calls.clone(),
+        summary,
         calls: calls
             .into_iter()
             .take(50)
@@ -347,6 +470,38 @@ pub async fn report_page(
     Viewer { setup, me, .. }: Viewer,
 ) -> Result<ReportPage> {
     report(&state, &setup, &me).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "next.html")]
+pub struct NextPage {
+    pub title: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
+    pub summary: Summary,
+    pub verified: bool,
+}
+
+/// What next, after check-your-answers: where the setup stands, and the
+/// handover steps in order.
+pub async fn next_page(
+    State(state): State<crate::State>,
+    Viewer { setup, me, .. }: Viewer,
+) -> Result<NextPage> {
+    let offline = with_ctx(&state, &setup, |ctx| verify::offline(ctx));
+    let online = last_online(&state, &setup.id).await?;
+    let verified = online.is_some();
+    let all: Vec<Check> = offline
+        .into_iter()
+        .chain(online.map(|o| o.2).unwrap_or_default())
+        .collect();
+    let calls = state.store.calls(&setup.id).await?;
+    Ok(NextPage {
+        title: format!("What next — {}", setup.name),
+        head: SetupHead::of(&setup, &me),
+        summary: summary(&state, &setup, &all, &calls),
+        verified,
+    })
 }
 
 /// A Markdown table cell: nothing in it can be read as HTML or break the table.
@@ -377,6 +532,24 @@ pub async fn report_markdown(
         md_cell(&r.setup_name),
         r.generated
     );
+    let sum = &r.summary;
+    md.push_str(&format!(
+        "\n## Summary\n\n**{}**: {}.\n",
+        sum.status, sum.progress
+    ));
+    for (title, items) in [
+        ("Open", &sum.open),
+        ("Needs a look", &sum.attention),
+        ("Dates and rotation", &sum.dates),
+    ] {
+        if !items.is_empty() {
+            md.push_str(&format!("\n{title}:\n\n"));
+            for i in items.iter() {
+                md.push_str(&format!("- {}\n", md_cell(i)));
+            }
+        }
+    }
+    md.push_str(&format!("\n{}\n", sum.calls));
     for s in &r.sections {
         md.push_str(&format!(
             "\n## {}\n\n| Item | Value |\n|---|---|\n",
@@ -669,4 +842,46 @@ pub async fn import(
     Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
 }
 
-setup_page!(VerifyPage, ReportPage, ExportForm);
+setup_page!(VerifyPage, ReportPage, ExportForm, NextPage);
+
+#[cfg(test)]
+mod tests {
+    use super::calls_in_words;
+    use crate::sap::CallRecord;
+
+    fn call(status: Option<u16>, outcome: &str) -> (String, String, CallRecord) {
+        let c = CallRecord {
+            at: 0,
+            method: "GET".into(),
+            url: "https://x".into(),
+            status,
+            duration_ms: 1,
+            outcome: outcome.into(),
+        };
+        ("page".into(), "who".into(), c)
+    }
+
+    #[test]
+    fn the_call_log_is_told_in_words() {
+        assert_eq!(
+            calls_in_words(&[call(Some(200), "ok")]),
+            "1 calls to SAP, all answered as expected."
+        );
+        let words = calls_in_words(&[
+            call(Some(200), "ok"),
+            call(Some(403), "forbidden"),
+            call(Some(403), "forbidden"),
+            call(None, "timeout"),
+            call(Some(409), "conflict"),
+        ]);
+        assert!(words.starts_with("5 calls to SAP, 4 not OK: "), "{words}");
+        assert!(
+            words.contains("2 were forbidden (403): the call needs a customer user's token"),
+            "{words}"
+        );
+        assert!(
+            words.contains("1 got no answer") && words.contains("1 other"),
+            "{words}"
+        );
+    }
+}

@@ -68,6 +68,7 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-users/apply", post(s4_users::apply))
         .route("/setups/{id}/certificate/{file}", get(handover::trust_certificate))
         .route("/setups/{id}/report", get(handover::report_page))
+        .route("/setups/{id}/next", get(handover::next_page))
         .route("/setups/{id}/report.md", get(handover::report_markdown))
         .route("/setups/{id}/destination.properties", get(handover::properties))
         .route("/setups/{id}/destination.json", get(handover::destination_json))

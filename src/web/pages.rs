@@ -756,7 +756,7 @@ async fn confirm_check(state: &crate::AppState, setup: &Setup, me: &User) -> Res
         )
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
+    Ok(Redirect::to(&format!("/setups/{}/next", setup.id)).into_response())
 }
 
 setup_page!(QuestionPage, CheckPage);

@@ -60,6 +60,32 @@ async fn full_walk_through_every_page_completes_the_setup() {
 
     let done = app.post(&format!("/setups/{id}/pages/check"), &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
+    // What next: where it stands, nothing open, the dates to keep.
+    assert_eq!(
+        done.location.as_deref(),
+        Some(format!("/setups/{id}/next").as_str())
+    );
+    let next = app.get(&format!("/setups/{id}/next")).await.body;
+    for fragment in [
+        "What next",
+        ">Completed</strong> 12 of 12 steps completed",
+        "No step is open",
+        "The trust certificate expires on",
+        "Verify the setup</a>",
+    ] {
+        assert!(next.contains(fragment), "{fragment}: {next}");
+    }
+    let report = app.get(&format!("/setups/{id}/report")).await.body;
+    let (summary_at, detail_at) = (
+        report.find("id=\"summary\"").expect("a summary"),
+        report.find("<h2>Confirmations</h2>").expect("details"),
+    );
+    assert!(summary_at < detail_at, "the summary comes first");
+    let md = app.get(&format!("/setups/{id}/report.md")).await.body;
+    assert!(
+        md.contains("## Summary") && md.contains("Dates and rotation"),
+        "{md}"
+    );
     let tasks = app.get(&format!("/setups/{id}")).await;
     assert!(
         tasks.body.contains("id=\"status-check\">Completed<"),
