@@ -43,14 +43,7 @@ pub type Invalid = String;
 
 /// Strip scheme, path, query and port from a pasted URL or host and lowercase it.
 pub(crate) fn host_of(raw: &str) -> String {
-    let s = raw.trim();
-    let s = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .unwrap_or(s);
-    let end = s.find(['/', '?', '#']).unwrap_or(s.len());
-    let host = &s[..end];
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = authority(raw);
     let host = match host.rsplit_once(':') {
         Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
         _ => host,
@@ -58,8 +51,8 @@ pub(crate) fn host_of(raw: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// The port written after the host, if any (`:443` in `https://h:443/x`).
-pub(crate) fn port_of(raw: &str) -> Option<String> {
+/// `host[:port]` of a pasted address: no scheme, user, path, query or fragment.
+fn authority(raw: &str) -> &str {
     let s = raw.trim();
     let s = s
         .strip_prefix("https://")
@@ -67,8 +60,13 @@ pub(crate) fn port_of(raw: &str) -> Option<String> {
         .unwrap_or(s);
     let end = s.find(['/', '?', '#']).unwrap_or(s.len());
     let host = &s[..end];
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    host.rsplit_once(':')
+    host.rsplit_once('@').map_or(host, |(_, h)| h)
+}
+
+/// The port written after the host, if any (`:443` in `https://h:443/x`).
+pub(crate) fn port_of(raw: &str) -> Option<String> {
+    authority(raw)
+        .rsplit_once(':')
         .map(|(_, p)| p.to_string())
         .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }

@@ -169,6 +169,22 @@ impl Objects {
         })
     }
 
+    /// The system an arrangement names (its string `ID`), or OData's error.
+    fn system_by_id(&self, id: &str) -> Result<Map<String, Value>, Box<Response>> {
+        self.systems
+            .iter()
+            .find(|sy| s(sy, "ID") == id)
+            .cloned()
+            .ok_or_else(|| {
+                Box::new(odata_error(
+                    StatusCode::BAD_REQUEST,
+                    "CM_APS_CA/002",
+                    &format!("Communication system {id} does not exist"),
+                    "CommunicationSystemID",
+                ))
+            })
+    }
+
     /// The system of the Task Center arrangement, for `/_sandbox/s4` changes.
     pub fn task_center_system(&mut self) -> Option<&mut Map<String, Value>> {
         let id = self
@@ -643,20 +659,9 @@ pub async fn arrangements(
         let Ok(Value::Object(mut new)) = serde_json::from_slice::<Value>(&body) else {
             return not_json();
         };
-        let system = s(&new, "CommunicationSystemID");
-        let Some(sys) = t
-            .comm
-            .systems
-            .iter()
-            .find(|sy| s(sy, "ID") == system)
-            .cloned()
-        else {
-            return odata_error(
-                StatusCode::BAD_REQUEST,
-                "CM_APS_CA/002",
-                &format!("Communication system {system} does not exist"),
-                "CommunicationSystemID",
-            );
+        let sys = match t.comm.system_by_id(&s(&new, "CommunicationSystemID")) {
+            Ok(sys) => sys,
+            Err(e) => return *e,
         };
         let name = s(&new, "Name");
         if name.is_empty() || t.comm.arrangements.iter().any(|a| s(a, "Name") == name) {
@@ -788,19 +793,9 @@ pub async fn arrangement_outbound(
             "",
         );
     };
-    let Some(sys) = t
-        .comm
-        .systems
-        .iter()
-        .find(|sy| s(sy, "ID") == s(&a, "CommunicationSystemID"))
-        .cloned()
-    else {
-        return odata_error(
-            StatusCode::BAD_REQUEST,
-            "CM_APS_CA/002",
-            "The arrangement's communication system does not exist",
-            "CommunicationSystemID",
-        );
+    let sys = match t.comm.system_by_id(&s(&a, "CommunicationSystemID")) {
+        Ok(sys) => sys,
+        Err(e) => return *e,
     };
     if let Some(e) = outbound_error(&t.comm, &sys, Some(&nav)) {
         return e;
