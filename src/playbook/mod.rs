@@ -125,6 +125,17 @@ impl Page {
     {
         self.fields.iter().find(|f| f.key == key)
     }
+
+    /// What the page's own parser warns about `value` of text field `key`
+    /// (none for other fields or values it rejects).
+    pub fn warnings_for(&'static self, key: &str, value: &str, ctx: &Ctx) -> Vec<String> {
+        match self.field(key).map(|f| (f.kind, f.parse)) {
+            Some((Kind::Text | Kind::Lines, Parser::Text(parse))) => {
+                parse(value, ctx).map(|p| p.warnings).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 pub const CHECK_PAGE: &str = "check";

@@ -61,7 +61,26 @@ pub async fn execute(
                     .collect()
             })
             .unwrap_or_default();
+        // The warnings saved with the old values give way to the new ones'
+        // (a look-up that filled every Global User ID leaves no "missing" warning).
+        let warnings = with_ctx(state, setup, |ctx| {
+            let mut kept: Vec<String> = super::pages::warnings_of(rec);
+            for (key, new) in extra.iter() {
+                let (Stored::Plain(new), Some(old)) = (new, rec.and_then(|r| r.data.get(key)))
+                else {
+                    continue;
+                };
+                let stale = page.warnings_for(key, old, ctx);
+                kept.retain(|w| !stale.contains(w));
+                kept.extend(page.warnings_for(key, new, ctx));
+            }
+            kept
+        });
         data.extend(extra.clone());
+        data.insert(
+            super::pages::WARNINGS_KEY.into(),
+            Stored::Plain(warnings.join("\n")),
+        );
         let basis = with_ctx(state, setup, |ctx| playbook::basis(page, ctx));
         let write = PageWrite {
             page: page.id,

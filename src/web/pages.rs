@@ -18,7 +18,7 @@ use crate::playbook::actions::{self, Action};
 use crate::playbook::{self, CHECK_PAGE, Ctx, Field, FormInput, Kind, PAGES, Page, PageStatus};
 use crate::store::{PageRecord, PageWrite, SaveOutcome, Setup, Stored, User};
 
-const WARNINGS_KEY: &str = "_warnings";
+pub(super) const WARNINGS_KEY: &str = "_warnings";
 
 pub struct OptionView {
     pub id: String,

@@ -414,6 +414,10 @@ async fn approvers_are_looked_up_in_identity_authentication() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
     assert!(page.contains("Look up Global User IDs in Identity Authentication"));
+    assert!(
+        page.contains("4 approver(s) have no Global User ID yet"),
+        "{page}"
+    );
     let r = app
         .post(&format!("/setups/{id}/pages/step-6/run"), &[])
         .await;
@@ -431,6 +435,12 @@ async fn approvers_are_looked_up_in_identity_authentication() {
         page.contains(
             "Found 3 of 4 approvers. Not in Identity Authentication: nobody@acme.example"
         )
+    );
+    // One consistent message: the warning now counts only the one left.
+    assert!(
+        !page.contains("4 approver(s) have no Global User ID yet")
+            && page.contains("1 approver(s) have no Global User ID yet"),
+        "{page}"
     );
     let calls = app.get(&format!("/setups/{id}/calls")).await.body;
     assert_eq!(
