@@ -959,11 +959,7 @@ pub fn destination(ctx: &Ctx, with_secret: bool) -> Vec<(&'static str, String)> 
     if ctx.get("push") == Some("yes") {
         p.push(("tc.clientId", push_client_id(ctx).unwrap_or("").to_string()));
     }
-    for (prop, key) in [
-        ("tc.notifications.enabled", "notifications"),
-        ("tc.inbox.pull.days", "pull_days"),
-        ("tc.ui.label", "ui_label"),
-    ] {
+    for (prop, key) in OPTIONAL_PROPERTIES {
         if let Some(v) = ctx.get(key) {
             p.push((prop, v.to_string()));
         }
@@ -971,9 +967,23 @@ pub fn destination(ctx: &Ctx, with_secret: bool) -> Vec<(&'static str, String)> 
     p
 }
 
+/// Destination properties step 4 asks for itself: (property, answer key).
+const OPTIONAL_PROPERTIES: [(&str, &str); 3] = [
+    ("tc.notifications.enabled", "notifications"),
+    ("tc.inbox.pull.days", "pull_days"),
+    ("tc.ui.label", "ui_label"),
+];
+
+/// Step 4's summary: the destination's derived properties. Those its own
+/// fields give are shown once, as those fields.
 fn summary_destination(ctx: &Ctx) -> Vec<(String, String)> {
+    let asked = |k: &str| {
+        matches!(k, "Name" | "authnContextClassRef")
+            || OPTIONAL_PROPERTIES.iter().any(|(p, _)| *p == k)
+    };
     destination(ctx, false)
         .into_iter()
+        .filter(|(k, _)| !asked(k))
         .map(|(k, v)| {
             (
                 k.to_string(),

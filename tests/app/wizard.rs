@@ -57,6 +57,23 @@ async fn full_walk_through_every_page_completes_the_setup() {
         "password masked to its last 4"
     );
     assert!(!check.body.contains(PASSWORD) && !check.body.contains(CLIENT_SECRET));
+    // The destination once: what step 4 asks is not repeated as a property.
+    for prop in [
+        "Name",
+        "authnContextClassRef",
+        "tc.ui.label",
+        "tc.inbox.pull.days",
+        "tc.notifications.enabled",
+    ] {
+        assert!(
+            !check.body.contains(&format!("<dt>{prop}</dt>")),
+            "{prop} twice"
+        );
+    }
+    assert!(
+        check.body.contains("<dt>tokenServiceURL</dt>"),
+        "derived properties stay"
+    );
 
     let done = app.post(&format!("/setups/{id}/pages/check"), &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
