@@ -309,9 +309,11 @@ impl Store {
         let shared = is_postgres(database);
         let pool = if shared {
             let url = database.to_string_lossy();
-            let opts = AnyConnectOptions::from_url(
-                &url::Url::parse(&url).context("reading the PostgreSQL URL")?,
-            )?;
+            // Never the URL itself in an error: it may hold a password.
+            let opts = url::Url::parse(&url)
+                .ok()
+                .and_then(|u| AnyConnectOptions::from_url(&u).ok())
+                .context("the PostgreSQL URL in --database (WIZARD_DATABASE) is not valid")?;
             AnyPoolOptions::new()
                 .max_connections(8)
                 .connect_with(opts)
