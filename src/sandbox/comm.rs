@@ -349,14 +349,17 @@ fn filtered(
         .collect())
 }
 
+/// A fresh CSRF token and session cookie to hand out, if one was fetched.
+type Csrf = Option<(String, String)>;
+
 /// What every request to the three services goes through: the switched
-/// faults (all, then writes of one set), sign-in and CSRF.
-async fn enter(
-    sb: &Shared,
+/// faults (all, then writes of one set), sign-in and CSRF; then the tenant.
+async fn enter<'a>(
+    sb: &'a Shared,
     headers: &HeaderMap,
     method: &Method,
     write_fault: &str,
-) -> Result<Option<(String, String)>, Box<Response>> {
+) -> Result<(Csrf, std::sync::MutexGuard<'a, super::s4::Tenant>), Box<Response>> {
     if let Some(r) = sb.fault("s4-comm").await {
         return Err(Box::new(r));
     }
@@ -366,7 +369,11 @@ async fn enter(
     {
         return Err(Box::new(r));
     }
-    Ok(csrf)
+    let tenant = sb
+        .s4
+        .lock()
+        .map_err(|_| Box::new(StatusCode::INTERNAL_SERVER_ERROR.into_response()))?;
+    Ok((csrf, tenant))
 }
 
 fn query(uri: &axum::http::Uri) -> std::collections::HashMap<String, String> {
@@ -383,12 +390,9 @@ pub async fn users(
     uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> Response {
-    let csrf = match enter(&sb, &headers, &method, "s4-comm-user-write").await {
-        Ok(c) => c,
+    let (csrf, mut t) = match enter(&sb, &headers, &method, "s4-comm-user-write").await {
+        Ok(x) => x,
         Err(r) => return *r,
-    };
-    let Ok(mut t) = sb.s4.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let q = query(&uri);
     let r = if method == Method::GET {
@@ -458,8 +462,8 @@ pub async fn systems(
     Path(set): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let csrf = match enter(&sb, &headers, &method, write_fault_for(&set)).await {
-        Ok(c) => c,
+    let (csrf, mut t) = match enter(&sb, &headers, &method, write_fault_for(&set)).await {
+        Ok(x) => x,
         Err(r) => return *r,
     };
     let (name, key) = match set.split_once('(') {
@@ -468,9 +472,6 @@ pub async fn systems(
             Some(k.trim_end_matches(')').trim_matches('\'').to_string()),
         ),
         None => (set.clone(), None),
-    };
-    let Ok(mut t) = sb.s4.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let body: Option<Map<String, Value>> = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(m)) => Some(m),
@@ -633,12 +634,9 @@ pub async fn arrangements(
     uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> Response {
-    let csrf = match enter(&sb, &headers, &method, "s4-comm-arrangement-write").await {
-        Ok(c) => c,
+    let (csrf, mut t) = match enter(&sb, &headers, &method, "s4-comm-arrangement-write").await {
+        Ok(x) => x,
         Err(r) => return *r,
-    };
-    let Ok(mut t) = sb.s4.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let q = query(&uri);
     let r = if method == Method::GET {
@@ -765,12 +763,9 @@ pub async fn arrangement_outbound(
     Path(set): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let csrf = match enter(&sb, &headers, &method, "s4-comm-arrangement-write").await {
-        Ok(c) => c,
+    let (csrf, mut t) = match enter(&sb, &headers, &method, "s4-comm-arrangement-write").await {
+        Ok(x) => x,
         Err(r) => return *r,
-    };
-    let Ok(mut t) = sb.s4.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let uuid = set
         .strip_prefix("CommunicationArrangements(")
