@@ -14,7 +14,8 @@ use axum::routing::get;
 use tokio::io::AsyncBufReadExt;
 
 const CONNECTIONS: &str = "64";
-const SECONDS: &str = "8";
+const SECONDS: &str = "5";
+const ROUNDS: usize = 3;
 
 #[derive(Template)]
 #[template(
@@ -67,6 +68,13 @@ fn wrk(url: &str, cookie: Option<&str>) -> Load {
         p50: field("50%"),
         p99: field("99%"),
     }
+}
+
+/// The item whose key is the median (the middle one of an odd count).
+fn median_by<T: Copy>(items: impl Iterator<Item = T>, key: impl Fn(&T) -> f64) -> T {
+    let mut v: Vec<T> = items.collect();
+    v.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    v[v.len() / 2]
 }
 
 fn status_kb(pid: u32, key: &str) -> u64 {
@@ -296,38 +304,87 @@ async fn main() {
     save("step-6", vec![("approvers", emails.join("\n"))]).await;
 
     println!(
-        "taskcenter-wizard benchmark: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s on loopback, one target at a time\n"
+        "taskcenter-wizard benchmark: wrk -t2 -c{CONNECTIONS} -d{SECONDS}s on loopback, one target at a time;\n\
+         {ROUNDS} rounds, each measuring the bare handler and then every target, so a ratio compares\n\
+         runs seconds apart (this machine's throughput drifts by half between minutes);\n\
+         shown: the round with the median ratio\n"
     );
     println!(
         "{:<44} {:>10} {:>9} {:>9} {:>8}",
         "target", "req/s", "p50", "p99", "x bare"
     );
-    let bare_load = wrk(&format!("http://{bare}/"), None);
-    let row = |name: &str, l: &Load| {
+    let targets = [
+        (
+            "baseline: 1 sqlx query + askama",
+            format!("http://{baseline}/"),
+            None,
+        ),
+        (
+            "wizard: question page (step 3.5, signed in)",
+            format!("{base}{setup}/pages/step-3-5"),
+            Some(cookie.as_str()),
+        ),
+        (
+            "wizard: task list (signed in)",
+            format!("{base}{setup}"),
+            Some(cookie.as_str()),
+        ),
+        (
+            "wizard: check your answers (signed in)",
+            format!("{base}{setup}/pages/check"),
+            Some(cookie.as_str()),
+        ),
+        // A query string bypasses the page cache: every request renders.
+        (
+            "  the same, rendered every time: question",
+            format!("{base}{setup}/pages/step-3-5?fresh"),
+            Some(cookie.as_str()),
+        ),
+        (
+            "  the same, rendered every time: task list",
+            format!("{base}{setup}?fresh"),
+            Some(cookie.as_str()),
+        ),
+        (
+            "  the same, rendered every time: check",
+            format!("{base}{setup}/pages/check?fresh"),
+            Some(cookie.as_str()),
+        ),
+    ];
+    // rounds[r] = (bare, [targets...])
+    let mut rounds: Vec<(Load, Vec<Load>)> = Vec::new();
+    for _ in 0..ROUNDS {
+        let bare_round = wrk(&format!("http://{bare}/"), None);
+        let loads = targets.iter().map(|(_, url, c)| wrk(url, *c)).collect();
+        rounds.push((bare_round, loads));
+    }
+    let row = |name: &str, l: &Load, bare: &Load| {
         println!(
             "{name:<44} {:>10.0} {:>9} {:>9} {:>8.2}",
             l.rps,
             l.p50,
             l.p99,
-            l.rps / bare_load.rps
+            l.rps / bare.rps
         )
     };
-    row("bare axum handler", &bare_load);
-    row(
-        "baseline: 1 sqlx query + askama",
-        &wrk(&format!("http://{baseline}/"), None),
-    );
-    row(
-        "wizard: question page (step 3.5, signed in)",
-        &wrk(&format!("{base}{setup}/pages/step-3-5"), Some(&cookie)),
-    );
-    row(
-        "wizard: task list (signed in)",
-        &wrk(&format!("{base}{setup}"), Some(&cookie)),
-    );
-    row(
-        "wizard: check your answers (signed in)",
-        &wrk(&format!("{base}{setup}/pages/check"), Some(&cookie)),
+    let bare_load = median_by(rounds.iter().map(|(b, _)| b), |b| b.rps);
+    row("bare axum handler (median round)", bare_load, bare_load);
+    for (i, (name, _, _)) in targets.iter().enumerate() {
+        let (b, l) = median_by(rounds.iter().map(|(b, ls)| (b, &ls[i])), |(b, l)| {
+            l.rps / b.rps
+        });
+        row(name, l, b);
+    }
+    let ratios: Vec<String> = rounds
+        .iter()
+        .map(|(b, ls)| {
+            let r: Vec<String> = ls.iter().map(|l| format!("{:.2}", l.rps / b.rps)).collect();
+            format!("bare {:.0}: {}", b.rps, r.join(" / "))
+        })
+        .collect();
+    println!(
+        "  every round (x bare, in the order above): {}",
+        ratios.join("; ")
     );
     println!(
         "\nwizard process memory: VmRSS {} kB, peak VmHWM {} kB",
@@ -355,11 +412,17 @@ async fn main() {
             .text()
             .await
             .expect("text");
-        println!(
-            "  {:<48} {:>7}",
-            p.replace(&setup, "/setups/{id}"),
-            body.len()
-        );
+        let name = p.replace(&setup, "/setups/{id}");
+        println!("  {name:<48} {:>7}", body.len());
+        // To see what makes a page large: BENCH_PAGES_DIR=/tmp/pages bench/run
+        if let Some(d) = std::env::var_os("BENCH_PAGES_DIR") {
+            let file = format!(
+                "{}.html",
+                name.trim_matches('/').replace(['/', '{', '}'], "_")
+            );
+            let _ = std::fs::create_dir_all(&d);
+            let _ = std::fs::write(std::path::Path::new(&d).join(file), &body);
+        }
     }
 
     // Verify: with every SAP endpoint it calls slowed to 300 ms, the online
@@ -522,19 +585,25 @@ async fn main() {
         "\n{:<44} {:>10} {:>9} {:>9} {:>8}",
         "target (50,001 setups stored)", "req/s", "p50", "p99", "x bare"
     );
-    row("bare axum handler (measured above)", &bare_load);
-    row(
-        "wizard: setups list, page 1 (signed in)",
-        &wrk(&format!("{base}/"), Some(&cookie)),
-    );
-    row(
-        "wizard: setups list, search by host",
-        &wrk(&format!("{base}/?q=my004242"), Some(&cookie)),
-    );
-    row(
-        "wizard: question page (step 3.5, signed in)",
-        &wrk(&format!("{base}{setup}/pages/step-3-5"), Some(&cookie)),
-    );
+    let bare_late = wrk(&format!("http://{bare}/"), None);
+    row("bare axum handler (measured again)", &bare_late, &bare_late);
+    for (name, path) in [
+        ("wizard: setups list, page 1 (signed in)", "/".to_string()),
+        (
+            "wizard: setups list, search by host",
+            "/?q=my004242".to_string(),
+        ),
+        (
+            "wizard: question page (step 3.5, signed in)",
+            format!("{setup}/pages/step-3-5"),
+        ),
+    ] {
+        row(
+            name,
+            &wrk(&format!("{base}{path}"), Some(&cookie)),
+            &bare_late,
+        );
+    }
     println!(
         "wizard process memory after these: VmRSS {} kB, peak VmHWM {} kB",
         status_kb(pid, "VmRSS:"),

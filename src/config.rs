@@ -128,6 +128,9 @@ pub struct ServeArgs {
     /// Loopback address of the sandbox started by --sandbox.
     #[arg(long, env = "WIZARD_SANDBOX_LISTEN", default_value = "127.0.0.1:8081")]
     pub sandbox_listen: SocketAddr,
+    /// Rendered pages held in memory (each until its setup changes; 0: off).
+    #[arg(long, env = "WIZARD_PAGE_CACHE", default_value_t = 256)]
+    pub page_cache: usize,
     /// Seconds to wait for a connection to SAP.
     #[arg(long, env = "WIZARD_CONNECT_TIMEOUT", default_value_t = 5)]
     pub connect_timeout: u64,
@@ -187,6 +190,7 @@ impl ServeArgs {
             public_url: None,
             sandbox: false,
             sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            page_cache: 256,
             connect_timeout: 5,
             timeout: 20,
             allow_hosts: Vec::new(),

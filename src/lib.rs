@@ -43,6 +43,8 @@ pub struct AppState {
     pub customer_tokens: web::CustomerTokens,
     /// Global User ID runs in the background, one per setup.
     pub global_id_runs: web::GlobalIdRuns,
+    /// Setup pages as last rendered, per setup revision and viewer.
+    pub pages: web::PageCache,
 }
 
 pub type State = Arc<AppState>;
@@ -160,6 +162,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         kept_forms: web::KeptForms::default(),
         customer_tokens: web::CustomerTokens::default(),
         global_id_runs: web::GlobalIdRuns::default(),
+        pages: web::PageCache::new(args.page_cache),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));

@@ -7,6 +7,7 @@ mod customer_user;
 mod form;
 mod handover;
 mod jobs;
+mod page_cache;
 mod pages;
 mod s4_setup;
 mod s4_users;
@@ -15,6 +16,7 @@ mod throttle;
 
 pub use auth::{KeptForms, encode, safe_next};
 pub use customer_user::CustomerTokens;
+pub use page_cache::PageCache;
 pub use throttle::Throttle;
 
 /// Global User ID runs of step 6, one per setup.

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{Editor, Need, SetupHead, Viewer, can, setup_page};
 use super::form::Submitted;
+use super::page_cache;
 use super::setups::with_ctx;
 use crate::domain;
 use crate::error::{AppError, Result};
@@ -391,8 +392,19 @@ pub async fn show(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response> {
     let page = playbook::page(&page_id).ok_or(AppError::NotFound)?;
+    // A plain view (no banner, no kept form, no return link) is the same
+    // page until the setup changes.
+    let key = q.is_empty().then(|| {
+        let view = if page.is_check() { "check" } else { "page" };
+        page_cache::Key::new(&setup, &me, view, page.id, fmt::now())
+    });
+    if let Some(hit) = key.as_ref().and_then(|k| state.pages.get(k)) {
+        return Ok(hit);
+    }
     if page.is_check() {
-        return Ok(check_page(&state, &setup, &me, None).into_response());
+        return state
+            .pages
+            .render(key, &check_page(&state, &setup, &me, None));
     }
     let return_check = q.get("return").is_some_and(|v| v == "check");
     let saved_banner = q.contains_key("saved");
@@ -427,7 +439,7 @@ pub async fn show(
         };
         let mut page = question(&setup, page, ctx, r);
         page.kept_notice = kept.is_some();
-        Ok(page.into_response())
+        state.pages.render(key, &page)
     })
 }
 

@@ -2,11 +2,12 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{CurrentUser, Manager, Nav, Need, SetupHead, Viewer, can, setup_page};
 use super::form::Submitted;
+use super::page_cache;
 use crate::domain;
 use crate::error::{AppError, Result};
 use crate::fmt;
@@ -243,7 +244,15 @@ pub struct TaskListPage {
 pub async fn task_list(
     State(state): State<crate::State>,
     Viewer { setup, me, .. }: Viewer,
-) -> Result<TaskListPage> {
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let now = fmt::now();
+    let key = query
+        .is_none()
+        .then(|| page_cache::Key::new(&setup, &me, "tasks", "", now));
+    if let Some(hit) = key.as_ref().and_then(|k| state.pages.get(k)) {
+        return Ok(hit);
+    }
     let (sections, progress) = with_ctx(&state, &setup, |ctx| {
         let mut sections: Vec<Section> = Vec::new();
         let statuses = playbook::statuses(&setup, ctx);
@@ -290,7 +299,7 @@ pub async fn task_list(
             format!("You have completed {done} of {total} sections."),
         )
     });
-    Ok(TaskListPage {
+    let page = TaskListPage {
         title: format!("{} — Task Center setup", setup.name),
         head: SetupHead::of(&setup, &me),
         archived: setup.archived,
@@ -298,7 +307,8 @@ pub async fn task_list(
         can_edit: can(&setup, &me, Need::Edit),
         progress,
         sections,
-    })
+    };
+    state.pages.render(key, &page)
 }
 
 #[derive(Template, WebTemplate)]

@@ -198,3 +198,123 @@ pub async fn list_over_http(app: &TestApp) {
     let theirs = app.get_as(&bob, "/").await.body;
     assert!(theirs.contains("No setups yet"), "{theirs}");
 }
+
+/// Rendered pages are reused (issue 13's throughput): never across viewers,
+/// never after any change of the setup — answers, sharing, name.
+#[tokio::test]
+async fn a_rendered_page_is_never_shown_to_another_viewer_or_after_a_change() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let r = app
+        .post_as(&alice, "/setups", &[("name", "Cached GmbH")])
+        .await;
+    let id = r
+        .location
+        .expect("created")
+        .trim_start_matches("/setups/")
+        .to_string();
+    let facts = format!("/setups/{id}/pages/facts");
+    let answers = valid_answers("facts");
+    let mut form: Vec<(&str, &str)> = vec![("_version", "0")];
+    form.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
+    assert_eq!(
+        app.post_as(&alice, &facts, &form).await.status,
+        StatusCode::SEE_OTHER
+    );
+    app.post_as(
+        &alice,
+        &format!("/setups/{id}/members"),
+        &[("name", "bob"), ("role", "viewer")],
+    )
+    .await;
+    let views = [
+        format!("/setups/{id}"),
+        facts.clone(),
+        format!("/setups/{id}/pages/check"),
+    ];
+    // Each viewer twice (the second a reused page): their own header, their rights.
+    for _ in 0..2 {
+        for v in &views {
+            let a = app.get_as(&alice, v).await.body;
+            assert!(a.contains("Signed in as <strong>alice</strong>"), "{v}");
+            let b = app.get_as(&bob, v).await.body;
+            assert!(
+                b.contains("Signed in as <strong>bob</strong>")
+                    && !b.contains("<strong>alice</strong>"),
+                "{v}"
+            );
+        }
+        assert!(
+            app.get_as(&alice, &facts)
+                .await
+                .body
+                .contains("Save and continue")
+        );
+        let b = app.get_as(&bob, &facts).await.body;
+        assert!(
+            b.contains("You can view this setup but not change it")
+                && !b.contains("Save and continue")
+        );
+    }
+    // Sharing changes: Bob, now an editor, gets the form at once.
+    app.post_as(
+        &alice,
+        &format!("/setups/{id}/members"),
+        &[("name", "bob"), ("role", "editor")],
+    )
+    .await;
+    assert!(
+        app.get_as(&bob, &facts)
+            .await
+            .body
+            .contains("Save and continue")
+    );
+    // An answer changes: every view shows it at once, to both.
+    let shown = app.get_as(&bob, &facts).await.body;
+    let mut changed: Vec<(&str, &str)> = vec![("s4_client", "321")];
+    let version = version_of(&shown);
+    changed.push(("_version", &version));
+    changed.extend(
+        answers
+            .iter()
+            .filter(|(k, _)| *k != "s4_client")
+            .map(|(k, v)| (*k, v.as_str())),
+    );
+    assert_eq!(
+        app.post_as(&bob, &facts, &changed).await.status,
+        StatusCode::SEE_OTHER
+    );
+    for who in [&alice, &bob] {
+        assert_eq!(
+            input_value(&app.get_as(who, &facts).await.body, "f-s4_client").as_deref(),
+            Some("321")
+        );
+        assert!(
+            app.get_as(who, &format!("/setups/{id}/pages/check"))
+                .await
+                .body
+                .contains("<dd class=\"pre\">321</dd>")
+        );
+    }
+    // A rename shows in the task list's title.
+    app.post_as(
+        &alice,
+        &format!("/setups/{id}/rename"),
+        &[("name", "Renamed AG")],
+    )
+    .await;
+    assert!(
+        title_of(&app.get_as(&bob, &format!("/setups/{id}")).await.body).contains("Renamed AG")
+    );
+    // Removed: nothing is served from memory to Bob any more.
+    app.post_as(&alice, &format!("/setups/{id}/members/bob/remove"), &[])
+        .await;
+    for v in &views {
+        assert_eq!(
+            app.get_as(&bob, v).await.status,
+            StatusCode::NOT_FOUND,
+            "{v}"
+        );
+    }
+}

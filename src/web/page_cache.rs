@@ -1,0 +1,235 @@
+//! Rendered setup pages kept per setup revision and viewer: a page is rendered
+//! once per change of its setup, then served from memory until the next one.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::store::{Setup, User};
+
+/// What a cached page was rendered from. Every input of the cached views is
+/// here: the setup at one revision (answers, members, name, archive state),
+/// who views it (header, edit rights) and the day (certificate warnings count
+/// days). Requests with a query string are never cached.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    setup: String,
+    rev: i64,
+    user: i64,
+    name: String,
+    admin: bool,
+    view: &'static str,
+    page: String,
+    day: i64,
+}
+
+impl Key {
+    pub fn new(setup: &Setup, me: &User, view: &'static str, page: &str, now: i64) -> Self {
+        Key {
+            setup: setup.id.clone(),
+            rev: setup.rev,
+            user: me.id,
+            name: me.name.clone(),
+            admin: me.is_admin,
+            view,
+            page: page.to_string(),
+            day: now.div_euclid(86_400),
+        }
+    }
+}
+
+struct Entry {
+    body: Bytes,
+    used: AtomicU64,
+}
+
+/// At most `capacity` pages (0: off); the least recently used leaves first.
+pub struct PageCache {
+    capacity: usize,
+    pages: RwLock<HashMap<Key, Entry>>,
+    clock: AtomicU64,
+}
+
+impl PageCache {
+    pub fn new(capacity: usize) -> Self {
+        PageCache {
+            capacity,
+            pages: RwLock::new(HashMap::new()),
+            clock: AtomicU64::new(0),
+        }
+    }
+
+    pub fn get(&self, key: &Key) -> Option<Response> {
+        let pages = self.pages.read().ok()?;
+        let e = pages.get(key)?;
+        e.used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        Some(html(e.body.clone()))
+    }
+
+    /// Render a page and answer with it; kept when it has a key.
+    pub fn render(&self, key: Option<Key>, page: &impl Template) -> crate::error::Result<Response> {
+        let body = Bytes::from(page.render().map_err(anyhow::Error::from)?);
+        if let Some(key) = key
+            && self.capacity > 0
+            && let Ok(mut pages) = self.pages.write()
+        {
+            // Older revisions of the same view are never asked for again.
+            pages.retain(|k, _| !(k.setup == key.setup && k.rev < key.rev));
+            if pages.len() >= self.capacity
+                && let Some(oldest) = pages
+                    .iter()
+                    .min_by_key(|(_, e)| e.used.load(Ordering::Relaxed))
+                    .map(|(k, _)| k.clone())
+            {
+                pages.remove(&oldest);
+            }
+            let used = AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed));
+            pages.insert(
+                key,
+                Entry {
+                    body: body.clone(),
+                    used,
+                },
+            );
+        }
+        Ok(html(body))
+    }
+
+    pub fn len(&self) -> usize {
+        self.pages.read().map_or(0, |p| p.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn html(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Template)]
+    #[template(source = "<p>{{ text }}</p>", ext = "html")]
+    struct P<'a> {
+        text: &'a str,
+    }
+
+    fn setup(id: &str, rev: i64) -> Setup {
+        Setup {
+            id: id.into(),
+            name: "ACME".into(),
+            archived: false,
+            created_at: 0,
+            updated_at: 0,
+            owner_id: Some(1),
+            members: Vec::new(),
+            pages: Default::default(),
+            rev,
+        }
+    }
+
+    fn user(id: i64, name: &str) -> User {
+        User {
+            id,
+            name: name.into(),
+            is_admin: false,
+        }
+    }
+
+    async fn body(r: Response) -> String {
+        let b = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&b).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_page_is_reused_only_for_its_revision_viewer_and_day_and_the_cache_stays_bounded() {
+        let cache = PageCache::new(3);
+        let (alice, bob) = (user(1, "alice"), user(2, "bob"));
+        let now = 1_790_000_000;
+        let k = |s: &Setup, u: &User, page: &str, now: i64| Key::new(s, u, "page", page, now);
+        let s1 = setup("a", 1);
+        let r = cache.render(Some(k(&s1, &alice, "facts", now)), &P { text: "one" });
+        assert_eq!(body(r.unwrap_or_default()).await, "<p>one</p>");
+        let hit = cache.get(&k(&s1, &alice, "facts", now + 60));
+        assert_eq!(body(hit.unwrap_or_default()).await, "<p>one</p>");
+        // Another viewer, another revision, another page, the next day: misses.
+        assert!(cache.get(&k(&s1, &bob, "facts", now)).is_none());
+        assert!(
+            cache
+                .get(&k(&setup("a", 2), &alice, "facts", now))
+                .is_none()
+        );
+        assert!(cache.get(&k(&s1, &alice, "step-1", now)).is_none());
+        assert!(cache.get(&k(&s1, &alice, "facts", now + 86_400)).is_none());
+        assert!(
+            cache
+                .get(&k(&setup("b", 1), &alice, "facts", now))
+                .is_none()
+        );
+        // Without a key nothing is kept.
+        let _ = cache.render(None, &P { text: "x" });
+        assert_eq!(cache.len(), 1);
+        // A newer revision drops the older ones of that setup.
+        let _ = cache.render(Some(k(&s1, &bob, "facts", now)), &P { text: "b" });
+        let _ = cache.render(
+            Some(k(&setup("a", 2), &alice, "facts", now)),
+            &P { text: "two" },
+        );
+        assert_eq!(cache.len(), 1);
+        // Bounded: the least recently used leaves first.
+        let _ = cache.render(
+            Some(k(&setup("b", 1), &alice, "facts", now)),
+            &P { text: "b" },
+        );
+        let _ = cache.render(
+            Some(k(&setup("c", 1), &alice, "facts", now)),
+            &P { text: "c" },
+        );
+        assert!(
+            cache
+                .get(&k(&setup("a", 2), &alice, "facts", now))
+                .is_some()
+        );
+        let _ = cache.render(
+            Some(k(&setup("d", 1), &alice, "facts", now)),
+            &P { text: "d" },
+        );
+        assert_eq!(cache.len(), 3);
+        assert!(
+            cache
+                .get(&k(&setup("b", 1), &alice, "facts", now))
+                .is_none(),
+            "b was least recently used"
+        );
+        assert!(
+            cache
+                .get(&k(&setup("a", 2), &alice, "facts", now))
+                .is_some()
+        );
+        // Capacity 0: nothing is kept.
+        let off = PageCache::new(0);
+        let _ = off.render(Some(k(&s1, &alice, "facts", now)), &P { text: "one" });
+        assert!(off.is_empty());
+    }
+}
