@@ -428,6 +428,8 @@ pub struct OnlineInputs {
     s4_host: Option<String>,
     ias: Option<(String, String, String, Vec<String>)>,
     inbox_rest_url: Option<String>,
+    /// Where `Identity_Authentication_Connectivity_IDS` must point.
+    ias_host: Option<String>,
     /// A customer user's token (never stored): the checks that only a user
     /// can prove run with it (failure mode 22).
     pub user: Option<CustomerUser>,
@@ -493,6 +495,7 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
         s4_host: ctx.s4().map(|s: S4Host| s.host()),
         ias,
         inbox_rest_url: ctx.get("sk_inbox_rest_url").map(str::to_string),
+        ias_host: ctx.get("ias_host").map(str::to_string),
         user: None,
     }
 }
@@ -543,6 +546,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             key,
             intended,
             i.s4_host.as_deref().unwrap_or(""),
+            i.ias_host.as_deref(),
         )
         .await
     };
@@ -967,6 +971,7 @@ async fn destination_checks(
     key: &DestinationKey,
     intended: &serde_json::Map<String, Value>,
     s4_host: &str,
+    ias_host: Option<&str>,
 ) -> Vec<Check> {
     use Verdict::*;
     let fail = |e: SapError| {
@@ -1038,6 +1043,7 @@ async fn destination_checks(
             e.explain(),
         )),
         Ok(all) => {
+            out.push(service_destinations(&all, ias_host));
             let dups: Vec<String> = all
                 .iter()
                 .filter(|d| d.get("Name").and_then(Value::as_str) != Some(name))
@@ -1073,6 +1079,83 @@ async fn destination_checks(
     }
     out
 }
+
+/// The booster's service destinations that Task Center itself reads
+/// (failure mode 21), from the subaccount's list.
+fn service_destinations(all: &[serde_json::Map<String, Value>], ias_host: Option<&str>) -> Check {
+    let (id, title, page) = (
+        "online-service-destinations",
+        "Mandatory service destinations in BTP",
+        "step-2",
+    );
+    let find = |name: &str| {
+        all.iter()
+            .find(|d| d.get("Name").and_then(Value::as_str) == Some(name))
+    };
+    let missing: Vec<&str> = SERVICE_DESTINATIONS
+        .iter()
+        .copied()
+        .filter(|n| find(n).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return check(
+            id,
+            title,
+            page,
+            Verdict::Fail,
+            format!(
+                "Failure mode 21: the subaccount has no {}. The booster creates them (step 1); without them people search, user details and Task Center's administration fail.",
+                missing.join(", ")
+            ),
+        );
+    }
+    let ids_url = find(SERVICE_DESTINATIONS[1])
+        .and_then(|d| d.get("URL"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if let Some(host) = ias_host {
+        let want = format!("https://{host}/scim");
+        if ids_url.trim_end_matches('/') != want {
+            return check(
+                id,
+                title,
+                page,
+                Verdict::Fail,
+                format!(
+                    "Failure modes 15 and 21: {} points to {} instead of {want} (the IAS tenant of step 2).",
+                    SERVICE_DESTINATIONS[1],
+                    if ids_url.is_empty() {
+                        "nothing"
+                    } else {
+                        ids_url
+                    }
+                ),
+            );
+        }
+    }
+    check(
+        id,
+        title,
+        page,
+        Verdict::Pass,
+        format!(
+            "{} exist{}.",
+            SERVICE_DESTINATIONS.join(", "),
+            if ias_host.is_some() {
+                "; the IDS destination points to the IAS tenant's /scim"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+/// Task Center's own destinations, as the booster names them.
+const SERVICE_DESTINATIONS: [&str; 3] = [
+    "Task_Center",
+    "Identity_Authentication_Connectivity_IDS",
+    "Task_Center_global_settings",
+];
 
 /// A page id's title for links.
 pub fn page_title(id: &str) -> &'static str {

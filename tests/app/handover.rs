@@ -255,6 +255,7 @@ async fn online_checks_compare_btp_with_the_answers() {
         "Task Center key gets a token",
         "Destination in BTP",
         "One destination per S/4HANA system",
+        "Mandatory service destinations in BTP",
         "Approvers exist in Identity Authentication",
     ] {
         assert_eq!(verdict(&after, t), "Pass", "{t}:\n{after}");
@@ -305,6 +306,56 @@ async fn online_checks_compare_btp_with_the_answers() {
         "Fail"
     );
     assert!(changed.contains("S4_COPY also point(s) to my404687.s4hana.ondemand.com"));
+    assert_eq!(
+        verdict(&changed, "Mandatory service destinations in BTP"),
+        "Pass"
+    );
+    // The IDS destination pointed elsewhere, then a service destination
+    // deleted in the cockpit (failure modes 15 and 21).
+    let ids = "Identity_Authentication_Connectivity_IDS";
+    let mut idsd: serde_json::Value = client()
+        .get(format!("{base}/{ids}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("g")
+        .json()
+        .await
+        .expect("j");
+    idsd["URL"] = "https://other.accounts.ondemand.com/scim".into();
+    idsd["Password"] = "its-password".into();
+    let put = client()
+        .put(&base)
+        .bearer_auth(&token)
+        .json(&idsd)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), StatusCode::OK);
+    let wrong = app.post(&path, &[]).await.body;
+    assert_eq!(
+        verdict(&wrong, "Mandatory service destinations in BTP"),
+        "Fail"
+    );
+    assert!(
+        wrong.contains("points to https://other.accounts.ondemand.com/scim instead of https://"),
+        "{wrong}"
+    );
+    client()
+        .delete(format!("{base}/Task_Center_global_settings"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete");
+    let gone = app.post(&path, &[]).await.body;
+    assert_eq!(
+        verdict(&gone, "Mandatory service destinations in BTP"),
+        "Fail"
+    );
+    assert!(
+        gone.contains("Failure mode 21: the subaccount has no Task_Center_global_settings."),
+        "{gone}"
+    );
 }
 
 async fn resave_demo(app: &TestApp, id: &str, page: &str, approvers: &str) {
