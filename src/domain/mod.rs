@@ -15,7 +15,9 @@ pub use ids::{
     destination_label, global_user_id, parse_approvers, password, pull_days, region, subdomain,
     technical_id, user_name,
 };
-pub use service_key::{DestinationKey, ServiceKey, cross_check as check_key_subaccount};
+pub use service_key::{
+    DestinationKey, ServiceKey, ServiceManagerKey, cross_check as check_key_subaccount,
+};
 
 /// A value that parsed, with notes the consultant should read but that do not
 /// block saving (SAP facts marked "unconfirmed" become warnings, never errors).

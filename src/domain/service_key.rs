@@ -237,9 +237,91 @@ impl DestinationKey {
     }
 }
 
+/// A Service Manager key (sap-apis.md F.1): what the wizard needs to create
+/// the dedicated Task Center instance and its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceManagerKey {
+    pub sm_url: String,
+    pub url: String,
+    pub clientid: String,
+    pub clientsecret: String,
+}
+
+impl ServiceManagerKey {
+    pub fn parse(raw: &str) -> Result<Checked<ServiceManagerKey>, Invalid> {
+        let (v, wrapped) = read_pasted(raw, "Service Manager key", "sm_url")?;
+        if text(&v, &["sm_url"]).is_none() {
+            return Err("This is not a Service Manager key: it has no sm_url. Paste the key of a Service Manager instance (plan subaccount-admin)".into());
+        }
+        if text(&v, &["certificate"]).is_some() && text(&v, &["clientsecret"]).is_none() {
+            return Err("This Service Manager key uses an X.509 certificate. Create a key with the default credential type (client ID and secret) and paste that one".into());
+        }
+        let missing: Vec<&str> = ["url", "clientid", "clientsecret"]
+            .into_iter()
+            .filter(|k| text(&v, &[k]).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "The Service Manager key is missing {}. Copy the whole key again",
+                missing.join(", ")
+            ));
+        }
+        let get = |k: &str| {
+            text(&v, &[k])
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string()
+        };
+        for k in ["sm_url", "url"] {
+            if !get(k).starts_with("https://") {
+                return Err(format!(
+                    "{k} in the Service Manager key must start with https://; the key looks edited"
+                ));
+            }
+        }
+        let mut out = Checked::ok(ServiceManagerKey {
+            sm_url: get("sm_url"),
+            url: get("url"),
+            clientid: get("clientid"),
+            clientsecret: get("clientsecret"),
+        });
+        out.warnings.extend(wrapped);
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_manager_keys_are_read_and_others_named() {
+        let key = r#"{"clientid":"sb-abc!b1|service-manager!b2","clientsecret":"s3cr3t","sm_url":"https://service-manager.cfapps.eu10.hana.ondemand.com/","url":"https://acme.authentication.eu10.hana.ondemand.com","xsappname":"abc!b1|service-manager!b2"}"#;
+        let k = ServiceManagerKey::parse(&format!("\u{feff}{key}"))
+            .unwrap()
+            .value;
+        assert_eq!(
+            k.sm_url,
+            "https://service-manager.cfapps.eu10.hana.ondemand.com"
+        );
+        assert_eq!(k.clientsecret, "s3cr3t");
+        let x509 = key.replace(
+            "\"clientsecret\":\"s3cr3t\"",
+            "\"certificate\":\"-----BEGIN\",\"key\":\"k\"",
+        );
+        assert!(
+            ServiceManagerKey::parse(&x509)
+                .unwrap_err()
+                .contains("X.509")
+        );
+        assert!(
+            ServiceManagerKey::parse(KEY)
+                .unwrap_err()
+                .contains("not a Service Manager key")
+        );
+        let cut = ServiceManagerKey::parse(&key.replace("\"url\":", "\"uri\":")).unwrap_err();
+        assert!(cut.contains("missing url"), "{cut}");
+    }
 
     #[test]
     fn keys_are_read_as_consultants_paste_them() {

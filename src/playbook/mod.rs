@@ -8,6 +8,7 @@ pub mod actions;
 mod engine;
 pub mod global_ids;
 mod pages;
+pub mod push_key;
 pub mod s4_setup;
 pub mod verify;
 

@@ -378,6 +378,27 @@ fn parse_push_key(s: &str, ctx: &Ctx) -> Result<Parsed, String> {
     })
 }
 
+const SM_KEYS: &[&str] = &["sm_url", "sm_uaa_url", "sm_clientid", "sm_clientsecret"];
+
+/// A Service Manager key, kept to create the push channel's instance and key.
+fn parse_sm_key(s: &str, _: &Ctx) -> Result<Parsed, String> {
+    let c = domain::ServiceManagerKey::parse(s)?;
+    let k = c.value;
+    Ok(Parsed {
+        values: vec![
+            (
+                "sm_key",
+                Stored::Plain(format!("saved for client {}", k.clientid)),
+            ),
+            ("sm_url", Stored::Plain(k.sm_url)),
+            ("sm_uaa_url", Stored::Plain(k.url)),
+            ("sm_clientid", Stored::Plain(k.clientid)),
+            ("sm_clientsecret", Stored::Secret(k.clientsecret)),
+        ],
+        warnings: c.warnings,
+    })
+}
+
 /// The push channel's client: the dedicated key's, else the main key's.
 pub fn push_client_id<'a>(ctx: &'a Ctx) -> Option<&'a str> {
     ctx.get("push_clientid").or_else(|| ctx.get("sk_clientid"))
@@ -1032,8 +1053,22 @@ const STEP5: &[Field] = &[
     optional(text(
         "site_url",
         "Work Zone site URL (optional)",
-        "The address of the site, for the handover report.",
-        |s, _| domain::https_url(s, "site URL").map(|c| plain("site_url", c, |v| v)),
+        "The address of the site, for the handover report: in Work Zone, Site Directory > your site > Go to Site, then copy the browser's address.",
+        |s, ctx| {
+            domain::https_url(s, "site URL")
+                .map_err(|e| {
+                    let example = match (ctx.get("subdomain"), ctx.get("region")) {
+                        (Some(sd), Some(r)) => {
+                            format!("https://{sd}.launchpad.cfapps.{r}.hana.ondemand.com/site/…")
+                        }
+                        _ => "https://<subdomain>.launchpad.cfapps.<region>.hana.ondemand.com/site/…".into(),
+                    };
+                    format!(
+                        "{e}. Copy it in SAP Build Work Zone: Site Directory > your site > Go to Site, then the browser's address (usually {example})."
+                    )
+                })
+                .map(|c| plain("site_url", c, |v| v))
+        },
     )),
 ];
 
@@ -1230,6 +1265,16 @@ pub static PAGES: &[Page] = &[
                 prefill: None,
                 also_stores: PUSH_KEYS,
             },
+            Field {
+                key: "sm_key",
+                label: "Service Manager key (JSON) (optional)",
+                hint: "Instead of creating the push key yourself: the key of a Service Manager instance (plan subaccount-admin) lets the wizard create the dedicated instance and its key, after you confirm. The client secret is stored encrypted and sent only to that key's token service. Leave blank to keep the saved key.",
+                kind: Kind::Json,
+                optional: true,
+                parse: Parser::Text(parse_sm_key),
+                prefill: None,
+                also_stores: SM_KEYS,
+            },
         ],
         requires: &["facts"],
         depends_on: &["subdomain", "region", "subaccount_id"],
@@ -1370,6 +1415,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "s4_api_password",
     "scim_api_password",
     "push_clientsecret",
+    "sm_clientsecret",
 ];
 
 /// Where each secret is sent: (answer key holding a URL or host, what it is).
@@ -1405,6 +1451,13 @@ pub const SECRET_HOSTS: &[(&str, &[(&str, &str)])] = &[
             ("s4_host", "the S/4HANA system (its outbound user)"),
         ],
     ),
+    (
+        "sm_clientsecret",
+        &[
+            ("sm_uaa_url", "the token service of the Service Manager key"),
+            ("sm_url", "the Service Manager"),
+        ],
+    ),
 ];
 
 pub const KEY_LABELS: &[(&str, &str)] = &[
@@ -1432,4 +1485,8 @@ pub const KEY_LABELS: &[(&str, &str)] = &[
     ("push_clientid", "Push channel client ID"),
     ("push_clientsecret", "Push channel client secret"),
     ("push_uaa_url", "Push channel token URL base"),
+    ("sm_url", "Service Manager URL"),
+    ("sm_uaa_url", "Service Manager token URL base"),
+    ("sm_clientid", "Service Manager client ID"),
+    ("sm_clientsecret", "Service Manager client secret"),
 ];

@@ -7,6 +7,7 @@ mod comm;
 mod jwt;
 mod s4;
 mod scim;
+mod service_manager;
 mod services;
 mod task_center;
 mod xsuaa;
@@ -62,6 +63,12 @@ pub struct Demo {
     pub dest_uri: String,
     pub dest_clientid: String,
     pub dest_clientsecret: String,
+    /// SAP Service Manager: a subaccount-admin key and a read-only audit key.
+    pub sm_url: String,
+    pub sm_clientid: String,
+    pub sm_clientsecret: String,
+    pub sm_audit_clientid: String,
+    pub sm_audit_clientsecret: String,
     pub ias_clientid: String,
     pub ias_clientsecret: String,
     pub comm_user: String,
@@ -186,6 +193,22 @@ impl Demo {
                 seeded("dest-secret-a", 4),
                 seeded("dest-secret-b", 12)
             ),
+            sm_url: "https://service-manager.cfapps.eu10.hana.ondemand.com".into(),
+            sm_clientid: format!("sb-{}!b9012|service-manager!b1476", seeded("sm-client", 6)),
+            sm_clientsecret: format!(
+                "{}$sandbox-{}",
+                seeded("sm-secret-a", 4),
+                seeded("sm-secret-b", 12)
+            ),
+            sm_audit_clientid: format!(
+                "sb-{}!b9013|service-manager!b1476",
+                seeded("sm-audit-client", 6)
+            ),
+            sm_audit_clientsecret: format!(
+                "{}$sandbox-{}",
+                seeded("sm-audit-a", 4),
+                seeded("sm-audit-b", 12)
+            ),
             ias_clientid: uuid("ias-client"),
             ias_clientsecret: format!("ias-{}", seeded("ias-secret", 14)),
             comm_user: "TASKCENTERCOM".into(),
@@ -227,6 +250,20 @@ impl Demo {
                 "uaadomain": "authentication.eu10.hana.ondemand.com", "identityzone": self.subdomain,
                 "tenantid": self.subaccount_id, "xsappname": "clone!b1234|one-inbox-service!b456"
             }
+        }))
+        .unwrap_or_default()
+    }
+
+    /// A Service Manager key (plan subaccount-admin; `audit`: subaccount-audit).
+    pub fn service_manager_key(&self, audit: bool) -> String {
+        let (id, secret) = if audit {
+            (&self.sm_audit_clientid, &self.sm_audit_clientsecret)
+        } else {
+            (&self.sm_clientid, &self.sm_clientsecret)
+        };
+        serde_json::to_string_pretty(&json!({
+            "clientid": id, "clientsecret": secret, "sm_url": self.sm_url, "url": self.uaa_url,
+            "xsappname": "b9012|service-manager!b1476"
         }))
         .unwrap_or_default()
     }
@@ -291,6 +328,9 @@ pub const ENDPOINTS: &[&str] = &[
     "s4-comm-arrangement-write",
     "s4-scim",
     "s4-scim-write",
+    "service-manager",
+    "service-manager-write",
+    "service-manager-operation",
 ];
 
 /// Switches for what sap-apis.md leaves open ([U]) or tests need.
@@ -310,6 +350,8 @@ pub struct Settings {
     pub scim_patch: bool,
     /// Task Center answers 429 beyond this many requests a second.
     pub tc_rate_limit: Option<u32>,
+    /// How long Service Manager's create operations stay "in progress".
+    pub sm_delay_ms: u64,
 }
 
 impl Default for Settings {
@@ -322,6 +364,7 @@ impl Default for Settings {
             s4_csrf_broken: false,
             scim_patch: true,
             tc_rate_limit: None,
+            sm_delay_ms: 200,
         }
     }
 }
@@ -353,6 +396,8 @@ pub struct Sandbox {
     s4_tokens: Mutex<HashSet<String>>,
     /// Clients registered through /_sandbox/clients, accepted like the demo's.
     extra_clients: Mutex<Vec<(String, String)>>,
+    /// Service Manager's instances and bindings.
+    sm: Mutex<service_manager::Registry>,
     /// Requests received per endpoint (`GET /_sandbox/seen`): lets a test or
     /// a demo see what reached "SAP" and when, without waiting blindly.
     seen: Mutex<HashMap<String, u64>>,
@@ -403,6 +448,7 @@ impl Sandbox {
             cert_not_after_ms,
             s4_tokens: Mutex::new(HashSet::new()),
             extra_clients: Mutex::new(Vec::new()),
+            sm: Mutex::new(service_manager::Registry::default()),
             seen: Mutex::new(HashMap::new()),
             demo,
         })
@@ -501,6 +547,7 @@ struct DemoPage {
     demo: Demo,
     task_center_key: String,
     task_center_push_key: String,
+    service_manager_key: String,
     destination_key: String,
     approvers: String,
     endpoints: &'static [&'static str],
@@ -511,6 +558,7 @@ async fn demo_page(State(sb): State<Shared>) -> DemoPage {
         title: "Sandbox: demo customer".into(),
         task_center_key: sb.demo.task_center_key(),
         task_center_push_key: sb.demo.task_center_push_key(),
+        service_manager_key: sb.demo.service_manager_key(false),
         destination_key: sb.demo.destination_key(),
         approvers: sb
             .demo
@@ -619,6 +667,9 @@ async fn reset(State(sb): State<Shared>) -> &'static str {
     if let Ok(mut h) = sb.job_history.lock() {
         h.clear();
     }
+    if let Ok(mut r) = sb.sm.lock() {
+        *r = service_manager::Registry::default();
+    }
     "ok"
 }
 
@@ -631,6 +682,7 @@ struct SettingsForm {
     s4_csrf_broken: Option<bool>,
     scim_patch: Option<bool>,
     tc_rate_limit: Option<u32>,
+    sm_delay_ms: Option<u64>,
 }
 
 /// `POST /_sandbox/settings`: the switches of `Settings`.
@@ -652,6 +704,9 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
     }
     if let Some(v) = f.scim_patch {
         s.scim_patch = v;
+    }
+    if let Some(v) = f.sm_delay_ms {
+        s.sm_delay_ms = v;
     }
     if let Some(v) = f.tc_rate_limit {
         s.tc_rate_limit = (v > 0).then_some(v);
@@ -695,6 +750,11 @@ pub fn router(sb: Shared) -> Router {
         .route("/oauth2/token", post(services::ias_token))
         .route("/scim/Users", get(services::scim_users))
         .route("/sap/bc/sec/oauth2/token", post(s4::token))
+        .route("/v1/service_offerings", get(service_manager::offerings))
+        .route("/v1/service_plans", get(service_manager::plans))
+        .route("/v1/{resource}", get(service_manager::list).post(service_manager::create))
+        .route("/v1/{resource}/{id}", get(service_manager::read))
+        .route("/v1/{resource}/{id}/operations/{op}", get(service_manager::operation))
         .route(&format!("{}/", comm::CU), get(comm::users))
         .route(&format!("{}/CommunicationUsers", comm::CU), get(comm::users).post(comm::users))
         .route(&format!("{}/", comm::CS), get(comm::systems_root))

@@ -81,6 +81,16 @@ impl super::Sandbox {
                 d.dest_clientsecret.clone(),
                 "clone!b5678|destination-xsappname!b62".to_string(),
             ),
+            (
+                d.sm_clientid.clone(),
+                d.sm_clientsecret.clone(),
+                "b9012|service-manager!b1476".to_string(),
+            ),
+            (
+                d.sm_audit_clientid.clone(),
+                d.sm_audit_clientsecret.clone(),
+                "b9013|service-manager!b1476".to_string(),
+            ),
         ];
         if let Ok(extra) = self.extra_clients.lock() {
             all.extend(extra.iter().map(|(i, s)| {

@@ -178,10 +178,3 @@ impl Session<'_> {
             })
     }
 }
-
-impl<'a> Req<'a> {
-    fn with_json(mut self, json: Option<&'a Value>) -> Self {
-        self.json = json;
-        self
-    }
-}

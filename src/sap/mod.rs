@@ -5,6 +5,7 @@
 pub mod destinations;
 pub mod ias;
 pub mod s4;
+pub mod service_manager;
 pub mod task_center;
 pub mod xsuaa;
 
@@ -25,6 +26,7 @@ pub enum Service {
     TaskCenter,
     Ias,
     S4,
+    ServiceManager,
 }
 
 impl Service {
@@ -37,6 +39,7 @@ impl Service {
             Service::TaskCenter => &["*.cfapps.*.hana.ondemand.com"],
             Service::Ias => &["*.accounts.ondemand.com", "*.accounts.cloud.sap"],
             Service::S4 => &["*.s4hana.ondemand.com", "*.s4hana.cloud.sap"],
+            Service::ServiceManager => &["service-manager.cfapps.*.hana.ondemand.com"],
         }
     }
 
@@ -47,6 +50,7 @@ impl Service {
             Service::TaskCenter => "SAP Task Center",
             Service::Ias => "Identity Authentication",
             Service::S4 => "SAP S/4HANA Cloud",
+            Service::ServiceManager => "SAP Service Manager",
         }
     }
 }
@@ -216,6 +220,8 @@ pub struct Resp {
     pub csrf: Option<String>,
     /// `name=value` of each `Set-Cookie`.
     pub cookies: Vec<String>,
+    /// `Location` (Service Manager's asynchronous operations, F.2).
+    pub location: Option<String>,
 }
 
 impl Resp {
@@ -274,6 +280,11 @@ pub struct Req<'a> {
 }
 
 impl<'a> Req<'a> {
+    pub fn with_json(mut self, json: Option<&'a Value>) -> Self {
+        self.json = json;
+        self
+    }
+
     pub fn get(service: Service, url: impl Into<String>, auth: Auth<'a>) -> Self {
         Req {
             service,
@@ -390,12 +401,18 @@ impl SapClient {
                         .filter_map(|v| v.split(';').next())
                         .map(str::to_string)
                         .collect();
+                    let location = r
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
                     match r.text().await {
                         Ok(body) => Ok(Resp {
                             status,
                             body,
                             csrf,
                             cookies,
+                            location,
                         }),
                         Err(e) if e.is_timeout() => Err(self.timeout()),
                         Err(_) => Err(SapError::Garbage {

@@ -9,6 +9,7 @@ mod handover;
 mod jobs;
 mod page_cache;
 mod pages;
+mod push_key;
 mod s4_setup;
 mod s4_users;
 mod setups;
@@ -64,6 +65,9 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-setup/credentials", post(s4_setup::credentials))
         .route("/setups/{id}/s4-setup/plan", post(s4_setup::plan))
         .route("/setups/{id}/s4-setup/apply", post(s4_setup::apply))
+        .route("/setups/{id}/push-key", get(push_key::show))
+        .route("/setups/{id}/push-key/plan", post(push_key::plan))
+        .route("/setups/{id}/push-key/apply", post(push_key::apply))
         .route("/setups/{id}/s4-users", get(s4_users::show))
         .route("/setups/{id}/s4-users/credentials", post(s4_users::credentials))
         .route("/setups/{id}/s4-users/plan", post(s4_users::plan))

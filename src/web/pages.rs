@@ -102,7 +102,7 @@ pub struct QuestionPage {
     /// Steps 3.2 and 3.4: where to download the trust certificate, once held.
     pub cert_href: Option<String>,
     /// Steps 3.3-3.5 and 6: the page that does them through S/4HANA's API.
-    pub api_setup: Option<(String, &'static str)>,
+    pub api_setup: Option<(String, &'static str, &'static str)>,
 }
 
 pub struct CheckRow {
@@ -372,13 +372,20 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 .is_some_and(|c| c.contains("BEGIN CERTIFICATE")))
         .then(|| format!("/setups/{}/certificate", setup.id)),
         api_setup: match page.id {
+            "step-3-1" => Some((
+                format!("/setups/{}/push-key", setup.id),
+                "With a Service Manager key (below), the wizard can create the push channel's dedicated instance and key for you:",
+                "Create it through SAP Service Manager",
+            )),
             "step-3-3" | "step-3-4" | "step-3-5" => Some((
                 format!("/setups/{}/s4-setup", setup.id),
                 "With access to S/4HANA's communication management API (SAP_COM_0A48), the wizard can do steps 3.3 to 3.5 for you:",
+                "Do it through S/4HANA's API",
             )),
             "step-6" => Some((
                 format!("/setups/{}/s4-users", setup.id),
                 "With access to S/4HANA's SCIM interface (SAP_COM_0465), the wizard can set the Global User IDs for you:",
+                "Do it through S/4HANA's API",
             )),
             _ => None,
         },

@@ -599,3 +599,193 @@ async fn two_hundred_approvers_are_handled_with_bounded_concurrency_and_put_fall
         "at most 8 SCIM calls at once, and more than one: {max}"
     );
 }
+
+fn service_manager_key(demo: &Value, audit: bool) -> String {
+    let (id, secret) = if audit {
+        ("sm_audit_clientid", "sm_audit_clientsecret")
+    } else {
+        ("sm_clientid", "sm_clientsecret")
+    };
+    serde_json::json!({
+        "clientid": demo[id], "clientsecret": demo[secret], "sm_url": demo["sm_url"],
+        "url": demo["uaa_url"], "xsappname": "b9012|service-manager!b1476"
+    })
+    .to_string()
+}
+
+async fn sm_writes(app: &TestApp) -> u64 {
+    let seen: Value = get_json(app.sandbox_url("/_sandbox/seen")).await;
+    seen["service-manager-write"].as_u64().unwrap_or(0)
+}
+
+/// Issue 11: the push channel's instance and key created through SAP Service
+/// Manager — read first, created only after confirmation, reused, never deleted.
+#[tokio::test]
+async fn the_push_key_is_created_through_service_manager_after_confirmation() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = app.create_setup("ACME Push").await;
+    for page in ["facts", "step-1", "step-3-1"] {
+        let r = complete_demo_page(&app, &demo, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    let step31 = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    assert!(step31.contains(&format!("href=\"/setups/{id}/push-key\"")));
+    let page = app.get(&format!("/setups/{id}/push-key")).await.body;
+    assert!(
+        page.contains("First, a Service Manager key") && !page.contains("Read Service Manager")
+    );
+
+    // A read-only (audit) key: the plan reads, the creation is refused in words.
+    let r = app
+        .save(
+            &id,
+            "step-3-1",
+            &[("sm_key", &service_manager_key(&demo, true))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
+    let fingerprint = between(&plan.body, "name=\"fingerprint\" value=\"", "\"")
+        .unwrap_or("")
+        .to_string();
+    let refused = app
+        .post(
+            &format!("/setups/{id}/push-key/apply"),
+            &[("fingerprint", &fingerprint)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("needs a Service Manager key of plan subaccount-admin"),
+        "{}",
+        refused.body
+    );
+
+    // The admin key: the plan names what it would create, and writes nothing.
+    let r = app
+        .save(
+            &id,
+            "step-3-1",
+            &[("sm_key", &service_manager_key(&demo, false))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
+    assert!(plan.body.contains("Create the service instance tc-push of SAP Task Center (one-inbox-service), plan all-tasks."), "{}", plan.body);
+    assert!(
+        plan.body.contains("Create the service key tc-push-key")
+            && plan.body.contains("2 to create")
+    );
+    assert_eq!(sm_writes(&app).await, 0, "reading the plan writes nothing");
+    for secret in ["sm_clientsecret", "sm_audit_clientsecret"] {
+        assert!(
+            !plan.body.contains(demo[secret].as_str().unwrap_or("-")),
+            "{secret} shown"
+        );
+    }
+    let fingerprint = between(&plan.body, "name=\"fingerprint\" value=\"", "\"")
+        .unwrap_or("")
+        .to_string();
+
+    // A stale confirmation is not carried out: the new plan is shown.
+    let stale = app
+        .post(
+            &format!("/setups/{id}/push-key/apply"),
+            &[("fingerprint", "0000")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert_eq!(sm_writes(&app).await, 0);
+
+    // The creation fails at SAP: said so, and the failed instance blocks until
+    // someone removes it in the cockpit (the wizard never deletes).
+    app.fault("service-manager-operation", "500").await;
+    let failed = app
+        .post(
+            &format!("/setups/{id}/push-key/apply"),
+            &[("fingerprint", &fingerprint)],
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::BAD_GATEWAY, "{}", failed.body);
+    assert!(
+        failed.body.contains("the operation failed") && failed.body.contains("try again"),
+        "{}",
+        failed.body
+    );
+    app.fault("service-manager-operation", "none").await;
+    let blocked = app
+        .post(&format!("/setups/{id}/push-key/plan"), &[])
+        .await
+        .body;
+    assert!(
+        blocked.contains("Delete it in the cockpit") && !blocked.contains("push-key/apply"),
+        "{blocked}"
+    );
+    sandbox_post(&app, "/_sandbox/reset", &[]).await;
+    let before = sm_writes(&app).await;
+
+    // Confirmed: created, waited for, read, and saved on step 3.1.
+    let plan = app
+        .post(&format!("/setups/{id}/push-key/plan"), &[])
+        .await
+        .body;
+    let fingerprint = between(&plan, "name=\"fingerprint\" value=\"", "\"")
+        .unwrap_or("")
+        .to_string();
+    let done = app
+        .post(
+            &format!("/setups/{id}/push-key/apply"),
+            &[("fingerprint", &fingerprint)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        done.body
+            .contains("is saved on step 3.1 as the push channel"),
+        "{}",
+        done.body
+    );
+    assert_eq!(sm_writes(&app).await, before + 2, "one instance, one key");
+    let new_client = between(&done.body, "(client ", ")")
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        new_client.starts_with("sb-") && new_client.contains("one-inbox-service"),
+        "{new_client}"
+    );
+    let step31 = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    assert!(
+        step31.contains(&format!("saved for client {new_client}")),
+        "{step31}"
+    );
+    // Again: everything is reused, nothing created, the same key saved.
+    let again = app
+        .post(&format!("/setups/{id}/push-key/plan"), &[])
+        .await
+        .body;
+    assert!(
+        again.contains("Use the existing instance tc-push")
+            && again.contains("Read the existing key tc-push-key"),
+        "{again}"
+    );
+    assert!(again.contains("Confirm: save the existing key on step 3.1"));
+    let fingerprint = between(&again, "name=\"fingerprint\" value=\"", "\"")
+        .unwrap_or("")
+        .to_string();
+    let r = app
+        .post(
+            &format!("/setups/{id}/push-key/apply"),
+            &[("fingerprint", &fingerprint)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains(&format!("(client {new_client})")));
+    assert_eq!(sm_writes(&app).await, before + 2, "nothing created twice");
+    let calls = app.get(&format!("/setups/{id}/calls")).await.body;
+    assert!(calls.contains("/v1/service_instances") && calls.contains("/v1/service_bindings"));
+}

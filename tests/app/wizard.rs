@@ -208,6 +208,7 @@ async fn every_text_rule_is_rejected_with_its_message_and_keeps_typing() {
         ("step-4", "destination_name", "A".repeat(65), "use at most 16"),
         ("step-4", "pull_days", "365".into(), "from 0 to 180"),
         ("step-5", "site_url", "ftp://acme.example/site".into(), "must start with https://"),
+        ("step-5", "site_url", "https://acme-site".into(), "Site Directory &#62; your site &#62; Go to Site, then the browser&#39;s address (usually https://acme-tc.launchpad.cfapps.eu10.hana.ondemand.com/site/"),
         ("step-6", "approvers", "anna.berg@acme.example, anna@acme.example".into(), "looks like an e-mail address"),
         ("step-6", "approvers", "anna.berg@acme.example\nnobody".into(), "Line 2: \u{22}nobody\u{22}"),
     ];

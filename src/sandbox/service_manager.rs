@@ -1,0 +1,543 @@
+//! SAP Service Manager as sap-apis.md F.4 describes it: client-credentials
+//! tokens of a service-manager key, field-queried lists, asynchronous creates
+//! (202 + a relative Location) that succeed after a delay, 409 on a duplicate
+//! name, 429 beyond 50 creates a minute, and no DELETE at all.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{Shared, services::bearer, uuid};
+
+/// The Task Center offering and its plans (F.3), with stable ids.
+const OFFERING: &str = "one-inbox-service";
+const PLANS: [&str; 4] = ["all-tasks", "build-default", "cloud-only-tasks", "standard"];
+
+#[derive(Default)]
+pub struct Registry {
+    instances: Vec<Resource>,
+    bindings: Vec<Resource>,
+    /// Operation id -> (resource kind, resource id).
+    operations: HashMap<String, (&'static str, String)>,
+    created: Vec<Instant>,
+    next: u64,
+}
+
+struct Resource {
+    id: String,
+    name: String,
+    /// service_plan_id for instances, service_instance_id for bindings.
+    parent: String,
+    ready_at: Instant,
+    failed: Option<String>,
+    op: String,
+    credentials: Option<Value>,
+}
+
+impl Resource {
+    fn state(&self) -> &'static str {
+        match (&self.failed, Instant::now() >= self.ready_at) {
+            (Some(_), _) => "failed",
+            (None, true) => "succeeded",
+            (None, false) => "in progress",
+        }
+    }
+
+    fn json(&self, kind: &str, sb: &Shared) -> Value {
+        let ready = self.state() == "succeeded";
+        let mut v = json!({
+            "id": self.id, "name": self.name, "ready": ready, "usable": ready,
+            "labels": {"subaccount_id": [sb.demo.subaccount_id]},
+            "last_operation": {"id": self.op, "type": "create", "state": self.state()},
+        });
+        if kind == "service_instances" {
+            v["service_plan_id"] = json!(self.parent);
+            v["platform_id"] = json!("service-manager");
+        } else {
+            v["service_instance_id"] = json!(self.parent);
+            if ready {
+                v["credentials"] = self.credentials.clone().unwrap_or(Value::Null);
+            }
+        }
+        v
+    }
+}
+
+fn error(status: StatusCode, kind: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": kind, "description": description})),
+    )
+        .into_response()
+}
+
+macro_rules! fault {
+    ($sb:expr, $ep:expr) => {
+        if let Some(r) = $sb.fault($ep).await {
+            return r;
+        }
+    };
+}
+
+/// An HTTP-date, as Service Manager gives `Retry-After` (F.2).
+fn http_date(unix: i64) -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
+/// Which service-manager client the bearer token belongs to: the admin key
+/// may write, the audit key only read (F.4 1).
+fn auth(sb: &Shared, headers: &HeaderMap, write: bool) -> Result<(), Box<Response>> {
+    let cid = bearer(headers)
+        .and_then(|t| sb.claims(t))
+        .and_then(|c| c["cid"].as_str().map(str::to_string));
+    match cid {
+        Some(c) if c == sb.demo.sm_clientid => Ok(()),
+        Some(c) if c == sb.demo.sm_audit_clientid && !write => Ok(()),
+        Some(c) if c == sb.demo.sm_audit_clientid => Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "insufficient scope: subaccount.service_instance.manage is required",
+        ))),
+        _ => Err(Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "invalid or missing token",
+        ))),
+    }
+}
+
+macro_rules! sm_auth {
+    ($sb:expr, $h:expr, $write:expr) => {
+        if let Err(r) = auth(&$sb, &$h, $write) {
+            return *r;
+        }
+    };
+}
+
+/// `field eq 'v'`, `field in ('a','b')`, joined by ` and ` (F.4 2).
+fn field_query(q: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    let mut out = Vec::new();
+    let mut rest = q.trim();
+    while !rest.is_empty() {
+        let (field, after) = rest
+            .split_once(' ')
+            .ok_or_else(|| format!("invalid field query: {q}"))?;
+        let after = after.trim_start();
+        let (op, after) = after
+            .split_once(' ')
+            .ok_or_else(|| format!("invalid field query: {q}"))?;
+        let mut after = after.trim_start();
+        let mut values = Vec::new();
+        let list = match op {
+            "eq" => false,
+            "in" => {
+                after = after
+                    .strip_prefix('(')
+                    .ok_or_else(|| format!("invalid field query: {q}"))?;
+                true
+            }
+            other => return Err(format!("unsupported operator {other}")),
+        };
+        loop {
+            let s = after
+                .strip_prefix('\'')
+                .ok_or_else(|| format!("invalid field query: {q}"))?;
+            let mut value = String::new();
+            let mut chars = s.char_indices().peekable();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                if c == '\'' {
+                    if chars.peek().map(|(_, n)| *n) == Some('\'') {
+                        value.push('\'');
+                        chars.next();
+                    } else {
+                        end = Some(i + 1);
+                        break;
+                    }
+                } else {
+                    value.push(c);
+                }
+            }
+            let end = end.ok_or_else(|| format!("unterminated string in {q}"))?;
+            values.push(value);
+            after = s[end..].trim_start();
+            if list {
+                if let Some(r) = after.strip_prefix(',') {
+                    after = r.trim_start();
+                    continue;
+                }
+                after = after
+                    .strip_prefix(')')
+                    .ok_or_else(|| format!("invalid field query: {q}"))?
+                    .trim_start();
+            }
+            break;
+        }
+        out.push((field.to_string(), values));
+        rest = match after.strip_prefix("and ") {
+            Some(r) => r.trim_start(),
+            None if after.is_empty() => "",
+            None => return Err(format!("invalid field query: {q}")),
+        };
+    }
+    Ok(out)
+}
+
+fn list_of(items: Vec<Value>, q: &HashMap<String, String>, fields: &[&str]) -> Response {
+    let conditions = match field_query(q.get("fieldQuery").map_or("", String::as_str)) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "BadRequest", &e),
+    };
+    if let Some((f, _)) = conditions
+        .iter()
+        .find(|(f, _)| !fields.contains(&f.as_str()))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("unsupported field query key: {f}"),
+        );
+    }
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|i| {
+            conditions.iter().all(|(f, vs)| {
+                i.get(f)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| vs.iter().any(|x| x == v))
+            })
+        })
+        .collect();
+    Json(json!({"num_items": items.len(), "items": items, "token": ""})).into_response()
+}
+
+fn offering_id() -> String {
+    uuid("sm-offering")
+}
+
+fn plan_id(plan: &str) -> String {
+    uuid(&format!("sm-plan-{plan}"))
+}
+
+pub async fn offerings(
+    State(sb): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    fault!(sb, "service-manager");
+    sm_auth!(sb, headers, false);
+    let all = vec![json!({
+        "id": offering_id(), "name": OFFERING, "catalog_name": OFFERING, "catalog_id": uuid("sm-catalog"),
+        "broker_id": uuid("sm-broker"), "description": "SAP Task Center", "bindable": true, "data_center": "cf-eu10",
+    })];
+    list_of(all, &q, &["catalog_name", "name", "id", "data_center"])
+}
+
+pub async fn plans(
+    State(sb): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    fault!(sb, "service-manager");
+    sm_auth!(sb, headers, false);
+    let all = PLANS
+        .iter()
+        .map(|p| {
+            json!({"id": plan_id(p), "name": p, "catalog_name": p, "catalog_id": uuid(&format!("sm-catalog-{p}")),
+                   "service_offering_id": offering_id(), "free": false, "bindable": true})
+        })
+        .collect();
+    list_of(
+        all,
+        &q,
+        &["catalog_name", "name", "id", "service_offering_id"],
+    )
+}
+
+fn kind_of(resource: &str) -> Option<&'static str> {
+    match resource {
+        "service_instances" => Some("service_instances"),
+        "service_bindings" => Some("service_bindings"),
+        _ => None,
+    }
+}
+
+pub async fn list(
+    State(sb): State<Shared>,
+    Path(resource): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    fault!(sb, "service-manager");
+    sm_auth!(sb, headers, false);
+    let Some(kind) = kind_of(&resource) else {
+        return error(StatusCode::NOT_FOUND, "NotFound", "unknown resource");
+    };
+    let items: Vec<Value> = match sb.sm.lock() {
+        Ok(s) => {
+            let all = if kind == "service_instances" {
+                &s.instances
+            } else {
+                &s.bindings
+            };
+            all.iter().map(|r| r.json(kind, &sb)).collect()
+        }
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let fields: &[&str] = if kind == "service_instances" {
+        &["name", "id", "service_plan_id"]
+    } else {
+        &["name", "id", "service_instance_id"]
+    };
+    list_of(items, &q, fields)
+}
+
+pub async fn read(
+    State(sb): State<Shared>,
+    Path((resource, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    fault!(sb, "service-manager");
+    sm_auth!(sb, headers, false);
+    let Some(kind) = kind_of(&resource) else {
+        return error(StatusCode::NOT_FOUND, "NotFound", "unknown resource");
+    };
+    let found = sb.sm.lock().ok().and_then(|s| {
+        let all = if kind == "service_instances" {
+            &s.instances
+        } else {
+            &s.bindings
+        };
+        all.iter().find(|r| r.id == id).map(|r| r.json(kind, &sb))
+    });
+    match found {
+        Some(v) => Json(v).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("could not find {id}"),
+        ),
+    }
+}
+
+pub async fn operation(
+    State(sb): State<Shared>,
+    Path((resource, id, op)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    fault!(sb, "service-manager");
+    sm_auth!(sb, headers, false);
+    let found = sb.sm.lock().ok().and_then(|s| {
+        let (kind, rid) = s.operations.get(&op)?;
+        if *kind != resource || *rid != id {
+            return None;
+        }
+        let all = if *kind == "service_instances" {
+            &s.instances
+        } else {
+            &s.bindings
+        };
+        let r = all.iter().find(|r| r.id == id)?;
+        let mut v = json!({
+            "id": op, "type": "create", "state": r.state(), "resource_id": r.id,
+            "resource_type": format!("/v1/{kind}"),
+        });
+        if let Some(why) = &r.failed {
+            v["errors"] = json!({"error": "InternalServerError", "description": why});
+        }
+        Some(v)
+    });
+    match found {
+        Some(v) => Json(v).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "could not find the operation",
+        ),
+    }
+}
+
+pub async fn create(
+    State(sb): State<Shared>,
+    Path(resource): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    fault!(sb, "service-manager");
+    sm_auth!(sb, headers, true);
+    fault!(sb, "service-manager-write");
+    let Some(kind) = kind_of(&resource) else {
+        return error(StatusCode::NOT_FOUND, "NotFound", "unknown resource");
+    };
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the body is not a JSON object",
+        );
+    };
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if name.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "BadRequest", "missing field: name");
+    }
+    let parent_field = if kind == "service_instances" {
+        "service_plan_id"
+    } else {
+        "service_instance_id"
+    };
+    let parent = v
+        .get(parent_field)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let delay = Duration::from_millis(sb.settings.lock().map_or(200, |s| s.sm_delay_ms));
+    // Failed operations are switched on like any other fault.
+    let failing = sb
+        .faults
+        .lock()
+        .ok()
+        .and_then(|f| f.get("service-manager-operation").cloned())
+        .is_some();
+    let demo_key = |clientid: &str, secret: &str| {
+        serde_json::from_str::<Value>(&sb.demo.tc_key(clientid, secret)).unwrap_or(Value::Null)
+    };
+    let Ok(mut s) = sb.sm.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let now = Instant::now();
+    s.created
+        .retain(|t| now.duration_since(*t) < Duration::from_secs(60));
+    if s.created.len() >= 50 {
+        let retry = http_date(crate::fmt::now() + 60);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry)],
+            Json(json!({"description": "The allowed request limit of 50 responses has been reached. Please try again later.Check the 'Retry-After' header value to see how long you need to wait."})),
+        )
+            .into_response();
+    }
+    let credentials = if kind == "service_instances" {
+        if !PLANS.iter().any(|p| plan_id(p) == parent) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("could not find service plan {parent}"),
+            );
+        }
+        if s.instances.iter().any(|i| i.name == name) {
+            return error(
+                StatusCode::CONFLICT,
+                "Conflict",
+                &format!("found service instance with same name {name}"),
+            );
+        }
+        None
+    } else {
+        let Some(i) = s.instances.iter().find(|i| i.id == parent) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("could not find service instance {parent}"),
+            );
+        };
+        if i.state() != "succeeded" {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "UnprocessableEntity",
+                "the service instance is not ready",
+            );
+        }
+        if s.bindings
+            .iter()
+            .any(|b| b.name == name && b.parent == parent)
+        {
+            return error(
+                StatusCode::CONFLICT,
+                "Conflict",
+                &format!("found service binding with same name {name}"),
+            );
+        }
+        s.next += 1;
+        let n = s.next;
+        let clientid = format!(
+            "sb-{}!b1234|one-inbox-service!b456",
+            uuid(&format!("sm-client-{n}"))
+        );
+        let secret = format!(
+            "{}$sandbox-{}",
+            &uuid(&format!("sm-secret-{n}"))[..8],
+            &uuid(&format!("sm-secret-b-{n}"))[..13]
+        );
+        // Its tokens work at once (F.4 5): a client of the demo XSUAA.
+        if let Ok(mut c) = sb.extra_clients.lock() {
+            c.push((clientid.clone(), secret.clone()));
+        }
+        Some(demo_key(&clientid, &secret))
+    };
+    s.next += 1;
+    let n = s.next;
+    let id = uuid(&format!("sm-{kind}-{n}"));
+    let op = uuid(&format!("sm-op-{n}"));
+    let sync = q.get("async").is_some_and(|a| a == "false");
+    let r = Resource {
+        id: id.clone(),
+        name,
+        parent,
+        ready_at: if sync { now } else { now + delay },
+        failed: failing.then(|| "Sandbox: the broker failed to provision".to_string()),
+        op: op.clone(),
+        credentials,
+    };
+    s.created.push(now);
+    s.operations.insert(op.clone(), (kind, id.clone()));
+    let shown = r.json(kind, &sb);
+    if kind == "service_instances" {
+        s.instances.push(r);
+    } else {
+        s.bindings.push(r);
+    }
+    if sync {
+        return (StatusCode::CREATED, Json(shown)).into_response();
+    }
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/{kind}/{id}/operations/{op}"))],
+        Json(json!({})),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_query;
+
+    #[test]
+    fn field_queries_as_sap_writes_them() {
+        let q = field_query("catalog_name eq 'all-tasks' and service_offering_id in ('a', 'b''c')")
+            .unwrap();
+        assert_eq!(q[0], ("catalog_name".into(), vec!["all-tasks".into()]));
+        assert_eq!(
+            q[1],
+            ("service_offering_id".into(), vec!["a".into(), "b'c".into()])
+        );
+        assert!(field_query("name eq 'open").is_err());
+        assert!(field_query("name like 'x'").is_err());
+        assert!(field_query("").unwrap().is_empty());
+    }
+}
