@@ -80,6 +80,8 @@ type UserTuple = (i64, String, i64);
 
 const ENDED_KEPT_SECS: i64 = 15 * 60;
 const MAX_ENDED: usize = 10_000;
+/// A session unused this long leaves memory (not the database).
+pub const MEMORY_IDLE_SECS: i64 = 15 * 60;
 
 impl Store {
     pub async fn user_count(&self) -> anyhow::Result<i64> {
@@ -266,39 +268,12 @@ impl Store {
         Ok(token)
     }
 
-    pub(super) async fn load_sessions(&self) -> anyhow::Result<()> {
-        let rows: Vec<(String, i64, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT s.token_hash, u.id, u.name, u.is_admin, s.created_at, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut map = self
-            .sessions
-            .write()
-            .map_err(|_| anyhow::anyhow!("sessions poisoned"))?;
-        for (hash, id, name, a, created_at, last_seen) in rows {
-            map.insert(
-                hash,
-                Arc::new(Session {
-                    user: User {
-                        id,
-                        name,
-                        is_admin: a != 0,
-                    },
-                    created_at,
-                    last_seen: AtomicI64::new(last_seen),
-                    persisted: AtomicI64::new(last_seen),
-                }),
-            );
-        }
-        Ok(())
-    }
-
     /// The user of a live session, refreshing its idle timer; expired sessions end.
     pub async fn session(&self, token: &str, limits: SessionLimits, now: i64) -> Option<User> {
         let hash = token_hash(token);
-        if self.shared {
-            // Another instance may have ended it, or changed the user.
+        // Another instance may have ended it, or changed the user; here it
+        // may simply not be loaded yet (sessions load when used).
+        if self.shared || !self.sessions.read().ok()?.contains_key(&hash) {
             self.refresh_session(&hash).await?;
         }
         let session = self.sessions.read().ok()?.get(&hash).cloned()?;
@@ -401,7 +376,9 @@ impl Store {
         })
     }
 
-    /// End every session past its limits, in memory and in the database.
+    /// End every session past its limits, in memory and in the database;
+    /// forget from memory the ones unused for `MEMORY_IDLE_SECS` (they load
+    /// again from the database when used).
     pub async fn prune_sessions(&self, limits: SessionLimits, now: i64) -> anyhow::Result<usize> {
         let expired: Vec<String> = match self.sessions.write() {
             Ok(mut s) => {
@@ -419,6 +396,33 @@ impl Store {
         };
         for hash in &expired {
             self.remember_ended(hash.clone(), now);
+        }
+        // The idle timer of a session leaving memory is kept in the database
+        // (requests write it at most once a minute).
+        let resting: Vec<(String, i64)> = match self.sessions.write() {
+            Ok(mut s) => {
+                let idle: Vec<String> = s
+                    .iter()
+                    .filter(|(_, v)| now - v.last_seen.load(Ordering::Relaxed) > MEMORY_IDLE_SECS)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                idle.into_iter()
+                    .filter_map(|k| {
+                        s.remove(&k)
+                            .map(|v| (k, v.last_seen.load(Ordering::Relaxed)))
+                    })
+                    .collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        for (hash, seen) in &resting {
+            sqlx::query(
+                "UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND last_seen < $1",
+            )
+            .bind(*seen)
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
         }
         let r = sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
             .bind(now - limits.idle)

@@ -188,7 +188,19 @@ pub struct Store {
     /// One writer (or loader) at a time keeps the cache and SQLite in the
     /// same order: a load never puts back a copy older than a write.
     write: tokio::sync::Mutex<()>,
+    /// Bumped by every change of any setup (here): list counts stay valid
+    /// until then.
+    generation: std::sync::atomic::AtomicU64,
+    /// The setups list's two counts per (user, admin, archived, status):
+    /// counting 50,000 rows for every page view is what a busy list costs.
+    counts: Mutex<HashMap<CountKey, (u64, std::time::Instant, [i64; 2])>>,
 }
+
+type CountKey = (i64, bool, bool, String);
+
+/// On a shared database other instances change setups too: their changes
+/// show in the counts after at most this long.
+const SHARED_COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// page, user, at, method, url, status, duration_ms, outcome
 type CallRow = (
@@ -358,10 +370,11 @@ impl Store {
             cache: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
             ended: Mutex::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            counts: Mutex::new(HashMap::new()),
             write: tokio::sync::Mutex::new(()),
         };
         store.summarise_missing().await?;
-        store.load_sessions().await?;
         Ok(store)
     }
 
@@ -413,6 +426,7 @@ impl Store {
         .bind(&setup.id)
         .fetch_one(&mut *conn)
         .await?;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(rev)
     }
 
@@ -844,9 +858,28 @@ impl Store {
             .bind(q.offset)
             .fetch_all(&self.pool)
             .await?;
-        // Two counts, each walking the (archived, ...) index, not a GROUP BY.
+        // Two counts, each walking the (archived, ...) index, not a GROUP BY;
+        // kept until a setup changes (searches are always counted afresh).
+        let generation = self.generation.load(Ordering::SeqCst);
+        let key: CountKey = (q.user_id, q.is_admin, q.archived, q.status.to_string());
+        let known = self
+            .counts
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).copied())
+            .filter(|(g, at, _)| {
+                *g == generation && (!self.shared || at.elapsed() < SHARED_COUNT_TTL)
+            })
+            .filter(|_| q.text.is_empty());
         let mut counts = [0i64; 2];
-        for (i, archived) in [q.archived, !q.archived].into_iter().enumerate() {
+        if let Some((_, _, c)) = known {
+            counts = c;
+        }
+        for (i, archived) in [q.archived, !q.archived]
+            .into_iter()
+            .enumerate()
+            .filter(|_| known.is_none())
+        {
             let mut count_q = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM setups s{sql}"
             )))
@@ -856,6 +889,16 @@ impl Store {
             }
             let (n,): (i64,) = count_q.fetch_one(&self.pool).await?;
             counts[i] = n;
+        }
+        if known.is_none()
+            && q.text.is_empty()
+            && let Ok(mut c) = self.counts.lock()
+        {
+            // Bounded by the people using the list; old generations go.
+            c.retain(|_, (g, _, _)| *g == generation);
+            if c.len() < 10_000 {
+                c.insert(key, (generation, std::time::Instant::now(), counts));
+            }
         }
         Ok(ListPage {
             rows: rows
@@ -877,6 +920,13 @@ impl Store {
             total: counts[0],
             other: counts[1],
         })
+    }
+
+    /// What the setups list shows can only have changed when this changed
+    /// (every setup change here bumps it); `None` on a shared database,
+    /// where other instances change setups too.
+    pub fn list_generation(&self) -> Option<u64> {
+        (!self.shared).then(|| self.generation.load(Ordering::SeqCst))
     }
 
     /// Clear text of a stored secret; `None` when it cannot be decrypted.

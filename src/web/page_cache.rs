@@ -43,6 +43,22 @@ impl Key {
     }
 }
 
+impl Key {
+    /// The setups list as `me` asked for it (`query`), while no setup changed.
+    pub fn list(me: &User, generation: u64, query: &str, now: i64) -> Self {
+        Key {
+            setup: String::new(),
+            rev: generation as i64,
+            user: me.id,
+            name: me.name.clone(),
+            admin: me.is_admin,
+            view: "list",
+            page: query.to_string(),
+            day: now.div_euclid(86_400),
+        }
+    }
+}
+
 struct Entry {
     body: Bytes,
     used: AtomicU64,

@@ -184,8 +184,17 @@ pub async fn list(
     State(state): State<crate::State>,
     CurrentUser(me): CurrentUser,
     Query(params): Query<ListParams>,
-) -> Result<SetupsPage> {
-    list_page(&state, &me, &params, String::new(), None).await
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let key = state
+        .store
+        .list_generation()
+        .map(|g| page_cache::Key::list(&me, g, query.as_deref().unwrap_or(""), fmt::now()));
+    if let Some(hit) = key.as_ref().and_then(|k| state.pages.get(k)) {
+        return Ok(hit);
+    }
+    let page = list_page(&state, &me, &params, String::new(), None).await?;
+    state.pages.render(key, &page)
 }
 
 fn parse_name(input: &playbook::FormInput) -> std::result::Result<String, (String, String)> {

@@ -197,6 +197,31 @@ pub async fn list_over_http(app: &TestApp) {
     let bob = app.user("bob").await;
     let theirs = app.get_as(&bob, "/").await.body;
     assert!(theirs.contains("No setups yet"), "{theirs}");
+    // The counts follow every change at once: an archive, a new setup, a share.
+    app.post(&format!("/setups/{id}/archive"), &[]).await;
+    assert!(app.get("/").await.body.contains("Showing 1 to 50 of 55"));
+    assert_eq!(
+        app.get("/?status=In+progress")
+            .await
+            .body
+            .matches("<tr>")
+            .count(),
+        0
+    );
+    app.create_setup("Newest GmbH").await;
+    assert!(app.get("/").await.body.contains("Showing 1 to 50 of 56"));
+    app.post(&format!("/setups/{id}/restore"), &[]).await;
+    assert!(app.get("/").await.body.contains("Showing 1 to 50 of 57"));
+    app.post(
+        &format!("/setups/{id}/members"),
+        &[("name", "bob"), ("role", "viewer")],
+    )
+    .await;
+    let shared = app.get_as(&bob, "/").await.body;
+    assert!(
+        shared.contains("ACME Germany") && shared.contains("1 setup<"),
+        "{shared}"
+    );
 }
 
 /// Rendered pages are reused (issue 13's throughput): never across viewers,

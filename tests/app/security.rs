@@ -751,5 +751,21 @@ async fn expired_sessions_are_pruned_from_memory_and_the_database() {
     )
     .await
     .expect("reopen");
+    assert_eq!(again.session_count(), 0, "sessions load when used");
+    assert!(again.session(&old, limits, 1000).await.is_none());
+    assert!(again.session(&fresh, limits, 1000).await.is_some());
+    assert_eq!(again.session_count(), 1);
+    // Unused for a quarter of an hour, a live session leaves memory only.
+    let long = SessionLimits {
+        idle: 8 * 3600,
+        max: 7 * 86_400,
+    };
+    let later = 1000 + 16 * 60;
+    assert_eq!(again.prune_sessions(long, later).await.expect("prune"), 0);
+    assert_eq!(again.session_count(), 0, "not kept in memory");
+    assert!(
+        again.session(&fresh, long, later).await.is_some(),
+        "still signed in"
+    );
     assert_eq!(again.session_count(), 1);
 }
