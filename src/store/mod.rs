@@ -193,10 +193,12 @@ pub struct Store {
     generation: std::sync::atomic::AtomicU64,
     /// The setups list's two counts per (user, admin, archived, status):
     /// counting 50,000 rows for every page view is what a busy list costs.
-    counts: Mutex<HashMap<CountKey, (u64, std::time::Instant, [i64; 2])>>,
+    counts: Mutex<HashMap<CountKey, Counted>>,
 }
 
 type CountKey = (i64, bool, bool, String);
+/// (generation, when, [this view, the other view]).
+type Counted = (u64, std::time::Instant, [i64; 2]);
 
 /// On a shared database other instances change setups too: their changes
 /// show in the counts after at most this long.
