@@ -69,6 +69,30 @@ pub fn destination_json(props: &[(&str, String)]) -> String {
     serde_json::to_string_pretty(&map).unwrap_or_default()
 }
 
+/// The columns of the Global User ID upload file. "Global User ID" is the
+/// column SAP's documentation names for "Maintain Business Users"; the
+/// e-mail column and the file's other details are [U] (step 6 says to compare
+/// with the template the app offers before uploading).
+pub const UPLOAD_COLUMNS: [&str; 2] = ["E-Mail Address", "Global User ID"];
+
+/// The approvers with a Global User ID as CSV (RFC 4180: CRLF, quoted when
+/// needed) for S/4HANA's business user upload.
+pub fn global_user_ids_csv(rows: &[(String, String)]) -> Vec<u8> {
+    let cell = |v: &str| {
+        if v.contains([',', '"', '\r', '\n', ';']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_string()
+        }
+    };
+    let mut out = UPLOAD_COLUMNS.map(cell).join(",");
+    out.push_str("\r\n");
+    for (email, id) in rows {
+        out.push_str(&format!("{},{}\r\n", cell(email), cell(id)));
+    }
+    out.into_bytes()
+}
+
 pub const EXPORT_FORMAT: &str = "taskcenter-wizard/setup/1";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -158,6 +182,21 @@ pub fn parse_export(bytes: &[u8]) -> anyhow::Result<Export> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_upload_file_is_rfc_4180() {
+        let csv = global_user_ids_csv(&[
+            (
+                "anna@acme.example".into(),
+                "8a1e0f1c-2b3d-4e5f-9a0b-1c2d3e4f5a6b".into(),
+            ),
+            ("odd,\"name\"@acme.example".into(), "X".into()),
+        ]);
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "E-Mail Address,Global User ID\r\nanna@acme.example,8a1e0f1c-2b3d-4e5f-9a0b-1c2d3e4f5a6b\r\n\"odd,\"\"name\"\"@acme.example\",X\r\n"
+        );
+    }
 
     #[test]
     fn properties_escape_and_latin1() {

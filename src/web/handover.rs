@@ -169,6 +169,32 @@ fn attachment(body: Vec<u8>, content_type: &'static str, file: &str) -> Response
         .into_response()
 }
 
+/// Step 6's Global User IDs as S/4HANA's business user upload takes them.
+pub async fn global_user_ids(
+    State(state): State<crate::State>,
+    Viewer { setup, .. }: Viewer,
+) -> Result<Response> {
+    let rows: Vec<(String, String)> = with_ctx(&state, &setup, |ctx| {
+        ctx.get("approvers")
+            .and_then(|a| domain::parse_approvers(a).ok())
+            .map(|a| {
+                a.value
+                    .into_iter()
+                    .filter_map(|x| x.global_user_id.map(|id| (x.email, id)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    if rows.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(attachment(
+        handover::global_user_ids_csv(&rows),
+        "text/csv; charset=utf-8",
+        "global-user-ids.csv",
+    ))
+}
+
 /// The trust certificate the setup holds (fetched or uploaded), as S/4HANA's
 /// "Upload Signing Certificate" takes it: PEM, or DER as `.cer`.
 pub async fn trust_certificate(

@@ -78,6 +78,7 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/report.md", get(handover::report_markdown))
         .route("/setups/{id}/destination.properties", get(handover::properties))
         .route("/setups/{id}/destination.json", get(handover::destination_json))
+        .route("/setups/{id}/global-user-ids.csv", get(handover::global_user_ids))
         .route("/setups/{id}/export", get(handover::export_form).post(handover::export))
         .route("/import", get(handover::import_form).post(handover::import))
         .route("/healthz", get(health))

@@ -101,6 +101,9 @@ pub struct QuestionPage {
     pub kept_notice: bool,
     /// Steps 3.2 and 3.4: where to download the trust certificate, once held.
     pub cert_href: Option<String>,
+    /// Step 6: the upload file of the Global User IDs known so far, and how
+    /// many approvers it leaves out (no ID yet).
+    pub ids_file: Option<(String, usize, usize)>,
     /// Steps 3.3-3.5 and 6: the page that does them through S/4HANA's API.
     pub api_setup: Option<(String, &'static str, &'static str)>,
 }
@@ -371,6 +374,25 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 .get("certificate")
                 .is_some_and(|c| c.contains("BEGIN CERTIFICATE")))
         .then(|| format!("/setups/{}/certificate", setup.id)),
+        ids_file: (page.id == "step-6")
+            .then(|| {
+                ctx.get("approvers")
+                    .and_then(|a| domain::parse_approvers(a).ok())
+            })
+            .flatten()
+            .map(|a| {
+                let with = a
+                    .value
+                    .iter()
+                    .filter(|x| x.global_user_id.is_some())
+                    .count();
+                (
+                    format!("/setups/{}/global-user-ids.csv", setup.id),
+                    with,
+                    a.value.len() - with,
+                )
+            })
+            .filter(|(_, with, _)| *with > 0),
         api_setup: match page.id {
             "step-3-1" => Some((
                 format!("/setups/{}/push-key", setup.id),

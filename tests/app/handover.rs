@@ -803,3 +803,54 @@ async fn the_trust_certificate_can_be_downloaded_once_held() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Step 6: the Global User IDs as an upload file for S/4HANA's Maintain
+/// Business Users, beside the table; approvers without an ID are left out.
+#[tokio::test]
+async fn step_6_offers_the_global_user_ids_as_an_upload_file() {
+    let app = TestApp::spawn().await;
+    let id = app.create_setup("Upload").await;
+    complete_page(&app, &id, "facts").await;
+    let page = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
+    assert!(
+        !page.contains("global-user-ids.csv"),
+        "nothing to download yet"
+    );
+    assert_eq!(
+        app.get(&format!("/setups/{id}/global-user-ids.csv"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let approvers = "anna.berg@acme.example, d1a6b3c2-0000-4000-8000-000000000001\ncarl.new@acme.example\nbob.stone@acme.example, d1a6b3c2-0000-4000-8000-000000000002";
+    let r = save_ticking_all(&app, &id, "step-6", &[("approvers", approvers.into())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
+    assert!(
+        page.contains(&format!(
+            "href=\"/setups/{id}/global-user-ids.csv\" download"
+        )) && page.contains("(2 approvers; 1 without an ID yet is left out)"),
+        "{page}"
+    );
+    let r = app
+        .client
+        .get(format!("{}/setups/{id}/global-user-ids.csv", app.base))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap_or(""),
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or("")
+            .contains("global-user-ids.csv")
+    );
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        "E-Mail Address,Global User ID\r\nanna.berg@acme.example,d1a6b3c2-0000-4000-8000-000000000001\r\nbob.stone@acme.example,d1a6b3c2-0000-4000-8000-000000000002\r\n"
+    );
+}
