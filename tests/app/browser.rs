@@ -620,6 +620,48 @@ async fn the_s4_half_is_done_through_the_api_in_the_browser() {
     }
     let b = Browser::start(&app.base).await;
     sign_in(&b).await;
+
+    // The trust certificate S/4HANA's "Upload Signing Certificate" needs:
+    // its download links work (fetched here by the page itself, with its cookie).
+    b.open(&format!("/setups/{id}/pages/step-3-2")).await;
+    for (link, starts) in [
+        ("trust.pem", "-----BEGIN CERTIFICATE-----"),
+        ("trust.cer", ""),
+    ] {
+        let got = b
+            .js(&format!(
+                "return (async () => {{ const a = document.querySelector(\"a[href$='/{link}']\"); if (!a || !a.hasAttribute('download')) return 'no link'; const r = await fetch(a.href); const t = await r.arrayBuffer(); return r.status + ' ' + t.byteLength + ' ' + new TextDecoder().decode(t).slice(0, 27); }})();"
+            ))
+            .await;
+        let got = got.as_str().unwrap_or("").to_string();
+        assert!(
+            got.starts_with("200 ") && got.contains(starts),
+            "{link}: {got}"
+        );
+    }
+
+    // The push channel's key through SAP Service Manager (step 3.1).
+    b.open(&format!("/setups/{id}/pages/step-3-1")).await;
+    let sm_key = serde_json::json!({
+        "clientid": demo["sm_clientid"], "clientsecret": demo["sm_clientsecret"],
+        "sm_url": demo["sm_url"], "url": demo["uaa_url"], "xsappname": "b9012|service-manager!b1476"
+    })
+    .to_string();
+    b.fill("#f-sm_key", &sm_key).await;
+    b.continue_().await;
+    b.open(&format!("/setups/{id}/pages/step-3-1")).await;
+    b.click_nav("a[href$='/push-key']").await;
+    b.axe("push-key").await;
+    b.click_nav("form[action$='/push-key/plan'] button").await;
+    assert!(b.source().await.contains("2 to create"));
+    b.axe("push-key-plan").await;
+    b.click_nav("form[action$='/push-key/apply'] button").await;
+    let done = b.source().await;
+    assert!(
+        done.contains("is saved on step 3.1 as the push channel"),
+        "{done}"
+    );
+
     b.open(&format!("/setups/{id}/pages/step-3-3")).await;
     b.click_nav("a[href$='/s4-setup']").await;
     b.axe("s4-setup").await;
@@ -632,7 +674,9 @@ async fn the_s4_half_is_done_through_the_api_in_the_browser() {
     assert!(b.source().await.contains("Connected as TC_COMM_API"));
     b.click_nav("form[action$='/plan'] button").await;
     let plan = b.source().await;
-    assert_eq!(plan.matches("will be created").count(), 4, "{plan}");
+    // User, system, arrangement, inbound user, and the push key's outbound user.
+    assert_eq!(plan.matches("will be created").count(), 5, "{plan}");
+    assert!(plan.contains("Outbound user (push)"), "{plan}");
     b.axe("s4-plan").await;
     b.click_nav("form[action$='/apply'] button").await;
     assert!(
