@@ -316,6 +316,7 @@ pub const ENDPOINTS: &[&str] = &[
     "destinations",
     "find-destination",
     "certificate",
+    "certificate-write",
     "ias-token",
     "scim",
     "s4-token",
@@ -379,10 +380,12 @@ pub struct Sandbox {
     refresh: Mutex<HashMap<String, (String, String)>>,
     destinations: Mutex<BTreeMap<String, serde_json::Map<String, Value>>>,
     faults: Mutex<HashMap<String, Fault>>,
+    /// The first trust certificate (the one `reset` brings back).
     certificate: String,
     cert_cn: String,
-    cert_sha256: String,
-    cert_not_after_ms: i64,
+    /// The Destination service's active and passive trust certificates
+    /// (renewal and rotation change them).
+    trust: Mutex<Trust>,
     s4: Mutex<s4::Tenant>,
     /// CSRF tokens handed out by S/4HANA's services: (token, session cookie).
     csrf: Mutex<HashSet<(String, String)>>,
@@ -425,9 +428,9 @@ fn booster_destinations(demo: &Demo) -> BTreeMap<String, serde_json::Map<String,
 impl Sandbox {
     pub fn new() -> anyhow::Result<Sandbox> {
         let demo = Demo::new()?;
-        let (certificate, cert_not_after_ms) = trust_certificate(&demo.subaccount_id)?;
+        let first = TrustCert::new(&demo.subaccount_id, 0)?;
+        let certificate = first.pem.clone();
         let cert_cn = format!("cfapps.eu10.hana.ondemand.com/{}", demo.subaccount_id);
-        let cert_sha256 = s4::fingerprint(&certificate).unwrap_or_default();
         Ok(Sandbox {
             destinations: Mutex::new(booster_destinations(&demo)),
             keys: jwt::keys()?,
@@ -444,8 +447,11 @@ impl Sandbox {
             settings: Mutex::new(Settings::default()),
             certificate,
             cert_cn,
-            cert_sha256,
-            cert_not_after_ms,
+            trust: Mutex::new(Trust {
+                active: first,
+                passive: None,
+                made: 0,
+            }),
             s4_tokens: Mutex::new(HashSet::new()),
             extra_clients: Mutex::new(Vec::new()),
             sm: Mutex::new(service_manager::Registry::default()),
@@ -516,9 +522,61 @@ fn trust_key_pem() -> anyhow::Result<String> {
     Ok(PEM.get_or_init(|| pem).clone())
 }
 
+/// One trust certificate of the Destination service.
+#[derive(Clone)]
+pub struct TrustCert {
+    pub pem: String,
+    pub sha256: String,
+    pub not_after_ms: i64,
+    pub generated_on: String,
+}
+
+impl TrustCert {
+    /// The `n`th certificate of the subaccount: each has its own serial, so
+    /// its fingerprint differs from every earlier one.
+    fn new(subaccount: &str, n: u64) -> anyhow::Result<TrustCert> {
+        let (pem, not_after_ms) = trust_certificate(subaccount, n)?;
+        Ok(TrustCert {
+            sha256: s4::fingerprint(&pem).unwrap_or_default(),
+            pem,
+            not_after_ms,
+            generated_on: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        })
+    }
+}
+
+pub struct Trust {
+    pub active: TrustCert,
+    pub passive: Option<TrustCert>,
+    /// How many certificates were made (serial numbers).
+    made: u64,
+}
+
+impl Sandbox {
+    /// The certificate the Destination service signs SAML assertions with.
+    fn active_trust(&self) -> Option<TrustCert> {
+        self.trust.lock().ok().map(|t| t.active.clone())
+    }
+
+    /// A new certificate, as renewing (active or passive) makes it.
+    fn next_trust(&self) -> anyhow::Result<TrustCert> {
+        let n = {
+            let mut t = self
+                .trust
+                .lock()
+                .map_err(|_| anyhow::anyhow!("trust poisoned"))?;
+            t.made += 1;
+            t.made
+        };
+        TrustCert::new(&self.demo.subaccount_id, n)
+    }
+}
+
 /// A self-signed RSA certificate with SAP's subject (CN, O, OU, in that
 /// order) and a CN over 64 characters.
-fn trust_certificate(subaccount: &str) -> anyhow::Result<(String, i64)> {
+fn trust_certificate(subaccount: &str, serial: u64) -> anyhow::Result<(String, i64)> {
     use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
@@ -532,6 +590,7 @@ fn trust_certificate(subaccount: &str) -> anyhow::Result<(String, i64)> {
         "CP Destination Configuration",
     );
     params.distinguished_name = dn;
+    params.serial_number = Some(rcgen::SerialNumber::from(serial + 1));
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(730);
@@ -585,7 +644,7 @@ async fn trust_pem(State(sb): State<Shared>) -> impl IntoResponse {
                 "attachment; filename=\"destination-trust.pem\"",
             ),
         ],
-        sb.certificate.clone(),
+        sb.active_trust().map(|t| t.pem).unwrap_or_default(),
     )
 }
 
@@ -670,6 +729,15 @@ async fn reset(State(sb): State<Shared>) -> &'static str {
     if let Ok(mut r) = sb.sm.lock() {
         *r = service_manager::Registry::default();
     }
+    if let Ok(mut t) = sb.trust.lock()
+        && let Some(first) = TrustCert::new(&sb.demo.subaccount_id, 0).ok()
+    {
+        *t = Trust {
+            active: first,
+            passive: None,
+            made: 0,
+        };
+    }
     "ok"
 }
 
@@ -746,7 +814,9 @@ pub fn router(sb: Shared) -> Router {
         .route(&format!("{dc}/subaccountDestinations/{{name}}"), get(services::read).delete(services::delete))
         .route(&format!("{dc}/instanceDestinations"), get(services::list_instance))
         .route(&format!("{dc}/destinations/{{name}}"), get(services::find))
-        .route(&format!("{dc}/saml2Metadata/certificate"), get(services::certificate))
+        .route(&format!("{dc}/saml2Metadata/certificate"), get(services::certificate).post(services::renew_certificate))
+        .route(&format!("{dc}/saml2Metadata/certificate/passive"), get(services::passive_certificate).post(services::renew_passive))
+        .route(&format!("{dc}/saml2Metadata/rotateCertificate"), post(services::rotate_certificate))
         .route("/oauth2/token", post(services::ias_token))
         .route("/scim/Users", get(services::scim_users))
         .route("/sap/bc/sec/oauth2/token", post(s4::token))

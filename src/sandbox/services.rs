@@ -267,12 +267,13 @@ impl super::Sandbox {
                 get("tokenServiceURL")
             ));
         }
+        let signing = self.active_trust().map(|t| t.sha256).unwrap_or_default();
         let assertion = super::s4::Assertion {
             issuer: self.cert_cn.clone(),
             name_id: name_id.to_string(),
             audience: get("audience").to_string(),
         }
-        .sign(&self.cert_sha256);
+        .sign(&signing);
         let basic = Some((
             get("tokenServiceUser").to_string(),
             get("tokenServicePassword").to_string(),
@@ -345,15 +346,81 @@ pub async fn find(
     Json(out).into_response()
 }
 
+fn trust_json(sb: &Shared, t: &super::TrustCert, active: bool) -> Response {
+    Json(json!({
+        "Name": "keypair", "active": active, "expirationTimestamp": t.not_after_ms,
+        "Owner": {"SubaccountId": sb.demo.subaccount_id, "InstanceId": null},
+        "generatedOn": t.generated_on, "x509PublicKeyBase64": t.pem,
+    }))
+    .into_response()
+}
+
+/// `GET /saml2Metadata/certificate`: the active trust certificate.
 pub async fn certificate(State(sb): State<Shared>, headers: HeaderMap) -> Response {
     fault!(sb, "certificate");
     dest_auth!(sb, headers);
-    Json(json!({
-        "Name": "keypair", "active": true, "expirationTimestamp": sb.cert_not_after_ms,
-        "Owner": {"SubaccountId": sb.demo.subaccount_id, "InstanceId": null},
-        "generatedOn": "2026-11-01T08:00:00Z", "x509PublicKeyBase64": sb.certificate,
-    }))
-    .into_response()
+    match sb.active_trust() {
+        Some(t) => trust_json(&sb, &t, true),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// `GET .../certificate/passive`: 404 until one was generated.
+pub async fn passive_certificate(State(sb): State<Shared>, headers: HeaderMap) -> Response {
+    fault!(sb, "certificate");
+    dest_auth!(sb, headers);
+    match sb.trust.lock().ok().and_then(|t| t.passive.clone()) {
+        Some(t) => trust_json(&sb, &t, false),
+        None => dest_error(StatusCode::NOT_FOUND, "No passive certificate found"),
+    }
+}
+
+/// `POST /saml2Metadata/certificate` (renew the active one: it signs at once)
+/// and `.../passive` (generate or renew the passive one).
+async fn renew(sb: Shared, headers: HeaderMap, active: bool) -> Response {
+    fault!(sb, "certificate");
+    fault!(sb, "certificate-write");
+    dest_auth!(sb, headers);
+    let Ok(next) = sb.next_trust() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(mut t) = sb.trust.lock() {
+        if active {
+            t.active = next.clone();
+        } else {
+            t.passive = Some(next.clone());
+        }
+    }
+    trust_json(&sb, &next, active)
+}
+
+pub async fn renew_certificate(State(sb): State<Shared>, headers: HeaderMap) -> Response {
+    renew(sb, headers, true).await
+}
+
+pub async fn renew_passive(State(sb): State<Shared>, headers: HeaderMap) -> Response {
+    renew(sb, headers, false).await
+}
+
+/// `POST /saml2Metadata/rotateCertificate`: the passive one becomes active.
+pub async fn rotate_certificate(State(sb): State<Shared>, headers: HeaderMap) -> Response {
+    fault!(sb, "certificate");
+    fault!(sb, "certificate-write");
+    dest_auth!(sb, headers);
+    let Ok(mut t) = sb.trust.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Some(passive) = t.passive.take() else {
+        return dest_error(
+            StatusCode::BAD_REQUEST,
+            "There is no passive certificate to rotate with",
+        );
+    };
+    let was = std::mem::replace(&mut t.active, passive);
+    t.passive = Some(was);
+    let active = t.active.clone();
+    drop(t);
+    trust_json(&sb, &active, true)
 }
 
 /// A SCIM ListResponse page (1-based `startIndex`, `count` at most 100),

@@ -159,22 +159,70 @@ impl Session<'_> {
 
     /// The subaccount's active trust certificate, as PEM.
     pub async fn certificate(&self, calls: &Calls) -> Result<String, SapError> {
-        let resp = self
-            .c
-            .send(
-                calls,
-                self.req(Method::GET, "/saml2Metadata/certificate", None),
-            )
-            .await?;
+        self.trust(calls, Method::GET, Trust::Active)
+            .await?
+            .ok_or(SapError::Status {
+                status: 404,
+                message: Some("the subaccount has no trust certificate yet".into()),
+            })
+    }
+
+    /// The passive trust certificate, if one was generated.
+    pub async fn passive_certificate(&self, calls: &Calls) -> Result<Option<String>, SapError> {
+        self.trust(calls, Method::GET, Trust::Passive).await
+    }
+
+    /// Generate or renew a certificate (sap-apis.md §3): the active one
+    /// signs at once; a passive one waits for `rotate`. Returns its PEM.
+    pub async fn renew_certificate(&self, calls: &Calls, which: Trust) -> Result<String, SapError> {
+        self.trust(calls, Method::POST, which)
+            .await?
+            .ok_or(SapError::Garbage {
+                what: "no certificate after renewing it".into(),
+            })
+    }
+
+    /// Swap the active and passive certificates; returns the new active one.
+    pub async fn rotate_certificate(&self, calls: &Calls) -> Result<String, SapError> {
+        self.trust(calls, Method::POST, Trust::Rotate)
+            .await?
+            .ok_or(SapError::Garbage {
+                what: "no certificate after rotating".into(),
+            })
+    }
+
+    async fn trust(
+        &self,
+        calls: &Calls,
+        method: Method,
+        which: Trust,
+    ) -> Result<Option<String>, SapError> {
+        let path = match which {
+            Trust::Active => "/saml2Metadata/certificate",
+            Trust::Passive => "/saml2Metadata/certificate/passive",
+            Trust::Rotate => "/saml2Metadata/rotateCertificate",
+        };
+        let resp = self.c.send(calls, self.req(method, path, None)).await?;
+        if resp.status == 404 && which == Trust::Passive {
+            return Ok(None);
+        }
         if !resp.ok() {
             return Err(resp.into_error());
         }
         resp.json()?
             .get("x509PublicKeyBase64")
             .and_then(Value::as_str)
-            .map(str::to_string)
+            .map(|p| Some(p.to_string()))
             .ok_or(SapError::Garbage {
                 what: "a certificate answer without x509PublicKeyBase64".into(),
             })
     }
+}
+
+/// Which trust certificate (or the rotation of both).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    Active,
+    Passive,
+    Rotate,
 }

@@ -14,6 +14,7 @@ mod s4_setup;
 mod s4_users;
 mod setups;
 mod throttle;
+mod trust;
 
 pub use auth::{KeptForms, encode, safe_next};
 pub use customer_user::CustomerTokens;
@@ -73,6 +74,12 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-users/plan", post(s4_users::plan))
         .route("/setups/{id}/s4-users/apply", post(s4_users::apply))
         .route("/setups/{id}/certificate/{file}", get(handover::trust_certificate))
+        .route("/setups/{id}/trust", get(trust::show))
+        .route("/setups/{id}/trust/read", post(trust::read))
+        .route("/setups/{id}/trust/passive", post(trust::passive))
+        .route("/setups/{id}/trust/rotate", post(trust::rotate))
+        .route("/setups/{id}/trust/renew", post(trust::renew))
+        .route("/setups/{id}/trust/passive.pem", get(trust::passive_pem))
         .route("/setups/{id}/report", get(handover::report_page))
         .route("/setups/{id}/next", get(handover::next_page))
         .route("/setups/{id}/report.md", get(handover::report_markdown))

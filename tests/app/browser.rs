@@ -640,6 +640,13 @@ async fn the_s4_half_is_done_through_the_api_in_the_browser() {
         );
     }
 
+    // Its renewal and rotation page, read from the Destination service.
+    b.click_nav("a[href$='/trust']").await;
+    b.axe("trust").await;
+    b.click_nav("form[action$='/trust/read'] button").await;
+    assert!(b.source().await.contains("step 3.2 holds it"));
+    b.axe("trust-read").await;
+
     // The push channel's key through SAP Service Manager (step 3.1).
     b.open(&format!("/setups/{id}/pages/step-3-1")).await;
     let sm_key = serde_json::json!({

@@ -789,3 +789,155 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
     let calls = app.get(&format!("/setups/{id}/calls")).await.body;
     assert!(calls.contains("/v1/service_instances") && calls.contains("/v1/service_bindings"));
 }
+
+fn hidden(body: &str, name: &str) -> String {
+    between(body, &format!("name=\"{name}\" value=\""), "\"")
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Issue 11: the trust certificate's lifecycle through the Destination
+/// service — passive, rotation, renewal, each after a confirmation — and
+/// S/4HANA judging the SAML assertions until it has the new one again.
+#[tokio::test]
+async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = ready(&app, &demo).await;
+    let p = plan(&app, &id).await;
+    assert_eq!(apply(&app, &id, &p).await.status, StatusCode::OK);
+    let r = complete_demo_page(&app, &demo, &id, "step-4").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
+    let works = "obtained an S/4HANA token for this user";
+    let verify = || async { app.post(&format!("/setups/{id}/verify"), &[]).await.body };
+    assert!(verify().await.contains(works));
+
+    let step32 = app.get(&format!("/setups/{id}/pages/step-3-2")).await.body;
+    assert!(step32.contains(&format!("href=\"/setups/{id}/trust\"")));
+    let page = app.get(&format!("/setups/{id}/trust")).await.body;
+    assert!(page.contains("Common name (SAML issuer)") && page.contains("Read the certificates"));
+    let read = app.post(&format!("/setups/{id}/trust/read"), &[]).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert!(
+        read.body.contains("Active (signs now); step 3.2 holds it"),
+        "{}",
+        read.body
+    );
+    let first = hidden(&read.body, "active");
+
+    // A confirmation for other certificates than those shown does nothing.
+    let stale = app
+        .post(
+            &format!("/setups/{id}/trust/passive"),
+            &[("active", "AA:BB"), ("passive", "")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    let again = app
+        .post(&format!("/setups/{id}/trust/read"), &[])
+        .await
+        .body;
+    assert!(
+        again.contains("<td>Passive</td><td colspan=\"2\">none</td>"),
+        "{again}"
+    );
+
+    // A passive certificate: the active one still signs.
+    let r = app
+        .post(
+            &format!("/setups/{id}/trust/passive"),
+            &[("active", &first), ("passive", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("A passive certificate was created"));
+    let passive = hidden(&r.body, "passive");
+    assert!(!passive.is_empty() && passive != first);
+    assert!(
+        verify().await.contains(works),
+        "nothing changed for S/4HANA"
+    );
+    let pem = app
+        .client
+        .get(format!("{}/setups/{id}/trust/passive.pem", app.base))
+        .send()
+        .await
+        .expect("pem")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+
+    // Rotated: the passive one signs; S/4HANA refuses until it has it.
+    let r = app
+        .post(
+            &format!("/setups/{id}/trust/rotate"),
+            &[("active", &first), ("passive", &passive)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("Rotated") && r.body.contains("S/4HANA needs the new certificate"),
+        "{}",
+        r.body
+    );
+    let step32 = app.get(&format!("/setups/{id}/pages/step-3-2")).await.body;
+    assert!(
+        step32.contains(&passive),
+        "step 3.2 holds the rotated certificate"
+    );
+    assert!(
+        !verify().await.contains(works),
+        "S/4HANA still has the former one"
+    );
+    let p = plan(&app, &id).await;
+    assert_eq!(p.body.matches("will be changed").count(), 1, "{}", p.body);
+    let r = apply(&app, &id, &p).await;
+    assert!(
+        r.body
+            .contains("OAuth2IdentityProviderCertificatePublicKeyBase64"),
+        "{}",
+        r.body
+    );
+    assert!(
+        verify().await.contains(works),
+        "S/4HANA trusts the rotated certificate"
+    );
+
+    // Renewed: a new active certificate at once, step 3.2 holds it too.
+    let read = app
+        .post(&format!("/setups/{id}/trust/read"), &[])
+        .await
+        .body;
+    let (active, former) = (hidden(&read, "active"), hidden(&read, "passive"));
+    assert_eq!(
+        (active.as_str(), former.as_str()),
+        (passive.as_str(), first.as_str()),
+        "swapped"
+    );
+    let r = app
+        .post(
+            &format!("/setups/{id}/trust/renew"),
+            &[("active", &active), ("passive", &former)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Renewed"));
+    let read = app
+        .post(&format!("/setups/{id}/trust/read"), &[])
+        .await
+        .body;
+    let renewed = hidden(&read, "active");
+    assert!(renewed != active && renewed != first);
+    assert!(read.contains("Active (signs now); step 3.2 holds it"));
+    let calls = app.get(&format!("/setups/{id}/calls")).await.body;
+    assert!(
+        calls.contains("saml2Metadata/rotateCertificate")
+            && calls.contains("saml2Metadata/certificate/passive")
+    );
+}

@@ -1,0 +1,371 @@
+//! The trust certificate's lifecycle (step 3.2): what renewal and rotation
+//! do, both through the Destination service once confirmed, and what S/4HANA
+//! must then receive again. The new active certificate lands on step 3.2.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::auth::{Editor, SetupHead, setup_page};
+use super::form::Submitted;
+use super::s4_setup::save_answers;
+use super::setups::with_ctx;
+use crate::domain::{DestinationKey, TrustCertificate};
+use crate::error::{AppError, Result};
+use crate::fmt;
+use crate::playbook;
+use crate::sap::destinations::{self, Trust};
+use crate::sap::{Calls, SapClient};
+use crate::store::{Setup, User};
+
+/// One certificate as the page shows it.
+pub struct CertView {
+    pub cn: String,
+    pub not_after: String,
+    pub days: i64,
+    pub sha256: String,
+    /// The one step 3.2 holds (and S/4HANA was given).
+    pub held: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "trust.html")]
+pub struct TrustPage {
+    pub title: String,
+    /// The header: who is signed in, which setup.
+    pub head: SetupHead,
+    /// Step 3.2's certificate.
+    pub held: Option<CertView>,
+    /// Whether a Destination service key is saved (step 3.2).
+    pub has_key: bool,
+    /// What the Destination service has, once read.
+    pub active: Option<CertView>,
+    pub passive: Option<CertView>,
+    pub read: bool,
+    /// The fingerprints read, which the confirmations carry back.
+    pub seen_active: String,
+    pub seen_passive: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    /// Step 3.2 received a new certificate: S/4HANA needs it next.
+    pub upload_next: bool,
+}
+
+fn view(pem: &str, held_sha: Option<&str>, now: i64) -> Option<CertView> {
+    let c = TrustCertificate::parse(pem.as_bytes(), now).ok()?.value;
+    Some(CertView {
+        days: (c.not_after - now).div_euclid(86_400),
+        not_after: fmt::date(c.not_after),
+        held: held_sha == Some(c.sha256.as_str()),
+        cn: c.cn,
+        sha256: c.sha256,
+    })
+}
+
+struct Inputs {
+    key: Option<DestinationKey>,
+    held_pem: Option<String>,
+    held_sha: Option<String>,
+}
+
+fn inputs(state: &crate::AppState, setup: &Setup) -> std::result::Result<Inputs, String> {
+    with_ctx(state, setup, |ctx| {
+        let secret = ctx.secret_to_send("ds_clientsecret")?;
+        let key = match (
+            ctx.get("ds_uri"),
+            ctx.get("ds_url"),
+            ctx.get("ds_clientid"),
+            secret,
+        ) {
+            (Some(uri), Some(url), Some(id), Some(secret)) => Some(DestinationKey {
+                uri: uri.into(),
+                url: url.into(),
+                clientid: id.into(),
+                clientsecret: secret,
+            }),
+            _ => None,
+        };
+        Ok(Inputs {
+            key,
+            held_pem: ctx
+                .get("certificate")
+                .filter(|c| c.contains("BEGIN CERTIFICATE"))
+                .map(str::to_string),
+            held_sha: ctx.get("cert_sha256").map(str::to_string),
+        })
+    })
+}
+
+fn page(state: &crate::AppState, setup: &Setup, me: &User) -> TrustPage {
+    let now = fmt::now();
+    let i = inputs(state, setup);
+    let (held, has_key, error) = match &i {
+        Ok(i) => (
+            i.held_pem
+                .as_deref()
+                .and_then(|p| view(p, i.held_sha.as_deref(), now)),
+            i.key.is_some(),
+            None,
+        ),
+        Err(e) => (None, false, Some(e.clone())),
+    };
+    TrustPage {
+        title: format!("Renew the trust certificate — {}", setup.name),
+        head: SetupHead::of(setup, me),
+        held,
+        has_key,
+        active: None,
+        passive: None,
+        read: false,
+        seen_active: String::new(),
+        seen_passive: String::new(),
+        error,
+        notice: None,
+        upload_next: false,
+    }
+}
+
+pub async fn show(
+    State(state): State<crate::State>,
+    Editor { setup, me, .. }: Editor,
+) -> Result<TrustPage> {
+    Ok(page(&state, &setup, &me))
+}
+
+/// Both certificates as the Destination service has them now.
+async fn read_both(
+    sap: &SapClient,
+    calls: &Calls,
+    key: &DestinationKey,
+) -> std::result::Result<(String, Option<String>), String> {
+    let s = destinations::connect(sap, calls, key)
+        .await
+        .map_err(|e| e.explain())?;
+    let (a, p) = tokio::join!(s.certificate(calls), s.passive_certificate(calls));
+    Ok((a.map_err(|e| e.explain())?, p.map_err(|e| e.explain())?))
+}
+
+fn show_read(p: &mut TrustPage, active: &str, passive: Option<&str>, held_sha: Option<&str>) {
+    let now = fmt::now();
+    p.read = true;
+    p.active = view(active, held_sha, now);
+    p.passive = passive.and_then(|x| view(x, held_sha, now));
+    p.seen_active = p
+        .active
+        .as_ref()
+        .map(|a| a.sha256.clone())
+        .unwrap_or_default();
+    p.seen_passive = p
+        .passive
+        .as_ref()
+        .map(|a| a.sha256.clone())
+        .unwrap_or_default();
+}
+
+pub async fn read(
+    State(state): State<crate::State>,
+    Editor { setup, me, .. }: Editor,
+) -> Result<Response> {
+    let mut p = page(&state, &setup, &me);
+    let Ok(Inputs {
+        key: Some(key),
+        held_sha,
+        ..
+    }) = inputs(&state, &setup)
+    else {
+        p.error = Some(
+            p.error
+                .take()
+                .unwrap_or_else(|| "First save a Destination service key on step 3.2.".into()),
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    };
+    let calls = Calls::default();
+    let result = read_both(&state.sap, &calls, &key).await;
+    state
+        .store
+        .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
+        .await?;
+    match result {
+        Ok((a, passive)) => {
+            show_read(&mut p, &a, passive.as_deref(), held_sha.as_deref());
+            Ok(p.into_response())
+        }
+        Err(e) => {
+            p.error = Some(e);
+            Ok((StatusCode::BAD_GATEWAY, p).into_response())
+        }
+    }
+}
+
+/// What a confirmed change does (each button names the certificate it saw).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Passive,
+    Rotate,
+    Renew,
+}
+
+async fn change(
+    state: &crate::AppState,
+    setup: &Setup,
+    me: &User,
+    input: &playbook::FormInput,
+    what: Change,
+) -> Result<Response> {
+    let mut p = page(state, setup, me);
+    let Ok(Inputs {
+        key: Some(key),
+        held_sha,
+        ..
+    }) = inputs(state, setup)
+    else {
+        p.error = Some("First save a Destination service key on step 3.2.".into());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    };
+    let calls = Calls::default();
+    let outcome = async {
+        let (active, passive) = read_both(&state.sap, &calls, &key).await?;
+        // Confirmed for the certificates the consultant saw, not others.
+        let now = fmt::now();
+        let seen = |pem: Option<&str>| pem.and_then(|x| view(x, None, now)).map(|v| v.sha256);
+        if input.first("active") != seen(Some(&active)).as_deref()
+            || input.first("passive").filter(|s| !s.is_empty())
+                != seen(passive.as_deref()).as_deref()
+        {
+            return Ok(Err((active, passive)));
+        }
+        let s = destinations::connect(&state.sap, &calls, &key)
+            .await
+            .map_err(|e| e.explain())?;
+        let result = match what {
+            Change::Passive => s.renew_certificate(&calls, Trust::Passive).await,
+            Change::Renew => s.renew_certificate(&calls, Trust::Active).await,
+            Change::Rotate => s.rotate_certificate(&calls).await,
+        };
+        result.map(Ok).map_err(|e| e.explain())
+    }
+    .await;
+    state
+        .store
+        .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
+        .await?;
+    let pem = match outcome {
+        Err(e) => {
+            p.error = Some(format!("{e} Nothing was changed; try again."));
+            return Ok((StatusCode::BAD_GATEWAY, p).into_response());
+        }
+        Ok(Err((active, passive))) => {
+            p.error = Some(
+                "The certificates changed since you read them. Check them again and confirm."
+                    .into(),
+            );
+            show_read(&mut p, &active, passive.as_deref(), held_sha.as_deref());
+            return Ok((StatusCode::CONFLICT, p).into_response());
+        }
+        Ok(Ok(pem)) => pem,
+    };
+    if what == Change::Passive {
+        p.notice = Some("A passive certificate was created. The active one still signs; nothing changed for S/4HANA yet.".into());
+        let calls = Calls::default();
+        if let Ok((a, passive)) = read_both(&state.sap, &calls, &key).await {
+            show_read(&mut p, &a, passive.as_deref(), held_sha.as_deref());
+        }
+        return Ok(p.into_response());
+    }
+    // The new active certificate becomes step 3.2's, as if uploaded there.
+    match save_answers(
+        state,
+        setup,
+        "step-3-2",
+        &[("certificate_text", pem)],
+        me,
+        None,
+    )
+    .await?
+    {
+        Ok(saved) => {
+            let mut p = page(state, &saved, me);
+            p.upload_next = true;
+            p.notice = Some(match what {
+                Change::Rotate => {
+                    "Rotated: the former passive certificate signs now. Step 3.2 holds it.".into()
+                }
+                _ => "Renewed: the new certificate signs now. Step 3.2 holds it.".into(),
+            });
+            Ok(p.into_response())
+        }
+        Err((status, why)) => {
+            p.error = Some(format!(
+                "The Destination service changed its certificate, but step 3.2 did not accept it: {why}"
+            ));
+            Ok((status, p).into_response())
+        }
+    }
+}
+
+pub async fn passive(
+    State(state): State<crate::State>,
+    Editor { setup, me, .. }: Editor,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    change(&state, &setup, &me, &input, Change::Passive).await
+}
+
+pub async fn rotate(
+    State(state): State<crate::State>,
+    Editor { setup, me, .. }: Editor,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    change(&state, &setup, &me, &input, Change::Rotate).await
+}
+
+pub async fn renew(
+    State(state): State<crate::State>,
+    Editor { setup, me, .. }: Editor,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    change(&state, &setup, &me, &input, Change::Renew).await
+}
+
+/// The passive certificate, read from the Destination service, for S/4HANA.
+pub async fn passive_pem(
+    State(state): State<crate::State>,
+    Editor { setup, me, .. }: Editor,
+) -> Result<Response> {
+    let Ok(Inputs { key: Some(key), .. }) = inputs(&state, &setup) else {
+        return Err(AppError::NotFound);
+    };
+    let calls = Calls::default();
+    let result = read_both(&state.sap, &calls, &key).await;
+    state
+        .store
+        .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
+        .await?;
+    match result {
+        Ok((_, Some(pem))) => Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-pem-file"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment; filename=\"passive-trust.pem\""),
+                ),
+            ],
+            pem,
+        )
+            .into_response()),
+        Ok((_, None)) => Err(AppError::NotFound),
+        Err(e) => {
+            let mut p = page(&state, &setup, &me);
+            p.error = Some(e);
+            Ok((StatusCode::BAD_GATEWAY, p).into_response())
+        }
+    }
+}
+
+setup_page!(TrustPage);
