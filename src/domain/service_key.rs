@@ -185,6 +185,43 @@ pub fn cross_check(
     Ok(())
 }
 
+/// The named text fields of a pasted key, trailing `/` removed; the first
+/// `urls` of them must be https addresses. Errors name what is missing.
+fn key_fields<const N: usize>(
+    v: &Value,
+    what: &str,
+    names: [&str; N],
+    urls: usize,
+) -> Result<[String; N], Invalid> {
+    let missing: Vec<&str> = names
+        .into_iter()
+        .filter(|k| text(v, &[k]).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "The {what} is missing {}. Copy the whole key again",
+            missing.join(", ")
+        ));
+    }
+    let values = names.map(|k| {
+        text(v, &[k])
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string()
+    });
+    if let Some((k, _)) = names
+        .iter()
+        .zip(&values)
+        .take(urls)
+        .find(|(_, x)| !x.starts_with("https://"))
+    {
+        return Err(format!(
+            "{k} in the {what} must start with https://; the key looks edited"
+        ));
+    }
+    Ok(values)
+}
+
 /// A Destination service key: what the wizard needs to call that service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationKey {
@@ -203,34 +240,17 @@ impl DestinationKey {
         {
             return Err("This is the Task Center service key. Paste the key of a Destination service instance here".into());
         }
-        let missing: Vec<&str> = ["uri", "url", "clientid", "clientsecret"]
-            .into_iter()
-            .filter(|k| text(&v, &[k]).is_none())
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "The Destination service key is missing {}. Copy the whole key of the Destination service instance again",
-                missing.join(", ")
-            ));
-        }
-        let get = |k: &str| {
-            text(&v, &[k])
-                .unwrap_or_default()
-                .trim_end_matches('/')
-                .to_string()
-        };
-        for k in ["uri", "url"] {
-            if !get(k).starts_with("https://") {
-                return Err(format!(
-                    "{k} in the Destination service key must start with https://; the key looks edited"
-                ));
-            }
-        }
+        let [uri, url, clientid, clientsecret] = key_fields(
+            &v,
+            "Destination service key",
+            ["uri", "url", "clientid", "clientsecret"],
+            2,
+        )?;
         let mut out = Checked::ok(DestinationKey {
-            uri: get("uri"),
-            url: get("url"),
-            clientid: get("clientid"),
-            clientsecret: get("clientsecret"),
+            uri,
+            url,
+            clientid,
+            clientsecret,
         });
         out.warnings.extend(wrapped);
         Ok(out)
@@ -256,34 +276,17 @@ impl ServiceManagerKey {
         if text(&v, &["certificate"]).is_some() && text(&v, &["clientsecret"]).is_none() {
             return Err("This Service Manager key uses an X.509 certificate. Create a key with the default credential type (client ID and secret) and paste that one".into());
         }
-        let missing: Vec<&str> = ["url", "clientid", "clientsecret"]
-            .into_iter()
-            .filter(|k| text(&v, &[k]).is_none())
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "The Service Manager key is missing {}. Copy the whole key again",
-                missing.join(", ")
-            ));
-        }
-        let get = |k: &str| {
-            text(&v, &[k])
-                .unwrap_or_default()
-                .trim_end_matches('/')
-                .to_string()
-        };
-        for k in ["sm_url", "url"] {
-            if !get(k).starts_with("https://") {
-                return Err(format!(
-                    "{k} in the Service Manager key must start with https://; the key looks edited"
-                ));
-            }
-        }
+        let [sm_url, url, clientid, clientsecret] = key_fields(
+            &v,
+            "Service Manager key",
+            ["sm_url", "url", "clientid", "clientsecret"],
+            2,
+        )?;
         let mut out = Checked::ok(ServiceManagerKey {
-            sm_url: get("sm_url"),
-            url: get("url"),
-            clientid: get("clientid"),
-            clientsecret: get("clientsecret"),
+            sm_url,
+            url,
+            clientid,
+            clientsecret,
         });
         out.warnings.extend(wrapped);
         Ok(out)

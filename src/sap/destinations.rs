@@ -4,16 +4,19 @@
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::{Auth, Calls, Req, SapClient, SapError, Service, xsuaa};
+use super::{Calls, SapClient, SapError, Service, TokenSession};
 use crate::domain::DestinationKey;
 
 pub type Props = Map<String, Value>;
 
 /// An authenticated session with one subaccount's Destination service.
-pub struct Session<'a> {
-    c: &'a SapClient,
-    base: String,
-    token: String,
+pub struct Session<'a>(TokenSession<'a>);
+
+impl<'a> std::ops::Deref for Session<'a> {
+    type Target = TokenSession<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 pub async fn connect<'a>(
@@ -21,16 +24,18 @@ pub async fn connect<'a>(
     calls: &Calls,
     key: &DestinationKey,
 ) -> Result<Session<'a>, SapError> {
-    let token =
-        xsuaa::client_credentials(c, calls, &key.url, &key.clientid, &key.clientsecret).await?;
-    Ok(Session {
-        c,
-        base: format!(
-            "{}/destination-configuration/v1",
-            key.uri.trim_end_matches('/')
-        ),
-        token: token.access_token,
-    })
+    let base = format!(
+        "{}/destination-configuration/v1",
+        key.uri.trim_end_matches('/')
+    );
+    let creds = (
+        key.url.as_str(),
+        key.clientid.as_str(),
+        key.clientsecret.as_str(),
+    );
+    TokenSession::connect(c, calls, Service::Destination, base, creds)
+        .await
+        .map(Session)
 }
 
 pub enum Upsert {
@@ -39,20 +44,6 @@ pub enum Upsert {
 }
 
 impl Session<'_> {
-    fn req<'s>(&'s self, method: Method, path: &str, json: Option<&'s Value>) -> Req<'s> {
-        Req {
-            service: Service::Destination,
-            method,
-            url: format!("{}{path}", self.base),
-            auth: Auth::Bearer(&self.token),
-            headers: Vec::new(),
-            form: None,
-            json: None,
-            accept: "application/json",
-        }
-        .with_json(json)
-    }
-
     pub async fn get(&self, calls: &Calls, name: &str) -> Result<Option<Props>, SapError> {
         let resp = self
             .c

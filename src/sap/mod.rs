@@ -280,11 +280,6 @@ pub struct Req<'a> {
 }
 
 impl<'a> Req<'a> {
-    pub fn with_json(mut self, json: Option<&'a Value>) -> Self {
-        self.json = json;
-        self
-    }
-
     pub fn get(service: Service, url: impl Into<String>, auth: Auth<'a>) -> Self {
         Req {
             service,
@@ -294,6 +289,51 @@ impl<'a> Req<'a> {
             headers: Vec::new(),
             form: None,
             json: None,
+            accept: "application/json",
+        }
+    }
+}
+
+/// A service called with one client-credentials token (the Destination
+/// service, Service Manager): its base URL, and requests that carry the token.
+pub struct TokenSession<'a> {
+    pub c: &'a SapClient,
+    service: Service,
+    base: String,
+    token: String,
+}
+
+impl<'a> TokenSession<'a> {
+    pub async fn connect(
+        c: &'a SapClient,
+        calls: &Calls,
+        service: Service,
+        base: String,
+        (uaa_url, clientid, secret): (&str, &str, &str),
+    ) -> Result<Self, SapError> {
+        let token = xsuaa::client_credentials(c, calls, uaa_url, clientid, secret).await?;
+        Ok(TokenSession {
+            c,
+            service,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.access_token,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A request to `base + path` with the token and an optional JSON body.
+    pub fn req<'s>(&'s self, method: Method, path: &str, json: Option<&'s Value>) -> Req<'s> {
+        Req {
+            service: self.service,
+            method,
+            url: format!("{}{path}", self.base),
+            auth: Auth::Bearer(&self.token),
+            headers: Vec::new(),
+            form: None,
+            json,
             accept: "application/json",
         }
     }

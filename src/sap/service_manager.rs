@@ -7,14 +7,17 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{Auth, Calls, Req, SapClient, SapError, Service, xsuaa};
+use super::{Calls, SapClient, SapError, Service, TokenSession};
 use crate::domain::ServiceManagerKey;
 
 /// An authenticated session with one subaccount's Service Manager.
-pub struct Session<'a> {
-    c: &'a SapClient,
-    base: String,
-    token: String,
+pub struct Session<'a>(TokenSession<'a>);
+
+impl<'a> std::ops::Deref for Session<'a> {
+    type Target = TokenSession<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 pub async fn connect<'a>(
@@ -22,13 +25,14 @@ pub async fn connect<'a>(
     calls: &Calls,
     key: &ServiceManagerKey,
 ) -> Result<Session<'a>, SapError> {
-    let token =
-        xsuaa::client_credentials(c, calls, &key.url, &key.clientid, &key.clientsecret).await?;
-    Ok(Session {
-        c,
-        base: key.sm_url.trim_end_matches('/').to_string(),
-        token: token.access_token,
-    })
+    let creds = (
+        key.url.as_str(),
+        key.clientid.as_str(),
+        key.clientsecret.as_str(),
+    );
+    TokenSession::connect(c, calls, Service::ServiceManager, key.sm_url.clone(), creds)
+        .await
+        .map(Session)
 }
 
 /// `name eq 'value'` with the value quoted as Service Manager's field
@@ -41,20 +45,6 @@ pub fn eq(field: &str, value: &str) -> String {
 const OPERATION_WAIT: Duration = Duration::from_secs(40);
 
 impl Session<'_> {
-    fn req<'s>(&'s self, method: Method, path: &str, json: Option<&'s Value>) -> Req<'s> {
-        Req {
-            service: Service::ServiceManager,
-            method,
-            url: format!("{}{path}", self.base),
-            auth: Auth::Bearer(&self.token),
-            headers: Vec::new(),
-            form: None,
-            json: None,
-            accept: "application/json",
-        }
-        .with_json(json)
-    }
-
     /// Every item of a list (`/v1/service_offerings` etc.) matching the field
     /// queries, following the paging token.
     pub async fn list(
@@ -135,7 +125,7 @@ impl Session<'_> {
                 let Some(op) = resp
                     .location
                     .as_deref()
-                    .map(|l| l.strip_prefix(self.base.as_str()).unwrap_or(l).to_string())
+                    .map(|l| l.strip_prefix(self.base()).unwrap_or(l).to_string())
                 else {
                     return Err(SapError::Garbage {
                         what: "202 Accepted without a Location".into(),
@@ -164,7 +154,7 @@ impl Session<'_> {
     /// `false` when it is still running after the wait.
     pub async fn follow(&self, calls: &Calls, op: &str) -> Result<bool, SapError> {
         // Relative as SAP sends it; tolerated absolute on this Service Manager.
-        let op = op.strip_prefix(self.base.as_str()).unwrap_or(op);
+        let op = op.strip_prefix(self.base()).unwrap_or(op);
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {

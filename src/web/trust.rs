@@ -4,7 +4,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -306,28 +306,20 @@ async fn change(
     }
 }
 
-pub async fn passive(
+/// `POST /setups/{id}/trust/{passive|rotate|renew}`: one confirmed change.
+pub async fn confirm(
     State(state): State<crate::State>,
     Editor { setup, me, .. }: Editor,
+    Path((_, what)): Path<(String, String)>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    change(&state, &setup, &me, &input, Change::Passive).await
-}
-
-pub async fn rotate(
-    State(state): State<crate::State>,
-    Editor { setup, me, .. }: Editor,
-    Submitted(input): Submitted,
-) -> Result<Response> {
-    change(&state, &setup, &me, &input, Change::Rotate).await
-}
-
-pub async fn renew(
-    State(state): State<crate::State>,
-    Editor { setup, me, .. }: Editor,
-    Submitted(input): Submitted,
-) -> Result<Response> {
-    change(&state, &setup, &me, &input, Change::Renew).await
+    let what = match what.as_str() {
+        "passive" => Change::Passive,
+        "rotate" => Change::Rotate,
+        "renew" => Change::Renew,
+        _ => return Err(AppError::NotFound),
+    };
+    change(&state, &setup, &me, &input, what).await
 }
 
 /// The passive certificate, read from the Destination service, for S/4HANA.
