@@ -277,23 +277,10 @@ async fn online_checks_compare_btp_with_the_answers() {
     // Someone changes the destination in the cockpit: Verify says what differs.
     let token = dest_token(&app, &demo).await;
     let base = app.sandbox_url("/destination-configuration/v1/subaccountDestinations");
-    let mut current: serde_json::Value = client()
-        .get(format!("{base}/S4HANACloud"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("g")
-        .json()
-        .await
-        .expect("j");
-    current["tc.enabled"] = "false".into();
-    client()
-        .put(&base)
-        .bearer_auth(&token)
-        .json(&current)
-        .send()
-        .await
-        .expect("put");
+    edit_destination(&app, &demo, "S4HANACloud", |d| {
+        d["tc.enabled"] = "false".into()
+    })
+    .await;
     client().post(&base).bearer_auth(&token).json(&serde_json::json!({"Name": "S4_COPY", "URL": "https://my404687-api.s4hana.ondemand.com", "Type": "HTTP", "ProxyType": "Internet", "Authentication": "NoAuthentication"})).send().await.expect("post");
     let changed = app.post(&path, &[]).await.body;
     assert_eq!(verdict(&changed, "Destination in BTP"), "Fail");
@@ -312,26 +299,17 @@ async fn online_checks_compare_btp_with_the_answers() {
     );
     // The IDS destination pointed elsewhere, then a service destination
     // deleted in the cockpit (failure modes 15 and 21).
-    let ids = "Identity_Authentication_Connectivity_IDS";
-    let mut idsd: serde_json::Value = client()
-        .get(format!("{base}/{ids}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("g")
-        .json()
-        .await
-        .expect("j");
-    idsd["URL"] = "https://other.accounts.ondemand.com/scim".into();
-    idsd["Password"] = "its-password".into();
-    let put = client()
-        .put(&base)
-        .bearer_auth(&token)
-        .json(&idsd)
-        .send()
-        .await
-        .expect("put");
-    assert_eq!(put.status(), StatusCode::OK);
+    let put = edit_destination(
+        &app,
+        &demo,
+        "Identity_Authentication_Connectivity_IDS",
+        |d| {
+            d["URL"] = "https://other.accounts.ondemand.com/scim".into();
+            d["Password"] = "its-password".into();
+        },
+    )
+    .await;
+    assert_eq!(put, StatusCode::OK);
     let wrong = app.post(&path, &[]).await.body;
     assert_eq!(
         verdict(&wrong, "Mandatory service destinations in BTP"),

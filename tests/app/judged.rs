@@ -748,25 +748,10 @@ async fn verify_runs_as_a_customer_user_and_names_failure_modes_4_5_6() {
     s4(vec![("logon_type", "user_uuid".into())]).await;
 
     // A connector PAUSED (tc.enabled set to false behind the wizard's back).
-    let token = dest_token(&app, &demo).await;
-    let base = app.sandbox_url("/destination-configuration/v1/subaccountDestinations");
-    let mut d: Value = client()
-        .get(format!("{base}/S4HANACloud"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("g")
-        .json()
-        .await
-        .expect("j");
-    d["tc.enabled"] = "false".into();
-    client()
-        .put(&base)
-        .bearer_auth(&token)
-        .json(&d)
-        .send()
-        .await
-        .expect("put");
+    edit_destination(&app, &demo, "S4HANACloud", |d| {
+        d["tc.enabled"] = "false".into()
+    })
+    .await;
     let r = app.post(&verify, &[]).await.body;
     let (v, why) = verdict_of(&r, CONNECTOR);
     assert_eq!(v, "Fail");
@@ -774,14 +759,10 @@ async fn verify_runs_as_a_customer_user_and_names_failure_modes_4_5_6() {
         why.contains("Failure mode 2") && why.contains("PAUSED"),
         "{why}"
     );
-    d["tc.enabled"] = "true".into();
-    client()
-        .put(&base)
-        .bearer_auth(&token)
-        .json(&d)
-        .send()
-        .await
-        .expect("put");
+    edit_destination(&app, &demo, "S4HANACloud", |d| {
+        d["tc.enabled"] = "true".into()
+    })
+    .await;
 
     // Failure modes 5 and 6 for an approver whose Global User ID S/4HANA lacks.
     sign_in_customer(&app, &id, &demo, "dana.gray@acme.example").await;

@@ -887,6 +887,59 @@ pub async fn dest_token(app: &TestApp, demo: &serde_json::Value) -> String {
         .to_string()
 }
 
+/// A setup created by `who` with its facts saved; its id.
+pub async fn create_with_facts_as(app: &TestApp, who: &reqwest::Client, name: &str) -> String {
+    let r = app.post_as(who, "/setups", &[("name", name)]).await;
+    let id = r
+        .location
+        .expect("created")
+        .trim_start_matches("/setups/")
+        .to_string();
+    let answers = valid_answers("facts");
+    let mut form: Vec<(&str, &str)> = vec![("_version", "0")];
+    form.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
+    let saved = app
+        .post_as(who, &format!("/setups/{id}/pages/facts"), &form)
+        .await;
+    assert_eq!(
+        saved.status,
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        saved.body
+    );
+    id
+}
+
+/// Change a subaccount destination behind the wizard's back, as someone in
+/// the cockpit would: read it, change it, write it back; the write's status.
+pub async fn edit_destination(
+    app: &TestApp,
+    demo: &serde_json::Value,
+    name: &str,
+    change: impl FnOnce(&mut serde_json::Value),
+) -> reqwest::StatusCode {
+    let token = dest_token(app, demo).await;
+    let base = app.sandbox_url("/destination-configuration/v1/subaccountDestinations");
+    let mut d: serde_json::Value = client()
+        .get(format!("{base}/{name}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get destination")
+        .json()
+        .await
+        .expect("destination json");
+    change(&mut d);
+    client()
+        .put(&base)
+        .bearer_auth(&token)
+        .json(&d)
+        .send()
+        .await
+        .expect("put destination")
+        .status()
+}
+
 /// GET a JSON document (the sandbox's switches and views) without a session.
 pub async fn get_json(url: impl reqwest::IntoUrl) -> serde_json::Value {
     client()
