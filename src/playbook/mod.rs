@@ -201,6 +201,28 @@ pub fn binding_problem(secret: &str, ctx: &Ctx) -> Option<String> {
     ))
 }
 
+/// Step 3.2's Destination service key, when saved; an error when its secret
+/// may not be sent (a host changed since it was entered).
+pub fn destination_key(ctx: &Ctx) -> Result<Option<crate::domain::DestinationKey>, String> {
+    let secret = ctx.secret_to_send("ds_clientsecret")?;
+    Ok(
+        match (
+            ctx.get("ds_uri"),
+            ctx.get("ds_url"),
+            ctx.get("ds_clientid"),
+            secret,
+        ) {
+            (Some(uri), Some(url), Some(id), Some(secret)) => Some(crate::domain::DestinationKey {
+                uri: uri.into(),
+                url: url.into(),
+                clientid: id.into(),
+                clientsecret: secret,
+            }),
+            _ => None,
+        },
+    )
+}
+
 /// Every answer key that holds a secret (encrypted at rest, masked on pages).
 pub fn is_secret_key(key: &str) -> bool {
     pages::SECRET_KEYS.contains(&key)

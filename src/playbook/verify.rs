@@ -452,20 +452,7 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
         (Some(u), Some(c), Some(s)) => Some((u.to_string(), c.to_string(), s)),
         _ => None,
     };
-    let dest_key = match (
-        ctx.get("ds_uri"),
-        ctx.get("ds_url"),
-        ctx.get("ds_clientid"),
-        ctx.secret_to_send("ds_clientsecret").ok().flatten(),
-    ) {
-        (Some(uri), Some(url), Some(id), Some(secret)) => Some(DestinationKey {
-            uri: uri.into(),
-            url: url.into(),
-            clientid: id.into(),
-            clientsecret: secret,
-        }),
-        _ => None,
-    };
+    let dest_key = super::destination_key(ctx).ok().flatten();
     let intended = ctx.get("destination_name").map(|_| {
         super::destination(ctx, true)
             .into_iter()

@@ -72,23 +72,8 @@ struct Inputs {
 
 fn inputs(state: &crate::AppState, setup: &Setup) -> std::result::Result<Inputs, String> {
     with_ctx(state, setup, |ctx| {
-        let secret = ctx.secret_to_send("ds_clientsecret")?;
-        let key = match (
-            ctx.get("ds_uri"),
-            ctx.get("ds_url"),
-            ctx.get("ds_clientid"),
-            secret,
-        ) {
-            (Some(uri), Some(url), Some(id), Some(secret)) => Some(DestinationKey {
-                uri: uri.into(),
-                url: url.into(),
-                clientid: id.into(),
-                clientsecret: secret,
-            }),
-            _ => None,
-        };
         Ok(Inputs {
-            key,
+            key: playbook::destination_key(ctx)?,
             held_pem: ctx
                 .get("certificate")
                 .filter(|c| c.contains("BEGIN CERTIFICATE"))
