@@ -725,9 +725,10 @@ fn check_page(
             .filter(|p| !p.is_check())
             .map(|page| {
                 let status = all[page.index()].clone();
+                // Relative to /setups/{id}/pages/check: the same folder.
                 let change = |f: &Field| {
                     (status != PageStatus::CannotStartYet)
-                        .then(|| format!("{}?return=check#f-{}", page_href(setup, page), f.key))
+                        .then(|| format!("{}?return=check#f-{}", page.id, f.key))
                 };
                 let rows = answer_rows(page, setup, ctx)
                     .into_iter()
