@@ -647,13 +647,11 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
-    let fingerprint = between(&plan.body, "name=\"fingerprint\" value=\"", "\"")
-        .unwrap_or("")
-        .to_string();
+    let fp = fingerprint(&plan.body);
     let refused = app
         .post(
             &format!("/setups/{id}/push-key/apply"),
-            &[("fingerprint", &fingerprint)],
+            &[("fingerprint", &fp)],
         )
         .await;
     assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
@@ -688,9 +686,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
             "{secret} shown"
         );
     }
-    let fingerprint = between(&plan.body, "name=\"fingerprint\" value=\"", "\"")
-        .unwrap_or("")
-        .to_string();
+    let fp = fingerprint(&plan.body);
 
     // A stale confirmation is not carried out: the new plan is shown.
     let stale = app
@@ -708,7 +704,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
     let failed = app
         .post(
             &format!("/setups/{id}/push-key/apply"),
-            &[("fingerprint", &fingerprint)],
+            &[("fingerprint", &fp)],
         )
         .await;
     assert_eq!(failed.status, StatusCode::BAD_GATEWAY, "{}", failed.body);
@@ -734,13 +730,11 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
         .post(&format!("/setups/{id}/push-key/plan"), &[])
         .await
         .body;
-    let fingerprint = between(&plan, "name=\"fingerprint\" value=\"", "\"")
-        .unwrap_or("")
-        .to_string();
+    let fp = fingerprint(&plan);
     let done = app
         .post(
             &format!("/setups/{id}/push-key/apply"),
-            &[("fingerprint", &fingerprint)],
+            &[("fingerprint", &fp)],
         )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
@@ -774,13 +768,11 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
         "{again}"
     );
     assert!(again.contains("Confirm: save the existing key on step 3.1"));
-    let fingerprint = between(&again, "name=\"fingerprint\" value=\"", "\"")
-        .unwrap_or("")
-        .to_string();
+    let fp = fingerprint(&again);
     let r = app
         .post(
             &format!("/setups/{id}/push-key/apply"),
-            &[("fingerprint", &fingerprint)],
+            &[("fingerprint", &fp)],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
