@@ -701,3 +701,51 @@ async fn the_s4_half_is_done_through_the_api_in_the_browser() {
     }
     b.close().await;
 }
+
+/// Copy on a plain-http team server, where browsers give no Clipboard API:
+/// the value goes through a selected text area; where even that is refused,
+/// it is left selected for Ctrl+C (issue 11).
+#[tokio::test]
+async fn copy_buttons_work_where_the_clipboard_api_is_missing() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    let id = app.create_setup("Copy").await;
+    complete_page(&app, &id, "facts").await;
+    let b = Browser::start(&app.base).await;
+    sign_in(&b).await;
+    b.open(&format!("/setups/{id}/pages/step-6")).await;
+    let got = b
+        .js(r#"
+            Object.defineProperty(navigator, 'clipboard', {value: undefined, configurable: true});
+            window.__copied = [];
+            document.execCommand = function (cmd) {
+                if (cmd !== 'copy') { return false; }
+                const t = document.body.lastElementChild;
+                window.__copied.push(t && t.tagName === 'TEXTAREA' ? t.value : null);
+                return window.__allow !== false;
+            };
+            const b = document.querySelector("button.copy[data-copy='SAP_CORE_BC_BPM_OINB']");
+            b.click();
+            return [window.__copied[0], b.firstChild.nodeValue];
+        "#)
+        .await;
+    assert_eq!(
+        got,
+        json!(["SAP_CORE_BC_BPM_OINB", "Copied"]),
+        "copied through a text area"
+    );
+    let got = b
+        .js(r#"
+            window.__allow = false;
+            const b = document.querySelector("button.copy[data-copy='SAP_CORE_BC_BPM_OINB']");
+            b.click();
+            return [window.getSelection().toString(), b.firstChild.nodeValue];
+        "#)
+        .await;
+    assert_eq!(
+        got,
+        json!(["SAP_CORE_BC_BPM_OINB", "Selected: press Ctrl+C"]),
+        "left selected"
+    );
+    b.close().await;
+}
