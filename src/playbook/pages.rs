@@ -191,7 +191,12 @@ fn guide_step1(ctx: &Ctx) -> Vec<Instruction> {
         instr("Add the users who will administer the subaccount.", Some("Subaccount > Security > Users"), vec![]),
         instr("Enable Cloud Foundry and create a space.", Some("Subaccount > Overview > Enable Cloud Foundry"), vec![]),
         instr(
-            "Run the booster that sets up Task Center with SAP Build Work Zone, standard edition. Choose the all-tasks plan unless the customer has only standard.",
+            "Before the booster, establish trust with the customer's Identity Authentication tenant: SAP makes it a prerequisite of the booster. Step 2 lists what to check; come back here afterwards.",
+            Some("Subaccount > Security > Trust Configuration > Establish Trust"),
+            vec![],
+        ),
+        instr(
+            "Run the booster that sets up Task Center with SAP Build Work Zone, standard edition. Choose the all-tasks plan, or build-default with an SAP Build bundle; standard was retired on 2025-11-15.",
             Some("Global account > Boosters > \"Set up an account for SAP Task Center with SAP Build Work Zone, standard edition\""),
             vec![],
         ),

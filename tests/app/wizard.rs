@@ -880,3 +880,19 @@ async fn the_sandbox_page_is_styled_copyable_and_opens_in_a_new_tab() {
     }
     assert!(body.matches("class=\"copy\"").count() >= 10);
 }
+
+/// SAP makes the trust with IAS a prerequisite of the booster, and retired
+/// the standard plan: step 1's guide says both, in that order (issue 11).
+#[tokio::test]
+async fn step_1_asks_for_trust_before_the_booster() {
+    let app = TestApp::spawn().await;
+    let id = app.create_setup("Order").await;
+    complete_page(&app, &id, "facts").await;
+    let page = app.get(&format!("/setups/{id}/pages/step-1")).await.body;
+    let trust = page
+        .find("Before the booster, establish trust")
+        .expect("trust step");
+    let booster = page.find("Run the booster").expect("booster step");
+    assert!(trust < booster, "trust comes first");
+    assert!(page.contains("standard was retired on 2025-11-15"));
+}
