@@ -83,19 +83,20 @@ fn explain(e: &SapError) -> String {
 }
 
 /// Read Service Manager with the saved key and build the plan. Writes nothing.
-async fn read_plan(
-    state: &crate::AppState,
+/// The session stays for applying the plan (one token per request).
+async fn read_plan<'a>(
+    state: &'a crate::AppState,
     setup: &Setup,
     calls: &Calls,
-) -> std::result::Result<(Wanted, Plan), String> {
-    let w = with_ctx(state, setup, |ctx| push_key::wanted(ctx))?;
+) -> std::result::Result<(service_manager::Session<'a>, Plan), String> {
+    let w: Wanted = with_ctx(state, setup, |ctx| push_key::wanted(ctx))?;
     let sm = service_manager::connect(&state.sap, calls, &w.key)
         .await
         .map_err(|e| explain(&e))?;
     let plan = push_key::plan(&sm, calls, &w)
         .await
         .map_err(|e| explain(&e))?;
-    Ok((w, plan))
+    Ok((sm, plan))
 }
 
 pub async fn plan(
@@ -129,13 +130,10 @@ pub async fn apply(
 ) -> Result<Response> {
     let calls = Calls::default();
     let outcome = async {
-        let (w, plan) = read_plan(&state, &setup, &calls).await?;
+        let (sm, plan) = read_plan(&state, &setup, &calls).await?;
         if input.first("fingerprint") != Some(plan.fingerprint().as_str()) {
             return Ok(Err(plan));
         }
-        let sm = service_manager::connect(&state.sap, &calls, &w.key)
-            .await
-            .map_err(|e| explain(&e))?;
         push_key::apply(&sm, &calls, &plan)
             .await
             .map(Ok)

@@ -120,14 +120,20 @@ pub async fn show(
 }
 
 /// Both certificates as the Destination service has them now.
-async fn read_both(
-    sap: &SapClient,
+async fn connect<'a>(
+    sap: &'a SapClient,
     calls: &Calls,
     key: &DestinationKey,
-) -> std::result::Result<(String, Option<String>), String> {
-    let s = destinations::connect(sap, calls, key)
+) -> std::result::Result<destinations::Session<'a>, String> {
+    destinations::connect(sap, calls, key)
         .await
-        .map_err(|e| e.explain())?;
+        .map_err(|e| e.explain())
+}
+
+async fn read_both(
+    s: &destinations::Session<'_>,
+    calls: &Calls,
+) -> std::result::Result<(String, Option<String>), String> {
     let (a, p) = tokio::join!(s.certificate(calls), s.passive_certificate(calls));
     Ok((a.map_err(|e| e.explain())?, p.map_err(|e| e.explain())?))
 }
@@ -168,7 +174,10 @@ pub async fn read(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     };
     let calls = Calls::default();
-    let result = read_both(&state.sap, &calls, &key).await;
+    let result = match connect(&state.sap, &calls, &key).await {
+        Ok(session) => read_both(&session, &calls).await,
+        Err(e) => Err(e),
+    };
     state
         .store
         .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
@@ -212,7 +221,8 @@ async fn change(
     };
     let calls = Calls::default();
     let outcome = async {
-        let (active, passive) = read_both(&state.sap, &calls, &key).await?;
+        let s = connect(&state.sap, &calls, &key).await?;
+        let (active, passive) = read_both(&s, &calls).await?;
         // Confirmed for the certificates the consultant saw, not others.
         let now = fmt::now();
         let seen = |pem: Option<&str>| pem.and_then(|x| view(x, None, now)).map(|v| v.sha256);
@@ -222,22 +232,19 @@ async fn change(
         {
             return Ok(Err((active, passive)));
         }
-        let s = destinations::connect(&state.sap, &calls, &key)
-            .await
-            .map_err(|e| e.explain())?;
         let result = match what {
             Change::Passive => s.renew_certificate(&calls, Trust::Passive).await,
             Change::Renew => s.renew_certificate(&calls, Trust::Active).await,
             Change::Rotate => s.rotate_certificate(&calls).await,
         };
-        result.map(Ok).map_err(|e| e.explain())
+        result.map(|pem| Ok((active, pem))).map_err(|e| e.explain())
     }
     .await;
     state
         .store
         .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
         .await?;
-    let pem = match outcome {
+    let (active, pem) = match outcome {
         Err(e) => {
             p.error = Some(format!("{e} Nothing was changed; try again."));
             return Ok((StatusCode::BAD_GATEWAY, p).into_response());
@@ -250,14 +257,12 @@ async fn change(
             show_read(&mut p, &active, passive.as_deref(), held_sha.as_deref());
             return Ok((StatusCode::CONFLICT, p).into_response());
         }
-        Ok(Ok(pem)) => pem,
+        Ok(Ok(done)) => done,
     };
     if what == Change::Passive {
         p.notice = Some("A passive certificate was created. The active one still signs; nothing changed for S/4HANA yet.".into());
-        let calls = Calls::default();
-        if let Ok((a, passive)) = read_both(&state.sap, &calls, &key).await {
-            show_read(&mut p, &a, passive.as_deref(), held_sha.as_deref());
-        }
+        // The active one is as read; the passive one is what SAP just made.
+        show_read(&mut p, &active, Some(&pem), held_sha.as_deref());
         return Ok(p.into_response());
     }
     // The new active certificate becomes step 3.2's, as if uploaded there.
@@ -316,7 +321,10 @@ pub async fn passive_pem(
         return Err(AppError::NotFound);
     };
     let calls = Calls::default();
-    let result = read_both(&state.sap, &calls, &key).await;
+    let result = match connect(&state.sap, &calls, &key).await {
+        Ok(session) => read_both(&session, &calls).await,
+        Err(e) => Err(e),
+    };
     state
         .store
         .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
