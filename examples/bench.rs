@@ -232,15 +232,21 @@ async fn main() {
             ("s4_host", d("s4_host")),
             ("s4_client", d("s4_client")),
             ("region", d("region")),
+        ],
+    )
+    .await;
+    save(
+        "step-1",
+        vec![
             ("subdomain", d("subdomain")),
             ("subaccount_id", d("subaccount_id")),
-            ("ias_host", d("ias_host")),
         ],
     )
     .await;
     save(
         "step-2",
         vec![
+            ("ias_host", d("ias_host")),
             ("ias_client_id", d("ias_clientid")),
             ("ias_client_secret", d("ias_clientsecret")),
         ],
@@ -487,7 +493,7 @@ async fn main() {
     for i in 0..many {
         let id = format!("{i:016x}");
         let host = format!("my{:06}.s4hana.ondemand.com", i % 1_000_000);
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, s4_host, status, done_pages, total_pages) VALUES (?, ?, 0, ?, ?, 1, ?, 'In progress', 1, 12)")
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, s4_host, status, done_pages, total_pages, layout) VALUES (?, ?, 0, ?, ?, 1, ?, 'In progress', 1, 13, 2)")
             .bind(&id)
             .bind(format!("Customer {i}"))
             .bind(1_700_000_000 + i as i64)
@@ -498,7 +504,7 @@ async fn main() {
             .expect("insert setup");
         sqlx::query("INSERT INTO answers (setup_id, page, data, version, basis, updated_at, updated_by) VALUES (?, 'facts', ?, 1, '', ?, 'bench')")
             .bind(&id)
-            .bind(serde_json::json!({"s4_host": host, "s4_client": "100", "region": "eu10", "subdomain": format!("c{i}"), "ias_host": "acme.accounts.ondemand.com"}).to_string())
+            .bind(serde_json::json!({"s4_host": host, "s4_client": "100", "region": "eu10"}).to_string())
             .bind(1_700_000_000 + i as i64)
             .execute(&mut *tx)
             .await

@@ -93,7 +93,10 @@ pub fn global_user_ids_csv(rows: &[(String, String)]) -> Vec<u8> {
     out.into_bytes()
 }
 
-pub const EXPORT_FORMAT: &str = "taskcenter-wizard/setup/1";
+pub const EXPORT_FORMAT: &str = "taskcenter-wizard/setup/2";
+/// Format 1 kept some answers on other pages (`playbook::layout`); its
+/// answers are moved on import.
+const READS: &[&str] = &["taskcenter-wizard/setup/1", EXPORT_FORMAT];
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ExportPage {
@@ -170,10 +173,11 @@ pub fn open(sealed: &SealedSecrets, passphrase: &str) -> Result<SecretMap, Strin
 pub fn parse_export(bytes: &[u8]) -> anyhow::Result<Export> {
     let e: Export = serde_json::from_slice(bytes)
         .context("this is not a setup exported by the wizard (not its JSON format)")?;
-    if e.format != EXPORT_FORMAT {
+    if !READS.contains(&e.format.as_str()) {
         bail!(
-            "this file has format {:?}; the wizard reads {EXPORT_FORMAT}",
-            e.format
+            "this file has format {:?}; the wizard reads {}",
+            e.format,
+            READS.join(" and ")
         );
     }
     Ok(e)

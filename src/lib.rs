@@ -100,7 +100,7 @@ pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Store> {
         setups: args.cache_setups,
         idle_secs: args.cache_idle_minutes.saturating_mul(60),
     };
-    Store::open(&args.database, cipher(args)?, playbook::summarize, limits).await
+    Store::open(&args.database, cipher(args)?, playbook::STORE, limits).await
 }
 
 /// Open the database, bind the address and serve in the background.

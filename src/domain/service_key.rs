@@ -172,7 +172,7 @@ pub fn cross_check(
         && want != got
     {
         return Err(format!(
-            "This key belongs to subaccount subdomain \"{got}\", but the setup's subdomain is \"{want}\". Paste the key from the right subaccount, or correct the subdomain on the first page"
+            "This key belongs to subaccount subdomain \"{got}\", but the setup's subdomain is \"{want}\". Paste the key from the right subaccount, or correct the subdomain in step 1"
         ));
     }
     if let (Some(want), Some(got)) = (region, key_region)

@@ -152,10 +152,13 @@ pub fn inputs(action: Action, ctx: &Ctx) -> Result<Inputs, String> {
             &mut m,
             &[
                 ("ias_host", "the Identity Authentication tenant"),
-                ("ias_client_id", "the IAS administrator client ID (step 2)"),
+                (
+                    "ias_client_id",
+                    "the IAS administrator client ID (step 2.1)",
+                ),
                 (
                     "ias_client_secret",
-                    "the IAS administrator client secret (step 2)",
+                    "the IAS administrator client secret (step 2.1)",
                 ),
                 ("approvers", "the approvers' e-mail addresses"),
             ],
@@ -454,7 +457,7 @@ async fn lookup_users(i: &Inputs, sap: &SapClient, calls: &Calls) -> Outcome {
                 });
             }
             Err(SapError::Status { status: 401, .. }) => {
-                return Outcome::fail(Some("approvers"), "Identity Authentication refused the administrator client ID and secret from step 2 (401). Check them there.".into());
+                return Outcome::fail(Some("approvers"), "Identity Authentication refused the administrator client ID and secret from step 2.1 (401). Check them there.".into());
             }
             Err(e) => return Outcome::from_error(Some("approvers"), &e),
         }

@@ -7,6 +7,7 @@
 pub mod actions;
 mod engine;
 pub mod global_ids;
+pub mod layout;
 mod pages;
 pub mod push_key;
 pub mod s4_setup;
@@ -17,6 +18,14 @@ pub use engine::{
     progress_of, setup_progress, statuses, submit, summarize,
 };
 pub use pages::{PAGES, destination};
+
+/// What the store needs of the playbook: the setups list's summary and the
+/// arrangement stored answers are moved to at start.
+pub const STORE: crate::store::Playbook = crate::store::Playbook {
+    summarize,
+    layout: layout::LAYOUT,
+    upgrade: layout::upgrade,
+};
 
 /// How a field is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

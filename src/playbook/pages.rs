@@ -100,24 +100,6 @@ const FACTS: &[Field] = &[
         "The region of the BTP subaccount, as shown in its overview, for example eu10 or us10.",
         |s, _| domain::region(s).map(|c| plain("region", c, |v| v)),
     ),
-    text(
-        "subdomain",
-        "BTP subaccount subdomain",
-        "Shown as Subdomain in the subaccount overview, for example acme-taskcenter.",
-        |s, _| domain::subdomain(s).map(|c| plain("subdomain", c, |v| v)),
-    ),
-    text(
-        "subaccount_id",
-        "BTP subaccount ID",
-        "The subaccount's ID, a UUID shown in the subaccount overview.",
-        |s, _| domain::Guid::parse(s, "subaccount ID").map(|c| plain("subaccount_id", c, |v| v.0)),
-    ),
-    text(
-        "ias_host",
-        "Identity Authentication tenant",
-        "The IAS tenant that both the subaccount and S/4HANA Cloud trust, for example acme.accounts.ondemand.com.",
-        |s, _| domain::IasHost::parse(s).map(|c| plain("ias_host", c, |v| v.0)),
-    ),
 ];
 
 // ---- step 1 ----------------------------------------------------------------
@@ -138,16 +120,18 @@ const PLANS: &[(&str, &str)] = &[
 ];
 
 const STEP1: &[Field] = &[
-    Field {
-        key: "plan",
-        label: "Task Center service plan",
-        hint: "The plan chosen when the booster created the Task Center instance.",
-        kind: Kind::Choice(PLANS),
-        optional: false,
-        parse: Parser::None,
-        prefill: None,
-        also_stores: &[],
-    },
+    text(
+        "subdomain",
+        "BTP subaccount subdomain",
+        "Shown as Subdomain in the subaccount overview, for example acme-taskcenter.",
+        |s, _| domain::subdomain(s).map(|c| plain("subdomain", c, |v| v)),
+    ),
+    text(
+        "subaccount_id",
+        "BTP subaccount ID",
+        "The subaccount's ID, a UUID shown in the subaccount overview.",
+        |s, _| domain::Guid::parse(s, "subaccount ID").map(|c| plain("subaccount_id", c, |v| v.0)),
+    ),
     optional(text(
         "cf_org",
         "Cloud Foundry org (optional)",
@@ -166,16 +150,14 @@ const STEP1: &[Field] = &[
         "step1_confirm",
         "Done in the BTP cockpit",
         &[
-            ("subaccount", "The subaccount exists in the region above"),
+            (
+                "subaccount",
+                "The subaccount exists in the region entered under Customer systems",
+            ),
             ("admins", "The people who administer it are added as users"),
             (
                 "cloud_foundry",
                 "Cloud Foundry is enabled and a space exists",
-            ),
-            ("booster", "The Task Center booster ran without errors"),
-            (
-                "roles",
-                "Launchpad_Admin, Destination Administrator and the Task Center administrator role collection are assigned",
             ),
         ],
     ),
@@ -184,38 +166,37 @@ const STEP1: &[Field] = &[
 fn guide_step1(ctx: &Ctx) -> Vec<Instruction> {
     vec![
         instr(
-            "Open the global account and create the subaccount for Task Center, or pick the existing one. Its region must be the one you entered on the first page.",
+            "Open the global account and create the subaccount for Task Center, or pick the existing one, in the region entered under Customer systems. Then copy its subdomain and ID from the subaccount's overview into the fields above.",
             Some("BTP cockpit > Account Explorer > Create > Subaccount"),
-            vec![("Region", or_todo(ctx.get("region"), "region")), ("Subdomain", or_todo(ctx.get("subdomain"), "subdomain"))],
+            vec![("Region", or_todo(ctx.get("region"), "region"))],
         ),
-        instr("Add the users who will administer the subaccount.", Some("Subaccount > Security > Users"), vec![]),
-        instr("Enable Cloud Foundry and create a space.", Some("Subaccount > Overview > Enable Cloud Foundry"), vec![]),
         instr(
-            "Before the booster, establish trust with the customer's Identity Authentication tenant: SAP makes it a prerequisite of the booster. Step 2 lists what to check; come back here afterwards.",
-            Some("Subaccount > Security > Trust Configuration > Establish Trust"),
+            "Add the users who will administer the subaccount.",
+            Some("Subaccount > Security > Users"),
             vec![],
         ),
         instr(
-            "Run the booster that sets up Task Center with SAP Build Work Zone, standard edition. Choose the all-tasks plan, or build-default with an SAP Build bundle; standard was retired on 2025-11-15.",
-            Some("Global account > Boosters > \"Set up an account for SAP Task Center with SAP Build Work Zone, standard edition\""),
+            "Enable Cloud Foundry and create a space.",
+            Some("Subaccount > Overview > Enable Cloud Foundry"),
             vec![],
         ),
         instr(
-            "The booster creates the destinations Task_Center (leave it as it is), Identity_Authentication_Connectivity_IDS and Task_Center_global_settings, plus a sample S4HANACloud that points to sample_url.com. Step 4 replaces the sample.",
-            Some("Subaccount > Connectivity > Destinations"),
+            "Do not run the Task Center booster yet: SAP makes trust with Identity Authentication its prerequisite. That is step 2.1; the booster follows in step 2.2.",
+            None,
             vec![],
-        ),
-        instr(
-            "Assign the role collections to the administrators.",
-            Some("Subaccount > Security > Role Collections"),
-            vec![("Role collections", "Launchpad_Admin, Destination Administrator, Task Center administrator (role TaskCenterAdmin)".into())],
         ),
     ]
 }
 
-// ---- step 2 ----------------------------------------------------------------
+// ---- step 2.1 --------------------------------------------------------------
 
 const STEP2: &[Field] = &[
+    text(
+        "ias_host",
+        "Identity Authentication tenant",
+        "The IAS tenant that both the subaccount and S/4HANA Cloud trust, for example acme.accounts.ondemand.com.",
+        |s, _| domain::IasHost::parse(s).map(|c| plain("ias_host", c, |v| v.0)),
+    ),
     confirm(
         "step2_confirm",
         "Done for trust and users",
@@ -233,8 +214,8 @@ const STEP2: &[Field] = &[
                 "Every Task Center user has a Display Name (not \"None\"), an e-mail and a Global User ID in Identity Authentication",
             ),
             (
-                "ids_destination",
-                "The Identity_Authentication_Connectivity_IDS destination points to the tenant's /scim and its credentials work",
+                "subject_uuid",
+                "The subaccount's application in Identity Authentication sends the User UUID as subject name identifier",
             ),
         ],
     ),
@@ -268,9 +249,9 @@ fn guide_step2(ctx: &Ctx) -> Vec<Instruction> {
     let ias = or_todo(ctx.get("ias_host"), "Identity Authentication tenant");
     vec![
         instr(
-            "Establish trust with the Identity Authentication tenant, unless the booster already did. It has to be the tenant S/4HANA Cloud uses, or users will not match.",
+            "Establish trust with the Identity Authentication tenant. It has to be the tenant S/4HANA Cloud uses, or users will not match. SAP makes this trust a prerequisite of the Task Center booster (step 2.2).",
             Some("Subaccount > Security > Trust Configuration > Establish Trust"),
-            vec![("Tenant", ias.clone())],
+            vec![("Tenant", ias)],
         ),
         instr(
             "In Identity Authentication, check every future Task Center user: Display Name filled in (not \"None\"), an e-mail, and a Global User ID.",
@@ -278,14 +259,64 @@ fn guide_step2(ctx: &Ctx) -> Vec<Instruction> {
             vec![],
         ),
         instr(
-            "Set the application's subject name identifier to the user UUID.",
+            "Open the application the trust created and set its subject name identifier to the User UUID. With the e-mail there, Task Center cannot attribute tasks to their users (failure mode 19). Verify checks it in a real user's token.",
             Some(
-                "IAS admin console > Applications > (the subaccount's application) > Subject Name Identifier",
+                "IAS admin console > Applications & Resources > Applications > (the subaccount's application, \"SAP BTP subaccount ...\") > Subject Name Identifier",
             ),
+            vec![("Subject name identifier", "User UUID".into())],
+        ),
+        instr(
+            "Create (or reuse) an administrator system with \"Read Users\" and a secret. Its client ID and secret go into the booster's people-search destination in step 2.2, and below, so that the wizard can look up users' UUIDs in step 6.",
+            Some("IAS admin console > Users & Authorizations > Administrators > Add > System"),
+            vec![],
+        ),
+    ]
+}
+
+// ---- step 2.2 --------------------------------------------------------------
+
+const BOOSTER: &[Field] = &[
+    Field {
+        key: "plan",
+        label: "Task Center service plan",
+        hint: "The plan chosen when the booster created the Task Center instance.",
+        kind: Kind::Choice(PLANS),
+        optional: false,
+        parse: Parser::None,
+        prefill: None,
+        also_stores: &[],
+    },
+    confirm(
+        "booster_confirm",
+        "Done in the BTP cockpit",
+        &[
+            ("booster", "The Task Center booster ran without errors"),
+            (
+                "roles",
+                "Launchpad_Admin, Destination Administrator and the Task Center administrator role collection are assigned",
+            ),
+            (
+                "ids_destination",
+                "The Identity_Authentication_Connectivity_IDS destination points to the tenant's /scim and its credentials work",
+            ),
+        ],
+    ),
+];
+
+fn guide_booster(ctx: &Ctx) -> Vec<Instruction> {
+    vec![
+        instr(
+            "With trust in place (step 2.1), run the booster that sets up Task Center with SAP Build Work Zone, standard edition, in the subaccount of step 1. Choose the all-tasks plan, or build-default with an SAP Build bundle; standard was retired on 2025-11-15.",
+            Some("Global account > Boosters > \"Set up an account for SAP Task Center with SAP Build Work Zone, standard edition\""),
+            vec![("Subaccount", or_todo(ctx.get("subdomain"), "subdomain (step 1)"))],
+        ),
+        instr(
+            "The booster creates the destinations Task_Center (leave it as it is), Identity_Authentication_Connectivity_IDS and Task_Center_global_settings, plus a sample S4HANACloud that points to sample_url.com. Step 4 replaces the sample.",
+            Some("Subaccount > Connectivity > Destinations"),
             vec![],
         ),
         instr(
-            "Open the destination the booster created for people search and set its URL and credentials (client ID and secret of an IAS administrator system with \"Read Users\").",
+            "Open the destination the booster created for people search and set its URL and the credentials of the IAS administrator system from step 2.1.",
             Some(
                 "Subaccount > Connectivity > Destinations > Identity_Authentication_Connectivity_IDS",
             ),
@@ -300,6 +331,11 @@ fn guide_step2(ctx: &Ctx) -> Vec<Instruction> {
                 ),
                 ("Authentication", "BasicAuthentication".into()),
             ],
+        ),
+        instr(
+            "Assign the role collections to the administrators.",
+            Some("Subaccount > Security > Role Collections"),
+            vec![("Role collections", "Launchpad_Admin, Destination Administrator, Task Center administrator (role TaskCenterAdmin)".into())],
         ),
     ]
 }
@@ -929,7 +965,7 @@ const STEP4: &[Field] = &[
             let mut p = domain::pull_days(s).map(|c| plain("pull_days", c, |v| v))?;
             if ctx.get("plan") == Some("standard") {
                 p.warnings.push(
-                    "tc.inbox.pull.days is for the all-tasks plan; step 1 says standard.".into(),
+                    "tc.inbox.pull.days is for the all-tasks plan; step 2.2 says standard.".into(),
                 );
             }
             Ok(p)
@@ -1192,8 +1228,8 @@ fn guide_step6(_: &Ctx) -> Vec<Instruction> {
 // ---- the page list ---------------------------------------------------------
 
 const ALL_BUT_CHECK: &[&str] = &[
-    "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
-    "step-4", "step-5", "step-6",
+    "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+    "step-3-5", "step-4", "step-5", "step-6",
 ];
 
 pub static PAGES: &[Page] = &[
@@ -1202,7 +1238,7 @@ pub static PAGES: &[Page] = &[
         title: "Customer systems",
         section: "Before you start",
         step: "",
-        intro: "The facts every later step reuses. You enter each of them once; the wizard fills them in wherever they are needed.",
+        intro: "What you know before anything is set up: the customer's S/4HANA system and the BTP region. The subaccount's subdomain and ID are asked in step 1, once the subaccount exists; the Identity Authentication tenant at the trust step. Each is entered once and filled in wherever it is needed.",
         fields: FACTS,
         requires: &[],
         depends_on: &[],
@@ -1217,13 +1253,13 @@ pub static PAGES: &[Page] = &[
     },
     Page {
         id: "step-1",
-        title: "BTP subaccount and Task Center booster",
+        title: "BTP subaccount",
         section: "Prepare SAP BTP",
         step: "1",
-        intro: "Prepare the subaccount in the BTP cockpit. The booster creates the Task Center instance and the destinations the later steps change.",
+        intro: "Create or pick the subaccount for Task Center in the BTP cockpit. Its subdomain and ID, asked here, are checked against every key and certificate later.",
         fields: STEP1,
         requires: &["facts"],
-        depends_on: &[],
+        depends_on: &["region"],
         guide: Some(guide_step1),
         summary: None,
         check: None,
@@ -1233,12 +1269,26 @@ pub static PAGES: &[Page] = &[
         id: "step-2",
         title: "Trust with Identity Authentication",
         section: "Prepare SAP BTP",
-        step: "2",
-        intro: "Task Center and S/4HANA Cloud must know users from the same Identity Authentication tenant.",
+        step: "2.1",
+        intro: "Task Center and S/4HANA Cloud must know users from the same Identity Authentication tenant. SAP makes this trust a prerequisite of the Task Center booster.",
         fields: STEP2,
-        requires: &["facts"],
-        depends_on: &["ias_host"],
+        requires: &["step-1"],
+        depends_on: &[],
         guide: Some(guide_step2),
+        summary: None,
+        check: None,
+        action: None,
+    },
+    Page {
+        id: "booster",
+        title: "Task Center booster",
+        section: "Prepare SAP BTP",
+        step: "2.2",
+        intro: "With trust in place, the booster creates the Task Center instance and the destinations the later steps change.",
+        fields: BOOSTER,
+        requires: &["step-2"],
+        depends_on: &["ias_host"],
+        guide: Some(guide_booster),
         summary: None,
         check: None,
         action: None,

@@ -17,7 +17,7 @@ pub const BINDING: &str = "tc-push-key";
 const OFFERING: &str = "one-inbox-service";
 
 /// What the plan needs from the answers: the Service Manager key (step 3.1)
-/// and the plan of step 1 (a retired `standard` is not created again).
+/// and the plan of step 2.2 (a retired `standard` is not created again).
 pub struct Wanted {
     pub key: ServiceManagerKey,
     pub plan: &'static str,

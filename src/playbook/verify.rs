@@ -294,12 +294,12 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 Some("standard") => check(
                     "plan",
                     "Task Center service plan",
-                    "step-1",
+                    "booster",
                     Warning,
                     "Failure mode 23: the standard plan was retired on 2025-11-15. An existing instance keeps working, but a new one needs build-default or all-tasks; plan the move before the instance has to be recreated.",
                 ),
-                Some(p) => check("plan", "Task Center service plan", "step-1", Pass, format!("{p}.")),
-                None => check("plan", "Task Center service plan", "step-1", Skipped, "Not answered yet (step 1)."),
+                Some(p) => check("plan", "Task Center service plan", "booster", Pass, format!("{p}.")),
+                None => check("plan", "Task Center service plan", "booster", Skipped, "Not answered yet (step 2.2)."),
             });
             let days = get("tc.inbox.pull.days");
             out.push(match (days.parse::<u16>(), ctx.get("plan")) {
@@ -322,7 +322,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                     "tc.inbox.pull.days",
                     "step-4",
                     Warning,
-                    "Works only with the all-tasks plan; step 1 does not say all-tasks.",
+                    "Works only with the all-tasks plan; step 2.2 does not say all-tasks.",
                 ),
                 _ => check(
                     "pull-days",
@@ -366,6 +366,22 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
             "step-2",
             NotConfirmed,
             "Not confirmed. With different tenants no user matches and tasks reach nobody.",
+        ),
+    });
+    out.push(match confirmed_by(ctx, &["step2_confirm.subject_uuid"]) {
+        Some(by) => check(
+            "subject-name",
+            "Subject name identifier is the User UUID",
+            "step-2",
+            Confirmed,
+            format!("{by}: the subaccount's IAS application sends the User UUID."),
+        ),
+        None => check(
+            "subject-name",
+            "Subject name identifier is the User UUID",
+            "step-2",
+            NotConfirmed,
+            "Not confirmed. Failure mode 19: with the e-mail as subject name identifier, tasks are not attributed to their users. Verify with a customer user reads it from their token.",
         ),
     });
     match ctx.get("approvers").map(domain::parse_approvers) {
@@ -544,7 +560,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
                 "Approvers exist in Identity Authentication",
                 "step-6",
                 Skipped,
-                "Needs the IAS administrator credentials (step 2) and approvers (step 6).",
+                "Needs the IAS administrator credentials (step 2.1) and approvers (step 6).",
             );
         };
         let found = futures_util::future::join_all(
@@ -643,7 +659,7 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
         (
             "online-service-status",
             "Mandatory service destinations",
-            "step-1",
+            "booster",
         ),
         (
             "online-tasks",
@@ -1073,7 +1089,7 @@ fn service_destinations(all: &[serde_json::Map<String, Value>], ias_host: Option
     let (id, title, page) = (
         "online-service-destinations",
         "Mandatory service destinations in BTP",
-        "step-2",
+        "booster",
     );
     let find = |name: &str| {
         all.iter()
@@ -1091,7 +1107,7 @@ fn service_destinations(all: &[serde_json::Map<String, Value>], ias_host: Option
             page,
             Verdict::Fail,
             format!(
-                "Failure mode 21: the subaccount has no {}. The booster creates them (step 1); without them people search, user details and Task Center's administration fail.",
+                "Failure mode 21: the subaccount has no {}. The booster creates them (step 2.2); without them people search, user details and Task Center's administration fail.",
                 missing.join(", ")
             ),
         );
@@ -1109,7 +1125,7 @@ fn service_destinations(all: &[serde_json::Map<String, Value>], ias_host: Option
                 page,
                 Verdict::Fail,
                 format!(
-                    "Failure modes 15 and 21: {} points to {} instead of {want} (the IAS tenant of step 2).",
+                    "Failure modes 15 and 21: {} points to {} instead of {want} (the IAS tenant of step 2.1).",
                     SERVICE_DESTINATIONS[1],
                     if ids_url.is_empty() {
                         "nothing"

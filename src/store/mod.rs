@@ -114,6 +114,18 @@ pub struct Summary {
 
 pub type Summarize = fn(&Setup) -> Summary;
 
+/// What the store needs of the playbook, which it does not know (handed in
+/// at open): the list's summary of a setup, and the arrangement of answers
+/// on pages that setups stored by an older build are moved to.
+#[derive(Clone, Copy)]
+pub struct Playbook {
+    pub summarize: Summarize,
+    /// The layout this build writes; stored setups below it are upgraded.
+    pub layout: i64,
+    /// A setup's pages in the current layout, `None` when nothing moves.
+    pub upgrade: fn(&Setup) -> Option<BTreeMap<String, PageRecord>>,
+}
+
 /// One row of the setups list.
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -179,7 +191,7 @@ pub struct Store {
     /// are checked against the database on every use.
     shared: bool,
     cipher: Cipher,
-    summarize: Summarize,
+    playbook: Playbook,
     limits: CacheLimits,
     cache: RwLock<HashMap<String, Cached>>,
     sessions: RwLock<HashMap<String, Arc<accounts::Session>>>,
@@ -316,7 +328,7 @@ impl Store {
     pub async fn open(
         database: &Path,
         cipher: Cipher,
-        summarize: Summarize,
+        playbook: Playbook,
         limits: CacheLimits,
     ) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
@@ -367,7 +379,7 @@ impl Store {
             pool,
             shared,
             cipher,
-            summarize,
+            playbook,
             limits,
             cache: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
@@ -376,6 +388,7 @@ impl Store {
             counts: Mutex::new(HashMap::new()),
             write: tokio::sync::Mutex::new(()),
         };
+        store.upgrade_layouts().await?;
         store.summarise_missing().await?;
         Ok(store)
     }
@@ -387,6 +400,69 @@ impl Store {
         } else {
             self.pool.begin_with("BEGIN IMMEDIATE").await?
         })
+    }
+
+    /// Setups stored by a build that arranged answers on other pages, moved
+    /// to this build's pages once, a batch at a time. Each setup is one
+    /// transaction; another instance upgrading the same one at the same time
+    /// finds it done and leaves it.
+    async fn upgrade_layouts(&self) -> anyhow::Result<()> {
+        let layout = self.playbook.layout;
+        loop {
+            let ids: Vec<(String,)> =
+                sqlx::query_as("SELECT id FROM setups WHERE layout < $1 LIMIT 200")
+                    .bind(layout)
+                    .fetch_all(&self.pool)
+                    .await?;
+            if ids.is_empty() {
+                return Ok(());
+            }
+            for (id,) in ids {
+                let mut tx = self.begin_write().await?;
+                let claimed =
+                    sqlx::query("UPDATE setups SET layout = $1 WHERE id = $2 AND layout < $1")
+                        .bind(layout)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                if claimed.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    continue;
+                }
+                let Some(mut setup) = self.read_setup(&id).await? else {
+                    tx.rollback().await?;
+                    continue;
+                };
+                if let Some(pages) = (self.playbook.upgrade)(&setup) {
+                    sqlx::query("DELETE FROM answers WHERE setup_id = $1")
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                    for (page, r) in &pages {
+                        sqlx::query(
+                            "INSERT INTO answers (setup_id, page, data, version, basis, problem, checked_note, checked_at, updated_at, updated_by)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(&id)
+                        .bind(page)
+                        .bind(serde_json::to_string(&r.data)?)
+                        .bind(r.version)
+                        .bind(&r.basis)
+                        .bind(&r.problem)
+                        .bind(&r.checked_note)
+                        .bind(r.checked_at)
+                        .bind(r.updated_at)
+                        .bind(&r.updated_by)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    setup.pages = pages;
+                }
+                // The summary too: the number of pages may have changed.
+                self.write_derived(&mut tx, &setup).await?;
+                tx.commit().await?;
+            }
+        }
     }
 
     /// Summaries for setups stored before the list kept them (once, after
@@ -414,7 +490,7 @@ impl Store {
     /// The list's summary of a setup and its next revision, written beside
     /// it (every change goes through here). Returns the new revision.
     async fn write_derived(&self, conn: &mut AnyConnection, setup: &Setup) -> anyhow::Result<i64> {
-        let mut sum = (self.summarize)(setup);
+        let mut sum = (self.playbook.summarize)(setup);
         if sum.status.is_empty() {
             sum.status = "Not started".into();
         }
@@ -735,12 +811,13 @@ impl Store {
         let _w = self.write.lock().await;
         let id = secrets::random_hex(8)?;
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id) VALUES ($1, $2, 0, $3, $4, $5)")
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, layout) VALUES ($1, $2, 0, $3, $4, $5, $6)")
             .bind(&id)
             .bind(name)
             .bind(now)
             .bind(now)
             .bind(owner_id)
+            .bind(self.playbook.layout)
             .execute(&mut *tx)
             .await?;
         let mut records = BTreeMap::new();
@@ -972,12 +1049,13 @@ impl Store {
     ) -> anyhow::Result<Arc<Setup>> {
         let _w = self.write.lock().await;
         let id = secrets::random_hex(8)?;
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id) VALUES ($1, $2, 0, $3, $4, $5)")
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, layout) VALUES ($1, $2, 0, $3, $4, $5, $6)")
             .bind(&id)
             .bind(name)
             .bind(now)
             .bind(now)
             .bind(owner_id)
+            .bind(self.playbook.layout)
             .execute(&self.pool)
             .await?;
         let setup = Setup {

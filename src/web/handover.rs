@@ -803,7 +803,7 @@ pub async fn import(
         Err(e) => return Ok(fail("file", format!("The file cannot be imported: {e:#}"))),
     };
     let passphrase = input.first("passphrase").unwrap_or("").to_string();
-    let secrets = match (export.secrets, passphrase.is_empty()) {
+    let mut secrets = match (export.secrets, passphrase.is_empty()) {
         (Some(sealed), false) => {
             match crate::store::hash_pool(move || handover::open(&sealed, &passphrase)).await? {
                 Ok(s) => s,
@@ -824,7 +824,14 @@ pub async fn import(
         .unwrap_or_else(|| "an export".to_string());
     // Every value goes through the same parsers as typed answers, page by
     // page in the procedure's order, so derived checks see earlier pages.
-    let mut exported = export.pages;
+    // Files from before the pages' current layout: answers to their pages.
+    let mut exported: BTreeMap<String, BTreeMap<String, String>> = export
+        .pages
+        .into_iter()
+        .map(|(page, p)| (page, p.data))
+        .collect();
+    playbook::layout::relayout(&mut exported);
+    playbook::layout::relayout(&mut secrets);
     let mut pages = BTreeMap::new();
     let checked: std::result::Result<(), String> = (|| {
         let reveal = |_: &str| None;
@@ -834,7 +841,6 @@ pub async fn import(
                 continue;
             };
             let plain: BTreeMap<String, String> = p
-                .data
                 .into_iter()
                 .filter(|(k, _)| !playbook::is_secret_key(k))
                 .collect();

@@ -528,7 +528,7 @@ async fn secrets_never_reach_the_database_file_or_the_log_and_survive_key_rotati
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let id = app.create_setup("Secretive").await;
     let ias_secret = "ias-secret-9f8e7d6c5b4a";
-    for page in ["facts", "step-3-1", "step-3-3"] {
+    for page in ["facts", "step-1", "step-3-1", "step-3-3"] {
         assert_eq!(
             complete_page(&app, &id, page).await.status,
             StatusCode::SEE_OTHER,
@@ -540,6 +540,7 @@ async fn secrets_never_reach_the_database_file_or_the_log_and_survive_key_rotati
             &id,
             "step-2",
             &[
+                ("ias_host", "acme.accounts.ondemand.com"),
                 ("ias_client_id", "ias-client"),
                 ("ias_client_secret", ias_secret),
             ],

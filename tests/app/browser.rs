@@ -316,13 +316,7 @@ async fn a_consultant_completes_a_whole_setup_in_the_browser() {
     b.click_nav("a[href$='/pages/facts']").await;
     b.axe("question").await;
     b.fill("#f-s4_host", "https://sample_url.com").await;
-    for (f, v) in [
-        ("s4_client", d("s4_client")),
-        ("region", d("region")),
-        ("subdomain", d("subdomain")),
-        ("subaccount_id", d("subaccount_id")),
-        ("ias_host", d("ias_host")),
-    ] {
+    for (f, v) in [("s4_client", d("s4_client")), ("region", d("region"))] {
         b.fill(&format!("#f-{f}"), &v).await;
     }
     b.continue_().await;
@@ -339,14 +333,13 @@ async fn a_consultant_completes_a_whole_setup_in_the_browser() {
         "the summary link moves focus to the field"
     );
     assert_eq!(
-        b.c.find(Locator::Css("#f-subdomain"))
+        b.c.find(Locator::Css("#f-region"))
             .await
             .expect("f")
             .prop("value")
             .await
-            .expect("v")
-            .as_deref(),
-        Some("acme-demo"),
+            .expect("v"),
+        Some(d("region")),
         "typed values kept"
     );
     b.fill(
@@ -361,12 +354,20 @@ async fn a_consultant_completes_a_whole_setup_in_the_browser() {
         b.path().await
     );
 
-    b.click("#f-plan").await;
+    // The subaccount's facts once it exists, the tenant at the trust, and
+    // only then the booster (SAP's prerequisite).
+    b.fill("#f-subdomain", &d("subdomain")).await;
+    b.fill("#f-subaccount_id", &d("subaccount_id")).await;
     b.tick_all("step1_confirm").await;
     b.continue_().await;
+    b.fill("#f-ias_host", &d("ias_host")).await;
     b.tick_all("step2_confirm").await;
     b.fill("#f-ias_client_id", &d("ias_clientid")).await;
     b.fill("#f-ias_client_secret", &d("ias_clientsecret")).await;
+    b.continue_().await;
+    assert!(b.path().await.ends_with("/pages/booster"));
+    b.click("#f-plan").await;
+    b.tick_all("booster_confirm").await;
     b.continue_().await;
     b.fill(
         "#f-service_key",
@@ -434,8 +435,8 @@ async fn a_consultant_completes_a_whole_setup_in_the_browser() {
     b.click_nav("a[href^='/setups/']").await;
     let tasks = b.source().await;
     for page in [
-        "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
-        "step-4",
+        "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+        "step-3-5", "step-4",
     ] {
         assert!(
             tasks.contains(&format!("id=\"status-{page}\">Completed<")),
@@ -544,14 +545,7 @@ async fn a_step_can_be_done_with_the_keyboard_alone() {
     // Fill the facts with the keyboard; one value wrong.
     b.tab_until("document.activeElement.id === 'f-s4_host'")
         .await;
-    for v in [
-        "my404687.s4hana.ondemand.com",
-        "1000",
-        "eu10",
-        "acme-tc",
-        SUBACCOUNT,
-        "acme.accounts.ondemand.com",
-    ] {
+    for v in ["my404687.s4hana.ondemand.com", "1000", "eu10"] {
         b.press(v).await;
         b.press(&tab).await;
     }
@@ -577,14 +571,18 @@ async fn a_step_can_be_done_with_the_keyboard_alone() {
     b.press(&enter).await;
     b.wait_path("/pages/step-1").await;
 
-    // Step 1 entirely with Tab, Space and Enter.
-    b.tab_until("document.activeElement.id === 'f-plan'").await;
-    b.press(&space).await;
+    // Step 1 entirely with Tab, Space and Enter: text fields, then checkboxes.
+    b.tab_until("document.activeElement.id === 'f-subdomain'")
+        .await;
+    for v in ["acme-tc", SUBACCOUNT] {
+        b.press(v).await;
+        b.press(&tab).await;
+    }
     b.tab_until("document.activeElement.name === 'step1_confirm'")
         .await;
-    for i in 0..5 {
+    for i in 0..3 {
         b.press(&space).await;
-        if i < 4 {
+        if i < 2 {
             b.press(&tab).await;
         }
     }
@@ -592,10 +590,33 @@ async fn a_step_can_be_done_with_the_keyboard_alone() {
         .await;
     b.press(&enter).await;
     b.wait_path("/pages/step-2").await;
+    // Step 2.1's tenant, then step 2.2's plan is a radio chosen with Space.
+    b.tab_until("document.activeElement.id === 'f-ias_host'")
+        .await;
+    b.press("acme.accounts.ondemand.com").await;
+    b.tab_until("document.activeElement.value === 'continue'")
+        .await;
+    b.press(&enter).await;
+    b.wait_path("/pages/booster").await;
+    b.tab_until("document.activeElement.id === 'f-plan'").await;
+    b.press(&space).await;
+    b.tab_until("document.activeElement.name === 'booster_confirm'")
+        .await;
+    for i in 0..3 {
+        b.press(&space).await;
+        if i < 2 {
+            b.press(&tab).await;
+        }
+    }
+    b.tab_until("document.activeElement.value === 'continue'")
+        .await;
+    b.press(&enter).await;
+    b.wait_path("/pages/step-3-1").await;
     let tasks = app.get(&setup).await.body;
     assert!(
-        tasks.contains("id=\"status-step-1\">Completed<"),
-        "step 1 completed by keyboard:\n{tasks}"
+        tasks.contains("id=\"status-step-1\">Completed<")
+            && tasks.contains("id=\"status-booster\">Completed<"),
+        "steps 1 and 2.2 completed by keyboard:\n{tasks}"
     );
     b.close().await;
 }
@@ -614,7 +635,9 @@ async fn the_s4_half_is_done_through_the_api_in_the_browser() {
         .expect("s4");
     assert!(r.status().is_success());
     let id = app.create_setup("API in the browser").await;
-    for page in ["facts", "step-1", "step-2", "step-3-1", "step-3-2"] {
+    for page in [
+        "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2",
+    ] {
         let r = complete_demo_page(&app, &demo, &id, page).await;
         assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{page}");
     }

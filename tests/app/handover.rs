@@ -44,6 +44,7 @@ async fn resave(
         .collect();
     for key in [
         "step2_confirm",
+        "booster_confirm",
         "step34_confirm",
         "step35_confirm",
         "step6_confirm",
@@ -132,13 +133,23 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
         ),
         "Not confirmed"
     );
-    resave(&app, &id, "step-2", &[], &["same_tenant"]).await;
     assert_eq!(
-        verdict(
-            &app.get(&path).await.body,
-            "One Identity Authentication tenant"
-        ),
+        verdict(&good, "Subject name identifier is the User UUID"),
+        "Confirmed"
+    );
+    resave(&app, &id, "step-2", &[], &["same_tenant", "subject_uuid"]).await;
+    let b = app.get(&path).await.body;
+    assert_eq!(
+        verdict(&b, "One Identity Authentication tenant"),
         "Not confirmed"
+    );
+    assert_eq!(
+        verdict(&b, "Subject name identifier is the User UUID"),
+        "Not confirmed"
+    );
+    assert!(
+        b.contains("Failure mode 19"),
+        "the unconfirmed identifier is named"
     );
     resave(
         &app,
@@ -156,7 +167,7 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
         verdict(&app.get(&path).await.body, "Task Center service plan"),
         "Pass"
     );
-    resave(&app, &id, "step-1", &[("plan", "standard")], &[]).await;
+    resave(&app, &id, "booster", &[("plan", "standard")], &[]).await;
     let b = app.get(&path).await.body;
     assert_eq!(verdict(&b, "tc.inbox.pull.days"), "Warning");
     assert_eq!(verdict(&b, "Task Center service plan"), "Warning");
@@ -183,8 +194,15 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
         &[
             ("s4_host", "my111111.s4hana.ondemand.com"),
             ("region", "us10"),
-            ("subaccount_id", "0a0b0c0d-0000-4000-8000-00000000abcd"),
         ],
+        &[],
+    )
+    .await;
+    resave(
+        &app,
+        &id,
+        "step-1",
+        &[("subaccount_id", "0a0b0c0d-0000-4000-8000-00000000abcd")],
         &[],
     )
     .await;
@@ -198,6 +216,7 @@ async fn each_check_fails_on_bad_input_and_passes_on_good() {
     );
     // A certificate close to expiry is a warning.
     resave(&app, &id, "facts", &[], &[]).await;
+    resave(&app, &id, "step-1", &[], &[]).await;
     let (pem, _) = trust_certificate(&sap_cn(SUBACCOUNT), 30);
     let shown = app.get(&format!("/setups/{id}/pages/step-3-2")).await;
     let form = reqwest::multipart::Form::new()
@@ -718,7 +737,7 @@ async fn the_trust_certificate_can_be_downloaded_once_held() {
         "none held yet"
     );
     for page in [
-        "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3",
+        "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3",
     ] {
         let r = complete_demo_page(&app, &demo, &id, page).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
@@ -830,5 +849,145 @@ async fn step_6_offers_the_global_user_ids_as_an_upload_file() {
     assert_eq!(
         r.text().await.unwrap_or_default(),
         "E-Mail Address,Global User ID\r\nanna.berg@acme.example,d1a6b3c2-0000-4000-8000-000000000001\r\nbob.stone@acme.example,d1a6b3c2-0000-4000-8000-000000000002\r\n"
+    );
+}
+
+/// Setups saved and files exported before the procedure put trust before the
+/// booster keep every answer, confirmation and who-and-when; the only change
+/// a consultant sees is the one new confirmation (the subject name, failure
+/// mode 19), and a form opened before the upgrade is refused, not saved over
+/// the moved answers (issue 11).
+#[tokio::test]
+async fn answers_saved_in_the_old_page_layout_move_to_the_pages_that_ask_for_them() {
+    let mut app = TestApp::spawn().await;
+    let id = walk_all(&app, "Old layout").await;
+    let export_path = format!("/setups/{id}/export");
+    let file = app.post(&export_path, &[]).await.body;
+    let stale_step1 = app.get(&format!("/setups/{id}/pages/step-1")).await.body;
+    app.stop().await;
+
+    // The database as the previous build left it.
+    rewrite_to_layout_1(&format!("sqlite://{}", app.db_path().display()), &id).await;
+
+    let app = app.restart().await;
+    let tasks = app.get(&format!("/setups/{id}")).await.body;
+    for page in PAGES {
+        let want = if *page == "step-2" {
+            "In progress"
+        } else if *page == "check" {
+            "Needs review"
+        } else {
+            "Completed"
+        };
+        assert!(
+            tasks.contains(&format!("id=\"status-{page}\">{want}<")),
+            "{page} should be {want}:\n{tasks}"
+        );
+    }
+    let step1 = app.get(&format!("/setups/{id}/pages/step-1")).await.body;
+    assert_eq!(
+        input_value(&step1, "f-subdomain").as_deref(),
+        Some("acme-tc")
+    );
+    assert_eq!(
+        input_value(&step1, "f-subaccount_id").as_deref(),
+        Some(SUBACCOUNT)
+    );
+    let step2 = app.get(&format!("/setups/{id}/pages/step-2")).await.body;
+    assert_eq!(
+        input_value(&step2, "f-ias_host").as_deref(),
+        Some("acme.accounts.ondemand.com")
+    );
+    assert_eq!(checkbox_values(&step2, "step2_confirm").len(), 4);
+    let booster = app.get(&format!("/setups/{id}/pages/booster")).await.body;
+    assert!(
+        booster.contains("value=\"all-tasks\" checked"),
+        "the plan moved"
+    );
+    assert_eq!(
+        booster.matches("name=\"booster_confirm\"").count(),
+        3,
+        "the booster's confirmations are asked there"
+    );
+    assert_eq!(
+        booster.matches(" checked>").count(),
+        4,
+        "plan and three confirmations moved, ticked"
+    );
+    assert_eq!(
+        step2.matches(" checked>").count(),
+        3,
+        "only the new one is open"
+    );
+    let report = app.get(&format!("/setups/{id}/report")).await.body;
+    let booster_row = between(
+        &report,
+        "The Task Center booster ran without errors",
+        "</tr>",
+    )
+    .unwrap_or("");
+    assert!(
+        booster_row.contains("admin, 20"),
+        "who and when stay: {booster_row}"
+    );
+    let facts = app.get(&format!("/setups/{id}/pages/facts")).await.body;
+    assert!(
+        input_value(&facts, "f-subdomain").is_none(),
+        "no longer asked first"
+    );
+    // A form opened before the upgrade is refused rather than saved over it.
+    let stale = app
+        .post(
+            &format!("/setups/{id}/pages/step-1"),
+            &[
+                ("_version", &version_of(&stale_step1)),
+                ("subdomain", "other-sub"),
+                ("subaccount_id", SUBACCOUNT),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    // Ticking the one new confirmation completes the setup again.
+    complete_page(&app, &id, "step-2").await;
+    let tasks = app.get(&format!("/setups/{id}")).await.body;
+    assert!(
+        tasks.contains("12 of 13 sections"),
+        "all but Check your answers"
+    );
+    let listed = app.get("/").await.body;
+    assert!(
+        listed.contains("12 of 13 done"),
+        "the list's summary follows"
+    );
+
+    // A file exported by the previous build (format 1) imports the same way.
+    let mut old: serde_json::Value = serde_json::from_str(&file).expect("export");
+    old["format"] = "taskcenter-wizard/setup/1".into();
+    to_layout_1(
+        old["pages"].as_object_mut().expect("pages"),
+        |p| &mut p["data"],
+    );
+    let r = post_import(&app, old.to_string().into_bytes(), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let copy = r.location.expect("imported");
+    let tasks = app.get(&copy).await.body;
+    for page in ["facts", "step-1", "booster"] {
+        assert!(
+            tasks.contains(&format!("id=\"status-{page}\">Completed<")),
+            "{page}:\n{tasks}"
+        );
+    }
+    assert!(
+        tasks.contains("id=\"status-step-2\">In progress<"),
+        "{tasks}"
+    );
+    let exported: serde_json::Value =
+        serde_json::from_str(&app.post(&format!("{copy}/export"), &[]).await.body).expect("json");
+    assert_eq!(exported["format"], "taskcenter-wizard/setup/2");
+    assert_eq!(exported["pages"]["step-1"]["data"]["subdomain"], "acme-tc");
+    assert!(
+        exported["pages"]["facts"]["data"]
+            .get("subdomain")
+            .is_none()
     );
 }

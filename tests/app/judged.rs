@@ -595,8 +595,8 @@ async fn task_center_shows_connectors_only_to_a_task_center_admin() {
 async fn demo_destination(app: &TestApp, demo: &Value) -> String {
     let id = app.create_setup("ACME Verify").await;
     for page in [
-        "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
-        "step-4",
+        "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+        "step-3-5", "step-4",
     ] {
         let r = complete_demo_page(app, demo, &id, page).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);

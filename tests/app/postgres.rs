@@ -201,3 +201,47 @@ async fn on_cloud_foundry_the_bound_postgresql_and_route_are_used() {
         "no URL (with credentials) in the log"
     );
 }
+
+/// A setup stored by the previous build in a shared PostgreSQL is moved to
+/// the current pages by the next instance that starts; the one already
+/// running sees the change on its next request (issue 11).
+#[tokio::test]
+async fn an_instance_starting_on_postgresql_moves_old_answers_to_their_pages() {
+    use sqlx::Connection;
+    let url = postgres_database().await;
+    let a = TestApp::spawn_postgres(&url).await;
+    let id = a.create_setup("Old on PostgreSQL").await;
+    for page in ["facts", "step-1", "step-2", "booster"] {
+        let r = complete_page(&a, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    rewrite_to_layout_1(&url, &id).await;
+    let before = a.get(&format!("/setups/{id}")).await.body;
+    assert!(
+        before.contains("id=\"status-booster\">Not started<"),
+        "the old layout as the running instance reads it:\n{before}"
+    );
+
+    let (b, _) = a.another_instance(&url).await;
+    for app in [&b, &a] {
+        let tasks = app.get(&format!("/setups/{id}")).await.body;
+        for (page, want) in [
+            ("facts", "Completed"),
+            ("step-1", "Completed"),
+            ("step-2", "In progress"),
+            ("booster", "Completed"),
+        ] {
+            assert!(
+                tasks.contains(&format!("id=\"status-{page}\">{want}<")),
+                "{page} should be {want}:\n{tasks}"
+            );
+        }
+    }
+    let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let (layout,): (i64,) = sqlx::query_as("SELECT layout::bigint FROM setups WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&mut c)
+        .await
+        .expect("layout");
+    assert_eq!(layout, 2);
+}

@@ -26,7 +26,9 @@ async fn sandbox_post(app: &TestApp, path: &str, form: &[(&str, &str)]) {
 async fn ready(app: &TestApp, demo: &Value) -> String {
     sandbox_post(app, "/_sandbox/s4", &[("empty", "true")]).await;
     let id = app.create_setup("ACME API").await;
-    for page in ["facts", "step-1", "step-2", "step-3-1", "step-3-2"] {
+    for page in [
+        "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2",
+    ] {
         let r = complete_demo_page(app, demo, &id, page).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
     }
@@ -415,7 +417,7 @@ async fn csrf_and_odata_errors_are_told_in_words() {
 /// A setup with the IAS look-up done for `approvers`, and the SCIM user saved.
 async fn with_approvers(app: &TestApp, demo: &Value, approvers: &str) -> String {
     let id = app.create_setup("ACME IDs").await;
-    for page in ["facts", "step-2"] {
+    for page in ["facts", "step-1", "step-2"] {
         let r = complete_demo_page(app, demo, &id, page).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
     }

@@ -238,7 +238,8 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
         &app,
         &demo,
         &[
-            "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+            "step-3-5",
         ],
     )
     .await;
@@ -403,7 +404,7 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
 async fn approvers_are_looked_up_in_identity_authentication() {
     let app = TestApp::spawn_sandbox().await;
     let demo = app.demo().await;
-    let id = demo_setup(&app, &demo, &["facts", "step-2"]).await;
+    let id = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
     let users = demo["users"].as_array().cloned().unwrap_or_default();
     let emails: Vec<String> = users
         .iter()
@@ -764,7 +765,7 @@ async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
         &app,
         &demo,
         &[
-            "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
             "step-3-5", "step-4",
         ],
     )

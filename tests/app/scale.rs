@@ -19,7 +19,7 @@ pub async fn cache_and_list(database: &std::path::Path) {
         Store::open(
             database,
             Cipher::from_hex(&"cd".repeat(32)).expect("key"),
-            taskcenter_wizard::playbook::summarize,
+            taskcenter_wizard::playbook::STORE,
             CacheLimits {
                 setups: 3,
                 idle_secs: 0,

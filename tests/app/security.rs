@@ -62,7 +62,7 @@ async fn only_the_owner_exports_secrets_and_only_with_their_password() {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
-    let id = demo_setup_as(&app, &alice, &demo, &["facts", "step-2"]).await;
+    let id = demo_setup_as(&app, &alice, &demo, &["facts", "step-1", "step-2"]).await;
     share(&app, &alice, &id, "bob", "editor").await;
     share(&app, &alice, &id, "carol", "viewer").await;
     let secret = demo["ias_clientsecret"]
@@ -149,7 +149,7 @@ async fn a_repasted_destination_key_sends_no_secret_until_it_is_entered_again() 
         &app.client,
         &demo,
         &[
-            "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
             "step-3-5", "step-4",
         ],
     )
@@ -216,7 +216,7 @@ async fn a_repasted_destination_key_sends_no_secret_until_it_is_entered_again() 
 async fn an_sap_look_up_never_overwrites_a_colleagues_newer_save() {
     let app = TestApp::spawn().await;
     let demo = app.demo().await;
-    let id = demo_setup_as(&app, &app.client, &demo, &["facts", "step-2"]).await;
+    let id = demo_setup_as(&app, &app.client, &demo, &["facts", "step-1", "step-2"]).await;
     let bob = app.user("bob").await;
     app.post(
         &format!("/setups/{id}/members"),
@@ -710,7 +710,7 @@ async fn expired_sessions_are_pruned_from_memory_and_the_database() {
     let store = Store::open(
         &dir.0.join("prune.db"),
         Cipher::from_hex(&"ab".repeat(32)).expect("key"),
-        taskcenter_wizard::playbook::summarize,
+        taskcenter_wizard::playbook::STORE,
         Default::default(),
     )
     .await
@@ -746,7 +746,7 @@ async fn expired_sessions_are_pruned_from_memory_and_the_database() {
     let again = Store::open(
         &dir.0.join("prune.db"),
         Cipher::from_hex(&"ab".repeat(32)).expect("key"),
-        taskcenter_wizard::playbook::summarize,
+        taskcenter_wizard::playbook::STORE,
         Default::default(),
     )
     .await

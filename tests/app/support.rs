@@ -457,16 +457,18 @@ pub fn valid_answers(page: &str) -> Vec<(&'static str, String)> {
             ),
             ("s4_client", s("100")),
             ("region", s("eu10")),
-            ("subdomain", s("acme-tc")),
-            ("subaccount_id", s(SUBACCOUNT)),
-            ("ias_host", s("acme.accounts.ondemand.com")),
         ],
         "step-1" => vec![
-            ("plan", s("all-tasks")),
+            ("subdomain", s("acme-tc")),
+            ("subaccount_id", s(SUBACCOUNT)),
             ("cf_org", s("acme-tc_org")),
             ("cf_space", s("dev")),
         ],
-        "step-2" => vec![("ias_client_id", s("3b9d7c1e-ias-client"))],
+        "step-2" => vec![
+            ("ias_host", s("acme.accounts.ondemand.com")),
+            ("ias_client_id", s("3b9d7c1e-ias-client")),
+        ],
+        "booster" => vec![("plan", s("all-tasks"))],
         "step-3-1" => vec![("service_key", service_key("acme-tc", "eu10", SUBACCOUNT))],
         "step-3-3" => vec![
             ("comm_user", s("TASKCENTERCOM")),
@@ -540,6 +542,7 @@ pub async fn save_ticking_all_as(
     let confirm_keys = [
         "step1_confirm",
         "step2_confirm",
+        "booster_confirm",
         "step34_confirm",
         "step35_confirm",
         "step5_confirm",
@@ -578,8 +581,8 @@ pub async fn complete_page(app: &TestApp, id: &str, page: &str) -> Page {
 }
 
 pub const PAGES: &[&str] = &[
-    "facts", "step-1", "step-2", "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5",
-    "step-4", "step-5", "step-6",
+    "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+    "step-3-5", "step-4", "step-5", "step-6",
 ];
 
 /// The real binary, started with `envs`; its output is collected line by line.
@@ -720,11 +723,13 @@ pub fn demo_answers(demo: &serde_json::Value, page: &str) -> Vec<(&'static str, 
             ("s4_host", d("s4_host")),
             ("s4_client", d("s4_client")),
             ("region", d("region")),
+        ],
+        "step-1" => vec![
             ("subdomain", d("subdomain")),
             ("subaccount_id", d("subaccount_id")),
-            ("ias_host", d("ias_host")),
         ],
         "step-2" => vec![
+            ("ias_host", d("ias_host")),
             ("ias_client_id", d("ias_clientid")),
             ("ias_client_secret", d("ias_clientsecret")),
         ],
@@ -978,4 +983,111 @@ pub async fn postgres_database() -> String {
     let mut url = url::Url::parse(&base).expect("WIZARD_TEST_POSTGRES is a URL");
     url.set_path(&name);
     url.to_string()
+}
+
+/// Answers as the wizard arranged them before trust came before the booster
+/// (layout 1): subaccount and IAS facts on the first page, the plan and the
+/// booster's confirmations in step 1, the IDS destination's in step 2, and
+/// no subject-name confirmation yet.
+pub fn to_layout_1(
+    pages: &mut serde_json::Map<String, serde_json::Value>,
+    data_of: fn(&mut serde_json::Value) -> &mut serde_json::Value,
+) {
+    let mut take = |page: &str, key: &str| -> Option<serde_json::Value> {
+        pages
+            .get_mut(page)
+            .and_then(|p| data_of(p).as_object_mut())
+            .and_then(|d| d.remove(key))
+    };
+    let moves = [
+        ("step-1", "subdomain", "facts", "subdomain"),
+        ("step-1", "subaccount_id", "facts", "subaccount_id"),
+        ("step-2", "ias_host", "facts", "ias_host"),
+        ("booster", "plan", "step-1", "plan"),
+        (
+            "booster",
+            "booster_confirm.booster",
+            "step-1",
+            "step1_confirm.booster",
+        ),
+        (
+            "booster",
+            "booster_confirm.roles",
+            "step-1",
+            "step1_confirm.roles",
+        ),
+        (
+            "booster",
+            "booster_confirm.ids_destination",
+            "step-2",
+            "step2_confirm.ids_destination",
+        ),
+    ];
+    let mut taken = Vec::new();
+    for (from, key, to, new_key) in moves {
+        let v = take(from, key).unwrap_or_else(|| panic!("{from} has {key}"));
+        taken.push((to, new_key, v));
+    }
+    take("step-2", "step2_confirm.subject_uuid").expect("subject confirmation");
+    for (to, key, v) in taken {
+        data_of(pages.get_mut(to).expect("page"))
+            .as_object_mut()
+            .expect("data")
+            .insert(key.into(), v);
+    }
+    pages.remove("booster");
+}
+
+/// Rewrite a stored setup as the previous build stored it (layout 1, with
+/// its bases and summary), in SQLite or PostgreSQL.
+pub async fn rewrite_to_layout_1(url: &str, id: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.expect("open db");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT page, data FROM answers WHERE setup_id = $1")
+            .bind(id)
+            .fetch_all(&mut c)
+            .await
+            .expect("answers");
+    let mut pages: serde_json::Map<String, serde_json::Value> = rows
+        .into_iter()
+        .map(|(p, d)| (p, serde_json::from_str(&d).expect("json")))
+        .collect();
+    to_layout_1(&mut pages, |p| p);
+    sqlx::query("DELETE FROM answers WHERE setup_id = $1 AND page = 'booster'")
+        .bind(id)
+        .execute(&mut c)
+        .await
+        .expect("delete");
+    for (page, data) in &pages {
+        sqlx::query("UPDATE answers SET data = $1 WHERE setup_id = $2 AND page = $3")
+            .bind(data.to_string())
+            .bind(id)
+            .bind(page)
+            .execute(&mut c)
+            .await
+            .expect("rewrite");
+        // What layout 1 recorded: step 1 depended on nothing, 2 on the tenant.
+        let basis = match page.as_str() {
+            "step-1" => Some(""),
+            "step-2" => Some("ias_host=acme.accounts.ondemand.com"),
+            _ => None,
+        };
+        if let Some(basis) = basis {
+            sqlx::query("UPDATE answers SET basis = $1 WHERE setup_id = $2 AND page = $3")
+                .bind(basis)
+                .bind(id)
+                .bind(page)
+                .execute(&mut c)
+                .await
+                .expect("basis");
+        }
+    }
+    sqlx::query("UPDATE setups SET layout = 1, total_pages = 12, rev = rev + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut c)
+        .await
+        .expect("layout 1");
+    c.close().await.expect("close");
 }

@@ -48,7 +48,7 @@ async fn full_walk_through_every_page_completes_the_setup() {
     }
     let check = app.get(&format!("/setups/{id}/pages/check")).await;
     assert_eq!(check.status, StatusCode::OK);
-    assert!(title_of(&check.body).starts_with("Step 12 of 12 — Check your answers — ACME Germany"));
+    assert!(title_of(&check.body).starts_with("Step 13 of 13 — Check your answers — ACME Germany"));
     // Derived values are shown: API host, destination URL, masked password, certificate CN.
     assert!(check.body.contains("my404687-api.s4hana.ondemand.com"));
     assert!(check.body.contains(&sap_cn(SUBACCOUNT)));
@@ -85,7 +85,7 @@ async fn full_walk_through_every_page_completes_the_setup() {
     let next = app.get(&format!("/setups/{id}/next")).await.body;
     for fragment in [
         "What next",
-        ">Completed</strong> 12 of 12 steps completed",
+        ">Completed</strong> 13 of 13 steps completed",
         "No step is open",
         "The trust certificate expires on",
         "Verify the setup</a>",
@@ -109,12 +109,12 @@ async fn full_walk_through_every_page_completes_the_setup() {
         "{}",
         tasks.body
     );
-    assert!(tasks.body.contains("completed 12 of 12"));
+    assert!(tasks.body.contains("completed 13 of 13"));
     let home = app.get("/").await;
     assert!(
         home.body.contains("ACME Germany") && home.body.contains("my404687.s4hana.ondemand.com")
     );
-    assert!(home.body.contains("12 of 12 done"));
+    assert!(home.body.contains("13 of 13 done"));
 }
 
 #[tokio::test]
@@ -185,10 +185,10 @@ async fn every_text_rule_is_rejected_with_its_message_and_keeps_typing() {
         ("facts", "s4_host", "xy12.s4hana.ondemand.com".into(), "the first part must be"),
         ("facts", "s4_client", "1000".into(), "Enter the client as 3 digits"),
         ("facts", "region", "europe".into(), "Enter the region as it appears"),
-        ("facts", "subdomain", "acme_tc".into(), "lowercase letters, digits and hyphens"),
-        ("facts", "subaccount_id", "7739e1a2".into(), "as a UUID"),
-        ("facts", "ias_host", "acme.example.com".into(), "is not an Identity Authentication tenant"),
-        ("step-1", "plan", "premium".into(), "Select one of the listed answers"),
+        ("step-1", "subdomain", "acme_tc".into(), "lowercase letters, digits and hyphens"),
+        ("step-1", "subaccount_id", "7739e1a2".into(), "as a UUID"),
+        ("step-2", "ias_host", "acme.example.com".into(), "is not an Identity Authentication tenant"),
+        ("booster", "plan", "premium".into(), "Select one of the listed answers"),
         ("step-3-1", "service_key", "client secret: abc".into(), "starting with {"),
         ("step-3-1", "service_key", "{\"uaa\": {".into(), "ends too early: it looks cut off"),
         ("step-3-1", "service_key", service_key("acme-tc", "eu10", SUBACCOUNT).replace("\"clientsecret\"", "\"secret\""), "missing uaa.clientsecret"),
@@ -278,7 +278,7 @@ async fn post_certificate(app: &TestApp, id: &str, bytes: Vec<u8>, file_name: &s
 async fn certificate_uploads_are_checked() {
     let app = TestApp::spawn().await;
     let id = app.create_setup("Certificates").await;
-    walk_to(&app, &id, "facts").await;
+    walk_to(&app, &id, "step-1").await;
     let other = "0a0b0c0d-0000-4000-8000-00000000abcd";
     let (expired, _) = trust_certificate(&sap_cn(SUBACCOUNT), -1);
     let (wrong_sub, _) = trust_certificate(&sap_cn(other), 700);
@@ -662,11 +662,11 @@ async fn question_pages_follow_the_page_rules() {
         "static files keep their own caching"
     );
     assert!(
-        title_of(&p.body).starts_with("Step 4 of 12 — Task Center service key — Rules of pages")
+        title_of(&p.body).starts_with("Step 5 of 13 — Task Center service key — Rules of pages")
     );
     assert_eq!(p.body.matches("<h1").count(), 1);
     assert!(p.body.contains(&format!(
-        "class=\"back-link\" href=\"/setups/{id}/pages/step-2\""
+        "class=\"back-link\" href=\"/setups/{id}/pages/booster\""
     )));
     assert!(p.body.contains("Save and continue"));
     assert!(p.body.len() < 30 * 1024, "page is {} bytes", p.body.len());
@@ -762,7 +762,7 @@ async fn setups_are_listed_renamed_archived_and_restored() {
     walk_to(&app, &b, "facts").await;
     let home = app.get("/").await.body;
     assert!(home.contains("Alpha AG") && home.contains("Beta GmbH"));
-    assert!(home.contains("1 of 12 done") && home.contains("0 of 12 done"));
+    assert!(home.contains("1 of 13 done") && home.contains("0 of 13 done"));
     let r = app
         .post(
             &format!("/setups/{a}/rename"),
@@ -882,17 +882,58 @@ async fn the_sandbox_page_is_styled_copyable_and_opens_in_a_new_tab() {
 }
 
 /// SAP makes the trust with IAS a prerequisite of the booster, and retired
-/// the standard plan: step 1's guide says both, in that order (issue 11).
+/// the standard plan; each fact is asked where the consultant has it: the
+/// subaccount's subdomain and ID once it exists (step 1), the IAS tenant at
+/// the trust (2.1), the plan at the booster (2.2), which waits for the trust
+/// (issue 11).
 #[tokio::test]
-async fn step_1_asks_for_trust_before_the_booster() {
+async fn trust_comes_before_the_booster_and_each_fact_is_asked_where_it_is_known() {
     let app = TestApp::spawn().await;
     let id = app.create_setup("Order").await;
+    let field = |body: &str, key: &str| body.contains(&format!("name=\"{key}\""));
+    let facts = app.get(&format!("/setups/{id}/pages/facts")).await.body;
+    for key in ["s4_host", "s4_client", "region"] {
+        assert!(
+            field(&facts, key),
+            "{key} is known before anything is set up"
+        );
+    }
+    for key in ["subdomain", "subaccount_id", "ias_host", "plan"] {
+        assert!(!field(&facts, key), "{key} is not asked before step 1");
+    }
+    let tasks = app.get(&format!("/setups/{id}")).await.body;
+    let at = |what: &str| {
+        tasks
+            .find(what)
+            .unwrap_or_else(|| panic!("{what} in the task list"))
+    };
+    assert!(at("BTP subaccount") < at("Trust with Identity Authentication"));
+    assert!(at("Trust with Identity Authentication") < at("Task Center booster"));
+    assert!(tasks.contains("id=\"status-booster\">Cannot start yet<"));
+    // The booster waits for the trust: opening it goes back to the list.
+    let early = app.get(&format!("/setups/{id}/pages/booster")).await;
+    assert_eq!(early.status, StatusCode::SEE_OTHER);
+
     complete_page(&app, &id, "facts").await;
-    let page = app.get(&format!("/setups/{id}/pages/step-1")).await.body;
-    let trust = page
-        .find("Before the booster, establish trust")
-        .expect("trust step");
-    let booster = page.find("Run the booster").expect("booster step");
-    assert!(trust < booster, "trust comes first");
-    assert!(page.contains("standard was retired on 2025-11-15"));
+    let step1 = app.get(&format!("/setups/{id}/pages/step-1")).await.body;
+    assert!(field(&step1, "subdomain") && field(&step1, "subaccount_id"));
+    assert!(!field(&step1, "plan"), "the plan belongs to the booster");
+    assert!(step1.contains("Do not run the Task Center booster yet"));
+    complete_page(&app, &id, "step-1").await;
+    let step2 = app.get(&format!("/setups/{id}/pages/step-2")).await.body;
+    assert!(field(&step2, "ias_host"));
+    assert!(title_of(&step2).starts_with("Step 3 of 13 — Trust with Identity Authentication"));
+    assert!(step2.contains("prerequisite of the Task Center booster"));
+    assert!(
+        checkbox_values(&step2, "step2_confirm").contains(&"subject_uuid".to_string()),
+        "failure mode 19 is confirmed at the trust"
+    );
+    complete_page(&app, &id, "step-2").await;
+    let booster = app.get(&format!("/setups/{id}/pages/booster")).await.body;
+    assert!(field(&booster, "plan"));
+    assert!(booster.contains("standard was retired on 2025-11-15"));
+    assert!(
+        booster.contains("https://acme.accounts.ondemand.com/scim"),
+        "the IDS destination's URL from the tenant of step 2.1"
+    );
 }
