@@ -259,7 +259,7 @@ fn guide_step2(ctx: &Ctx) -> Vec<Instruction> {
             vec![],
         ),
         instr(
-            "Open the application the trust created and set its subject name identifier to the User UUID. With the e-mail there, Task Center cannot attribute tasks to their users (failure mode 19). Verify checks it in a real user's token.",
+            "Open the application the trust created and set its subject name identifier to the User UUID. With the e-mail there, Task Center cannot attribute tasks to their users (failure mode 19). Verify reads it from the Application Directory with the administrator below (which then needs to read applications, not only users) and from a real user's token.",
             Some(
                 "IAS admin console > Applications & Resources > Applications > (the subaccount's application, \"SAP BTP subaccount ...\") > Subject Name Identifier",
             ),

@@ -446,6 +446,10 @@ pub struct OnlineInputs {
     inbox_rest_url: Option<String>,
     /// Where `Identity_Authentication_Connectivity_IDS` must point.
     ias_host: Option<String>,
+    /// The IAS tenant and administrator (host, client ID, secret), and the
+    /// subaccount whose application's subject name identifier is read.
+    ias_admin: Option<(String, String, String)>,
+    subaccount_id: Option<String>,
     /// A customer user's token (never stored): the checks that only a user
     /// can prove run with it (failure mode 22).
     pub user: Option<CustomerUser>,
@@ -475,6 +479,14 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
             .map(|(k, v)| (k.to_string(), Value::String(v)))
             .collect()
     });
+    let ias_admin = match (
+        ctx.get("ias_host"),
+        ctx.get("ias_client_id"),
+        ctx.secret_to_send("ias_client_secret").ok().flatten(),
+    ) {
+        (Some(h), Some(i), Some(s)) => Some((h.to_string(), i.to_string(), s)),
+        _ => None,
+    };
     let ias = match (
         ctx.get("ias_host"),
         ctx.get("ias_client_id"),
@@ -499,6 +511,8 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
         ias,
         inbox_rest_url: ctx.get("sk_inbox_rest_url").map(str::to_string),
         ias_host: ctx.get("ias_host").map(str::to_string),
+        ias_admin,
+        subaccount_id: ctx.get("subaccount_id").map(str::to_string),
         user: None,
     }
 }
@@ -603,10 +617,36 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             )
         }
     };
-    let (t, mut d, u, mut as_user) = tokio::join!(token, dest, users, user_checks(&i, sap, calls));
+    let application = async {
+        let (id, title, page) = APPLICATION;
+        let Some((host, client, secret)) = &i.ias_admin else {
+            return check(
+                id,
+                title,
+                page,
+                Skipped,
+                "Needs the IAS administrator client ID and secret (step 2.1).",
+            );
+        };
+        match ias::applications(sap, calls, host, client, secret).await {
+            Ok(apps) => application_subject(&apps, i.subaccount_id.as_deref()),
+            // An administrator may read users without reading applications.
+            Err(crate::sap::SapError::Status { status: 403, .. }) => check(
+                id,
+                title,
+                page,
+                Warning,
+                "Identity Authentication does not let this administrator read applications (403). Give the administrator system the authorization to manage applications, or check the subject name identifier in the admin console.",
+            ),
+            Err(e) => check(id, title, page, Fail, e.explain()),
+        }
+    };
+    let (t, mut d, u, a, mut as_user) =
+        tokio::join!(token, dest, users, application, user_checks(&i, sap, calls));
     let mut out = vec![t];
     out.append(&mut d);
     out.push(u);
+    out.push(a);
     out.append(&mut as_user);
     out
 }
@@ -925,6 +965,94 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
     vec![subject_check(&user.token), a, b, c, d]
 }
 
+const APPLICATION: (&str, &str, &str) = (
+    "online-ias-application",
+    "The subaccount's IAS application sends the User UUID",
+    "step-2",
+);
+
+/// Failure mode 19, read from the Application Directory: the subaccount's
+/// application and its subject name identifier (`userUuid` in SAP's client).
+/// Which attribute names the subaccount is not documented [U]: any SAP
+/// managed attribute equal to the subaccount ID counts; failing that, the one
+/// application named "SAP BTP subaccount ...", said so in the result.
+fn application_subject(apps: &[Value], subaccount: Option<&str>) -> Check {
+    use Verdict::*;
+    let (id, title, page) = APPLICATION;
+    let auth = |a: &Value| {
+        a["urn:sap:identity:application:schemas:extension:sci:1.0:Authentication"].clone()
+    };
+    let name = |a: &Value| a["name"].as_str().unwrap_or("(no name)").to_string();
+    let by_id: Vec<&Value> = apps
+        .iter()
+        .filter(|a| {
+            subaccount.is_some_and(|sub| {
+                auth(a)["sapManagedAttributes"]
+                    .as_object()
+                    .is_some_and(|m| {
+                        m.values()
+                            .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(sub)))
+                    })
+            })
+        })
+        .collect();
+    let by_name: Vec<&Value> = apps
+        .iter()
+        .filter(|a| name(a).starts_with("SAP BTP subaccount"))
+        .collect();
+    let (app, how) = match (by_id.as_slice(), by_name.as_slice()) {
+        ([a], _) => (*a, ""),
+        ([], [a]) => (
+            *a,
+            " (found by its name: no application names the subaccount ID, so check that it is this subaccount's)",
+        ),
+        _ => {
+            return check(
+                id,
+                title,
+                page,
+                Warning,
+                format!(
+                    "Among {} applications the wizard cannot tell which one the trust with the subaccount created. In the IAS admin console open Applications, find \"SAP BTP subaccount ...\" for this subaccount and check that its subject name identifier is User UUID.",
+                    apps.len()
+                ),
+            );
+        }
+    };
+    let subject = auth(app)["subjectNameIdentifier"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let app_name = name(app);
+    match subject.as_str() {
+        "userUuid" => check(
+            id,
+            title,
+            page,
+            Pass,
+            format!("{app_name} sends the User UUID{how}."),
+        ),
+        "" => check(
+            id,
+            title,
+            page,
+            Warning,
+            format!(
+                "{app_name} does not say which subject name identifier it sends{how}. Check it in the IAS admin console."
+            ),
+        ),
+        other => check(
+            id,
+            title,
+            page,
+            Fail,
+            format!(
+                "Failure mode 19: {app_name} sends \"{other}\" as subject name identifier{how}, so Task Center cannot attribute tasks to their users. In the IAS admin console set it to User UUID (Applications > {app_name} > Subject Name Identifier)."
+            ),
+        ),
+    }
+}
+
 const SUBJECT: (&str, &str, &str) = (
     "online-subject",
     "IAS sends the user UUID as subject name identifier",
@@ -1189,4 +1317,42 @@ pub fn confirmations(ctx: &Ctx) -> Vec<(String, String, Option<String>)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUB: &str = "3b9d7c1e-0b5c-4f7a-9a51-0c1d2e3f4a5b";
+
+    fn app(name: &str, subject: &str, tenant: &str) -> Value {
+        serde_json::json!({"id": name, "name": name,
+            "urn:sap:identity:application:schemas:extension:sci:1.0:Authentication": {
+                "subjectNameIdentifier": subject,
+                "sapManagedAttributes": {"type": "xsuaa", "appTenantId": tenant}}})
+    }
+
+    #[test]
+    fn the_subaccounts_application_is_found_and_its_identifier_judged() {
+        let other = app("Other app", "mail", "0a0b0c0d-0000-4000-8000-00000000abcd");
+        let good = app("SAP BTP subaccount ACME", "userUuid", SUB);
+        let c = application_subject(&[other.clone(), good], Some(SUB));
+        assert_eq!(c.verdict, Verdict::Pass, "{}", c.reason);
+        let bad = app("SAP BTP subaccount ACME", "mail", SUB);
+        let c = application_subject(&[other.clone(), bad], Some(SUB));
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(c.reason.contains("Failure mode 19") && c.reason.contains("\"mail\""));
+        // No attribute names the subaccount: the one by name, said so.
+        let by_name = app("SAP BTP subaccount ACME", "userUuid", "");
+        let c = application_subject(&[other.clone(), by_name.clone()], Some(SUB));
+        assert_eq!(c.verdict, Verdict::Pass);
+        assert!(c.reason.contains("found by its name"));
+        // Two candidates by name and none by ID: not guessed.
+        let c = application_subject(&[by_name.clone(), by_name], Some(SUB));
+        assert_eq!(c.verdict, Verdict::Warning);
+        assert_eq!(
+            application_subject(&[other], Some(SUB)).verdict,
+            Verdict::Warning
+        );
+    }
 }

@@ -319,6 +319,7 @@ pub const ENDPOINTS: &[&str] = &[
     "certificate-write",
     "ias-token",
     "scim",
+    "applications",
     "s4-token",
     "s4-odata",
     "s4-comm",
@@ -819,6 +820,7 @@ pub fn router(sb: Shared) -> Router {
         .route(&format!("{dc}/saml2Metadata/rotateCertificate"), post(services::rotate_certificate))
         .route("/oauth2/token", post(services::ias_token))
         .route("/scim/Users", get(services::scim_users))
+        .route("/Applications/v1/", get(services::ias_applications))
         .route("/sap/bc/sec/oauth2/token", post(s4::token))
         .route("/v1/service_offerings", get(service_manager::offerings))
         .route("/v1/service_plans", get(service_manager::plans))

@@ -534,3 +534,48 @@ pub async fn scim_users(
     )
         .into_response()
 }
+
+/// `GET /Applications/v1/`: the IAS Application Directory as SAP's own client
+/// for it reads it (SAP/terraform-provider-sap-cloud-identity-services:
+/// `applications`, `nextCursor`, the `...sci:1.0:Authentication` extension with
+/// `subjectNameIdentifier` and `sapManagedAttributes`). Two applications a
+/// page, so a client has to follow the cursor. The subaccount's application
+/// names the subaccount in `appTenantId` (the attribute is [U]: the wizard
+/// also finds it by name) and sends what the sandbox's `subject` setting says.
+pub async fn ias_applications(
+    State(sb): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    fault!(sb, "applications");
+    let d = &sb.demo;
+    if !basic(&headers).is_some_and(|(u, p)| u == d.ias_clientid && p == d.ias_clientsecret) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"code": 401, "message": "Authentication failed"}})),
+        )
+            .into_response();
+    }
+    let subject = match sb.settings.lock().map(|s| s.subject.clone()) {
+        Ok(s) if s == "email" => "mail",
+        _ => "userUuid",
+    };
+    let auth = "urn:sap:identity:application:schemas:extension:sci:1.0:Authentication";
+    let apps = [
+        json!({"id": "6f1d2c3b-0000-4000-8000-000000000001", "name": "SAP Build Work Zone",
+            auth: {"ssoType": "openIdConnect", "subjectNameIdentifier": "mail",
+                "sapManagedAttributes": {"type": "subscription", "appTenantId": "9c2e0d1a-0000-4000-8000-0000000000ff"}}}),
+        json!({"id": "6f1d2c3b-0000-4000-8000-000000000002", "name": "Time Sheets (customer app)",
+            auth: {"ssoType": "saml2", "subjectNameIdentifier": "uid"}}),
+        json!({"id": "6f1d2c3b-0000-4000-8000-000000000003", "name": format!("SAP BTP subaccount {}", d.customer),
+            auth: {"ssoType": "openIdConnect", "subjectNameIdentifier": subject,
+                "sapManagedAttributes": {"type": "xsuaa", "appTenantId": d.subaccount_id, "btpTenantType": "subaccount"}}}),
+    ];
+    let start: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = apps.iter().skip(start).take(2).cloned().collect();
+    let mut body = json!({"totalResults": apps.len(), "itemsPerPage": 2, "applications": page});
+    if start + 2 < apps.len() {
+        body["nextCursor"] = json!((start + 2).to_string());
+    }
+    Json(body).into_response()
+}

@@ -76,3 +76,56 @@ pub async fn user_by_email(
         active: user.get("active").and_then(Value::as_bool).unwrap_or(true),
     }))
 }
+
+/// The tenant's applications (Application Directory, `GET /Applications/v1/`,
+/// following `nextCursor`), as SAP's own client for it reads them
+/// (SAP/terraform-provider-sap-cloud-identity-services, `internal/cli/applications.go`):
+/// Basic authentication with an administrator's client ID and secret.
+/// At most `MAX_PAGES` pages: a tenant with more is named, not walked forever.
+pub async fn applications(
+    c: &SapClient,
+    calls: &Calls,
+    ias_host: &str,
+    client_id: &str,
+    secret: &str,
+) -> Result<Vec<Value>, SapError> {
+    const MAX_PAGES: usize = 20;
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..MAX_PAGES {
+        let mut url = reqwest::Url::parse(&format!("https://{ias_host}/Applications/v1/"))
+            .map_err(|_| SapError::BadUrl {
+                url: ias_host.to_string(),
+            })?;
+        if !cursor.is_empty() {
+            url.query_pairs_mut().append_pair("cursor", &cursor);
+        }
+        let resp = c
+            .send(
+                calls,
+                Req::get(
+                    Service::Ias,
+                    url.to_string(),
+                    Auth::Basic(client_id, secret),
+                ),
+            )
+            .await?;
+        if !resp.ok() {
+            return Err(resp.into_error());
+        }
+        let v = resp.json()?;
+        let Some(apps) = v.get("applications").and_then(Value::as_array) else {
+            return Err(SapError::Garbage {
+                what: "an application list without applications".into(),
+            });
+        };
+        out.extend(apps.iter().cloned());
+        match v.get("nextCursor").and_then(Value::as_str) {
+            Some(next) if !next.is_empty() && next != cursor => cursor = next.to_string(),
+            _ => return Ok(out),
+        }
+    }
+    Err(SapError::Garbage {
+        what: format!("more than {MAX_PAGES} pages of applications"),
+    })
+}

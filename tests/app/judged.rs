@@ -627,6 +627,7 @@ const CONNECTOR: &str = "Task Center&#39;s connector for the destination";
 const SERVICES: &str = "Mandatory service destinations";
 const TASKS: &str = "Tasks arrive for the signed-in approver";
 const SUBJECT: &str = "IAS sends the user UUID as subject name identifier";
+const APPLICATION: &str = "The subaccount&#39;s IAS application sends the User UUID";
 
 #[tokio::test]
 async fn verify_reads_the_subject_name_identifier_off_the_user_token() {
@@ -641,6 +642,24 @@ async fn verify_reads_the_subject_name_identifier_off_the_user_token() {
         .send()
         .await
         .expect("settings");
+    // Without a user, the Application Directory says the same (all its
+    // pages read: the sandbox answers two applications at a time).
+    let seen = |v: &Value| v["applications"].as_u64().unwrap_or(0);
+    let before = seen(&get_json(app.sandbox_url("/_sandbox/seen")).await);
+    let r = app.post(&verify, &[]).await.body;
+    let (v, why) = verdict_of(&r, APPLICATION);
+    assert_eq!(v, "Fail", "{why}");
+    assert!(
+        why.contains("Failure mode 19")
+            && why.contains("SAP BTP subaccount ACME Demo GmbH")
+            && why.contains("&#34;mail&#34;"),
+        "{why}"
+    );
+    assert_eq!(
+        seen(&get_json(app.sandbox_url("/_sandbox/seen")).await) - before,
+        2,
+        "both pages of applications"
+    );
     sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
     let r = app.post(&verify, &[]).await.body;
     let (v, why) = verdict_of(&r, SUBJECT);
@@ -660,6 +679,14 @@ async fn verify_reads_the_subject_name_identifier_off_the_user_token() {
     sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
     let r = app.post(&verify, &[]).await.body;
     assert_eq!(verdict_of(&r, SUBJECT).0, "Pass");
+    let (v, why) = verdict_of(&r, APPLICATION);
+    assert_eq!(v, "Pass", "{why}");
+    assert!(why.contains("SAP BTP subaccount ACME Demo GmbH sends the User UUID"));
+    // An administrator that may read users but not applications: explained.
+    app.fault("applications", "403").await;
+    let (v, why) = verdict_of(&app.post(&verify, &[]).await.body, APPLICATION);
+    assert_eq!(v, "Warning", "{why}");
+    assert!(why.contains("(403)"), "{why}");
 }
 
 #[tokio::test]
