@@ -488,19 +488,15 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
         _ => None,
     };
     let ias = match (
-        ctx.get("ias_host"),
-        ctx.get("ias_client_id"),
-        ctx.secret_to_send("ias_client_secret").ok().flatten(),
-        ctx.get("approvers"),
+        &ias_admin,
+        ctx.get("approvers").map(domain::parse_approvers),
     ) {
-        (Some(h), Some(i), Some(s), Some(a)) => domain::parse_approvers(a).ok().map(|a| {
-            (
-                h.to_string(),
-                i.to_string(),
-                s,
-                a.value.into_iter().map(|x| x.email).collect(),
-            )
-        }),
+        (Some((h, i, s)), Some(Ok(a))) => Some((
+            h.clone(),
+            i.clone(),
+            s.clone(),
+            a.value.into_iter().map(|x| x.email).collect(),
+        )),
         _ => None,
     };
     OnlineInputs {

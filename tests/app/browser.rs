@@ -220,6 +220,21 @@ impl Browser {
             .expect("keys");
     }
 
+    /// Tick the `n` checkboxes named `name` with Tab and Space, then Tab to
+    /// "Save and continue".
+    pub async fn tick_with_space(&self, name: &str, n: usize) {
+        self.tab_until(&format!("document.activeElement.name === '{name}'"))
+            .await;
+        for i in 0..n {
+            self.press(" ").await;
+            if i + 1 < n {
+                self.press(&key(Key::Tab)).await;
+            }
+        }
+        self.tab_until("document.activeElement.value === 'continue'")
+            .await;
+    }
+
     /// Screenshot under target/screenshots/NAME.png.
     pub async fn shot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -578,16 +593,7 @@ async fn a_step_can_be_done_with_the_keyboard_alone() {
         b.press(v).await;
         b.press(&tab).await;
     }
-    b.tab_until("document.activeElement.name === 'step1_confirm'")
-        .await;
-    for i in 0..3 {
-        b.press(&space).await;
-        if i < 2 {
-            b.press(&tab).await;
-        }
-    }
-    b.tab_until("document.activeElement.value === 'continue'")
-        .await;
+    b.tick_with_space("step1_confirm", 3).await;
     b.press(&enter).await;
     b.wait_path("/pages/step-2").await;
     // Step 2.1's tenant, then step 2.2's plan is a radio chosen with Space.
@@ -600,16 +606,7 @@ async fn a_step_can_be_done_with_the_keyboard_alone() {
     b.wait_path("/pages/booster").await;
     b.tab_until("document.activeElement.id === 'f-plan'").await;
     b.press(&space).await;
-    b.tab_until("document.activeElement.name === 'booster_confirm'")
-        .await;
-    for i in 0..3 {
-        b.press(&space).await;
-        if i < 2 {
-            b.press(&tab).await;
-        }
-    }
-    b.tab_until("document.activeElement.value === 'continue'")
-        .await;
+    b.tick_with_space("booster_confirm", 3).await;
     b.press(&enter).await;
     b.wait_path("/pages/step-3-1").await;
     let tasks = app.get(&setup).await.body;
