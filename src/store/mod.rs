@@ -403,9 +403,9 @@ impl Store {
     }
 
     /// Setups stored by a build that arranged answers on other pages, moved
-    /// to this build's pages once, a batch at a time. Each setup is one
-    /// transaction; another instance upgrading the same one at the same time
-    /// finds it done and leaves it.
+    /// to this build's pages once, a batch of 200 a transaction. Another
+    /// instance upgrading at the same time finds a claimed setup done and
+    /// leaves it.
     async fn upgrade_layouts(&self) -> anyhow::Result<()> {
         let layout = self.playbook.layout;
         loop {
@@ -417,8 +417,9 @@ impl Store {
             if ids.is_empty() {
                 return Ok(());
             }
+            // One transaction a batch: a commit per setup is most of the cost.
+            let mut tx = self.begin_write().await?;
             for (id,) in ids {
-                let mut tx = self.begin_write().await?;
                 let claimed =
                     sqlx::query("UPDATE setups SET layout = $1 WHERE id = $2 AND layout < $1")
                         .bind(layout)
@@ -426,11 +427,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 if claimed.rows_affected() != 1 {
-                    tx.rollback().await?;
                     continue;
                 }
                 let Some(mut setup) = self.read_setup(&id).await? else {
-                    tx.rollback().await?;
                     continue;
                 };
                 if let Some(pages) = (self.playbook.upgrade)(&setup) {
@@ -460,8 +459,8 @@ impl Store {
                 }
                 // The summary too: the number of pages may have changed.
                 self.write_derived(&mut tx, &setup).await?;
-                tx.commit().await?;
             }
+            tx.commit().await?;
         }
     }
 
