@@ -27,6 +27,47 @@ struct Baseline {
     created: i64,
 }
 
+/// Start the wizard on `db`; its address and the time from start until
+/// `/healthz` answers (migrations, upgrades, loading included).
+async fn start_timed(
+    bin: &std::path::Path,
+    db: &std::path::Path,
+    http: &reqwest::Client,
+) -> (tokio::process::Child, String, std::time::Duration) {
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(bin)
+        .env("WIZARD_LISTEN", "127.0.0.1:0")
+        .env("WIZARD_DATABASE", db)
+        .env("RUST_LOG", "warn,taskcenter_wizard=info")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("restart");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut addr = String::new();
+    while addr.is_empty() {
+        let line = lines.next_line().await.expect("log").expect("log line");
+        if let Some(r) = line.split("ready at http://").nth(1) {
+            addr = r.split_whitespace().next().unwrap_or("").into();
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let base = format!("http://{addr}");
+    loop {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let to_health = started.elapsed();
+    (child, base, to_health)
+}
+
 async fn serve(app: Router) -> SocketAddr {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -512,38 +553,8 @@ async fn main() {
     }
     tx.commit().await.expect("commit");
     big.close().await;
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(&bin)
-        .env("WIZARD_LISTEN", "127.0.0.1:0")
-        .env("WIZARD_DATABASE", &db)
-        .env("RUST_LOG", "warn,taskcenter_wizard=info")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("restart");
+    let (mut child, base, to_health) = start_timed(&bin, &db, &http).await;
     let pid = child.id().expect("pid");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut addr = String::new();
-    while addr.is_empty() {
-        let line = lines.next_line().await.expect("log").expect("log line");
-        if let Some(r) = line.split("ready at http://").nth(1) {
-            addr = r.split_whitespace().next().unwrap_or("").into();
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let base = format!("http://{addr}");
-    loop {
-        if http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-    let to_health = started.elapsed();
     let list = http
         .get(format!("{base}/"))
         .header("cookie", &cookie)
@@ -617,6 +628,38 @@ async fn main() {
         "wizard process memory after these: VmRSS {} kB, peak VmHWM {} kB",
         status_kb(pid, "VmRSS:"),
         status_kb(pid, "VmHWM:")
+    );
+    let _ = child.kill().await;
+    let _ = child.wait().await;
+
+    // 4. An upgrade: 5,000 of these setups as the previous build stored them
+    // (layout 1: subdomain and IAS tenant on the first page) are moved to
+    // their pages at start, each in its own transaction.
+    let moved = 5_000;
+    let old = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open wizard.db");
+    sqlx::query(
+        "UPDATE answers SET data = json_set(data, '$.subdomain', 'c' || rowid, '$.ias_host', 'acme.accounts.ondemand.com')
+         WHERE page = 'facts' AND setup_id IN (SELECT id FROM setups WHERE owner_id = 1 ORDER BY id LIMIT ?)",
+    )
+    .bind(moved)
+    .execute(&old)
+    .await
+    .expect("old answers");
+    sqlx::query("UPDATE setups SET layout = 1 WHERE id IN (SELECT id FROM setups WHERE owner_id = 1 ORDER BY id LIMIT ?)")
+        .bind(moved)
+        .execute(&old)
+        .await
+        .expect("layout 1");
+    old.close().await;
+    let (mut child, _, upgraded) = start_timed(&bin, &db, &http).await;
+    println!(
+        "\nstart to /healthz with {moved} of them to move to the current pages first: {} ms (none to move: {} ms, above)",
+        upgraded.as_millis(),
+        to_health.as_millis()
     );
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
