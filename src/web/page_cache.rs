@@ -69,6 +69,10 @@ pub struct PageCache {
     capacity: usize,
     pages: RwLock<HashMap<Key, Entry>>,
     clock: AtomicU64,
+    /// Pages being rendered: who asks for one meanwhile waits for it instead
+    /// of rendering it again (a burst on a slow page, such as a text search
+    /// over every setup, costs one render).
+    rendering: std::sync::Mutex<HashMap<Key, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl PageCache {
@@ -77,6 +81,7 @@ impl PageCache {
             capacity,
             pages: RwLock::new(HashMap::new()),
             clock: AtomicU64::new(0),
+            rendering: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -117,6 +122,50 @@ impl PageCache {
             );
         }
         Ok(html(body))
+    }
+
+    /// The kept page for `key`, else one render of `make`'s page for all who
+    /// ask at the same time. Without a key (or with the cache off) it renders.
+    pub async fn get_or_render<T, F>(
+        &self,
+        key: Option<Key>,
+        make: F,
+    ) -> crate::error::Result<Response>
+    where
+        T: Template,
+        F: std::future::Future<Output = crate::error::Result<T>>,
+    {
+        let Some(key) = key.filter(|_| self.capacity > 0) else {
+            return self.render(None, &make.await?);
+        };
+        if let Some(hit) = self.get(&key) {
+            return Ok(hit);
+        }
+        let flight = self
+            .rendering
+            .lock()
+            .ok()
+            .map(|mut r| r.entry(key.clone()).or_default().clone());
+        let Some(flight) = flight else {
+            return self.render(Some(key), &make.await?);
+        };
+        let _turn = flight.lock().await;
+        let out = match self.get(&key) {
+            Some(hit) => Ok(hit),
+            None => match make.await {
+                Ok(page) => self.render(Some(key.clone()), &page),
+                Err(e) => Err(e),
+            },
+        };
+        if let Some(mut r) = self.rendering.lock().ok()
+            && r.get(&key).is_some_and(|f| std::sync::Arc::ptr_eq(f, &flight))
+            // The map's and ours: nobody else waits.
+            && std::sync::Arc::strong_count(&flight) <= 2
+        {
+            r.remove(&key);
+        }
+        drop(_turn);
+        out
     }
 
     pub fn len(&self) -> usize {
@@ -247,5 +296,48 @@ mod tests {
         let off = PageCache::new(0);
         let _ = off.render(Some(k(&s1, &alice, "facts", now)), &P { text: "one" });
         assert!(off.is_empty());
+    }
+
+    /// Twenty requests for the same page at once: one render, twenty answers;
+    /// afterwards nothing is left waiting in the map.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_misses_renders_the_page_once() {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+        let cache = Arc::new(PageCache::new(8));
+        let renders = Arc::new(AtomicUsize::new(0));
+        let key = Key::list(&user(1, "alice"), 7, "q=my004242", 1_790_000_000);
+        let gate = Arc::new(tokio::sync::Barrier::new(20));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (cache, renders, key, gate) =
+                    (cache.clone(), renders.clone(), key.clone(), gate.clone());
+                tokio::spawn(async move {
+                    gate.wait().await;
+                    let r = cache
+                        .get_or_render(Some(key), async {
+                            renders.fetch_add(1, Ordering::SeqCst);
+                            // A slow render (a search over every setup).
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            Ok(P { text: "found" })
+                        })
+                        .await;
+                    body(r.unwrap_or_default()).await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap_or_default(), "<p>found</p>");
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert!(cache.rendering.lock().is_ok_and(|r| r.is_empty()));
+        // Without a key every request renders.
+        let _ = cache
+            .get_or_render(None, async {
+                renders.fetch_add(1, Ordering::SeqCst);
+                Ok(P { text: "x" })
+            })
+            .await;
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
     }
 }

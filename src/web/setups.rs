@@ -190,11 +190,10 @@ pub async fn list(
         .store
         .list_generation()
         .map(|g| page_cache::Key::list(&me, g, query.as_deref().unwrap_or(""), fmt::now()));
-    if let Some(hit) = key.as_ref().and_then(|k| state.pages.get(k)) {
-        return Ok(hit);
-    }
-    let page = list_page(&state, &me, &params, String::new(), None).await?;
-    state.pages.render(key, &page)
+    state
+        .pages
+        .get_or_render(key, list_page(&state, &me, &params, String::new(), None))
+        .await
 }
 
 fn parse_name(input: &playbook::FormInput) -> std::result::Result<String, (String, String)> {
