@@ -157,10 +157,11 @@ impl PageCache {
                 Err(e) => Err(e),
             },
         };
+        // The page is kept now (or failed): whoever still waits on this
+        // flight finds it kept; a later request starts from the cache.
         if let Some(mut r) = self.rendering.lock().ok()
-            && r.get(&key).is_some_and(|f| std::sync::Arc::ptr_eq(f, &flight))
-            // The map's and ours: nobody else waits.
-            && std::sync::Arc::strong_count(&flight) <= 2
+            && r.get(&key)
+                .is_some_and(|f| std::sync::Arc::ptr_eq(f, &flight))
         {
             r.remove(&key);
         }
