@@ -69,6 +69,33 @@ fn check(id: &str, title: &str, page: &str, verdict: Verdict, reason: impl Into<
     }
 }
 
+/// A check that is a person's confirmation: who ticked `keys` and when, or
+/// "Not confirmed" with what goes wrong without it.
+fn confirmation(
+    ctx: &Ctx,
+    keys: &[&str],
+    (id, title, page): (&str, &str, &str),
+    what: impl Into<String>,
+    without: impl Into<String>,
+) -> Check {
+    match confirmed_by(ctx, keys) {
+        Some(by) => check(
+            id,
+            title,
+            page,
+            Verdict::Confirmed,
+            format!("{by}: {}", what.into()),
+        ),
+        None => check(
+            id,
+            title,
+            page,
+            Verdict::NotConfirmed,
+            format!("Not confirmed. {}", without.into()),
+        ),
+    }
+}
+
 fn confirmed(ctx: &Ctx, key: &str) -> bool {
     ctx.get(key).is_some()
 }
@@ -200,10 +227,13 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
             } else {
                 check("cert-validity", "Trust certificate is valid", "step-3-2", Pass, format!("Valid until {}.", crate::fmt::date(not_after)))
             });
-            out.push(match confirmed_by(ctx, &["step34_confirm.saml_issuer", "step34_confirm.signing_cert"]) {
-                Some(by) => check("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4", Confirmed, format!("{by}: the certificate is uploaded and the issuer is {cn}.")),
-                None => check("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4", NotConfirmed, format!("Not confirmed. The OAuth 2.0 SAML Issuer must be exactly {cn}; anything else gives \"There is no trust between entities\".")),
-            });
+            out.push(confirmation(
+                ctx,
+                &["step34_confirm.saml_issuer", "step34_confirm.signing_cert"],
+                ("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4"),
+                format!("the certificate is uploaded and the issuer is {cn}."),
+                format!("The OAuth 2.0 SAML Issuer must be exactly {cn}; anything else gives \"There is no trust between entities\"."),
+            ));
         }
         _ => out.push(check(
             "cert-cn",
@@ -352,38 +382,20 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
         }
     }
     // Identities.
-    out.push(match confirmed_by(ctx, &["step2_confirm.same_tenant"]) {
-        Some(by) => check(
-            "ias-tenant",
-            "One Identity Authentication tenant",
-            "step-2",
-            Confirmed,
-            format!("{by}: BTP and S/4HANA use the same tenant."),
-        ),
-        None => check(
-            "ias-tenant",
-            "One Identity Authentication tenant",
-            "step-2",
-            NotConfirmed,
-            "Not confirmed. With different tenants no user matches and tasks reach nobody.",
-        ),
-    });
-    out.push(match confirmed_by(ctx, &["step2_confirm.subject_uuid"]) {
-        Some(by) => check(
-            "subject-name",
-            "Subject name identifier is the User UUID",
-            "step-2",
-            Confirmed,
-            format!("{by}: the subaccount's IAS application sends the User UUID."),
-        ),
-        None => check(
-            "subject-name",
-            "Subject name identifier is the User UUID",
-            "step-2",
-            NotConfirmed,
-            "Not confirmed. Failure mode 19: with the e-mail as subject name identifier, tasks are not attributed to their users. Verify with a customer user reads it from their token.",
-        ),
-    });
+    out.push(confirmation(
+        ctx,
+        &["step2_confirm.same_tenant"],
+        ("ias-tenant", "One Identity Authentication tenant", "step-2"),
+        "BTP and S/4HANA use the same tenant.",
+        "With different tenants no user matches and tasks reach nobody.",
+    ));
+    out.push(confirmation(
+        ctx,
+        &["step2_confirm.subject_uuid"],
+        ("subject-name", "Subject name identifier is the User UUID", "step-2"),
+        "the subaccount's IAS application sends the User UUID.",
+        "Failure mode 19: with the e-mail as subject name identifier, tasks are not attributed to their users. Verify with a customer user reads it from their token.",
+    ));
     match ctx.get("approvers").map(domain::parse_approvers) {
         None => out.push(check(
             "global-ids",
