@@ -130,6 +130,25 @@ async fn connect<'a>(
         .map_err(|e| e.explain())
 }
 
+/// Both certificates read with one token, the calls logged on step 3.2.
+async fn read_logged(
+    state: &crate::AppState,
+    setup: &Setup,
+    who: &str,
+    key: &DestinationKey,
+) -> Result<std::result::Result<(String, Option<String>), String>> {
+    let calls = Calls::default();
+    let result = match connect(&state.sap, &calls, key).await {
+        Ok(session) => read_both(&session, &calls).await,
+        Err(e) => Err(e),
+    };
+    state
+        .store
+        .record_calls(&setup.id, "step-3-2", who, &calls.take())
+        .await?;
+    Ok(result)
+}
+
 async fn read_both(
     s: &destinations::Session<'_>,
     calls: &Calls,
@@ -173,15 +192,7 @@ pub async fn read(
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     };
-    let calls = Calls::default();
-    let result = match connect(&state.sap, &calls, &key).await {
-        Ok(session) => read_both(&session, &calls).await,
-        Err(e) => Err(e),
-    };
-    state
-        .store
-        .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
-        .await?;
+    let result = read_logged(&state, &setup, &me.name, &key).await?;
     match result {
         Ok((a, passive)) => {
             show_read(&mut p, &a, passive.as_deref(), held_sha.as_deref());
@@ -320,15 +331,7 @@ pub async fn passive_pem(
     let Ok(Inputs { key: Some(key), .. }) = inputs(&state, &setup) else {
         return Err(AppError::NotFound);
     };
-    let calls = Calls::default();
-    let result = match connect(&state.sap, &calls, &key).await {
-        Ok(session) => read_both(&session, &calls).await,
-        Err(e) => Err(e),
-    };
-    state
-        .store
-        .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
-        .await?;
+    let result = read_logged(&state, &setup, &me.name, &key).await?;
     match result {
         Ok((_, Some(pem))) => Ok((
             [
