@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use super::{BOUND_PREFIX, Kind, PAGES, Page};
 use crate::store::{PageRecord, Setup};
 
 /// The arrangement of answers this build writes.
@@ -23,20 +22,6 @@ const RENAMED: &[(&str, &str)] = &[
     ),
 ];
 
-/// The page that asks for an answer key: its field, a value its parser
-/// stores, a confirmation item, or the binding of a secret.
-fn home(key: &str) -> Option<&'static Page> {
-    let key = key.strip_prefix(BOUND_PREFIX).unwrap_or(key);
-    PAGES.iter().find(|p| {
-        p.fields.iter().any(|f| {
-            f.key == key
-                || f.also_stores.contains(&key)
-                || matches!(f.kind, Kind::Confirm(items)
-                    if key.split_once('.').is_some_and(|(fk, item)| fk == f.key && items.iter().any(|(id, _)| *id == item)))
-        })
-    })
-}
-
 /// Move every answer to the page that asks for it now (renamed ones under
 /// their new key). A value already on its own page wins over a stray copy.
 /// Keys no page asks for (`_warnings`, or unknown ones an import will name)
@@ -49,7 +34,7 @@ pub fn relayout(pages: &mut BTreeMap<String, BTreeMap<String, String>>) -> Vec<S
                 .iter()
                 .find(|(old, _)| old == key)
                 .map_or(key.as_str(), |(_, new)| *new);
-            if let Some(to) = home(new_key)
+            if let Some(to) = super::home(new_key)
                 && (to.id != page || new_key != key)
             {
                 moves.push((page.clone(), key.clone(), to.id, new_key.to_string()));

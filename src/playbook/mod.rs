@@ -187,14 +187,7 @@ pub fn binding_problem(secret: &str, ctx: &Ctx) -> Option<String> {
     }
     let (_, targets) = pages::SECRET_HOSTS.iter().find(|(k, _)| *k == secret)?;
     let what: Vec<&str> = targets.iter().map(|(_, w)| *w).collect();
-    let (page, step) = PAGES
-        .iter()
-        .find(|p| {
-            p.fields
-                .iter()
-                .any(|f| f.key == secret || f.also_stores.contains(&secret))
-        })
-        .map_or(("", ""), |p| (p.title, p.step));
+    let (page, step) = home(secret).map_or(("", ""), |p| (p.title, p.step));
     let at = match step {
         "" => format!("on the page \"{page}\""),
         s => format!("in step {s}"),
@@ -230,6 +223,20 @@ pub fn destination_key(ctx: &Ctx) -> Result<Option<crate::domain::DestinationKey
             _ => None,
         },
     )
+}
+
+/// The page that asks for an answer key: its field, a value its parser
+/// stores, a confirmation item, or the binding of a secret.
+pub(crate) fn home(key: &str) -> Option<&'static Page> {
+    let key = key.strip_prefix(BOUND_PREFIX).unwrap_or(key);
+    PAGES.iter().find(|p| {
+        p.fields.iter().any(|f| {
+            f.key == key
+                || f.also_stores.contains(&key)
+                || matches!(f.kind, Kind::Confirm(items)
+                    if key.split_once('.').is_some_and(|(fk, item)| fk == f.key && items.iter().any(|(id, _)| *id == item)))
+        })
+    })
 }
 
 /// Every answer key that holds a secret (encrypted at rest, masked on pages).
