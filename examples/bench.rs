@@ -2,6 +2,7 @@
 //! a one-query sqlx + askama page, all measured by wrk in the same run; plus
 //! resident memory, page sizes and a Verify run with slow SAP endpoints.
 //! Run with `bench/run` (release build, loopback only, bounded in time).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::process::Stdio;

@@ -11,6 +11,7 @@ pub mod handover;
 pub mod playbook;
 pub mod sandbox;
 pub mod sap;
+pub mod service;
 pub mod store;
 pub mod web;
 
@@ -41,13 +42,25 @@ pub struct AppState {
     pub kept_forms: web::KeptForms,
     /// Customer users' tokens for Verify: memory only.
     pub customer_tokens: web::CustomerTokens,
-    /// Global User ID runs in the background, one per setup.
-    pub global_id_runs: web::GlobalIdRuns,
+    /// Remote changes running in the background, one per setup and flow.
+    pub runs: service::change::Runs,
     /// Setup pages as last rendered, per setup revision and viewer.
     pub pages: web::PageCache,
 }
 
 pub type State = Arc<AppState>;
+
+impl service::Deps for AppState {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn sap(&self) -> &sap::SapClient {
+        &self.sap
+    }
+    fn runs(&self) -> &service::change::Runs {
+        &self.runs
+    }
+}
 
 /// A running server: its address and a handle to stop it.
 pub struct Running {
@@ -161,7 +174,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         throttle: web::Throttle::default(),
         kept_forms: web::KeptForms::default(),
         customer_tokens: web::CustomerTokens::default(),
-        global_id_runs: web::GlobalIdRuns::default(),
+        runs: service::change::Runs::default(),
         pages: web::PageCache::new(args.page_cache),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -3,14 +3,14 @@
 //! user UUID the look-up found; after confirmation the differing ones are
 //! written (PATCH, else PUT) and read back. Bounded concurrency throughout.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::domain::Approver;
+use super::Ctx;
+use super::change::{FieldRow, Flow, Item, Layout, Plan, Progress, Report, Todo};
+use crate::domain::{self, Approver};
 use crate::sap::s4::{self, Session};
-use crate::sap::{Calls, SapError};
+use crate::sap::{Calls, SapClient, SapError};
 
 /// How many SCIM calls run at once (never 500 at a time).
 pub const CONCURRENCY: usize = 8;
@@ -37,24 +37,37 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn label(&self) -> String {
-        match &self.status {
-            Status::Right => "already right".into(),
-            Status::ToSet => "to set".into(),
-            Status::ToChange(old) => format!("to change (now {old})"),
-            Status::NotInS4 => "not found in S/4HANA".into(),
-            Status::NotInIas => {
-                "not found in Identity Authentication (look it up in step 6 first)".into()
-            }
-        }
+    fn item(&self) -> Item {
+        let todo = match &self.status {
+            Status::Right => Todo::Right,
+            Status::ToSet | Status::ToChange(_) => Todo::Change,
+            Status::NotInS4 => Todo::Cannot("not found in S/4HANA".into()),
+            Status::NotInIas => Todo::Cannot(
+                "not found in Identity Authentication (look it up in step 6 first)".into(),
+            ),
+        };
+        let now = match &self.status {
+            Status::ToChange(old) => old.clone(),
+            Status::Right => self.ias_uuid.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let user = self.s4_user.clone().unwrap_or_default();
+        Item::new("Approver", &self.email, todo).with(vec![
+            FieldRow::new("Business user", user.clone(), user),
+            FieldRow::new(
+                "Global User ID",
+                now,
+                self.ias_uuid.clone().unwrap_or_default(),
+            ),
+        ])
     }
-    pub fn writes(&self) -> bool {
+    fn writes(&self) -> bool {
         matches!(self.status, Status::ToSet | Status::ToChange(_))
     }
 }
 
 /// Read every approver's business user and compare.
-pub async fn plan(
+async fn read(
     api: &Session<'_>,
     calls: &Calls,
     approvers: &[Approver],
@@ -91,21 +104,13 @@ pub async fn plan(
     rows.into_iter().collect()
 }
 
-/// A fingerprint of the plan the consultant saw.
-pub fn fingerprint(rows: &[Row]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(
-        serde_json::to_string(rows).unwrap_or_default().as_bytes(),
-    ))
-}
-
 /// Write the rows that differ; read each back. `(e-mail, outcome)` per write.
-/// `finished` counts them as they finish, for a progress page.
-pub async fn apply(
+/// `progress` counts them as they finish, for a progress page.
+async fn write(
     api: &Session<'_>,
     calls: &Calls,
     rows: &[Row],
-    finished: &AtomicUsize,
+    progress: &Progress,
 ) -> Vec<(String, Result<String, String>)> {
     let todo: Vec<Row> = rows.iter().filter(|r| r.writes()).cloned().collect();
     futures_util::stream::iter(todo)
@@ -129,10 +134,126 @@ pub async fn apply(
                     Err(e) => Err(s4::explain(&e)),
                 },
             };
-            finished.fetch_add(1, Ordering::Relaxed);
+            progress.step();
             (r.email.clone(), outcome)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await
+}
+
+/// The answers step 6's writes need: SCIM access and the approvers with the
+/// user UUIDs of the IAS look-up.
+pub struct Wanted {
+    api: String,
+    user: String,
+    password: String,
+    approvers: Vec<Approver>,
+}
+
+/// Step 6 through SCIM, as one remote change.
+#[derive(Clone, Copy)]
+pub struct GlobalIds;
+
+impl Flow for GlobalIds {
+    type Wanted = Wanted;
+    type Session<'a> = Session<'a>;
+    type Current = Vec<Row>;
+    type Output = ();
+
+    fn page(&self) -> &'static str {
+        "step-6"
+    }
+    fn system(&self) -> &'static str {
+        "S/4HANA"
+    }
+    fn source(&self) -> &'static str {
+        "S/4HANA API"
+    }
+    fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
+        let api = ctx
+            .s4()
+            .map(|s| format!("https://{}", s.api_host()))
+            .ok_or("First enter the S/4HANA host (Customer systems).")?;
+        let (Some(user), Some(password)) = (
+            ctx.get("scim_api_user"),
+            ctx.secret_to_send("scim_api_password")?,
+        ) else {
+            return Err("First save the SCIM API user and its password.".into());
+        };
+        let approvers = domain::parse_approvers(ctx.get("approvers").unwrap_or(""))
+            .map(|c| c.value)
+            .map_err(|_| "First enter the approvers in step 6 and look up their user UUIDs in Identity Authentication.".to_string())?;
+        Ok(Wanted {
+            api,
+            user: user.to_string(),
+            password,
+            approvers,
+        })
+    }
+    async fn connect<'a>(
+        &self,
+        sap: &'a SapClient,
+        calls: &Calls,
+        w: &Wanted,
+    ) -> Result<Session<'a>, String> {
+        Session::connect_scim(sap, calls, &w.api, &w.user, &w.password)
+            .await
+            .map_err(|e| s4::explain(&e))
+    }
+    async fn read<'s>(
+        &self,
+        s: &Self::Session<'s>,
+        calls: &Calls,
+        w: &Wanted,
+    ) -> Result<Vec<Row>, String> {
+        read(s, calls, &w.approvers)
+            .await
+            .map_err(|e| s4::explain(&e))
+    }
+    fn plan(&self, _w: &Wanted, rows: &Vec<Row>) -> Plan {
+        Plan {
+            items: rows.iter().map(Row::item).collect(),
+            layout: Layout::Rows,
+        }
+    }
+    async fn apply<'s>(
+        &self,
+        s: &Self::Session<'s>,
+        calls: &Calls,
+        _w: &Wanted,
+        rows: Vec<Row>,
+        progress: &Progress,
+    ) -> Report<()> {
+        let mut r = Report::new();
+        let mut results = write(s, calls, &rows, progress).await;
+        results.sort();
+        for (email, outcome) in results {
+            match outcome {
+                Ok(what) => r.done.push(format!("Global User ID of {email} {what}")),
+                Err(e) => r.failed.push(format!("{email}: {e}")),
+            }
+        }
+        r.output = Some(());
+        r
+    }
+    fn failure(&self, done: &[String], failed: &[String]) -> String {
+        format!(
+            "{} of {} Global User IDs could not be written; the others are done. Run it again for the rest.",
+            failed.len(),
+            failed.len() + done.len()
+        )
+    }
+    fn finished(
+        &self,
+        _w: &Wanted,
+        _out: Option<&()>,
+        done: &[String],
+        _unfilled: &[String],
+    ) -> Result<String, String> {
+        Ok(format!(
+            "{} Global User IDs written and read back. If Identity Provisioning runs for this S/4HANA system, its next job may overwrite them: map the IAS user UUID there too.",
+            done.len()
+        ))
+    }
 }

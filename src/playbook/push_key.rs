@@ -7,9 +7,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Ctx;
+use super::change::{Fill, Flow, Item, Plan, Progress, Report, Todo};
 use crate::domain::ServiceManagerKey;
-use crate::sap::service_manager::{Session, eq};
-use crate::sap::{Calls, SapError};
+use crate::sap::service_manager::{self, Session, eq};
+use crate::sap::{Calls, SapClient, SapError};
 
 /// The names the wizard gives what it creates (CLI-friendly, F.2).
 pub const INSTANCE: &str = "tc-push";
@@ -57,63 +58,53 @@ pub struct Existing {
     pub failed: bool,
 }
 
-/// What SAP has now and what confirming would do.
-#[derive(Serialize)]
-pub struct Plan {
+/// What Service Manager has now.
+pub struct Found {
     pub plan: &'static str,
     pub plan_id: String,
     pub instance: Option<Existing>,
     pub binding: Option<Existing>,
 }
 
-impl Plan {
-    /// A fingerprint of what the consultant saw, so apply does only that.
-    pub fn fingerprint(&self) -> String {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(
-            serde_json::to_string(self).unwrap_or_default().as_bytes(),
-        ))
-    }
-
-    /// The plan in words, one line per step.
-    pub fn lines(&self) -> Vec<String> {
-        let mut out = vec![match &self.instance {
-            None => format!(
-                "Create the service instance {INSTANCE} of SAP Task Center ({OFFERING}), plan {}.",
-                self.plan
-            ),
-            Some(i) if i.failed => format!(
-                "The instance {INSTANCE} (ID {}) exists, but SAP could not create it. Delete it in the cockpit (Instances and Subscriptions; the wizard never deletes), then read the plan again.",
-                i.id
-            ),
-            Some(i) if i.ready => format!("Use the existing instance {INSTANCE} (ID {}).", i.id),
-            Some(i) => format!(
-                "Wait for the instance {INSTANCE} (ID {}): SAP is still creating it.",
-                i.id
-            ),
-        }];
-        out.push(match &self.binding {
-            Some(b) if b.failed => format!(
-                "The key {BINDING} (ID {}) exists, but SAP could not create it. Delete it in the cockpit, then read the plan again.",
-                b.id
-            ),
-            None => format!("Create the service key {BINDING} of that instance."),
-            Some(b) => format!("Read the existing key {BINDING} (ID {}).", b.id),
-        });
-        out.push("Save that key as step 3.1's dedicated push key: its client ID becomes tc.clientId and the outbound user of the communication system.".into());
-        out
-    }
-
-    /// Something failed earlier that only the cockpit can clear.
-    pub fn blocked(&self) -> bool {
-        [&self.instance, &self.binding]
-            .iter()
-            .any(|e| e.as_ref().is_some_and(|e| e.failed))
-    }
-
-    pub fn creates(&self) -> usize {
-        usize::from(self.instance.is_none()) + usize::from(self.binding.is_none())
-    }
+/// The plan, object by object: each says what confirming does.
+fn plan_of(f: &Found) -> Plan {
+    let instance = match &f.instance {
+        None => Item::new("Service instance", INSTANCE, Todo::Create).noted(format!(
+            "Create the service instance {INSTANCE} of SAP Task Center ({OFFERING}), plan {}. Plan ID: {}.",
+            f.plan, f.plan_id
+        )),
+        Some(i) if i.failed => Item::new(
+            "Service instance",
+            INSTANCE,
+            Todo::Cannot("SAP could not create it".into()),
+        )
+        .noted(format!(
+            "The instance {INSTANCE} (ID {}) exists, but SAP could not create it. Delete it in the cockpit (Instances and Subscriptions; the wizard never deletes), then read the plan again.",
+            i.id
+        )),
+        Some(i) if i.ready => Item::new("Service instance", INSTANCE, Todo::Right)
+            .noted(format!("Use the existing instance {INSTANCE} (ID {}).", i.id)),
+        Some(i) => Item::new("Service instance", INSTANCE, Todo::Right).noted(format!(
+            "Wait for the instance {INSTANCE} (ID {}): SAP is still creating it.",
+            i.id
+        )),
+    };
+    let binding = match &f.binding {
+        Some(b) if b.failed => Item::new(
+            "Service key",
+            BINDING,
+            Todo::Cannot("SAP could not create it".into()),
+        )
+        .noted(format!(
+            "The key {BINDING} (ID {}) exists, but SAP could not create it. Delete it in the cockpit, then read the plan again.",
+            b.id
+        )),
+        None => Item::new("Service key", BINDING, Todo::Create)
+            .noted(format!("Create the service key {BINDING} of that instance.")),
+        Some(b) => Item::new("Service key", BINDING, Todo::Right)
+            .noted(format!("Read the existing key {BINDING} (ID {}).", b.id)),
+    };
+    Plan::of(vec![instance, binding])
 }
 
 fn id_of(v: &Value) -> Option<String> {
@@ -136,7 +127,7 @@ fn missing(what: String) -> SapError {
 }
 
 /// Read Service Manager: the offering, the plan, and what already exists.
-pub async fn plan(sm: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Plan, SapError> {
+async fn read(sm: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Found, SapError> {
     let offerings = sm
         .list(calls, "service_offerings", &[eq("catalog_name", OFFERING)])
         .await?;
@@ -181,7 +172,7 @@ pub async fn plan(sm: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Plan, S
             .and_then(existing),
         None => None,
     };
-    Ok(Plan {
+    Ok(Found {
         plan: w.plan,
         plan_id,
         instance,
@@ -189,7 +180,7 @@ pub async fn plan(sm: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Plan, S
     })
 }
 
-pub enum Applied {
+enum Applied {
     /// The key's credentials: a Task Center service key (sap-apis.md §2).
     Key(Value),
     /// SAP is still working; running it again continues.
@@ -197,15 +188,13 @@ pub enum Applied {
 }
 
 /// Create what the plan says is missing, then read the key's credentials.
-pub async fn apply(sm: &Session<'_>, calls: &Calls, plan: &Plan) -> Result<Applied, SapError> {
-    if plan.blocked() {
-        return Err(SapError::Status {
-            status: 409,
-            message: Some(format!(
-                "{INSTANCE} or {BINDING} exists from a failed creation; delete it in the cockpit first"
-            )),
-        });
-    }
+/// `done` gets a sentence per object created (for the history).
+async fn create(
+    sm: &Session<'_>,
+    calls: &Calls,
+    plan: &Found,
+    done: &mut Vec<String>,
+) -> Result<Applied, SapError> {
     let still = |what: &str| {
         Ok(Applied::StillRunning(format!(
             "SAP is still creating {what}. Wait a minute and confirm again: the wizard finds it by its name and goes on."
@@ -222,7 +211,12 @@ pub async fn apply(sm: &Session<'_>, calls: &Calls, plan: &Plan) -> Result<Appli
         }
         None => {
             let body = json!({"name": INSTANCE, "service_plan_id": plan.plan_id, "parameters": {}, "labels": {}});
-            match sm.create(calls, "service_instances", &body).await? {
+            let created = sm.create(calls, "service_instances", &body).await?;
+            done.push(format!(
+                "Created the service instance {INSTANCE} of {OFFERING}, plan {}.",
+                plan.plan
+            ));
+            match created {
                 Some(created) => id_of(&created).ok_or_else(|| SapError::Garbage {
                     what: "an instance without an id".into(),
                 })?,
@@ -234,7 +228,9 @@ pub async fn apply(sm: &Session<'_>, calls: &Calls, plan: &Plan) -> Result<Appli
         Some(b) => sm.read(calls, "service_bindings", &b.id).await?,
         None => {
             let body = json!({"name": BINDING, "service_instance_id": instance, "parameters": {}});
-            match sm.create(calls, "service_bindings", &body).await? {
+            let created = sm.create(calls, "service_bindings", &body).await?;
+            done.push(format!("Created the service key {BINDING} of {INSTANCE}."));
+            match created {
                 Some(b) => b,
                 None => return still(&format!("the key {BINDING}")),
             }
@@ -248,5 +244,119 @@ pub async fn apply(sm: &Session<'_>, calls: &Calls, plan: &Plan) -> Result<Appli
         None => Err(SapError::Garbage {
             what: "a service key without credentials".into(),
         }),
+    }
+}
+
+/// Why Service Manager could not be used, in words (403: an audit key).
+fn explain(e: &SapError) -> String {
+    match e {
+        SapError::Status { status: 403, .. } => format!(
+            "{} Creating instances needs a Service Manager key of plan subaccount-admin (or container); a subaccount-audit key can only read.",
+            e.explain()
+        ),
+        _ => e.explain(),
+    }
+}
+
+/// The push channel's instance and key through Service Manager, as one
+/// remote change.
+#[derive(Clone, Copy)]
+pub struct PushKey;
+
+impl Flow for PushKey {
+    type Wanted = Wanted;
+    type Session<'a> = Session<'a>;
+    type Current = Found;
+    /// The new key's credentials, as pasted keys are.
+    type Output = String;
+
+    fn page(&self) -> &'static str {
+        "step-3-1"
+    }
+    fn system(&self) -> &'static str {
+        "Service Manager"
+    }
+    fn source(&self) -> &'static str {
+        "Service Manager API"
+    }
+    fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
+        wanted(ctx)
+    }
+    async fn connect<'a>(
+        &self,
+        sap: &'a SapClient,
+        calls: &Calls,
+        w: &Wanted,
+    ) -> Result<Session<'a>, String> {
+        service_manager::connect(sap, calls, &w.key)
+            .await
+            .map_err(|e| explain(&e))
+    }
+    async fn read<'s>(
+        &self,
+        s: &Self::Session<'s>,
+        calls: &Calls,
+        w: &Wanted,
+    ) -> Result<Found, String> {
+        read(s, calls, w).await.map_err(|e| explain(&e))
+    }
+    fn plan(&self, _w: &Wanted, c: &Found) -> Plan {
+        plan_of(c)
+    }
+    async fn apply<'s>(
+        &self,
+        s: &Self::Session<'s>,
+        calls: &Calls,
+        _w: &Wanted,
+        c: Found,
+        _progress: &Progress,
+    ) -> Report<String> {
+        let mut r = Report::new();
+        match create(s, calls, &c, &mut r.done).await {
+            Ok(Applied::Key(credentials)) => {
+                r.output = Some(serde_json::to_string_pretty(&credentials).unwrap_or_default());
+            }
+            Ok(Applied::StillRunning(msg)) => r.still_running = Some(msg),
+            Err(e) => r.failed.push(explain(&e)),
+        }
+        r
+    }
+    fn failure(&self, _done: &[String], failed: &[String]) -> String {
+        format!(
+            "{} Nothing else was changed; try again to continue.",
+            failed.join(" ")
+        )
+    }
+    fn fills(&self, _w: &Wanted, key: &String) -> Vec<Fill> {
+        vec![Fill {
+            page: "step-3-1",
+            values: vec![("push_key", key.clone())],
+            ticked_by: None,
+        }]
+    }
+    fn finished(
+        &self,
+        _w: &Wanted,
+        key: Option<&String>,
+        _done: &[String],
+        unfilled: &[String],
+    ) -> Result<String, String> {
+        if !unfilled.is_empty() {
+            return Err(format!(
+                "The key was created in SAP ({BINDING} of {INSTANCE}), but step 3.1 did not accept it: {}",
+                unfilled.join(" ")
+            ));
+        }
+        let client = key
+            .and_then(|k| serde_json::from_str::<Value>(k).ok())
+            .and_then(|k| {
+                k.pointer("/uaa/clientid")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        Ok(format!(
+            "The key {BINDING} of the instance {INSTANCE} is saved on step 3.1 as the push channel's key (client {client}). Next: the outbound user in S/4HANA (steps 3.3 to 3.5)."
+        ))
     }
 }

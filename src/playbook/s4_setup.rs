@@ -7,8 +7,9 @@
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::sap::s4::{CA, CS, CU, Entity, Session};
-use crate::sap::{Calls, SapError};
+use super::change::{FieldRow, Fill, Flow, Item, Plan, Progress, Report, Todo};
+use crate::sap::s4::{CA, CS, CU, Entity, Session, explain};
+use crate::sap::{Calls, SapClient, SapError};
 
 /// The [U] points of D.2/D.3 this plan depends on, kept in one place and
 /// shown on the plan page for the consultant to check on a real tenant.
@@ -35,6 +36,16 @@ pub struct Wanted {
     pub arrangement: String,
     /// The push channel's outbound user, when a dedicated key was given.
     pub push: Option<Push>,
+    /// The bootstrap API user of SAP_COM_0A48 and its password (step 3.3).
+    pub api_user: String,
+    pub api_password: String,
+    /// The communication user's password, once saved (generated before the
+    /// user is created, so a failure half-way never loses it).
+    pub password: Option<String>,
+    /// Step 3.5's values derived from the S/4HANA host and client.
+    pub token_service_url: String,
+    pub audience: String,
+    pub replication_url: String,
 }
 
 /// OAuth 2.0 client credentials of the dedicated Task Center key (3.1).
@@ -53,8 +64,9 @@ fn pem_body(pem: &str) -> String {
         .collect()
 }
 
-/// Read the wanted state from the answers; the message names what is missing.
-pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
+/// What earlier steps must give before S/4HANA can be planned: the host and
+/// the trust certificate; the message names the step.
+pub fn earlier_steps<'c>(ctx: &'c Ctx) -> Result<(crate::domain::S4Host, &'c str), String> {
     let s4 = ctx
         .s4()
         .ok_or("First enter the S/4HANA host (Customer systems).")?;
@@ -62,6 +74,12 @@ pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
         .get("certificate")
         .filter(|p| p.contains("BEGIN CERTIFICATE"))
         .ok_or("First give the trust certificate (step 3.2): the communication system needs it.")?;
+    Ok((s4, pem))
+}
+
+/// Read the wanted state from the answers; the message names what is missing.
+pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
+    let (s4, pem) = earlier_steps(ctx)?;
     let get = |k: &str, default: &str| ctx.get(k).unwrap_or(default).to_string();
     let push = match (ctx.get("push_clientid"), ctx.get("push_uaa_url")) {
         (Some(client), Some(uaa)) => Some(Push {
@@ -73,7 +91,19 @@ pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
         }),
         _ => None,
     };
+    let (Some(api_user), Some(api_password)) = (
+        ctx.get("s4_api_user"),
+        ctx.secret_to_send("s4_api_password")?,
+    ) else {
+        return Err("First enter the API user and its password.".into());
+    };
     Ok(Wanted {
+        api_user: api_user.to_string(),
+        api_password,
+        password: ctx.secret("comm_password"),
+        token_service_url: s4.token_service_url(),
+        audience: s4.audience(),
+        replication_url: s4.replication_url(ctx.get("s4_client").unwrap_or("100")),
         api: format!("https://{}", s4.api_host()),
         host: s4.host(),
         user: get("comm_user", "TASKCENTERCOM"),
@@ -85,40 +115,6 @@ pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
         arrangement: get("arrangement_name", "SAP_COM_0501_TASKCENTER"),
         push,
     })
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum Todo {
-    Create,
-    Update,
-    Nothing,
-}
-
-/// One object of the plan, field by field: (field, in S/4HANA now, wanted).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Item {
-    pub object: &'static str,
-    pub name: String,
-    pub todo: Todo,
-    pub fields: Vec<(String, String, String)>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Plan {
-    pub items: Vec<Item>,
-}
-
-impl Plan {
-    /// A fingerprint of what the consultant saw, so apply writes only that.
-    pub fn fingerprint(&self) -> String {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(
-            serde_json::to_string(self).unwrap_or_default().as_bytes(),
-        ))
-    }
-    pub fn nothing_to_do(&self) -> bool {
-        self.items.iter().all(|i| i.todo == Todo::Nothing)
-    }
 }
 
 fn s(e: &Entity, k: &str) -> String {
@@ -154,7 +150,7 @@ fn outbound_body(system_uuid: &str, p: &Push) -> Value {
 }
 
 /// What S/4HANA has now, for the plan and for apply.
-struct Current {
+pub struct Current {
     user: Option<Entity>,
     system: Option<Entity>,
     inbound: Option<Entity>,
@@ -218,198 +214,128 @@ async fn read(api: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Current, S
     })
 }
 
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(x) => x.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn plan_of(w: &Wanted, c: &Current) -> Plan {
-    let mut items = Vec::new();
-    items.push(match &c.user {
-        Some(u) => Item {
-            object: "Communication user",
-            name: w.user.clone(),
-            todo: Todo::Nothing,
-            fields: vec![
-                ("Name".into(), s(u, "Name"), w.user.clone()),
-                ("ID".into(), s(u, "ID"), s(u, "ID")),
-            ],
-        },
-        None => Item {
-            object: "Communication user",
-            name: w.user.clone(),
-            todo: Todo::Create,
-            fields: vec![
-                ("Name".into(), String::new(), w.user.clone()),
-                ("Description".into(), String::new(), w.description.clone()),
-                (
-                    "Password".into(),
-                    String::new(),
-                    "generated: 32 characters, saved encrypted for the destination".into(),
-                ),
-            ],
-        },
-    });
+    const USER: &str = "Communication user";
+    let mut items = vec![match &c.user {
+        Some(u) => Item::new(USER, &w.user, Todo::Right).with(vec![
+            FieldRow::new("Name", s(u, "Name"), &w.user),
+            FieldRow::new("ID", s(u, "ID"), s(u, "ID")),
+        ]),
+        None => Item::new(USER, &w.user, Todo::Create).with(vec![
+            FieldRow::new("Name", "", &w.user),
+            FieldRow::new("Description", "", &w.description),
+            FieldRow::new(
+                "Password",
+                "",
+                "generated: 32 characters, saved encrypted for the destination",
+            ),
+        ]),
+    }];
     let wanted_fields = system_fields(w);
     items.push(match &c.system {
-        Some(sy) => {
-            let fields: Vec<(String, String, String)> = wanted_fields
+        Some(sy) => Item::compared(
+            "Communication system",
+            &w.system_id,
+            wanted_fields
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        s(sy, k),
-                        match v {
-                            Value::String(x) => x.clone(),
-                            other => other.to_string(),
-                        },
-                    )
-                })
-                .collect();
-            let differs = fields.iter().any(|(_, now, want)| now != want);
-            Item {
-                object: "Communication system",
-                name: w.system_id.clone(),
-                todo: if differs { Todo::Update } else { Todo::Nothing },
-                fields,
-            }
-        }
-        None => Item {
-            object: "Communication system",
-            name: w.system_id.clone(),
-            todo: Todo::Create,
-            fields: std::iter::once(("ID".to_string(), String::new(), w.system_id.clone()))
-                .chain(wanted_fields.iter().map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::new(),
-                        match v {
-                            Value::String(x) => x.clone(),
-                            other => other.to_string(),
-                        },
-                    )
-                }))
+                .map(|(k, v)| FieldRow::new(*k, s(sy, k), text(v)))
                 .collect(),
-        },
+        ),
+        None => Item::new("Communication system", &w.system_id, Todo::Create).with(
+            std::iter::once(FieldRow::new("ID", "", &w.system_id))
+                .chain(
+                    wanted_fields
+                        .iter()
+                        .map(|(k, v)| FieldRow::new(*k, "", text(v))),
+                )
+                .collect(),
+        ),
     });
     items.push(match &c.inbound {
-        Some(i) => {
-            let todo = if s(i, "AuthenticationMethod") == "oauth2" {
-                Todo::Nothing
-            } else {
-                Todo::Update
-            };
-            Item {
-                object: "Inbound user",
-                name: w.user.clone(),
-                todo,
-                fields: vec![
-                    (
-                        "AuthenticationMethod".into(),
-                        s(i, "AuthenticationMethod"),
-                        "oauth2".into(),
-                    ),
-                    (
-                        "OAuth2ClientID".into(),
-                        s(i, "OAuth2ClientID"),
-                        s(i, "OAuth2ClientID"),
-                    ),
-                ],
-            }
-        }
-        None => Item {
-            object: "Inbound user",
-            name: w.user.clone(),
-            todo: Todo::Create,
-            fields: vec![(
-                "AuthenticationMethod".into(),
-                String::new(),
-                "oauth2".into(),
-            )],
-        },
-    });
-    if let Some(p) = &w.push {
-        items.push(Item {
-            object: "Outbound user (push)",
-            name: p.client_id.clone(),
-            todo: if c.outbound.is_some() {
-                Todo::Nothing
-            } else {
-                Todo::Create
-            },
-            fields: vec![
-                (
-                    "AuthenticationMethod".into(),
-                    c.outbound
-                        .as_ref()
-                        .map(|o| s(o, "AuthenticationMethod"))
-                        .unwrap_or_default(),
-                    "oauth2".into(),
+        Some(i) => Item::compared(
+            "Inbound user",
+            &w.user,
+            vec![
+                FieldRow::new(
+                    "AuthenticationMethod",
+                    s(i, "AuthenticationMethod"),
+                    "oauth2",
                 ),
-                (
-                    "OAuth2ClientID".into(),
-                    c.outbound
-                        .as_ref()
-                        .map(|o| s(o, "OAuth2ClientID"))
-                        .unwrap_or_default(),
-                    p.client_id.clone(),
-                ),
-                (
-                    "Password".into(),
-                    String::new(),
-                    "the push key's client secret".into(),
+                FieldRow::new(
+                    "OAuth2ClientID",
+                    s(i, "OAuth2ClientID"),
+                    s(i, "OAuth2ClientID"),
                 ),
             ],
-        });
+        ),
+        None => Item::new("Inbound user", &w.user, Todo::Create).with(vec![FieldRow::new(
+            "AuthenticationMethod",
+            "",
+            "oauth2",
+        )]),
+    });
+    if let Some(p) = &w.push {
+        let now = |k: &str| c.outbound.as_ref().map(|o| s(o, k)).unwrap_or_default();
+        let todo = if c.outbound.is_some() {
+            Todo::Right
+        } else {
+            Todo::Create
+        };
+        items.push(
+            Item::new("Outbound user (push)", &p.client_id, todo).with(vec![
+                FieldRow::new(
+                    "AuthenticationMethod",
+                    now("AuthenticationMethod"),
+                    "oauth2",
+                ),
+                FieldRow::new("OAuth2ClientID", now("OAuth2ClientID"), &p.client_id),
+                FieldRow::new("Password", "", "the push key's client secret"),
+            ]),
+        );
     }
     items.push(match &c.arrangement {
         Some(a) => {
-            let has = arrangement_outbound(a);
-            let want = c.outbound.as_ref().map(|o| s(o, "UUID"));
             let mut fields = vec![
-                (
-                    "CommunicationScenarioID".into(),
+                FieldRow::new(
+                    "CommunicationScenarioID",
                     s(a, "CommunicationScenarioID"),
-                    SCENARIO.into(),
+                    SCENARIO,
                 ),
-                (
-                    "CommunicationSystemID".into(),
+                FieldRow::new(
+                    "CommunicationSystemID",
                     s(a, "CommunicationSystemID"),
-                    w.system_id.clone(),
+                    &w.system_id,
                 ),
             ];
-            let mut todo = Todo::Nothing;
+            let mut todo = Todo::Right;
             if w.push.is_some() {
-                let wanted = want
-                    .clone()
-                    .unwrap_or_else(|| "the new outbound user".into());
-                if has.as_deref() != want.as_deref() || want.is_none() {
-                    todo = Todo::Update;
+                let has = arrangement_outbound(a);
+                let want = c.outbound.as_ref().map(|o| s(o, "UUID"));
+                if has.is_none() || has != want {
+                    todo = Todo::Change;
                 }
-                fields.push(("OutboundUser".into(), has.unwrap_or_default(), wanted));
+                fields.push(FieldRow::new(
+                    "OutboundUser",
+                    has.unwrap_or_default(),
+                    want.unwrap_or_else(|| "the new outbound user".into()),
+                ));
             }
-            Item {
-                object: "Communication arrangement",
-                name: s(a, "Name"),
-                todo,
-                fields,
-            }
+            Item::new("Communication arrangement", s(a, "Name"), todo).with(fields)
         }
-        None => Item {
-            object: "Communication arrangement",
-            name: w.arrangement.clone(),
-            todo: Todo::Create,
-            fields: vec![
-                (
-                    "CommunicationScenarioID".into(),
-                    String::new(),
-                    SCENARIO.into(),
-                ),
-                (
-                    "CommunicationSystemID".into(),
-                    String::new(),
-                    w.system_id.clone(),
-                ),
-                ("Name".into(), String::new(), w.arrangement.clone()),
-            ],
-        },
+        None => Item::new("Communication arrangement", &w.arrangement, Todo::Create).with(vec![
+            FieldRow::new("CommunicationScenarioID", "", SCENARIO),
+            FieldRow::new("CommunicationSystemID", "", &w.system_id),
+            FieldRow::new("Name", "", &w.arrangement),
+        ]),
     });
-    Plan { items }
+    Plan::of(items)
 }
 
 /// The outbound user an arrangement points at, if any.
@@ -420,43 +346,33 @@ fn arrangement_outbound(a: &Entity) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Read S/4HANA and compare it with the answers. Nothing is written.
-pub async fn plan(api: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Plan, SapError> {
-    Ok(plan_of(w, &read(api, calls, w).await?))
-}
-
 /// What apply did, step by step, and what the destination needs.
 #[derive(Debug, Default)]
-pub struct Applied {
-    pub done: Vec<String>,
-    pub failed: Option<String>,
+struct Applied {
+    done: Vec<String>,
+    failed: Option<String>,
     /// The OAuth 2.0 client ID S/4HANA gives the inbound user.
-    pub client_id: Option<String>,
-    /// The communication user's ID (`CC…`).
-    pub user_id: Option<String>,
+    client_id: Option<String>,
 }
 
-/// Apply the plan in D.3's order. `password` is the one already saved for
-/// the destination (used only when the user is created). Stops at the first
-/// failure with a record of what was done; running again continues.
-pub async fn apply(api: &Session<'_>, calls: &Calls, w: &Wanted, password: &str) -> Applied {
+/// Apply the plan in D.3's order to what was read. `password` is the one
+/// already saved for the destination (used only when the user is created).
+/// Stops at the first failure with a record of what was done; running again
+/// continues.
+async fn write(
+    api: &Session<'_>,
+    calls: &Calls,
+    w: &Wanted,
+    current: Current,
+    password: &str,
+) -> Applied {
     let mut out = Applied::default();
-    let current = match read(api, calls, w).await {
-        Ok(c) => c,
-        Err(e) => {
-            out.failed = Some(format!(
-                "Reading S/4HANA failed: {}",
-                crate::sap::s4::explain(&e)
-            ));
-            return out;
-        }
-    };
     macro_rules! step {
         ($what:expr, $call:expr) => {
             match $call.await {
                 Ok(v) => v,
                 Err(e) => {
-                    out.failed = Some(format!("{} failed: {}", $what, crate::sap::s4::explain(&e)));
+                    out.failed = Some(format!("{} failed: {}", $what, explain(&e)));
                     return out;
                 }
             }
@@ -478,7 +394,6 @@ pub async fn apply(api: &Session<'_>, calls: &Calls, w: &Wanted, password: &str)
             u
         }
     };
-    out.user_id = Some(s(&user, "ID"));
     let system = match current.system {
         Some(sy) => {
             let patch: serde_json::Map<String, Value> = system_fields(w)
@@ -611,4 +526,155 @@ pub async fn apply(api: &Session<'_>, calls: &Calls, w: &Wanted, password: &str)
         ));
     }
     out
+}
+
+/// Steps 3.3-3.5 through SAP_COM_0A48, as one remote change.
+#[derive(Clone, Copy)]
+pub struct S4Setup;
+
+/// What the writes give the answers: the inbound user's OAuth 2.0 client.
+pub struct Written {
+    pub client_id: Option<String>,
+}
+
+impl Flow for S4Setup {
+    type Wanted = Wanted;
+    type Session<'a> = Session<'a>;
+    type Current = Current;
+    type Output = Written;
+
+    fn page(&self) -> &'static str {
+        "step-3-3"
+    }
+    fn system(&self) -> &'static str {
+        "S/4HANA"
+    }
+    fn source(&self) -> &'static str {
+        "S/4HANA API"
+    }
+    fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
+        wanted(ctx)
+    }
+    async fn connect<'a>(
+        &self,
+        sap: &'a SapClient,
+        calls: &Calls,
+        w: &Wanted,
+    ) -> Result<Session<'a>, String> {
+        Session::connect(sap, calls, &w.api, &w.api_user, &w.api_password)
+            .await
+            .map_err(|e| explain(&e))
+    }
+    async fn read<'s>(
+        &self,
+        s: &Self::Session<'s>,
+        calls: &Calls,
+        w: &Wanted,
+    ) -> Result<Current, String> {
+        read(s, calls, w).await.map_err(|e| explain(&e))
+    }
+    fn plan(&self, w: &Wanted, c: &Current) -> Plan {
+        plan_of(w, c)
+    }
+    /// The password the user gets is saved (encrypted) before S/4HANA sees it.
+    fn prepare(&self, w: &Wanted, plan: &Plan) -> Result<Vec<Fill>, String> {
+        let creates_user = plan.items.first().is_some_and(|i| i.todo == Todo::Create);
+        if !creates_user || w.password.is_some() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Fill {
+            page: "step-3-3",
+            values: vec![
+                ("comm_user", w.user.clone()),
+                ("comm_password", strong_password()?),
+            ],
+            ticked_by: None,
+        }])
+    }
+    async fn apply<'s>(
+        &self,
+        s: &Self::Session<'s>,
+        calls: &Calls,
+        w: &Wanted,
+        c: Current,
+        _progress: &Progress,
+    ) -> Report<Written> {
+        let a = write(s, calls, w, c, w.password.as_deref().unwrap_or("")).await;
+        Report {
+            done: a.done,
+            failed: a.failed.into_iter().collect(),
+            still_running: None,
+            output: Some(Written {
+                client_id: a.client_id,
+            }),
+        }
+    }
+    /// Steps 3.3 to 3.5 as S/4HANA now has them.
+    fn fills(&self, w: &Wanted, out: &Written) -> Vec<Fill> {
+        let by = Some("through the S/4HANA API");
+        let mut step35 = vec![
+            ("arrangement_name", w.arrangement.clone()),
+            ("token_service_url", w.token_service_url.clone()),
+            ("saml2_audience", w.audience.clone()),
+            ("replication_url", w.replication_url.clone()),
+        ];
+        if let Some(c) = &out.client_id {
+            step35.push(("client_id", c.clone()));
+        }
+        vec![
+            Fill {
+                page: "step-3-3",
+                values: vec![("comm_user", w.user.clone())],
+                ticked_by: by,
+            },
+            Fill {
+                page: "step-3-4",
+                values: vec![
+                    ("comm_system_id", w.system_id.clone()),
+                    ("comm_system_name", w.system_name.clone()),
+                ],
+                ticked_by: by,
+            },
+            Fill {
+                page: "step-3-5",
+                values: step35,
+                ticked_by: by,
+            },
+        ]
+    }
+    fn finished(
+        &self,
+        _w: &Wanted,
+        _out: Option<&Written>,
+        done: &[String],
+        unfilled: &[String],
+    ) -> Result<String, String> {
+        let filled = if unfilled.is_empty() {
+            "Steps 3.3 to 3.5 are filled in with what S/4HANA now has.".to_string()
+        } else {
+            format!("{} Complete it on its page.", unfilled.join(" "))
+        };
+        Ok(if !done.is_empty() {
+            format!("Done. {filled}")
+        } else {
+            format!("S/4HANA already had everything: nothing was written. {filled}")
+        })
+    }
+}
+
+/// 32 characters of letters and digits (S/4HANA asks for 20 or more).
+fn strong_password() -> Result<String, String> {
+    let hex = crate::store::secrets::random_hex(24)
+        .map_err(|e| format!("No password could be generated: {e}"))?;
+    Ok(hex
+        .char_indices()
+        .map(|(i, c)| {
+            if i % 3 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .take(32)
+        .collect())
 }

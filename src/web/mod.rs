@@ -3,10 +3,10 @@
 mod actions;
 mod admin;
 mod auth;
+mod change;
 mod customer_user;
 mod form;
 mod handover;
-mod jobs;
 mod page_cache;
 mod pages;
 mod push_key;
@@ -22,8 +22,6 @@ pub use page_cache::PageCache;
 pub use throttle::Throttle;
 
 /// Global User ID runs of step 6, one per setup.
-pub type GlobalIdRuns = jobs::Jobs<s4_users::Outcome>;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};

@@ -53,9 +53,7 @@ pub(super) fn with_ctx<T>(
     setup: &Setup,
     f: impl FnOnce(&mut Ctx) -> T,
 ) -> T {
-    let reveal = |c: &str| state.store.reveal(c);
-    let mut ctx = Ctx::new(setup, &reveal, fmt::now());
-    f(&mut ctx)
+    crate::service::with_ctx(&state.store, setup, f)
 }
 
 /// What the list was asked for: `?view=archived&q=..&status=..&page=N`.

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::{Editor, SetupHead, setup_page};
 use super::form::Submitted;
-use super::s4_setup::save_answers;
 use super::setups::with_ctx;
 use crate::domain::{DestinationKey, TrustCertificate};
 use crate::error::{AppError, Result};
@@ -277,15 +276,14 @@ async fn change(
         return Ok(p.into_response());
     }
     // The new active certificate becomes step 3.2's, as if uploaded there.
-    match save_answers(
-        state,
-        setup,
-        "step-3-2",
-        &[("certificate_text", pem)],
-        me,
-        None,
-    )
-    .await?
+    let fill = crate::playbook::change::Fill {
+        page: "step-3-2",
+        values: vec![("certificate_text", pem)],
+        ticked_by: None,
+    };
+    match crate::service::answers::fill(&state.store, setup, &fill, &me.name)
+        .await?
+        .ok_or(AppError::NotFound)?
     {
         Ok(saved) => {
             let mut p = page(state, &saved, me);
@@ -298,11 +296,12 @@ async fn change(
             });
             Ok(p.into_response())
         }
-        Err((status, why)) => {
+        Err(r) => {
             p.error = Some(format!(
-                "The Destination service changed its certificate, but step 3.2 did not accept it: {why}"
+                "The Destination service changed its certificate, but step 3.2 did not accept it: {}",
+                r.message()
             ));
-            Ok((status, p).into_response())
+            Ok((super::change::refused_status(&r), p).into_response())
         }
     }
 }

@@ -680,7 +680,7 @@ async fn the_s4_half_is_done_through_the_api_in_the_browser() {
     b.click_nav("a[href$='/push-key']").await;
     b.axe("push-key").await;
     b.click_nav("form[action$='/push-key/plan'] button").await;
-    assert!(b.source().await.contains("2 to create"));
+    assert!(b.source().await.contains("The plan: 2 to write"));
     b.axe("push-key-plan").await;
     b.click_nav("form[action$='/push-key/apply'] button").await;
     let done = b.source().await;

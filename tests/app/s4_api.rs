@@ -569,7 +569,7 @@ async fn two_hundred_approvers_are_handled_with_bounded_concurrency_and_put_fall
     assert!(
         progress.contains("http-equiv=\"refresh\"")
             && (progress.contains("of 200 written and read back so far")
-                || progress.contains("Reading the approvers' business users")),
+                || progress.contains("Reading what the system has now")),
         "{}",
         &progress[..progress.len().min(3000)]
     );
@@ -679,7 +679,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
     assert!(plan.body.contains("Create the service instance tc-push of SAP Task Center (one-inbox-service), plan all-tasks."), "{}", plan.body);
     assert!(
         plan.body.contains("Create the service key tc-push-key")
-            && plan.body.contains("2 to create")
+            && plan.body.contains("The plan: 2 to write")
     );
     assert_eq!(sm_writes(&app).await, 0, "reading the plan writes nothing");
     for secret in ["sm_clientsecret", "sm_audit_clientsecret"] {

@@ -1,10 +1,11 @@
-//! SAP runs that outlast a request (many approvers): run in the background,
-//! counted as they go, so a page can show how far they are and then the result.
+//! Remote changes that outlast a request: run in the background, counted as
+//! they go, so a page can show how far they are and then the result.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::playbook::change::Progress;
 
 /// How long a request waits for its run before showing progress instead.
 pub const WAIT: Duration = Duration::from_secs(1);
@@ -12,9 +13,8 @@ pub const WAIT: Duration = Duration::from_secs(1);
 const KEEP: Duration = Duration::from_secs(15 * 60);
 
 pub struct Job<T> {
-    /// How many items the run has: 0 until it knows.
-    pub total: AtomicUsize,
-    pub done: AtomicUsize,
+    /// How far the run is: (done, total), total 0 until it knows.
+    pub progress: Progress,
     result: tokio::sync::watch::Sender<Option<Arc<T>>>,
     ended: Mutex<Option<Instant>>,
 }
@@ -41,8 +41,7 @@ impl<T> Job<T> {
     }
 
     pub fn progress(&self) -> (usize, usize) {
-        let total = self.total.load(Ordering::Relaxed);
-        (self.done.load(Ordering::Relaxed).min(total), total)
+        self.progress.get()
     }
 
     fn stale(&self) -> bool {
@@ -78,8 +77,7 @@ impl<T> Jobs<T> {
             return Err(running.clone());
         }
         let job = Arc::new(Job {
-            total: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
+            progress: Progress::default(),
             result: tokio::sync::watch::Sender::new(None),
             ended: Mutex::new(None),
         });

@@ -1,0 +1,289 @@
+//! Runs a remote change (`playbook::change::Flow`) for a setup: the read and
+//! plan with their calls logged, then, for a confirmed plan only, the writes
+//! in the background with progress, each write in the history, and the
+//! answers the result fills in saved through the one save path.
+
+use std::sync::Arc;
+
+use super::{Deps, Jobs, answers, with_ctx};
+use crate::fmt;
+use crate::playbook::change::{self, Flow, Plan, Progress};
+use crate::sap::Calls;
+use crate::store::Setup;
+
+/// How a read or a run ended, for the flow's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ended {
+    /// A plan was read; nothing was written.
+    #[default]
+    Planned,
+    /// The confirmed plan was applied (perhaps with nothing to write).
+    Applied,
+    /// The remote system or the answers changed since the plan was shown.
+    Stale,
+    /// The remote system is still working; confirming again continues.
+    StillRunning,
+    /// Reading or writing failed; what was done before is listed.
+    Failed,
+    /// The result could not be saved on the setup's pages.
+    NotSaved,
+}
+
+/// What a flow's page shows of a read or a run.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub ended: Ended,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    /// The plan read (after a stale confirmation: the new one).
+    pub plan: Option<Plan>,
+    pub done: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+impl Outcome {
+    fn planned(plan: Plan) -> Outcome {
+        Outcome {
+            plan: Some(plan),
+            ..Outcome::default()
+        }
+    }
+    pub fn failed(error: String) -> Outcome {
+        Outcome {
+            ended: Ended::Failed,
+            error: Some(error),
+            ..Outcome::default()
+        }
+    }
+}
+
+/// Background runs, one per setup and flow at a time.
+pub type Runs = Jobs<Outcome>;
+
+fn run_key(setup: &str, flow: &impl Flow) -> String {
+    format!("{setup}/{}", flow.page())
+}
+
+/// Read the remote system and build the plan. Writes nothing.
+///
+/// Boxed so that its `Send` is proven here, from the flow's declared bounds:
+/// proving it at the handler trips rustc's higher-ranked lifetime limitation
+/// (rust-lang/rust#100013) on the flow's session type.
+pub fn plan<'a, F: Flow>(
+    d: &'a impl Deps,
+    flow: &'a F,
+    setup: &'a Setup,
+    user: &'a str,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Outcome>> + Send + 'a>> {
+    Box::pin(async move {
+        let calls = Calls::default();
+        let result = match with_ctx(d.store(), setup, |ctx| flow.wanted(ctx)) {
+            Ok(w) => read_plan(flow, d.sap(), &calls, &w).await,
+            Err(e) => Err(e),
+        };
+        d.store()
+            .record_calls(&setup.id, flow.page(), user, &calls.take())
+            .await?;
+        Ok(match result {
+            Ok(plan) => Outcome::planned(plan),
+            Err(e) => Outcome::failed(e),
+        })
+    })
+}
+
+async fn read_plan<F: Flow>(
+    flow: &F,
+    sap: &crate::sap::SapClient,
+    calls: &Calls,
+    w: &F::Wanted,
+) -> Result<Plan, String> {
+    let session = flow.connect(sap, calls, w).await?;
+    let current = flow.read(&session, calls, w).await?;
+    Ok(flow.plan(w, &current))
+}
+
+/// The run of this flow for the setup: still going (its progress) or ended.
+pub fn running(d: &impl Deps, flow: &impl Flow, setup: &str) -> Option<Arc<super::Job<Outcome>>> {
+    d.runs().get(&run_key(setup, flow))
+}
+
+/// What a confirmation started.
+pub enum Started {
+    /// The run ended while the request waited.
+    Ended(Arc<Outcome>),
+    /// It goes on in the background (or one was already going): show progress.
+    Running,
+}
+
+/// Apply the plan the consultant saw (`fingerprint`), never another one: the
+/// remote system is read again and the writes run only if the plan is the
+/// same. Runs in the background; waits up to `wait` for the result.
+pub async fn apply<D: Deps, F: Flow + 'static>(
+    d: Arc<D>,
+    flow: F,
+    setup: Arc<Setup>,
+    user: String,
+    fingerprint: String,
+    wait: std::time::Duration,
+) -> Started {
+    let job = match d.runs().start(&run_key(&setup.id, &flow)) {
+        Ok(job) => job,
+        // One run at a time: the running one is shown.
+        Err(_) => return Started::Running,
+    };
+    let run = {
+        let job = job.clone();
+        async move {
+            let calls = Calls::default();
+            let outcome = confirmed(
+                &*d,
+                &flow,
+                &setup,
+                &user,
+                &fingerprint,
+                &calls,
+                &job.progress,
+            )
+            .await;
+            // Every exit keeps its call log, the failed ones too.
+            let logged = d
+                .store()
+                .record_calls(&setup.id, flow.page(), &user, &calls.take())
+                .await;
+            job.finish(match (outcome, logged) {
+                (Ok(o), Ok(())) => o,
+                (Err(e), _) => Outcome::failed(format!("The wizard's database failed: {e:#}")),
+                (_, Err(e)) => Outcome::failed(format!("The calls could not be recorded: {e:#}")),
+            });
+        }
+    };
+    tokio::spawn(run);
+    match job.wait(wait).await {
+        Some(o) => Started::Ended(o),
+        None => Started::Running,
+    }
+}
+
+async fn confirmed<F: Flow>(
+    d: &impl Deps,
+    flow: &F,
+    setup: &Setup,
+    user: &str,
+    fingerprint: &str,
+    calls: &Calls,
+    progress: &Progress,
+) -> anyhow::Result<Outcome> {
+    let store = d.store();
+    let wanted = match with_ctx(store, setup, |ctx| flow.wanted(ctx)) {
+        Ok(w) => w,
+        Err(e) => return Ok(Outcome::failed(e)),
+    };
+    let read = match change::read(flow, d.sap(), calls, wanted).await {
+        Ok(r) => r,
+        Err(e) => return Ok(Outcome::failed(e)),
+    };
+    if !change::confirmed(&read.plan, Some(fingerprint)) {
+        return Ok(Outcome {
+            ended: Ended::Stale,
+            error: Some(format!(
+                "{} or the answers changed since the plan was shown. Check the new plan, then confirm it.",
+                flow.system()
+            )),
+            ..Outcome::planned(read.plan)
+        });
+    }
+    if read.plan.blocked() {
+        return Ok(Outcome {
+            ended: Ended::Failed,
+            error: Some("Something in the plan cannot be done; clear it as the plan says, then read the plan again.".into()),
+            ..Outcome::planned(read.plan)
+        });
+    }
+    let change::Read {
+        session,
+        mut wanted,
+        current,
+        plan,
+    } = read;
+    // What must be saved before the remote system sees it.
+    let before = match flow.prepare(&wanted, &plan) {
+        Ok(f) => f,
+        Err(e) => return Ok(Outcome::failed(e)),
+    };
+    if !before.is_empty() {
+        for f in &before {
+            let now = store.setup(&setup.id).await?.ok_or_else(gone)?;
+            if let Err(r) = answers::fill(store, &now, f, user)
+                .await?
+                .ok_or_else(gone)?
+            {
+                return Ok(Outcome {
+                    ended: Ended::NotSaved,
+                    error: Some(format!("{} Nothing was written.", r.message())),
+                    ..Outcome::planned(plan)
+                });
+            }
+        }
+        let now = store.setup(&setup.id).await?.ok_or_else(gone)?;
+        wanted = match with_ctx(store, &now, |ctx| flow.wanted(ctx)) {
+            Ok(w) => w,
+            Err(e) => return Ok(Outcome::failed(e)),
+        };
+    }
+    progress.set_total(plan.writes());
+    let report = flow
+        .apply(&session, calls, &wanted, current, progress)
+        .await;
+    for line in &report.done {
+        store
+            .record_event(&setup.id, user, flow.source(), line, fmt::now())
+            .await?;
+    }
+    let mut out = Outcome {
+        done: report.done.clone(),
+        failed: report.failed.clone(),
+        plan: Some(plan),
+        ..Outcome::default()
+    };
+    if let Some(msg) = report.still_running {
+        out.ended = Ended::StillRunning;
+        out.notice = Some(msg);
+        return Ok(out);
+    }
+    if !report.failed.is_empty() {
+        out.ended = Ended::Failed;
+        out.error = Some(flow.failure(&report.done, &report.failed));
+        return Ok(out);
+    }
+    let mut unfilled = Vec::new();
+    if let Some(output) = &report.output {
+        for f in flow.fills(&wanted, output) {
+            let now = store.setup(&setup.id).await?.ok_or_else(gone)?;
+            if let Err(r) = answers::fill(store, &now, &f, user)
+                .await?
+                .ok_or_else(gone)?
+            {
+                let step = crate::playbook::page(f.page).map_or(f.page, |p| p.step);
+                unfilled.push(format!(
+                    "Step {step} could not be filled in: {}",
+                    r.message()
+                ));
+            }
+        }
+    }
+    match flow.finished(&wanted, report.output.as_ref(), &report.done, &unfilled) {
+        Ok(notice) => {
+            out.ended = Ended::Applied;
+            out.notice = Some(notice);
+        }
+        Err(error) => {
+            out.ended = Ended::NotSaved;
+            out.error = Some(error);
+        }
+    }
+    Ok(out)
+}
+
+fn gone() -> anyhow::Error {
+    anyhow::anyhow!("the setup was removed while the change ran")
+}

@@ -1,0 +1,29 @@
+//! The use cases between `web` and the core: what a request asks of the
+//! wizard (save answers, run a remote change), with typed outcomes. Knows
+//! the store, the playbook and the SAP client; never HTTP.
+
+pub mod answers;
+pub mod change;
+mod jobs;
+
+pub use jobs::{Job, Jobs, WAIT};
+
+use crate::playbook::Ctx;
+use crate::sap::SapClient;
+use crate::store::{Setup, Store};
+
+/// What the use cases need of the running application (implemented by the
+/// web layer's state, which owns it).
+pub trait Deps: Send + Sync + 'static {
+    fn store(&self) -> &Store;
+    fn sap(&self) -> &SapClient;
+    /// Remote changes running in the background, one per setup and flow.
+    fn runs(&self) -> &change::Runs;
+}
+
+/// The answers of `setup` as the playbook reads them (secrets revealed on use).
+pub fn with_ctx<T>(store: &Store, setup: &Setup, f: impl FnOnce(&mut Ctx) -> T) -> T {
+    let reveal = |c: &str| store.reveal(c);
+    let mut ctx = Ctx::new(setup, &reveal, crate::fmt::now());
+    f(&mut ctx)
+}
