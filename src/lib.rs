@@ -5,7 +5,6 @@ pub mod assets;
 pub mod cloud;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod fmt;
 pub mod handover;
 pub mod playbook;
@@ -27,40 +26,7 @@ use store::{Cipher, SessionLimits, Store};
 /// How long a link that sets a password stays valid.
 pub const INVITE_VALID_SECS: i64 = 24 * 3600;
 
-/// Shared by every handler.
-pub struct AppState {
-    pub store: Store,
-    pub sap: sap::SapClient,
-    /// In sandbox mode: where its demo page is.
-    pub sandbox_url: Option<String>,
-    pub secure_cookies: bool,
-    pub session_limits: SessionLimits,
-    /// Where people open the wizard: the base of every link it hands out.
-    pub public_url: String,
-    pub throttle: web::Throttle,
-    /// Forms submitted after their session ended, kept for sign-in.
-    pub kept_forms: web::KeptForms,
-    /// Customer users' tokens for Verify: memory only.
-    pub customer_tokens: web::CustomerTokens,
-    /// Remote changes running in the background, one per setup and flow.
-    pub runs: service::change::Runs,
-    /// Setup pages as last rendered, per setup revision and viewer.
-    pub pages: web::PageCache,
-}
-
-pub type State = Arc<AppState>;
-
-impl service::Deps for AppState {
-    fn store(&self) -> &Store {
-        &self.store
-    }
-    fn sap(&self) -> &sap::SapClient {
-        &self.sap
-    }
-    fn runs(&self) -> &service::change::Runs {
-        &self.runs
-    }
-}
+pub use web::{AppState, State};
 
 /// A running server: its address and a handle to stop it.
 pub struct Running {

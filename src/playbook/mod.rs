@@ -155,6 +155,16 @@ pub fn page(id: &str) -> Option<&'static Page> {
     PAGES.iter().find(|p| p.id == id)
 }
 
+/// Answer key under which a page keeps the warnings of its last save.
+pub const WARNINGS_KEY: &str = "_warnings";
+
+/// The warnings given when the page was last saved.
+pub fn warnings_of(rec: Option<&crate::store::PageRecord>) -> Vec<String> {
+    rec.and_then(|r| r.data.get(WARNINGS_KEY))
+        .map(|w| w.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 /// Answer key prefix of a secret's binding: the hosts it was entered for.
 pub const BOUND_PREFIX: &str = "_bound.";
 

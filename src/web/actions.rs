@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{Editor, SetupHead, Viewer, setup_page};
+use super::error::{AppError, Result};
 use super::setups::with_ctx;
-use crate::error::{AppError, Result};
 use crate::playbook::actions::{self, Action, Outcome};
 use crate::playbook::{self, PageStatus};
 use crate::sap::Calls;
@@ -21,7 +21,7 @@ use crate::{fmt, playbook::Page};
 /// Run `action` for `page` now: read its inputs, call SAP, record the calls,
 /// merge what it fetched into the page, and store the outcome.
 pub async fn execute(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     page: &'static Page,
     action: Action,
@@ -64,7 +64,7 @@ pub async fn execute(
         // The warnings saved with the old values give way to the new ones'
         // (a look-up that filled every Global User ID leaves no "missing" warning).
         let warnings = with_ctx(state, setup, |ctx| {
-            let mut kept: Vec<String> = super::pages::warnings_of(rec);
+            let mut kept: Vec<String> = playbook::warnings_of(rec);
             for (key, new) in extra.iter() {
                 let (Stored::Plain(new), Some(old)) = (new, rec.and_then(|r| r.data.get(key)))
                 else {
@@ -78,7 +78,7 @@ pub async fn execute(
         });
         data.extend(extra.clone());
         data.insert(
-            super::pages::WARNINGS_KEY.into(),
+            playbook::WARNINGS_KEY.into(),
             Stored::Plain(warnings.join("\n")),
         );
         let basis = with_ctx(state, setup, |ctx| playbook::basis(page, ctx));
@@ -127,7 +127,7 @@ fn page_with_action(id: &str) -> Result<(&'static Page, Action)> {
 
 /// "Test again" (and the first run of actions that do not run on save).
 pub async fn run(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Path((id, page_id)): Path<(String, String)>,
 ) -> Result<Response> {
@@ -176,7 +176,7 @@ impl ApplyPage {
 }
 
 fn apply_page(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     me: &User,
     outcome: Option<Outcome>,
@@ -207,14 +207,14 @@ fn apply_page(
             ready,
             outcome,
             when: fmt::date_time(fmt::now()),
-            warnings: super::pages::warnings_of(setup.pages.get("step-4")),
+            warnings: playbook::warnings_of(setup.pages.get("step-4")),
         }
     })
 }
 
 /// Check-your-answers before the wizard changes BTP.
 pub async fn apply_form(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<ApplyPage> {
     if !setup.pages.contains_key("step-4") {
@@ -245,7 +245,7 @@ pub struct CallsPage {
 }
 
 pub async fn calls(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
 ) -> Result<CallsPage> {
     let rows = state

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{CurrentUser, Manager, Nav, SetupHead, Viewer, setup_page};
+use super::error::{AppError, Result};
 use super::form::Submitted;
-use crate::error::{AppError, Result};
 use crate::store::Role;
 use crate::{INVITE_VALID_SECS, domain, fmt, playbook};
 
@@ -39,7 +39,7 @@ fn require_admin(user: &crate::store::User) -> Result<()> {
 }
 
 async fn users_page(
-    state: &crate::AppState,
+    state: &super::AppState,
     me: &crate::store::User,
     link: Option<(String, String)>,
     name: String,
@@ -72,7 +72,7 @@ async fn users_page(
 }
 
 pub async fn users(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     CurrentUser(me): CurrentUser,
 ) -> Result<UsersPage> {
     require_admin(&me)?;
@@ -80,7 +80,7 @@ pub async fn users(
 }
 
 /// A link for `name`; the admin hands it over (it is shown once, never stored).
-async fn link_for(state: &crate::AppState, name: &str, admin: bool, me: &str) -> Result<String> {
+async fn link_for(state: &super::AppState, name: &str, admin: bool, me: &str) -> Result<String> {
     let token = state
         .store
         .create_invite(Some(name), admin, me, INVITE_VALID_SECS, fmt::now())
@@ -89,7 +89,7 @@ async fn link_for(state: &crate::AppState, name: &str, admin: bool, me: &str) ->
 }
 
 pub async fn add_user(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     CurrentUser(me): CurrentUser,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -126,7 +126,7 @@ pub async fn add_user(
 }
 
 pub async fn reset_user(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     CurrentUser(me): CurrentUser,
     Path(name): Path<String>,
 ) -> Result<UsersPage> {
@@ -159,7 +159,7 @@ pub struct MembersPage {
 }
 
 async fn members_page(
-    state: &crate::AppState,
+    state: &super::AppState,
     me: &crate::store::User,
     id: &str,
     name: String,
@@ -192,14 +192,14 @@ async fn members_page(
 }
 
 pub async fn members(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Manager { setup, me, .. }: Manager,
 ) -> Result<MembersPage> {
     members_page(&state, &me, &setup.id, String::new(), None).await
 }
 
 pub async fn add_member(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Manager { setup, me, .. }: Manager,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -236,7 +236,7 @@ pub async fn add_member(
 }
 
 pub async fn remove_member(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Manager { setup, me, .. }: Manager,
     Path((_, name)): Path<(String, String)>,
 ) -> Result<Redirect> {
@@ -267,7 +267,7 @@ pub struct HistoryPage {
 }
 
 pub async fn history(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
 ) -> Result<HistoryPage> {
     let rows = state

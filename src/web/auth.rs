@@ -12,9 +12,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::error::{AppError, Result};
 use super::form::Submitted;
 use crate::domain;
-use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::store::{Role, Setup, User};
 use axum::extract::FromRequest;
@@ -80,10 +80,10 @@ pub(super) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
         .find_map(|kv| kv.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
-impl FromRequestParts<crate::State> for CurrentUser {
+impl FromRequestParts<super::State> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &crate::State) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &super::State) -> Result<Self> {
         let next = parts
             .uri
             .path_and_query()
@@ -176,10 +176,10 @@ pub type Viewer = SetupAccess<need::View>;
 pub type Editor = SetupAccess<need::Edit>;
 pub type Manager = SetupAccess<need::Manage>;
 
-impl<N: Needs> FromRequestParts<crate::State> for SetupAccess<N> {
+impl<N: Needs> FromRequestParts<super::State> for SetupAccess<N> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &crate::State) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &super::State) -> Result<Self> {
         let CurrentUser(me) = CurrentUser::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
@@ -280,7 +280,7 @@ pub async fn login_form(Query(q): Query<LoginQuery>) -> LoginPage {
 /// attempt counted before anything is hashed, and hashing runs on the
 /// bounded pool. `Ok(None)`: wrong name or password (counted).
 pub async fn check_password(
-    state: &crate::AppState,
+    state: &super::AppState,
     name: &str,
     password: &str,
     peer: &SocketAddr,
@@ -311,7 +311,7 @@ pub async fn check_password(
 }
 
 pub async fn login(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -356,7 +356,7 @@ pub async fn login(
     Ok(resp)
 }
 
-pub async fn logout(State(state): State<crate::State>, headers: HeaderMap) -> Result<Response> {
+pub async fn logout(State(state): State<super::State>, headers: HeaderMap) -> Result<Response> {
     if let Some(token) = cookie_value(&headers, COOKIE) {
         state.store.end_session(token).await?;
     }
@@ -408,7 +408,7 @@ fn invalid_link() -> AppError {
 }
 
 pub async fn invite_form(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Path(token): Path<String>,
 ) -> Result<InvitePage> {
     let invite = state
@@ -425,7 +425,7 @@ pub async fn invite_form(
 }
 
 pub async fn invite(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Path(token): Path<String>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -584,7 +584,7 @@ async fn discard_body(req: axum::extract::Request) {
 /// A question page submitted after its session ended: keep what was typed
 /// (never secrets) in memory, single use, and send the user to sign in.
 pub async fn keep_form_on_expiry(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {

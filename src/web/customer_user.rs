@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{COOKIE, Editor, SetupHead, cookie_value, setup_page};
+use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::setups::with_ctx;
-use crate::error::{AppError, Result};
 use crate::playbook::verify::CustomerUser;
 use crate::sap::{Calls, xsuaa};
 use crate::store::accounts::token_hash;
@@ -153,7 +153,7 @@ pub struct CustomerUserPage {
 }
 
 fn page(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     me: &crate::store::User,
     session: &str,
@@ -218,7 +218,7 @@ fn page(
 }
 
 pub async fn show(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     headers: HeaderMap,
 ) -> Result<CustomerUserPage> {
@@ -228,7 +228,7 @@ pub async fn show(
 
 /// Exchange a code for the user's token and hold it for (session, setup).
 async fn redeem(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     user: &str,
     session: String,
@@ -283,7 +283,7 @@ async fn redeem(
 
 /// The pasted address the browser ended on (`http://localhost/?code=...`).
 pub async fn paste(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     headers: HeaderMap,
     Submitted(input): Submitted,
@@ -333,7 +333,7 @@ pub async fn paste(
 }
 
 pub async fn forget(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, .. }: Editor,
     headers: HeaderMap,
 ) -> Result<Redirect> {
@@ -354,7 +354,7 @@ pub struct Callback {
 /// finds the sign-in, so this works on `localhost` although the session
 /// cookie belongs to the address the consultant opened.
 pub async fn callback(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Query(q): Query<Callback>,
 ) -> Result<Response> {
     let now = fmt::now();
@@ -405,7 +405,7 @@ pub async fn callback(
 
 /// The token of this consultant's session for this setup, for Verify.
 pub fn for_verify(
-    state: &crate::AppState,
+    state: &super::AppState,
     headers: &HeaderMap,
     setup: &str,
 ) -> Option<CustomerUser> {

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
 
-use crate::error::AppError;
+use super::error::AppError;
 use crate::playbook::FormInput;
 
 pub struct Submitted(pub FormInput);

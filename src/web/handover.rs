@@ -9,10 +9,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{CurrentUser, Editor, Nav, Need, SetupHead, Viewer, can, setup_page};
+use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::pages::{answer_rows, section_title};
 use super::setups::with_ctx;
-use crate::error::{AppError, Result};
 use crate::handover::{self, Export, ExportPage};
 use crate::playbook::verify::{self, Check, Verdict};
 use crate::playbook::{self, PAGES};
@@ -62,7 +62,7 @@ pub struct VerifyPage {
 }
 
 async fn last_online(
-    state: &crate::AppState,
+    state: &super::AppState,
     id: &str,
 ) -> Result<Option<(i64, String, Vec<Check>)>> {
     Ok(state
@@ -83,7 +83,7 @@ async fn last_online(
 }
 
 async fn verify_page(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     me: &User,
     headers: &axum::http::HeaderMap,
@@ -119,7 +119,7 @@ async fn verify_page(
 }
 
 pub async fn verify_form(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
     headers: axum::http::HeaderMap,
 ) -> Result<VerifyPage> {
@@ -128,7 +128,7 @@ pub async fn verify_form(
 
 /// Run every check, the online ones concurrently, and keep the result.
 pub async fn verify_run(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     headers: axum::http::HeaderMap,
 ) -> Result<VerifyPage> {
@@ -171,7 +171,7 @@ fn attachment(body: Vec<u8>, content_type: &'static str, file: &str) -> Response
 
 /// Step 6's Global User IDs as S/4HANA's business user upload takes them.
 pub async fn global_user_ids(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, .. }: Viewer,
 ) -> Result<Response> {
     let rows: Vec<(String, String)> = with_ctx(&state, &setup, |ctx| {
@@ -198,7 +198,7 @@ pub async fn global_user_ids(
 /// The trust certificate the setup holds (fetched or uploaded), as S/4HANA's
 /// "Upload Signing Certificate" takes it: PEM, or DER as `.cer`.
 pub async fn trust_certificate(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, .. }: Viewer,
     Path((_, file)): Path<(String, String)>,
 ) -> Result<Response> {
@@ -246,7 +246,7 @@ fn file_stem(setup: &Setup) -> String {
     if s.is_empty() { "setup".into() } else { s }
 }
 
-fn destination_of(state: &crate::AppState, setup: &Setup) -> Result<Vec<(&'static str, String)>> {
+fn destination_of(state: &super::AppState, setup: &Setup) -> Result<Vec<(&'static str, String)>> {
     if !setup.pages.contains_key("step-4") {
         return Err(AppError::NotFound);
     }
@@ -256,7 +256,7 @@ fn destination_of(state: &crate::AppState, setup: &Setup) -> Result<Vec<(&'stati
 }
 
 pub async fn properties(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, .. }: Viewer,
 ) -> Result<Response> {
     let props = destination_of(&state, &setup)?;
@@ -274,7 +274,7 @@ pub async fn properties(
 }
 
 pub async fn destination_json(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, .. }: Viewer,
 ) -> Result<Response> {
     let props = destination_of(&state, &setup)?;
@@ -299,7 +299,7 @@ pub struct Summary {
 }
 
 fn summary(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     checks: &[Check],
     calls: &[(String, String, crate::sap::CallRecord)],
@@ -428,7 +428,7 @@ pub struct ReportPage {
     pub summary: Summary,
 }
 
-async fn report(state: &crate::AppState, setup: &Setup, me: &User) -> Result<ReportPage> {
+async fn report(state: &super::AppState, setup: &Setup, me: &User) -> Result<ReportPage> {
     let (sections, confirmations, offline) = with_ctx(state, setup, |ctx| {
         let sections = PAGES
             .iter()
@@ -492,7 +492,7 @@ async fn report(state: &crate::AppState, setup: &Setup, me: &User) -> Result<Rep
 }
 
 pub async fn report_page(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
 ) -> Result<ReportPage> {
     report(&state, &setup, &me).await
@@ -511,7 +511,7 @@ pub struct NextPage {
 /// What next, after check-your-answers: where the setup stands, and the
 /// handover steps in order.
 pub async fn next_page(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
 ) -> Result<NextPage> {
     let offline = with_ctx(&state, &setup, |ctx| verify::offline(ctx));
@@ -549,7 +549,7 @@ fn md_cell(s: &str) -> String {
 }
 
 pub async fn report_markdown(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
 ) -> Result<Response> {
     let r = report(&state, &setup, &me).await?;
@@ -657,7 +657,7 @@ pub async fn export_form(Viewer { setup, me, .. }: Viewer) -> ExportForm {
 }
 
 pub async fn export(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Submitted(input): Submitted,
@@ -777,7 +777,7 @@ pub async fn import_form(CurrentUser(me): CurrentUser) -> ImportForm {
 }
 
 pub async fn import(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     CurrentUser(me): CurrentUser,
     Submitted(input): Submitted,
 ) -> Result<Response> {

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod change;
 mod customer_user;
+pub mod error;
 mod form;
 mod handover;
 mod page_cache;
@@ -13,12 +14,14 @@ mod push_key;
 mod s4_setup;
 mod s4_users;
 mod setups;
+mod state;
 mod throttle;
 mod trust;
 
 pub use auth::{KeptForms, encode, safe_next};
 pub use customer_user::CustomerTokens;
 pub use page_cache::PageCache;
+pub use state::{AppState, State};
 pub use throttle::Throttle;
 
 /// Global User ID runs of step 6, one per setup.
@@ -29,8 +32,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::csrf::CsrfLayer;
 
-use crate::State;
-use crate::error::AppError;
+use error::AppError;
 
 /// Larger than any service key or certificate, small enough to refuse junk.
 pub const BODY_LIMIT: usize = 512 * 1024;

@@ -96,7 +96,7 @@ impl PageCache {
     }
 
     /// Render a page and answer with it; kept when it has a key.
-    pub fn render(&self, key: Option<Key>, page: &impl Template) -> crate::error::Result<Response> {
+    pub fn render(&self, key: Option<Key>, page: &impl Template) -> super::error::Result<Response> {
         let body = Bytes::from(page.render().map_err(anyhow::Error::from)?);
         if let Some(key) = key
             && self.capacity > 0
@@ -130,10 +130,10 @@ impl PageCache {
         &self,
         key: Option<Key>,
         make: F,
-    ) -> crate::error::Result<Response>
+    ) -> super::error::Result<Response>
     where
         T: Template,
-        F: std::future::Future<Output = crate::error::Result<T>>,
+        F: std::future::Future<Output = super::error::Result<T>>,
     {
         let Some(key) = key.filter(|_| self.capacity > 0) else {
             return self.render(None, &make.await?);

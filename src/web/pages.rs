@@ -9,17 +9,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{Editor, Need, SetupHead, Viewer, can, setup_page};
+use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::page_cache;
 use super::setups::with_ctx;
 use crate::domain;
-use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::playbook::actions::{self, Action};
-use crate::playbook::{self, CHECK_PAGE, Ctx, Field, FormInput, Kind, PAGES, Page, PageStatus};
+use crate::playbook::{
+    self, CHECK_PAGE, Ctx, Field, FormInput, Kind, PAGES, Page, PageStatus, WARNINGS_KEY,
+    warnings_of,
+};
 use crate::store::{PageRecord, PageWrite, SaveOutcome, Setup, Stored, User};
-
-pub(super) const WARNINGS_KEY: &str = "_warnings";
 
 pub struct OptionView {
     pub id: String,
@@ -147,13 +148,6 @@ fn page_title(page: &Page, setup: &Setup, error: bool) -> String {
 
 fn page_href(setup: &Setup, page: &Page) -> String {
     format!("/setups/{}/pages/{}", setup.id, page.id)
-}
-
-/// The warnings given when the page was last saved.
-pub(super) fn warnings_of(rec: Option<&PageRecord>) -> Vec<String> {
-    rec.and_then(|r| r.data.get(WARNINGS_KEY))
-        .map(|w| w.lines().map(str::to_string).collect())
-        .unwrap_or_default()
 }
 
 fn next_href(setup: &Setup, page: &Page, ctx: &Ctx, return_check: bool) -> String {
@@ -415,7 +409,7 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
 }
 
 pub async fn show(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
     Path((id, page_id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -545,7 +539,7 @@ fn typed_display(f: &Field, typed: &FormInput) -> String {
 }
 
 pub async fn save(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Path((id, page_id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -713,7 +707,7 @@ pub async fn save(
 }
 
 fn check_page(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     me: &User,
     error: Option<String>,
@@ -766,7 +760,7 @@ fn check_page(
     })
 }
 
-async fn confirm_check(state: &crate::AppState, setup: &Setup, me: &User) -> Result<Response> {
+async fn confirm_check(state: &super::AppState, setup: &Setup, me: &User) -> Result<Response> {
     let open: Vec<&str> = with_ctx(state, setup, |ctx| {
         PAGES
             .iter()

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{Editor, SetupHead, setup_page};
 use super::change::{ChangeView, WAIT_ORDERED};
+use super::error::Result;
 use super::form::Submitted;
 use super::setups::with_ctx;
-use crate::error::Result;
 use crate::playbook::change::Plan;
 use crate::playbook::push_key::PushKey;
 use crate::service::{self, change::Started};
@@ -37,7 +37,7 @@ fn confirm(plan: &Plan) -> Option<String> {
     })
 }
 
-fn respond(state: &crate::AppState, setup: &Setup, me: &User, c: ChangeView) -> Response {
+fn respond(state: &super::AppState, setup: &Setup, me: &User, c: ChangeView) -> Response {
     let (sm_client, push_client) = with_ctx(state, setup, |ctx| {
         (
             ctx.get("sm_clientid").map(str::to_string),
@@ -54,7 +54,7 @@ fn respond(state: &crate::AppState, setup: &Setup, me: &User, c: ChangeView) -> 
     (p.c.status, p).into_response()
 }
 
-pub async fn show(State(state): State<crate::State>, Editor { setup, me, .. }: Editor) -> Response {
+pub async fn show(State(state): State<super::State>, Editor { setup, me, .. }: Editor) -> Response {
     let run = service::change::running(&*state, &PushKey, &setup.id);
     respond(
         &state,
@@ -66,7 +66,7 @@ pub async fn show(State(state): State<crate::State>, Editor { setup, me, .. }: E
 
 /// Read Service Manager with the saved key and show the plan. Writes nothing.
 pub async fn plan(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
     let o = service::change::plan(&*state, &PushKey, &setup, &me.name).await?;
@@ -75,7 +75,7 @@ pub async fn plan(
 
 /// Do the plan the consultant saw (its fingerprint), never another one.
 pub async fn apply(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::{Editor, SetupHead, setup_page};
 use super::change::ChangeView;
+use super::error::Result;
 use super::form::Submitted;
 use super::setups::with_ctx;
-use crate::error::Result;
 use crate::playbook::change::{Fill, Plan};
 use crate::playbook::s4_setup::{self, S4Setup};
 use crate::sap::Calls;
@@ -32,7 +32,7 @@ pub struct S4SetupPage {
     pub unconfirmed: &'static [&'static str],
 }
 
-fn page(state: &crate::AppState, setup: &Setup, me: &User, c: ChangeView) -> S4SetupPage {
+fn page(state: &super::AppState, setup: &Setup, me: &User, c: ChangeView) -> S4SetupPage {
     let (api_user, missing) = with_ctx(state, setup, |ctx| {
         (
             ctx.get("s4_api_user").map(str::to_string),
@@ -61,7 +61,7 @@ fn respond(p: S4SetupPage) -> Response {
     (p.c.status, p).into_response()
 }
 
-pub async fn show(State(state): State<crate::State>, Editor { setup, me, .. }: Editor) -> Response {
+pub async fn show(State(state): State<super::State>, Editor { setup, me, .. }: Editor) -> Response {
     let run = service::change::running(&*state, &S4Setup, &setup.id);
     respond(page(
         &state,
@@ -74,7 +74,7 @@ pub async fn show(State(state): State<crate::State>, Editor { setup, me, .. }: E
 /// Save the bootstrap credentials on step 3.3 (as if typed there, keeping
 /// its other answers), then check the connection.
 pub async fn credentials(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -105,7 +105,7 @@ pub async fn credentials(
     let saved = match answers::fill(&state.store, &setup, &creds, &me.name).await? {
         Some(Ok(s)) => s,
         Some(Err(r)) => return refuse(super::change::refused_status(&r), r.message().into()),
-        None => return Err(crate::error::AppError::NotFound),
+        None => return Err(super::error::AppError::NotFound),
     };
     let (api, password) = with_ctx(&state, &saved, |ctx| {
         (
@@ -145,7 +145,7 @@ pub async fn credentials(
 
 /// Read S/4HANA and show what would be done. Writes nothing.
 pub async fn plan(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
     let o = service::change::plan(&*state, &S4Setup, &setup, &me.name).await?;
@@ -159,7 +159,7 @@ pub async fn plan(
 
 /// Apply the plan the consultant saw (its fingerprint), never another one.
 pub async fn apply(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{Editor, SetupHead, setup_page};
 use super::change::ChangeView;
+use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::setups::with_ctx;
-use crate::error::{AppError, Result};
 use crate::playbook::change::{Fill, Flow, Plan};
 use crate::playbook::global_ids::GlobalIds;
 use crate::sap::Calls;
@@ -36,7 +36,7 @@ fn confirm(plan: &Plan) -> Option<String> {
     }
 }
 
-fn respond(state: &crate::AppState, setup: &Setup, me: &User, c: ChangeView) -> Response {
+fn respond(state: &super::AppState, setup: &Setup, me: &User, c: ChangeView) -> Response {
     let p = S4UsersPage {
         title: format!("Global User IDs through S/4HANA's API — {}", setup.name),
         head: SetupHead::of(setup, me),
@@ -50,7 +50,7 @@ fn respond(state: &crate::AppState, setup: &Setup, me: &User, c: ChangeView) -> 
 
 /// The page; while a run for this setup goes on, how far it is (the page
 /// reloads itself), and once it ended, its result.
-pub async fn show(State(state): State<crate::State>, Editor { setup, me, .. }: Editor) -> Response {
+pub async fn show(State(state): State<super::State>, Editor { setup, me, .. }: Editor) -> Response {
     let run = service::change::running(&*state, &GlobalIds, &setup.id);
     respond(
         &state,
@@ -61,7 +61,7 @@ pub async fn show(State(state): State<crate::State>, Editor { setup, me, .. }: E
 }
 
 pub async fn credentials(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -119,7 +119,7 @@ pub async fn credentials(
 }
 
 pub async fn plan(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
     let o = service::change::plan(&*state, &GlobalIds, &setup, &me.name).await?;
@@ -129,7 +129,7 @@ pub async fn plan(
 /// Confirmed: the writes run in the background. A short run answers with
 /// its result; a long one sends the page that shows its progress.
 pub async fn apply(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {

@@ -6,10 +6,10 @@ use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{CurrentUser, Manager, Nav, Need, SetupHead, Viewer, can, setup_page};
+use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::page_cache;
 use crate::domain;
-use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::playbook::{self, Ctx, PAGES, PageStatus};
 use crate::store::{ListQuery, Setup, User};
@@ -49,7 +49,7 @@ pub struct SetupsPage {
 }
 
 pub(super) fn with_ctx<T>(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     f: impl FnOnce(&mut Ctx) -> T,
 ) -> T {
@@ -94,7 +94,7 @@ impl ListParams {
 }
 
 async fn list_page(
-    state: &crate::AppState,
+    state: &super::AppState,
     me: &User,
     params: &ListParams,
     name_value: String,
@@ -179,7 +179,7 @@ async fn list_page(
 }
 
 pub async fn list(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     CurrentUser(me): CurrentUser,
     Query(params): Query<ListParams>,
     RawQuery(query): RawQuery,
@@ -202,7 +202,7 @@ fn parse_name(input: &playbook::FormInput) -> std::result::Result<String, (Strin
 }
 
 pub async fn create(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     CurrentUser(me): CurrentUser,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -248,7 +248,7 @@ pub struct TaskListPage {
 }
 
 pub async fn task_list(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Viewer { setup, me, .. }: Viewer,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
@@ -337,7 +337,7 @@ pub async fn rename_form(Manager { setup, me, .. }: Manager) -> Result<RenamePag
 }
 
 pub async fn rename(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Manager { setup, me, .. }: Manager,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -362,7 +362,7 @@ pub async fn rename(
 }
 
 pub async fn archive(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Manager { setup, .. }: Manager,
 ) -> Result<Redirect> {
     state
@@ -374,7 +374,7 @@ pub async fn archive(
 }
 
 pub async fn restore(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Manager { setup, .. }: Manager,
 ) -> Result<Redirect> {
     state

@@ -9,10 +9,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{Editor, SetupHead, setup_page};
+use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::setups::with_ctx;
 use crate::domain::{DestinationKey, TrustCertificate};
-use crate::error::{AppError, Result};
 use crate::fmt;
 use crate::playbook;
 use crate::sap::destinations::{self, Trust};
@@ -69,7 +69,7 @@ struct Inputs {
     held_sha: Option<String>,
 }
 
-fn inputs(state: &crate::AppState, setup: &Setup) -> std::result::Result<Inputs, String> {
+fn inputs(state: &super::AppState, setup: &Setup) -> std::result::Result<Inputs, String> {
     with_ctx(state, setup, |ctx| {
         Ok(Inputs {
             key: playbook::destination_key(ctx)?,
@@ -82,7 +82,7 @@ fn inputs(state: &crate::AppState, setup: &Setup) -> std::result::Result<Inputs,
     })
 }
 
-fn page(state: &crate::AppState, setup: &Setup, me: &User) -> TrustPage {
+fn page(state: &super::AppState, setup: &Setup, me: &User) -> TrustPage {
     let now = fmt::now();
     let i = inputs(state, setup);
     let (held, has_key, error) = match &i {
@@ -112,7 +112,7 @@ fn page(state: &crate::AppState, setup: &Setup, me: &User) -> TrustPage {
 }
 
 pub async fn show(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<TrustPage> {
     Ok(page(&state, &setup, &me))
@@ -131,7 +131,7 @@ async fn connect<'a>(
 
 /// Both certificates read with one token, the calls logged on step 3.2.
 async fn read_logged(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     who: &str,
     key: &DestinationKey,
@@ -174,7 +174,7 @@ fn show_read(p: &mut TrustPage, active: &str, passive: Option<&str>, held_sha: O
 }
 
 pub async fn read(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
     let mut p = page(&state, &setup, &me);
@@ -213,7 +213,7 @@ enum Change {
 }
 
 async fn change(
-    state: &crate::AppState,
+    state: &super::AppState,
     setup: &Setup,
     me: &User,
     input: &playbook::FormInput,
@@ -308,7 +308,7 @@ async fn change(
 
 /// `POST /setups/{id}/trust/{passive|rotate|renew}`: one confirmed change.
 pub async fn confirm(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Path((_, what)): Path<(String, String)>,
     Submitted(input): Submitted,
@@ -324,7 +324,7 @@ pub async fn confirm(
 
 /// The passive certificate, read from the Destination service, for S/4HANA.
 pub async fn passive_pem(
-    State(state): State<crate::State>,
+    State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
     let Ok(Inputs { key: Some(key), .. }) = inputs(&state, &setup) else {

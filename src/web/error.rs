@@ -54,7 +54,7 @@ impl IntoResponse for AppError {
             AppError::SignIn { next, expired } => {
                 let to = format!(
                     "/login?next={}{}",
-                    crate::web::encode(next),
+                    super::encode(next),
                     if *expired { "&expired=1" } else { "" }
                 );
                 return Redirect::to(&to).into_response();
