@@ -257,3 +257,40 @@ impl Flow for GlobalIds {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: Status) -> Row {
+        Row {
+            email: "a@acme.example".into(),
+            ias_uuid: Some("u-1".into()),
+            s4_user: Some("CB1".into()),
+            status,
+            resource: None,
+        }
+    }
+
+    #[test]
+    fn each_status_reads_as_the_list_says_it() {
+        let says = |s: Status| row(s).item().short_verdict();
+        assert_eq!(says(Status::Right), "already right");
+        assert_eq!(says(Status::ToSet), "to set");
+        assert_eq!(says(Status::ToChange("old".into())), "to change (now old)");
+        assert_eq!(says(Status::NotInS4), "not found in S/4HANA");
+        assert!(says(Status::NotInIas).starts_with("not found in Identity Authentication"));
+    }
+
+    #[test]
+    fn only_rows_to_set_or_change_are_written_and_others_do_not_block() {
+        let rows = [row(Status::Right), row(Status::ToSet), row(Status::NotInS4)];
+        let plan = Plan {
+            items: rows.iter().map(Row::item).collect(),
+            layout: Layout::Rows,
+        };
+        assert_eq!(plan.writes(), 1);
+        assert!(!plan.blocked());
+        assert_eq!(rows.iter().filter(|r| r.writes()).count(), 1);
+    }
+}

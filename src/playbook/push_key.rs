@@ -360,3 +360,48 @@ impl Flow for PushKey {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(instance: Option<Existing>, binding: Option<Existing>) -> Found {
+        Found {
+            plan: "all-tasks",
+            plan_id: "p1".into(),
+            instance,
+            binding,
+        }
+    }
+
+    fn existing(ready: bool, failed: bool) -> Option<Existing> {
+        Some(Existing {
+            id: "i1".into(),
+            ready,
+            failed,
+        })
+    }
+
+    #[test]
+    fn nothing_there_is_two_creations_and_both_there_is_none() {
+        assert_eq!(plan_of(&found(None, None)).writes(), 2);
+        let plan = plan_of(&found(existing(true, false), existing(true, false)));
+        assert!(plan.nothing_to_do() && !plan.blocked());
+    }
+
+    #[test]
+    fn a_failed_creation_blocks_the_plan_and_the_wizard_never_deletes_it() {
+        let plan = plan_of(&found(existing(false, true), None));
+        assert!(plan.blocked());
+        let note = plan.items[0].note.clone().unwrap_or_default();
+        assert!(note.contains("Delete it in the cockpit"), "{note}");
+    }
+
+    #[test]
+    fn the_plan_id_is_part_of_what_is_confirmed() {
+        let a = plan_of(&found(None, None));
+        let mut other = found(None, None);
+        other.plan_id = "p2".into();
+        assert_ne!(a.fingerprint(), plan_of(&other).fingerprint());
+    }
+}

@@ -678,3 +678,155 @@ fn strong_password() -> Result<String, String> {
         .take(32)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wanted(push: bool) -> Wanted {
+        Wanted {
+            api: "https://my-api.s4hana.ondemand.com".into(),
+            host: "my.s4hana.ondemand.com".into(),
+            user: "TASKCENTERCOM".into(),
+            description: "SAP Task Center inbound".into(),
+            system_id: "TASKCENTER_BTP".into(),
+            system_name: "SAP Task Center on BTP".into(),
+            issuer: "cfapps.eu10.hana.ondemand.com/sub".into(),
+            certificate_b64: "MIIB".into(),
+            arrangement: "SAP_COM_0501_TASKCENTER".into(),
+            push: push.then(|| Push {
+                client_id: "sb-push".into(),
+                secret: "s".into(),
+                token_url: "https://x.authentication.eu10.hana.ondemand.com/oauth/token".into(),
+            }),
+            api_user: "TC_COMM_API".into(),
+            api_password: "p".into(),
+            password: None,
+            token_service_url: String::new(),
+            audience: String::new(),
+            replication_url: String::new(),
+        }
+    }
+
+    fn entity(v: Value) -> Entity {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn empty() -> Current {
+        Current {
+            user: None,
+            system: None,
+            inbound: None,
+            outbound: None,
+            arrangement: None,
+        }
+    }
+
+    fn done(w: &Wanted) -> Current {
+        let mut system = entity(json!({"UUID": "S1", "ID": w.system_id}));
+        for (k, v) in system_fields(w) {
+            system.insert(k.into(), v);
+        }
+        Current {
+            user: Some(entity(json!({"Name": w.user, "ID": "CC1"}))),
+            system: Some(system),
+            inbound: Some(entity(
+                json!({"UUID": "I1", "AuthenticationMethod": "oauth2", "OAuth2ClientID": "TASKCENTERCOM"}),
+            )),
+            outbound: None,
+            arrangement: Some(entity(
+                json!({"Name": w.arrangement, "CommunicationScenarioID": SCENARIO, "CommunicationSystemID": w.system_id}),
+            )),
+        }
+    }
+
+    #[test]
+    fn an_empty_tenant_gets_every_object_created_in_order() {
+        let plan = plan_of(&wanted(false), &empty());
+        let objects: Vec<(&str, &Todo)> = plan
+            .items
+            .iter()
+            .map(|i| (i.object.as_str(), &i.todo))
+            .collect();
+        assert_eq!(
+            objects,
+            [
+                ("Communication user", &Todo::Create),
+                ("Communication system", &Todo::Create),
+                ("Inbound user", &Todo::Create),
+                ("Communication arrangement", &Todo::Create),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tenant_set_up_as_wanted_is_all_right_and_one_changed_field_is_one_change() {
+        let w = wanted(false);
+        assert!(plan_of(&w, &done(&w)).nothing_to_do());
+        let mut c = done(&w);
+        if let Some(s) = c.system.as_mut() {
+            s.insert(
+                "OAuth2IdentityProviderUserLogonType".into(),
+                json!("user_name"),
+            );
+        }
+        let plan = plan_of(&w, &c);
+        assert_eq!(plan.writes(), 1);
+        let system = &plan.items[1];
+        assert_eq!(system.todo, Todo::Change);
+        let changed: Vec<&FieldRow> = system.fields.iter().filter(|f| f.differs()).collect();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(
+            (changed[0].now.as_str(), changed[0].wanted.as_str()),
+            ("user_name", "user_uuid")
+        );
+    }
+
+    #[test]
+    fn push_adds_the_outbound_user_and_points_the_arrangement_at_it() {
+        // A tenant set up without push, then a push key on 3.1.
+        let plan = plan_of(&wanted(true), &done(&wanted(false)));
+        let todo: Vec<(&str, &Todo)> = plan
+            .items
+            .iter()
+            .filter(|i| i.writes())
+            .map(|i| (i.object.as_str(), &i.todo))
+            .collect();
+        // The system gains the push token endpoint; the rest is new.
+        assert_eq!(
+            todo,
+            [
+                ("Communication system", &Todo::Change),
+                ("Outbound user (push)", &Todo::Create),
+                ("Communication arrangement", &Todo::Change),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_password_is_saved_before_a_user_is_created_and_only_then() {
+        let w = wanted(false);
+        let create = plan_of(&w, &empty());
+        let fills = S4Setup.prepare(&w, &create).unwrap();
+        assert_eq!(fills.len(), 1);
+        let password = fills[0]
+            .values
+            .iter()
+            .find(|(k, _)| *k == "comm_password")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        assert_eq!(password.len(), 32);
+        assert!(password.chars().all(|c| c.is_ascii_alphanumeric()));
+        let keep = Wanted {
+            password: Some("saved".into()),
+            ..wanted(false)
+        };
+        assert!(S4Setup.prepare(&keep, &create).unwrap().is_empty());
+        assert!(
+            S4Setup
+                .prepare(&w, &plan_of(&w, &done(&w)))
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

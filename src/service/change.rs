@@ -287,3 +287,232 @@ async fn confirmed<F: Flow>(
 fn gone() -> anyhow::Error {
     anyhow::anyhow!("the setup was removed while the change ran")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::playbook::change::{FieldRow, Item, Report, Todo};
+    use crate::playbook::{Ctx, STORE};
+    use crate::sap::{SapClient, SapConfig};
+    use crate::store::{CacheLimits, Cipher, Store};
+
+    /// A remote system of named values, and a flow that wants three of them.
+    #[derive(Default)]
+    struct Remote {
+        values: Mutex<Vec<(String, String)>>,
+        /// Writes fail from this name on (once), as a fault half-way would.
+        fail_at: Mutex<Option<String>>,
+        writes: Mutex<usize>,
+    }
+
+    #[derive(Clone)]
+    struct Fake(Arc<Remote>);
+
+    const WANTED: [(&str, &str); 3] = [("a", "1"), ("b", "2"), ("c", "3")];
+
+    impl Flow for Fake {
+        type Wanted = ();
+        type Session<'a> = ();
+        type Current = Vec<(String, String)>;
+        type Output = ();
+        fn page(&self) -> &'static str {
+            "step-3-3"
+        }
+        fn system(&self) -> &'static str {
+            "The fake"
+        }
+        fn source(&self) -> &'static str {
+            "Fake API"
+        }
+        fn wanted(&self, _ctx: &Ctx) -> Result<(), String> {
+            Ok(())
+        }
+        async fn connect(&self, _: &SapClient, _: &Calls, _: &()) -> Result<(), String> {
+            Ok(())
+        }
+        async fn read<'s>(&self, _: &(), _: &Calls, _: &()) -> Result<Self::Current, String> {
+            Ok(self.0.values.lock().unwrap().clone())
+        }
+        fn plan(&self, _: &(), c: &Self::Current) -> Plan {
+            Plan::of(
+                WANTED
+                    .iter()
+                    .map(|(k, v)| match c.iter().find(|(n, _)| n == k) {
+                        Some((_, now)) => {
+                            Item::compared("Value", *k, vec![FieldRow::new("v", now, *v)])
+                        }
+                        None => Item::new("Value", *k, Todo::Create),
+                    })
+                    .collect(),
+            )
+        }
+        async fn apply<'s>(
+            &self,
+            _: &(),
+            _: &Calls,
+            _: &(),
+            c: Self::Current,
+            p: &Progress,
+        ) -> Report<()> {
+            let mut r = Report::new();
+            for (k, v) in WANTED {
+                if c.iter().any(|(n, now)| n == k && now == v) {
+                    continue;
+                }
+                if self.0.fail_at.lock().unwrap().take_if(|f| f == k).is_some() {
+                    r.failed.push(format!("Writing {k} failed."));
+                    return r;
+                }
+                *self.0.writes.lock().unwrap() += 1;
+                let mut values = self.0.values.lock().unwrap();
+                values.retain(|(n, _)| n != k);
+                values.push((k.into(), v.into()));
+                r.done.push(format!("Wrote {k}."));
+                p.step();
+            }
+            r.output = Some(());
+            r
+        }
+    }
+
+    struct TestDeps {
+        store: Store,
+        sap: SapClient,
+        runs: Runs,
+    }
+
+    impl Deps for TestDeps {
+        fn store(&self) -> &Store {
+            &self.store
+        }
+        fn sap(&self) -> &SapClient {
+            &self.sap
+        }
+        fn runs(&self) -> &Runs {
+            &self.runs
+        }
+    }
+
+    async fn deps(name: &str) -> (Arc<TestDeps>, Arc<Setup>) {
+        let dir = std::env::temp_dir().join(format!("tcw-change-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let limits = CacheLimits {
+            setups: 10,
+            idle_secs: 60,
+        };
+        let store = Store::open(
+            &dir.join("db"),
+            Cipher::generate().unwrap().0,
+            STORE,
+            limits,
+        )
+        .await
+        .unwrap();
+        let now = fmt::now();
+        let invite = store
+            .create_invite(Some("ada"), false, "test", 60, now)
+            .await
+            .unwrap();
+        let ada = store
+            .redeem_invite(&invite, "ada", "a long passphrase".into(), now)
+            .await
+            .unwrap()
+            .unwrap();
+        let setup = store.create_setup("Engine", ada.id, now).await.unwrap();
+        let cfg = SapConfig::new(Duration::from_secs(1), Duration::from_secs(1), &[], None);
+        let d = TestDeps {
+            store,
+            sap: SapClient::new(cfg).unwrap(),
+            runs: Runs::default(),
+        };
+        (Arc::new(d), setup)
+    }
+
+    async fn confirm(
+        d: &Arc<TestDeps>,
+        flow: &Fake,
+        setup: &Arc<Setup>,
+        fp: String,
+    ) -> Arc<Outcome> {
+        let started = apply(
+            d.clone(),
+            flow.clone(),
+            setup.clone(),
+            "ada".into(),
+            fp,
+            Duration::from_secs(10),
+        )
+        .await;
+        match started {
+            Started::Ended(o) => o,
+            Started::Running => panic!("a fake run ends at once"),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_plan_shown_is_applied_and_a_failure_half_way_continues() {
+        let (d, setup) = deps("engine").await;
+        let remote = Arc::new(Remote::default());
+        remote
+            .values
+            .lock()
+            .unwrap()
+            .push(("a".into(), "old".into()));
+        let flow = Fake(remote.clone());
+
+        let shown = plan(&*d, &flow, &setup, "ada").await.unwrap();
+        let first = shown.plan.clone().unwrap();
+        assert_eq!(first.writes(), 3, "a to change, b and c to create");
+        assert_eq!(*remote.writes.lock().unwrap(), 0, "a plan writes nothing");
+
+        // Changed behind the wizard's back: the confirmation is stale.
+        remote.values.lock().unwrap()[0].1 = "other".into();
+        let stale = confirm(&d, &flow, &setup, first.fingerprint()).await;
+        assert_eq!(stale.ended, Ended::Stale);
+        assert_eq!(*remote.writes.lock().unwrap(), 0, "nothing written");
+        let fresh = stale.plan.clone().unwrap();
+        assert_ne!(fresh.fingerprint(), first.fingerprint());
+
+        // A fault at b: a is written and recorded, b and c are not.
+        *remote.fail_at.lock().unwrap() = Some("b".into());
+        let failed = confirm(&d, &flow, &setup, fresh.fingerprint()).await;
+        assert_eq!(failed.ended, Ended::Failed);
+        assert_eq!(failed.done, ["Wrote a."]);
+        assert!(
+            failed
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("Writing b failed.")
+        );
+        let history = d.store.audit(&setup.id).await.unwrap();
+        assert_eq!(
+            history.len(),
+            1,
+            "the write that happened is in the history"
+        );
+
+        // Again, from what is there now: only b and c.
+        let again = plan(&*d, &flow, &setup, "ada").await.unwrap().plan.unwrap();
+        assert_eq!(again.writes(), 2);
+        let done = confirm(&d, &flow, &setup, again.fingerprint()).await;
+        assert_eq!(done.ended, Ended::Applied);
+        assert_eq!(done.done, ["Wrote b.", "Wrote c."]);
+        assert_eq!(*remote.writes.lock().unwrap(), 3, "each value written once");
+        let last = plan(&*d, &flow, &setup, "ada").await.unwrap().plan.unwrap();
+        assert!(last.nothing_to_do());
+        let nothing = confirm(&d, &flow, &setup, last.fingerprint()).await;
+        assert_eq!(
+            nothing.notice.as_deref(),
+            Some("The fake already had everything: nothing was written.")
+        );
+        assert_eq!(*remote.writes.lock().unwrap(), 3);
+        let _ = std::fs::remove_dir_all(
+            std::env::temp_dir().join(format!("tcw-change-engine-{}", std::process::id())),
+        );
+    }
+}
