@@ -252,11 +252,11 @@ pub trait Flow: Send + Sync {
     type Output: Send + Sync;
 
     /// The page the calls are logged under.
-    fn page(&self) -> &'static str;
+    const PAGE: &'static str;
     /// The remote system, as messages name it ("S/4HANA").
-    fn system(&self) -> &'static str;
+    const SYSTEM: &'static str;
     /// The history's name for the writes ("S/4HANA API").
-    fn source(&self) -> &'static str;
+    const SOURCE: &'static str;
     /// The answers' wanted state; the message names what is missing.
     fn wanted(&self, ctx: &Ctx) -> Result<Self::Wanted, String>;
     fn connect<'a>(
@@ -308,7 +308,7 @@ pub trait Flow: Send + Sync {
         let head = if done.is_empty() {
             format!(
                 "{} already had everything: nothing was written.",
-                self.system()
+                Self::SYSTEM
             )
         } else {
             "Done.".to_string()

@@ -152,7 +152,7 @@ pub struct Wanted {
 }
 
 /// Step 6 through SCIM, as one remote change.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct GlobalIds;
 
 impl Flow for GlobalIds {
@@ -161,15 +161,9 @@ impl Flow for GlobalIds {
     type Current = Vec<Row>;
     type Output = ();
 
-    fn page(&self) -> &'static str {
-        "step-6"
-    }
-    fn system(&self) -> &'static str {
-        "S/4HANA"
-    }
-    fn source(&self) -> &'static str {
-        "S/4HANA API"
-    }
+    const PAGE: &'static str = "step-6";
+    const SYSTEM: &'static str = "S/4HANA";
+    const SOURCE: &'static str = "S/4HANA API";
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
         let api = ctx
             .s4()

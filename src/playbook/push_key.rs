@@ -260,7 +260,7 @@ fn explain(e: &SapError) -> String {
 
 /// The push channel's instance and key through Service Manager, as one
 /// remote change.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct PushKey;
 
 impl Flow for PushKey {
@@ -270,15 +270,9 @@ impl Flow for PushKey {
     /// The new key's credentials, as pasted keys are.
     type Output = String;
 
-    fn page(&self) -> &'static str {
-        "step-3-1"
-    }
-    fn system(&self) -> &'static str {
-        "Service Manager"
-    }
-    fn source(&self) -> &'static str {
-        "Service Manager API"
-    }
+    const PAGE: &'static str = "step-3-1";
+    const SYSTEM: &'static str = "Service Manager";
+    const SOURCE: &'static str = "Service Manager API";
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
         wanted(ctx)
     }

@@ -529,7 +529,7 @@ async fn write(
 }
 
 /// Steps 3.3-3.5 through SAP_COM_0A48, as one remote change.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct S4Setup;
 
 /// What the writes give the answers: the inbound user's OAuth 2.0 client.
@@ -543,15 +543,9 @@ impl Flow for S4Setup {
     type Current = Current;
     type Output = Written;
 
-    fn page(&self) -> &'static str {
-        "step-3-3"
-    }
-    fn system(&self) -> &'static str {
-        "S/4HANA"
-    }
-    fn source(&self) -> &'static str {
-        "S/4HANA API"
-    }
+    const PAGE: &'static str = "step-3-3";
+    const SYSTEM: &'static str = "S/4HANA";
+    const SOURCE: &'static str = "S/4HANA API";
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
         wanted(ctx)
     }

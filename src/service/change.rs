@@ -60,8 +60,8 @@ impl Outcome {
 /// Background runs, one per setup and flow at a time.
 pub type Runs = Jobs<Outcome>;
 
-fn run_key(setup: &str, flow: &impl Flow) -> String {
-    format!("{setup}/{}", flow.page())
+fn run_key<F: Flow>(setup: &str) -> String {
+    format!("{setup}/{}", F::PAGE)
 }
 
 /// Read the remote system and build the plan. Writes nothing.
@@ -82,7 +82,7 @@ pub fn plan<'a, F: Flow>(
             Err(e) => Err(e),
         };
         d.store()
-            .record_calls(&setup.id, flow.page(), user, &calls.take())
+            .record_calls(&setup.id, F::PAGE, user, &calls.take())
             .await?;
         Ok(match result {
             Ok(plan) => Outcome::planned(plan),
@@ -103,8 +103,8 @@ async fn read_plan<F: Flow>(
 }
 
 /// The run of this flow for the setup: still going (its progress) or ended.
-pub fn running(d: &impl Deps, flow: &impl Flow, setup: &str) -> Option<Arc<super::Job<Outcome>>> {
-    d.runs().get(&run_key(setup, flow))
+pub fn running<F: Flow>(d: &impl Deps, setup: &str) -> Option<Arc<super::Job<Outcome>>> {
+    d.runs().get(&run_key::<F>(setup))
 }
 
 /// What a confirmation started.
@@ -126,7 +126,7 @@ pub async fn apply<D: Deps, F: Flow + 'static>(
     fingerprint: String,
     wait: std::time::Duration,
 ) -> Started {
-    let job = match d.runs().start(&run_key(&setup.id, &flow)) {
+    let job = match d.runs().start(&run_key::<F>(&setup.id)) {
         Ok(job) => job,
         // One run at a time: the running one is shown.
         Err(_) => return Started::Running,
@@ -148,7 +148,7 @@ pub async fn apply<D: Deps, F: Flow + 'static>(
             // Every exit keeps its call log, the failed ones too.
             let logged = d
                 .store()
-                .record_calls(&setup.id, flow.page(), &user, &calls.take())
+                .record_calls(&setup.id, F::PAGE, &user, &calls.take())
                 .await;
             job.finish(match (outcome, logged) {
                 (Ok(o), Ok(())) => o,
@@ -187,7 +187,7 @@ async fn confirmed<F: Flow>(
             ended: Ended::Stale,
             error: Some(format!(
                 "{} or the answers changed since the plan was shown. Check the new plan, then confirm it.",
-                flow.system()
+                F::SYSTEM
             )),
             ..Outcome::planned(read.plan)
         });
@@ -236,7 +236,7 @@ async fn confirmed<F: Flow>(
         .await;
     for line in &report.done {
         store
-            .record_event(&setup.id, user, flow.source(), line, fmt::now())
+            .record_event(&setup.id, user, F::SOURCE, line, fmt::now())
             .await?;
     }
     let mut out = Outcome {
@@ -318,15 +318,9 @@ mod tests {
         type Session<'a> = ();
         type Current = Vec<(String, String)>;
         type Output = ();
-        fn page(&self) -> &'static str {
-            "step-3-3"
-        }
-        fn system(&self) -> &'static str {
-            "The fake"
-        }
-        fn source(&self) -> &'static str {
-            "Fake API"
-        }
+        const PAGE: &'static str = "step-3-3";
+        const SYSTEM: &'static str = "The fake";
+        const SOURCE: &'static str = "Fake API";
         fn wanted(&self, _ctx: &Ctx) -> Result<(), String> {
             Ok(())
         }

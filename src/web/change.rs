@@ -1,11 +1,20 @@
 //! What every remote change's page shares: the plan as read, the
 //! confirmation that carries its fingerprint, progress and the result.
 
-use axum::http::StatusCode;
+use std::time::Duration;
 
-use crate::playbook::change::Plan;
-use crate::service::Job;
-use crate::service::change::{Ended, Outcome};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::AppState;
+use super::auth::Editor;
+use super::error::Result;
+use super::form::Submitted;
+use crate::playbook::change::{Flow, Plan};
+use crate::service::change::{Ended, Outcome, Started};
+use crate::service::{self, Job};
+use crate::store::{Setup, User};
 
 /// The part of a flow's page that shows a read or a run (templates:
 /// `macros.html`'s `change_result` and `change_plan`).
@@ -76,7 +85,7 @@ impl ChangeView {
 
 /// How long a confirmation waits for a flow that writes a few objects in
 /// order before it shows progress instead.
-pub const WAIT_ORDERED: std::time::Duration = std::time::Duration::from_secs(15);
+pub const WAIT_ORDERED: Duration = Duration::from_secs(15);
 
 /// The status of answers that were not saved.
 pub fn refused_status(r: &crate::service::answers::Refused) -> StatusCode {
@@ -84,4 +93,74 @@ pub fn refused_status(r: &crate::service::answers::Refused) -> StatusCode {
         crate::service::answers::Refused::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
         crate::service::answers::Refused::Conflict(_) => StatusCode::CONFLICT,
     }
+}
+
+/// A remote change's page: how it looks around the shared plan view. Its
+/// three routes are the generic `show`, `plan` and `apply` below.
+pub trait FlowPage: Flow + Default + 'static {
+    /// The page's own address (`/setups/{id}/<slug>`), for progress and reloads.
+    const SLUG: &'static str;
+    /// How long a confirmation waits for the run before showing progress.
+    const WAIT: Duration = WAIT_ORDERED;
+    /// The confirmation button's words for a plan (`None`: nothing to confirm).
+    fn confirm(plan: &Plan) -> Option<String>;
+    /// The whole page around `c`, for the setup as it is now.
+    fn render(state: &AppState, setup: &Setup, me: &User, c: ChangeView) -> Response;
+}
+
+/// The page; while a run goes on, how far it is (the page reloads itself),
+/// and once it ended, its result.
+pub async fn show<F: FlowPage>(
+    State(state): State<super::State>,
+    Editor { setup, me, .. }: Editor,
+) -> Response {
+    let run = service::change::running::<F>(&*state, &setup.id);
+    F::render(
+        &state,
+        &setup,
+        &me,
+        ChangeView::of_run(run.as_deref(), F::confirm),
+    )
+}
+
+/// Read the remote system and show the plan. Writes nothing.
+pub async fn plan<F: FlowPage>(
+    State(state): State<super::State>,
+    Editor { setup, me, .. }: Editor,
+) -> Result<Response> {
+    let o = service::change::plan(&*state, &F::default(), &setup, &me.name).await?;
+    Ok(F::render(
+        &state,
+        &setup,
+        &me,
+        ChangeView::of(&o, F::confirm),
+    ))
+}
+
+/// Apply the plan the consultant saw (its fingerprint), never another one.
+pub async fn apply<F: FlowPage>(
+    State(state): State<super::State>,
+    Editor { setup, me, .. }: Editor,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let fingerprint = input.first("fingerprint").unwrap_or("").to_string();
+    let started = service::change::apply(
+        state.clone(),
+        F::default(),
+        setup.clone(),
+        me.name.clone(),
+        fingerprint,
+        F::WAIT,
+    )
+    .await;
+    Ok(match started {
+        Started::Ended(o) => {
+            // The page shows the answers the run filled in.
+            let now = state.store.setup(&setup.id).await?.unwrap_or(setup);
+            F::render(&state, &now, &me, ChangeView::of(&o, F::confirm))
+        }
+        Started::Running => {
+            Redirect::to(&format!("/setups/{}/{}", setup.id, F::SLUG)).into_response()
+        }
+    })
 }

@@ -32,6 +32,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::csrf::CsrfLayer;
 
+use crate::playbook::global_ids::GlobalIds;
+use crate::playbook::push_key::PushKey;
+use crate::playbook::s4_setup::S4Setup;
 use error::AppError;
 
 /// Larger than any service key or certificate, small enough to refuse junk.
@@ -62,17 +65,18 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/customer-user", get(customer_user::show).post(customer_user::paste))
         .route("/setups/{id}/customer-user/forget", post(customer_user::forget))
         .route("/customer-user/callback", get(customer_user::callback))
-        .route("/setups/{id}/s4-setup", get(s4_setup::show))
+        // Remote changes: each flow's page, plan and confirmation (web::change).
+        .route("/setups/{id}/s4-setup", get(change::show::<S4Setup>))
         .route("/setups/{id}/s4-setup/credentials", post(s4_setup::credentials))
-        .route("/setups/{id}/s4-setup/plan", post(s4_setup::plan))
-        .route("/setups/{id}/s4-setup/apply", post(s4_setup::apply))
-        .route("/setups/{id}/push-key", get(push_key::show))
-        .route("/setups/{id}/push-key/plan", post(push_key::plan))
-        .route("/setups/{id}/push-key/apply", post(push_key::apply))
-        .route("/setups/{id}/s4-users", get(s4_users::show))
+        .route("/setups/{id}/s4-setup/plan", post(change::plan::<S4Setup>))
+        .route("/setups/{id}/s4-setup/apply", post(change::apply::<S4Setup>))
+        .route("/setups/{id}/push-key", get(change::show::<PushKey>))
+        .route("/setups/{id}/push-key/plan", post(change::plan::<PushKey>))
+        .route("/setups/{id}/push-key/apply", post(change::apply::<PushKey>))
+        .route("/setups/{id}/s4-users", get(change::show::<GlobalIds>))
         .route("/setups/{id}/s4-users/credentials", post(s4_users::credentials))
-        .route("/setups/{id}/s4-users/plan", post(s4_users::plan))
-        .route("/setups/{id}/s4-users/apply", post(s4_users::apply))
+        .route("/setups/{id}/s4-users/plan", post(change::plan::<GlobalIds>))
+        .route("/setups/{id}/s4-users/apply", post(change::apply::<GlobalIds>))
         .route("/setups/{id}/certificate/{file}", get(handover::trust_certificate))
         .route("/setups/{id}/trust", get(trust::show))
         .route("/setups/{id}/trust/read", post(trust::read))

@@ -8,8 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::AppState;
 use super::auth::{Editor, SetupHead, setup_page};
-use super::change::ChangeView;
+use super::change::{ChangeView, FlowPage};
 use super::error::Result;
 use super::form::Submitted;
 use super::setups::with_ctx;
@@ -17,7 +18,7 @@ use crate::playbook::change::{Fill, Plan};
 use crate::playbook::s4_setup::{self, S4Setup};
 use crate::sap::Calls;
 use crate::sap::s4::Session;
-use crate::service::{self, answers, change::Started};
+use crate::service::answers;
 use crate::store::{Setup, User};
 
 #[derive(Template, WebTemplate)]
@@ -49,26 +50,19 @@ fn page(state: &super::AppState, setup: &Setup, me: &User, c: ChangeView) -> S4S
     }
 }
 
-fn confirm(plan: &Plan) -> Option<String> {
-    Some(if plan.nothing_to_do() {
-        "Fill in steps 3.3 to 3.5 from S/4HANA".into()
-    } else {
-        "Confirm: write this to S/4HANA".into()
-    })
-}
-
-fn respond(p: S4SetupPage) -> Response {
-    (p.c.status, p).into_response()
-}
-
-pub async fn show(State(state): State<super::State>, Editor { setup, me, .. }: Editor) -> Response {
-    let run = service::change::running(&*state, &S4Setup, &setup.id);
-    respond(page(
-        &state,
-        &setup,
-        &me,
-        ChangeView::of_run(run.as_deref(), confirm),
-    ))
+impl FlowPage for S4Setup {
+    const SLUG: &'static str = "s4-setup";
+    fn confirm(plan: &Plan) -> Option<String> {
+        Some(if plan.nothing_to_do() {
+            "Fill in steps 3.3 to 3.5 from S/4HANA".into()
+        } else {
+            "Confirm: write this to S/4HANA".into()
+        })
+    }
+    fn render(state: &AppState, setup: &Setup, me: &User, c: ChangeView) -> Response {
+        let p = page(state, setup, me, c);
+        (p.c.status, p).into_response()
+    }
 }
 
 /// Save the bootstrap credentials on step 3.3 (as if typed there, keeping
@@ -83,7 +77,7 @@ pub async fn credentials(
         let mut p = page(&state, &setup, &me, ChangeView::failed(error));
         p.c.status = status;
         p.api_user = Some(typed.to_string()).filter(|t| !t.is_empty());
-        Ok(respond(p))
+        Ok((p.c.status, p).into_response())
     };
     if typed.is_empty() {
         return refuse(
@@ -120,7 +114,7 @@ pub async fn credentials(
         );
     };
     let Some(api) = api else {
-        return Ok(respond(page(&state, &saved, &me, ChangeView::default())));
+        return Ok(S4Setup::render(&state, &saved, &me, ChangeView::default()));
     };
     let calls = Calls::default();
     let checked = match Session::connect(&state.sap, &calls, &api, typed, &password).await {
@@ -140,49 +134,7 @@ pub async fn credentials(
         },
         Err(e) => ChangeView::failed(crate::sap::s4::explain(&e)),
     };
-    Ok(respond(page(&state, &saved, &me, c)))
-}
-
-/// Read S/4HANA and show what would be done. Writes nothing.
-pub async fn plan(
-    State(state): State<super::State>,
-    Editor { setup, me, .. }: Editor,
-) -> Result<Response> {
-    let o = service::change::plan(&*state, &S4Setup, &setup, &me.name).await?;
-    Ok(respond(page(
-        &state,
-        &setup,
-        &me,
-        ChangeView::of(&o, confirm),
-    )))
-}
-
-/// Apply the plan the consultant saw (its fingerprint), never another one.
-pub async fn apply(
-    State(state): State<super::State>,
-    Editor { setup, me, .. }: Editor,
-    Submitted(input): Submitted,
-) -> Result<Response> {
-    let fingerprint = input.first("fingerprint").unwrap_or("").to_string();
-    let started = service::change::apply(
-        state.clone(),
-        S4Setup,
-        setup.clone(),
-        me.name.clone(),
-        fingerprint,
-        super::change::WAIT_ORDERED,
-    )
-    .await;
-    Ok(match started {
-        Started::Ended(o) => {
-            // The page shows the answers the run filled in.
-            let now = state.store.setup(&setup.id).await?.unwrap_or(setup);
-            respond(page(&state, &now, &me, ChangeView::of(&o, confirm)))
-        }
-        Started::Running => {
-            axum::response::Redirect::to(&format!("/setups/{}/s4-setup", setup.id)).into_response()
-        }
-    })
+    Ok(S4Setup::render(&state, &saved, &me, c))
 }
 
 setup_page!(S4SetupPage);

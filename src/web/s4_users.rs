@@ -1,22 +1,23 @@
-//! Step 6 through S/4HANA's SCIM interface (SAP_COM_0465): the API user, then
-//! the remote change `playbook::global_ids::GlobalIds` run by the one engine
-//! (many approvers: in the background, with progress).
+//! Step 6 through S/4HANA's SCIM interface (SAP_COM_0465): the API user, and
+//! the page of the remote change `playbook::global_ids::GlobalIds` (routes:
+//! `web::change`; many approvers: in the background, with progress).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 
+use super::AppState;
 use super::auth::{Editor, SetupHead, setup_page};
-use super::change::ChangeView;
+use super::change::{ChangeView, FlowPage};
 use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::setups::with_ctx;
 use crate::playbook::change::{Fill, Flow, Plan};
 use crate::playbook::global_ids::GlobalIds;
 use crate::sap::Calls;
-use crate::service::{self, answers, change::Started};
+use crate::service::{self, answers};
 use crate::store::{Setup, User};
 
 #[derive(Template, WebTemplate)]
@@ -29,35 +30,27 @@ pub struct S4UsersPage {
     pub c: ChangeView,
 }
 
-fn confirm(plan: &Plan) -> Option<String> {
-    match plan.writes() {
-        0 => None,
-        n => Some(format!("Confirm: write {n} Global User IDs to S/4HANA")),
+impl FlowPage for GlobalIds {
+    const SLUG: &'static str = "s4-users";
+    /// Many approvers take long: the page shows progress after a second.
+    const WAIT: std::time::Duration = service::WAIT;
+    fn confirm(plan: &Plan) -> Option<String> {
+        match plan.writes() {
+            0 => None,
+            n => Some(format!("Confirm: write {n} Global User IDs to S/4HANA")),
+        }
     }
-}
-
-fn respond(state: &super::AppState, setup: &Setup, me: &User, c: ChangeView) -> Response {
-    let p = S4UsersPage {
-        title: format!("Global User IDs through S/4HANA's API — {}", setup.name),
-        head: SetupHead::of(setup, me),
-        api_user: with_ctx(state, setup, |ctx| {
-            ctx.get("scim_api_user").map(str::to_string)
-        }),
-        c,
-    };
-    (p.c.status, p).into_response()
-}
-
-/// The page; while a run for this setup goes on, how far it is (the page
-/// reloads itself), and once it ended, its result.
-pub async fn show(State(state): State<super::State>, Editor { setup, me, .. }: Editor) -> Response {
-    let run = service::change::running(&*state, &GlobalIds, &setup.id);
-    respond(
-        &state,
-        &setup,
-        &me,
-        ChangeView::of_run(run.as_deref(), confirm),
-    )
+    fn render(state: &AppState, setup: &Setup, me: &User, c: ChangeView) -> Response {
+        let p = S4UsersPage {
+            title: format!("Global User IDs through S/4HANA's API — {}", setup.name),
+            head: SetupHead::of(setup, me),
+            api_user: with_ctx(state, setup, |ctx| {
+                ctx.get("scim_api_user").map(str::to_string)
+            }),
+            c,
+        };
+        (p.c.status, p).into_response()
+    }
 }
 
 pub async fn credentials(
@@ -76,7 +69,7 @@ pub async fn credentials(
                 .into(),
         );
         c.status = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(respond(&state, &setup, &me, c));
+        return Ok(GlobalIds::render(&state, &setup, &me, c));
     }
     let creds = Fill {
         page: "step-6",
@@ -94,7 +87,7 @@ pub async fn credentials(
         Some(Err(r)) => {
             let mut c = ChangeView::failed(r.message().into());
             c.status = super::change::refused_status(&r);
-            return Ok(respond(&state, &setup, &me, c));
+            return Ok(GlobalIds::render(&state, &setup, &me, c));
         }
         None => return Err(AppError::NotFound),
     };
@@ -106,7 +99,7 @@ pub async fn credentials(
     };
     state
         .store
-        .record_calls(&setup.id, GlobalIds.page(), &me.name, &calls.take())
+        .record_calls(&setup.id, GlobalIds::PAGE, &me.name, &calls.take())
         .await?;
     let c = match checked {
         Ok(()) => ChangeView {
@@ -115,38 +108,7 @@ pub async fn credentials(
         },
         Err(e) => ChangeView::failed(e),
     };
-    Ok(respond(&state, &saved, &me, c))
-}
-
-pub async fn plan(
-    State(state): State<super::State>,
-    Editor { setup, me, .. }: Editor,
-) -> Result<Response> {
-    let o = service::change::plan(&*state, &GlobalIds, &setup, &me.name).await?;
-    Ok(respond(&state, &setup, &me, ChangeView::of(&o, confirm)))
-}
-
-/// Confirmed: the writes run in the background. A short run answers with
-/// its result; a long one sends the page that shows its progress.
-pub async fn apply(
-    State(state): State<super::State>,
-    Editor { setup, me, .. }: Editor,
-    Submitted(input): Submitted,
-) -> Result<Response> {
-    let fingerprint = input.first("fingerprint").unwrap_or("").to_string();
-    let started = service::change::apply(
-        state.clone(),
-        GlobalIds,
-        setup.clone(),
-        me.name.clone(),
-        fingerprint,
-        service::WAIT,
-    )
-    .await;
-    Ok(match started {
-        Started::Ended(o) => respond(&state, &setup, &me, ChangeView::of(&o, confirm)),
-        Started::Running => Redirect::to(&format!("/setups/{}/s4-users", setup.id)).into_response(),
-    })
+    Ok(GlobalIds::render(&state, &saved, &me, c))
 }
 
 setup_page!(S4UsersPage);
