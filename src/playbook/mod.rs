@@ -12,6 +12,7 @@ pub mod layout;
 mod pages;
 pub mod push_key;
 pub mod s4_setup;
+pub mod trust;
 pub mod verify;
 
 pub use engine::{

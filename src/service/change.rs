@@ -3,6 +3,8 @@
 //! in the background with progress, each write in the history, and the
 //! answers the result fills in saved through the one save path.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use super::{Deps, Jobs, answers, with_ctx};
@@ -64,42 +66,48 @@ fn run_key<F: Flow>(setup: &str) -> String {
     format!("{setup}/{}", F::PAGE)
 }
 
-/// Read the remote system and build the plan. Writes nothing.
+/// What a read gives: the wanted and the current state, or why not, in words.
+pub type Reading<F> = Result<(<F as Flow>::Wanted, <F as Flow>::Current), String>;
+
+/// Read the remote system (the calls logged on the flow's page). Writes
+/// nothing. `Ok(Err)`: the answers lack something or the read failed, in words.
 ///
 /// Boxed so that its `Send` is proven here, from the flow's declared bounds:
 /// proving it at the handler trips rustc's higher-ranked lifetime limitation
 /// (rust-lang/rust#100013) on the flow's session type.
-pub fn plan<'a, F: Flow>(
+pub fn read<'a, F: Flow>(
     d: &'a impl Deps,
     flow: &'a F,
     setup: &'a Setup,
     user: &'a str,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Outcome>> + Send + 'a>> {
+) -> Pin<Box<dyn Future<Output = anyhow::Result<Reading<F>>> + Send + 'a>> {
     Box::pin(async move {
         let calls = Calls::default();
         let result = match with_ctx(d.store(), setup, |ctx| flow.wanted(ctx)) {
-            Ok(w) => read_plan(flow, d.sap(), &calls, &w).await,
+            Ok(w) => match flow.connect(d.sap(), &calls, &w).await {
+                Ok(session) => flow.read(&session, &calls, &w).await.map(|c| (w, c)),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         d.store()
             .record_calls(&setup.id, F::PAGE, user, &calls.take())
             .await?;
-        Ok(match result {
-            Ok(plan) => Outcome::planned(plan),
-            Err(e) => Outcome::failed(e),
-        })
+        Ok(result)
     })
 }
 
-async fn read_plan<F: Flow>(
+/// Read the remote system and build the plan. Writes nothing.
+pub async fn plan<F: Flow>(
+    d: &impl Deps,
     flow: &F,
-    sap: &crate::sap::SapClient,
-    calls: &Calls,
-    w: &F::Wanted,
-) -> Result<Plan, String> {
-    let session = flow.connect(sap, calls, w).await?;
-    let current = flow.read(&session, calls, w).await?;
-    Ok(flow.plan(w, &current))
+    setup: &Setup,
+    user: &str,
+) -> anyhow::Result<Outcome> {
+    Ok(match read(d, flow, setup, user).await? {
+        Ok((w, c)) => Outcome::planned(flow.plan(&w, &c)),
+        Err(e) => Outcome::failed(e),
+    })
 }
 
 /// The run of this flow for the setup: still going (its progress) or ended.

@@ -1,6 +1,6 @@
 //! The trust certificate's lifecycle (step 3.2): what renewal and rotation
-//! do, both through the Destination service once confirmed, and what S/4HANA
-//! must then receive again. The new active certificate lands on step 3.2.
+//! do, and each of them as the remote change `playbook::trust::Rotation`
+//! once confirmed; what S/4HANA must then receive again.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -8,15 +8,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::AppState;
 use super::auth::{Editor, SetupHead, setup_page};
+use super::change::WAIT_ORDERED;
 use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::setups::with_ctx;
-use crate::domain::{DestinationKey, TrustCertificate};
 use crate::fmt;
 use crate::playbook;
-use crate::sap::destinations::{self, Trust};
-use crate::sap::{Calls, SapClient};
+use crate::playbook::trust::{Certificates, Change, Rotation};
+use crate::service::{self, change::Ended, change::Started};
 use crate::store::{Setup, User};
 
 /// One certificate as the page shows it.
@@ -43,9 +44,10 @@ pub struct TrustPage {
     pub active: Option<CertView>,
     pub passive: Option<CertView>,
     pub read: bool,
-    /// The fingerprints read, which the confirmations carry back.
-    pub seen_active: String,
-    pub seen_passive: String,
+    /// Each change's plan fingerprint, which its confirmation carries back.
+    pub passive_fp: String,
+    pub rotate_fp: String,
+    pub renew_fp: String,
     pub error: Option<String>,
     pub notice: Option<String>,
     /// Step 3.2 received a new certificate: S/4HANA needs it next.
@@ -53,7 +55,7 @@ pub struct TrustPage {
 }
 
 fn view(pem: &str, held_sha: Option<&str>, now: i64) -> Option<CertView> {
-    let c = TrustCertificate::parse(pem.as_bytes(), now).ok()?.value;
+    let c = playbook::trust::seen(pem)?;
     Some(CertView {
         days: (c.not_after - now).div_euclid(86_400),
         not_after: fmt::date(c.not_after),
@@ -63,38 +65,18 @@ fn view(pem: &str, held_sha: Option<&str>, now: i64) -> Option<CertView> {
     })
 }
 
-struct Inputs {
-    key: Option<DestinationKey>,
-    held_pem: Option<String>,
-    held_sha: Option<String>,
-}
-
-fn inputs(state: &super::AppState, setup: &Setup) -> std::result::Result<Inputs, String> {
-    with_ctx(state, setup, |ctx| {
-        Ok(Inputs {
-            key: playbook::destination_key(ctx)?,
-            held_pem: ctx
-                .get("certificate")
-                .filter(|c| c.contains("BEGIN CERTIFICATE"))
-                .map(str::to_string),
-            held_sha: ctx.get("cert_sha256").map(str::to_string),
-        })
-    })
-}
-
-fn page(state: &super::AppState, setup: &Setup, me: &User) -> TrustPage {
+fn page(state: &AppState, setup: &Setup, me: &User) -> TrustPage {
     let now = fmt::now();
-    let i = inputs(state, setup);
-    let (held, has_key, error) = match &i {
-        Ok(i) => (
-            i.held_pem
-                .as_deref()
-                .and_then(|p| view(p, i.held_sha.as_deref(), now)),
-            i.key.is_some(),
-            None,
-        ),
-        Err(e) => (None, false, Some(e.clone())),
-    };
+    let (held, has_key, error) = with_ctx(state, setup, |ctx| {
+        let held = ctx
+            .get("certificate")
+            .filter(|c| c.contains("BEGIN CERTIFICATE"))
+            .and_then(|p| view(p, ctx.get("cert_sha256"), now));
+        match playbook::destination_key(ctx) {
+            Ok(key) => (held, key.is_some(), None),
+            Err(e) => (held, false, Some(e)),
+        }
+    });
     TrustPage {
         title: format!("Renew the trust certificate — {}", setup.name),
         head: SetupHead::of(setup, me),
@@ -103,12 +85,31 @@ fn page(state: &super::AppState, setup: &Setup, me: &User) -> TrustPage {
         active: None,
         passive: None,
         read: false,
-        seen_active: String::new(),
-        seen_passive: String::new(),
+        passive_fp: String::new(),
+        rotate_fp: String::new(),
+        renew_fp: String::new(),
         error,
         notice: None,
         upload_next: false,
     }
+}
+
+/// What the Destination service has, and what each change would do to it.
+fn show_read(p: &mut TrustPage, state: &AppState, setup: &Setup, c: &Certificates) {
+    let now = fmt::now();
+    let held = with_ctx(state, setup, |ctx| {
+        ctx.get("cert_sha256").map(str::to_string)
+    });
+    let fp = |change| playbook::trust::plan_of(change, c).fingerprint();
+    p.read = true;
+    p.active = view(&c.active, held.as_deref(), now);
+    p.passive = c
+        .passive
+        .as_deref()
+        .and_then(|x| view(x, held.as_deref(), now));
+    p.passive_fp = fp(Change::Passive);
+    p.rotate_fp = fp(Change::Rotate);
+    p.renew_fp = fp(Change::Renew);
 }
 
 pub async fn show(
@@ -118,59 +119,19 @@ pub async fn show(
     Ok(page(&state, &setup, &me))
 }
 
-/// Both certificates as the Destination service has them now.
-async fn connect<'a>(
-    sap: &'a SapClient,
-    calls: &Calls,
-    key: &DestinationKey,
-) -> std::result::Result<destinations::Session<'a>, String> {
-    destinations::connect(sap, calls, key)
-        .await
-        .map_err(|e| e.explain())
-}
-
-/// Both certificates read with one token, the calls logged on step 3.2.
-async fn read_logged(
-    state: &super::AppState,
-    setup: &Setup,
-    who: &str,
-    key: &DestinationKey,
-) -> Result<std::result::Result<(String, Option<String>), String>> {
-    let calls = Calls::default();
-    let result = match connect(&state.sap, &calls, key).await {
-        Ok(session) => read_both(&session, &calls).await,
-        Err(e) => Err(e),
-    };
-    state
-        .store
-        .record_calls(&setup.id, "step-3-2", who, &calls.take())
-        .await?;
-    Ok(result)
-}
-
-async fn read_both(
-    s: &destinations::Session<'_>,
-    calls: &Calls,
-) -> std::result::Result<(String, Option<String>), String> {
-    let (a, p) = tokio::join!(s.certificate(calls), s.passive_certificate(calls));
-    Ok((a.map_err(|e| e.explain())?, p.map_err(|e| e.explain())?))
-}
-
-fn show_read(p: &mut TrustPage, active: &str, passive: Option<&str>, held_sha: Option<&str>) {
-    let now = fmt::now();
-    p.read = true;
-    p.active = view(active, held_sha, now);
-    p.passive = passive.and_then(|x| view(x, held_sha, now));
-    p.seen_active = p
-        .active
-        .as_ref()
-        .map(|a| a.sha256.clone())
-        .unwrap_or_default();
-    p.seen_passive = p
-        .passive
-        .as_ref()
-        .map(|a| a.sha256.clone())
-        .unwrap_or_default();
+/// Read both certificates (logged on step 3.2) into the page; `false`: it
+/// could not, and the page says why.
+async fn read_into(p: &mut TrustPage, state: &AppState, setup: &Setup, who: &str) -> Result<bool> {
+    match service::change::read(state, &Rotation::default(), setup, who).await? {
+        Ok((_, certs)) => {
+            show_read(p, state, setup, &certs);
+            Ok(true)
+        }
+        Err(e) => {
+            p.error = Some(e);
+            Ok(false)
+        }
+    }
 }
 
 pub async fn read(
@@ -178,148 +139,75 @@ pub async fn read(
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
     let mut p = page(&state, &setup, &me);
-    let Ok(Inputs {
-        key: Some(key),
-        held_sha,
-        ..
-    }) = inputs(&state, &setup)
-    else {
+    if !p.has_key {
         p.error = Some(
             p.error
                 .take()
                 .unwrap_or_else(|| "First save a Destination service key on step 3.2.".into()),
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
-    };
-    let result = read_logged(&state, &setup, &me.name, &key).await?;
-    match result {
-        Ok((a, passive)) => {
-            show_read(&mut p, &a, passive.as_deref(), held_sha.as_deref());
-            Ok(p.into_response())
-        }
-        Err(e) => {
-            p.error = Some(e);
-            Ok((StatusCode::BAD_GATEWAY, p).into_response())
-        }
     }
+    let status = if read_into(&mut p, &state, &setup, &me.name).await? {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
+    Ok((status, p).into_response())
 }
 
-/// What a confirmed change does (each button names the certificate it saw).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Change {
-    Passive,
-    Rotate,
-    Renew,
-}
-
-async fn change(
-    state: &super::AppState,
-    setup: &Setup,
-    me: &User,
-    input: &playbook::FormInput,
-    what: Change,
-) -> Result<Response> {
-    let mut p = page(state, setup, me);
-    let Ok(Inputs {
-        key: Some(key),
-        held_sha,
-        ..
-    }) = inputs(state, setup)
-    else {
-        p.error = Some("First save a Destination service key on step 3.2.".into());
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
-    };
-    let calls = Calls::default();
-    let outcome = async {
-        let s = connect(&state.sap, &calls, &key).await?;
-        let (active, passive) = read_both(&s, &calls).await?;
-        // Confirmed for the certificates the consultant saw, not others.
-        let now = fmt::now();
-        let seen = |pem: Option<&str>| pem.and_then(|x| view(x, None, now)).map(|v| v.sha256);
-        if input.first("active") != seen(Some(&active)).as_deref()
-            || input.first("passive").filter(|s| !s.is_empty())
-                != seen(passive.as_deref()).as_deref()
-        {
-            return Ok(Err((active, passive)));
-        }
-        let result = match what {
-            Change::Passive => s.renew_certificate(&calls, Trust::Passive).await,
-            Change::Renew => s.renew_certificate(&calls, Trust::Active).await,
-            Change::Rotate => s.rotate_certificate(&calls).await,
-        };
-        result.map(|pem| Ok((active, pem))).map_err(|e| e.explain())
-    }
-    .await;
-    state
-        .store
-        .record_calls(&setup.id, "step-3-2", &me.name, &calls.take())
-        .await?;
-    let (active, pem) = match outcome {
-        Err(e) => {
-            p.error = Some(format!("{e} Nothing was changed; try again."));
-            return Ok((StatusCode::BAD_GATEWAY, p).into_response());
-        }
-        Ok(Err((active, passive))) => {
-            p.error = Some(
-                "The certificates changed since you read them. Check them again and confirm."
-                    .into(),
-            );
-            show_read(&mut p, &active, passive.as_deref(), held_sha.as_deref());
-            return Ok((StatusCode::CONFLICT, p).into_response());
-        }
-        Ok(Ok(done)) => done,
-    };
-    if what == Change::Passive {
-        p.notice = Some("A passive certificate was created. The active one still signs; nothing changed for S/4HANA yet.".into());
-        // The active one is as read; the passive one is what SAP just made.
-        show_read(&mut p, &active, Some(&pem), held_sha.as_deref());
-        return Ok(p.into_response());
-    }
-    // The new active certificate becomes step 3.2's, as if uploaded there.
-    let fill = crate::playbook::change::Fill {
-        page: "step-3-2",
-        values: vec![("certificate_text", pem)],
-        ticked_by: None,
-    };
-    match crate::service::answers::fill(&state.store, setup, &fill, &me.name)
-        .await?
-        .ok_or(AppError::NotFound)?
-    {
-        Ok(saved) => {
-            let mut p = page(state, &saved, me);
-            p.upload_next = true;
-            p.notice = Some(match what {
-                Change::Rotate => {
-                    "Rotated: the former passive certificate signs now. Step 3.2 holds it.".into()
-                }
-                _ => "Renewed: the new certificate signs now. Step 3.2 holds it.".into(),
-            });
-            Ok(p.into_response())
-        }
-        Err(r) => {
-            p.error = Some(format!(
-                "The Destination service changed its certificate, but step 3.2 did not accept it: {}",
-                r.message()
-            ));
-            Ok((super::change::refused_status(&r), p).into_response())
-        }
-    }
-}
-
-/// `POST /setups/{id}/trust/{passive|rotate|renew}`: one confirmed change.
+/// `POST /setups/{id}/trust/{passive|rotate|renew}`: one confirmed change,
+/// then the certificates read back.
 pub async fn confirm(
     State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
     Path((_, what)): Path<(String, String)>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let what = match what.as_str() {
-        "passive" => Change::Passive,
-        "rotate" => Change::Rotate,
-        "renew" => Change::Renew,
-        _ => return Err(AppError::NotFound),
+    let change = Change::parse(&what).ok_or(AppError::NotFound)?;
+    let fingerprint = input.first("fingerprint").unwrap_or("").to_string();
+    let started = service::change::apply(
+        state.clone(),
+        Rotation(change),
+        setup.clone(),
+        me.name.clone(),
+        fingerprint,
+        WAIT_ORDERED,
+    )
+    .await;
+    let now = state.store.setup(&setup.id).await?.unwrap_or(setup);
+    let mut p = page(&state, &now, &me);
+    let Started::Ended(o) = started else {
+        p.notice = Some("The change still runs; read the certificates again in a moment.".into());
+        return Ok((StatusCode::ACCEPTED, p).into_response());
     };
-    change(&state, &setup, &me, &input, what).await
+    let status = match o.ended {
+        Ended::Applied => {
+            p.upload_next = change != Change::Passive;
+            p.notice = o.notice.clone();
+            StatusCode::OK
+        }
+        Ended::Stale => {
+            p.error = Some(
+                "The certificates changed since you read them. Check them again and confirm."
+                    .into(),
+            );
+            StatusCode::CONFLICT
+        }
+        Ended::NotSaved => StatusCode::CONFLICT,
+        Ended::Failed | Ended::StillRunning | Ended::Planned => StatusCode::BAD_GATEWAY,
+    };
+    if p.error.is_none() {
+        p.error = o.error.clone();
+    }
+    // Read back: what the Destination service has now.
+    let mut back = page(&state, &now, &me);
+    if read_into(&mut back, &state, &now, &me.name).await? {
+        back.notice = p.notice;
+        back.error = p.error;
+        back.upload_next = p.upload_next;
+        p = back;
+    }
+    Ok((status, p).into_response())
 }
 
 /// The passive certificate, read from the Destination service, for S/4HANA.
@@ -327,12 +215,14 @@ pub async fn passive_pem(
     State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
-    let Ok(Inputs { key: Some(key), .. }) = inputs(&state, &setup) else {
-        return Err(AppError::NotFound);
-    };
-    let result = read_logged(&state, &setup, &me.name, &key).await?;
-    match result {
-        Ok((_, Some(pem))) => Ok((
+    let read = service::change::read(&*state, &Rotation::default(), &setup, &me.name).await?;
+    match read {
+        Ok((
+            _,
+            Certificates {
+                passive: Some(pem), ..
+            },
+        )) => Ok((
             [
                 (
                     header::CONTENT_TYPE,
@@ -346,7 +236,7 @@ pub async fn passive_pem(
             pem,
         )
             .into_response()),
-        Ok((_, None)) => Err(AppError::NotFound),
+        Ok(_) => Err(AppError::NotFound),
         Err(e) => {
             let mut p = page(&state, &setup, &me);
             p.error = Some(e);

@@ -784,8 +784,20 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
     assert!(calls.contains("/v1/service_instances") && calls.contains("/v1/service_bindings"));
 }
 
-fn hidden(body: &str, name: &str) -> String {
-    between(body, &format!("name=\"{name}\" value=\""), "\"")
+/// The SHA-256 of the active or passive certificate as the trust page shows it.
+fn sha(body: &str, which: &str) -> String {
+    between(body, &format!("id=\"sha-{which}\">"), "<")
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The fingerprint the trust page's form for one change carries.
+fn confirmation(body: &str, change: &str) -> String {
+    let form = body
+        .split(&format!("/trust/{change}\">"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {change} form: {body}"));
+    between(form, "name=\"fingerprint\" value=\"", "\"")
         .unwrap_or("")
         .to_string()
 }
@@ -822,13 +834,13 @@ async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
         "{}",
         read.body
     );
-    let first = hidden(&read.body, "active");
+    let first = sha(&read.body, "active");
 
-    // A confirmation for other certificates than those shown does nothing.
+    // A confirmation for another plan than the one shown does nothing.
     let stale = app
         .post(
             &format!("/setups/{id}/trust/passive"),
-            &[("active", "AA:BB"), ("passive", "")],
+            &[("fingerprint", "AA:BB")],
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
@@ -840,18 +852,24 @@ async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
         again.contains("<td>Passive</td><td colspan=\"2\">none</td>"),
         "{again}"
     );
+    assert_eq!(sha(&again, "active"), first, "nothing was changed");
 
     // A passive certificate: the active one still signs.
     let r = app
         .post(
             &format!("/setups/{id}/trust/passive"),
-            &[("active", &first), ("passive", "")],
+            &[("fingerprint", &confirmation(&again, "passive"))],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("A passive certificate was created"));
-    let passive = hidden(&r.body, "passive");
+    let passive = sha(&r.body, "passive");
     assert!(!passive.is_empty() && passive != first);
+    assert_eq!(
+        sha(&r.body, "active"),
+        first,
+        "read back: the same active one"
+    );
     assert!(
         verify().await.contains(works),
         "nothing changed for S/4HANA"
@@ -871,7 +889,7 @@ async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
     let r = app
         .post(
             &format!("/setups/{id}/trust/rotate"),
-            &[("active", &first), ("passive", &passive)],
+            &[("fingerprint", &confirmation(&r.body, "rotate"))],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -908,7 +926,7 @@ async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
         .post(&format!("/setups/{id}/trust/read"), &[])
         .await
         .body;
-    let (active, former) = (hidden(&read, "active"), hidden(&read, "passive"));
+    let (active, former) = (sha(&read, "active"), sha(&read, "passive"));
     assert_eq!(
         (active.as_str(), former.as_str()),
         (passive.as_str(), first.as_str()),
@@ -917,7 +935,7 @@ async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
     let r = app
         .post(
             &format!("/setups/{id}/trust/renew"),
-            &[("active", &active), ("passive", &former)],
+            &[("fingerprint", &confirmation(&read, "renew"))],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -926,9 +944,17 @@ async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
         .post(&format!("/setups/{id}/trust/read"), &[])
         .await
         .body;
-    let renewed = hidden(&read, "active");
+    let renewed = sha(&read, "active");
     assert!(renewed != active && renewed != first);
     assert!(read.contains("Active (signs now); step 3.2 holds it"));
+    let history = app.get(&format!("/setups/{id}/history")).await.body;
+    for done in [
+        "Created a passive trust certificate",
+        "Rotated the trust certificates",
+        "Renewed the active trust certificate",
+    ] {
+        assert!(history.contains(done), "{done}: {history}");
+    }
     let calls = app.get(&format!("/setups/{id}/calls")).await.body;
     assert!(
         calls.contains("saml2Metadata/rotateCertificate")
