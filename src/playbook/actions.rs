@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::{Map, Value};
-
 use super::Ctx;
 use crate::domain::{self, DestinationKey, TrustCertificate};
 use crate::sap::{Calls, SapClient, SapError, destinations, ias, task_center, xsuaa};
@@ -123,29 +121,11 @@ pub fn inputs(action: Action, ctx: &Ctx) -> Result<Inputs, String> {
                 m.insert("subaccount_id", id.to_string());
             }
         }
+        // Written by its own remote change (`btp_destination`); ready when
+        // that change has what it needs.
         Action::ApplyDestination => {
-            need(ctx, &mut m, &ds)?;
-            need(
-                ctx,
-                &mut m,
-                &[
-                    ("s4_host", "the S/4HANA host"),
-                    (
-                        "comm_password",
-                        "the communication user's password (step 3.3)",
-                    ),
-                ],
-            )?;
-            let props: Map<String, Value> = super::destination(ctx, true)
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), Value::String(v)))
-                .collect();
-            if let Some((k, _)) = props.iter().find(|(_, v)| v.as_str() == Some("")) {
-                return Err(format!(
-                    "The destination property {k} has no value yet; complete the earlier steps first."
-                ));
-            }
-            m.insert("props", Value::Object(props).to_string());
+            use super::change::Flow;
+            super::btp_destination::Destination.wanted(ctx)?;
         }
         Action::LookupUsers => need(
             ctx,
@@ -180,7 +160,10 @@ pub async fn run(action: Action, i: Inputs, sap: &SapClient, calls: &Calls, now:
     match action {
         Action::VerifyServiceKey => verify_service_key(&i, sap, calls).await,
         Action::FetchCertificate => fetch_certificate(&i, sap, calls, now).await,
-        Action::ApplyDestination => apply_destination(&i, sap, calls).await,
+        Action::ApplyDestination => Outcome::fail(
+            None,
+            "The destination is written from its plan: open Create the destination in BTP.".into(),
+        ),
         Action::LookupUsers => lookup_users(&i, sap, calls).await,
     }
 }
@@ -294,120 +277,6 @@ async fn fetch_certificate(i: &Inputs, sap: &SapClient, calls: &Calls, now: i64)
 }
 
 /// The host a destination URL points to, for the duplicate check.
-fn url_host(v: Option<&Value>) -> Option<String> {
-    let s = v?.as_str()?;
-    Some(domain::S4Host::parse(s).ok()?.value.host())
-}
-
-async fn apply_destination(i: &Inputs, sap: &SapClient, calls: &Calls) -> Outcome {
-    let props: Map<String, Value> = match serde_json::from_str(i.get("props")) {
-        Ok(Value::Object(m)) => m,
-        _ => {
-            return Outcome::fail(
-                None,
-                "The destination could not be prepared; save step 4 again.".into(),
-            );
-        }
-    };
-    let name = props
-        .get("Name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let s4 = domain::S4Host::parse(i.get("s4_host"))
-        .map(|c| c.value.host())
-        .unwrap_or_default();
-    let session = match destinations::connect(sap, calls, &dest_key(i)).await {
-        Ok(s) => s,
-        Err(e) => return Outcome::from_error(None, &e),
-    };
-    let mut details = Vec::new();
-    // Another destination to the same S/4HANA system duplicates every task.
-    match session.list(calls).await {
-        Ok(all) => {
-            for d in all
-                .iter()
-                .filter(|d| d.get("Name").and_then(Value::as_str) != Some(name.as_str()))
-            {
-                if url_host(d.get("URL")).is_some_and(|h| h == s4) {
-                    details.push(format!(
-                        "Warning: the destination {} also points to {s4}. Two destinations to one system make every task appear twice: delete it, or point it elsewhere.",
-                        d.get("Name").and_then(Value::as_str).unwrap_or("?")
-                    ));
-                }
-            }
-        }
-        Err(e) => return Outcome::from_error(None, &e),
-    }
-    let upsert = match session.upsert(calls, &props).await {
-        Ok(u) => u,
-        Err(e) => {
-            return Outcome {
-                details,
-                ..Outcome::from_error(None, &e)
-            };
-        }
-    };
-    let verb = match upsert {
-        destinations::Upsert::Created => "Created",
-        destinations::Upsert::Updated => "Updated",
-    };
-    let back = match session.get(calls, &name).await {
-        Ok(Some(b)) => b,
-        Ok(None) => {
-            return Outcome {
-                details,
-                ..Outcome::fail(
-                    None,
-                    format!(
-                        "{verb} {name}, but reading it back found nothing. Open the BTP cockpit and check it."
-                    ),
-                )
-            };
-        }
-        Err(e) => {
-            return Outcome {
-                details,
-                ..Outcome::from_error(None, &e)
-            };
-        }
-    };
-    let mut differences = Vec::new();
-    for (k, want) in &props {
-        let got = back.get(k);
-        if got != Some(want) {
-            let shown = |v: Option<&Value>| match v {
-                _ if k == "tokenServicePassword" => "(hidden)".to_string(),
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => "(missing)".to_string(),
-            };
-            differences.push(format!(
-                "{k}: the wizard wrote {}, BTP has {}",
-                shown(Some(want)),
-                shown(got)
-            ));
-        }
-    }
-    let ok = differences.is_empty();
-    details.extend(differences);
-    Outcome {
-        ok,
-        message: if ok {
-            format!(
-                "{verb} the destination {name} in BTP and read it back: every property is as intended."
-            )
-        } else {
-            format!(
-                "{verb} the destination {name}, but BTP holds different values for some properties (listed below)."
-            )
-        },
-        field: None,
-        details,
-        save: None,
-    }
-}
-
 async fn lookup_users(i: &Inputs, sap: &SapClient, calls: &Calls) -> Outcome {
     let approvers = match domain::parse_approvers(i.get("approvers")) {
         Ok(a) => a.value,

@@ -135,6 +135,8 @@ pub enum Layout {
 pub struct Plan {
     pub items: Vec<Item>,
     pub layout: Layout,
+    /// What the consultant should know before confirming (not in the way).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -142,6 +144,7 @@ impl Plan {
         Plan {
             items,
             layout: Layout::Objects,
+            warnings: Vec::new(),
         }
     }
 
@@ -257,6 +260,9 @@ pub trait Flow: Send + Sync {
     const SYSTEM: &'static str;
     /// The history's name for the writes ("S/4HANA API").
     const SOURCE: &'static str;
+    /// Whether a run's result is the page's last SAP check (its status
+    /// shows "There is a problem" after a failure).
+    const OUTCOME_ON_PAGE: bool = false;
     /// The answers' wanted state; the message names what is missing.
     fn wanted(&self, ctx: &Ctx) -> Result<Self::Wanted, String>;
     fn connect<'a>(

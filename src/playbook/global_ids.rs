@@ -209,6 +209,7 @@ impl Flow for GlobalIds {
         Plan {
             items: rows.iter().map(Row::item).collect(),
             layout: Layout::Rows,
+            warnings: Vec::new(),
         }
     }
     async fn apply<'s>(
@@ -282,6 +283,7 @@ mod tests {
         let plan = Plan {
             items: rows.iter().map(Row::item).collect(),
             layout: Layout::Rows,
+            warnings: Vec::new(),
         };
         assert_eq!(plan.writes(), 1);
         assert!(!plan.blocked());

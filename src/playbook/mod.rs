@@ -5,6 +5,7 @@
 //! is special). Nothing here knows about HTTP or SQL.
 
 pub mod actions;
+pub mod btp_destination;
 pub mod change;
 mod engine;
 pub mod global_ids;

@@ -69,10 +69,14 @@ impl Session<'_> {
     }
 
     /// Read first, then create (POST) or replace (PUT): running it twice leaves one destination.
-    pub async fn upsert(&self, calls: &Calls, props: &Props) -> Result<Upsert, SapError> {
-        let name = props.get("Name").and_then(Value::as_str).unwrap_or("");
+    /// Create the destination, or replace it when `exists` (as just read).
+    pub async fn write(
+        &self,
+        calls: &Calls,
+        props: &Props,
+        exists: bool,
+    ) -> Result<Upsert, SapError> {
         let body = Value::Object(props.clone());
-        let exists = self.get(calls, name).await?.is_some();
         let (method, outcome) = if exists {
             (Method::PUT, Upsert::Updated)
         } else {

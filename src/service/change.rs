@@ -104,10 +104,29 @@ pub async fn plan<F: Flow>(
     setup: &Setup,
     user: &str,
 ) -> anyhow::Result<Outcome> {
-    Ok(match read(d, flow, setup, user).await? {
+    let o = match read(d, flow, setup, user).await? {
         Ok((w, c)) => Outcome::planned(flow.plan(&w, &c)),
         Err(e) => Outcome::failed(e),
-    })
+    };
+    if o.ended == Ended::Failed {
+        record_outcome::<F>(d, setup, &o).await?;
+    }
+    Ok(o)
+}
+
+/// A flow whose result is its page's last SAP check records it there.
+async fn record_outcome<F: Flow>(d: &impl Deps, setup: &Setup, o: &Outcome) -> anyhow::Result<()> {
+    if !F::OUTCOME_ON_PAGE {
+        return Ok(());
+    }
+    let (ok, message) = match (&o.error, &o.notice) {
+        (Some(e), _) => (false, e.as_str()),
+        (None, Some(n)) => (true, n.as_str()),
+        (None, None) => return Ok(()),
+    };
+    d.store()
+        .set_outcome(&setup.id, F::PAGE, ok, message, fmt::now())
+        .await
 }
 
 /// The run of this flow for the setup: still going (its progress) or ended.

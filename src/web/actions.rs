@@ -1,18 +1,21 @@
-//! Running a step's SAP call: on save, "Test again", the confirmation page
-//! before the destination is written to BTP, and the call log.
+//! Running a step's SAP call (on save, "Test again"), the page of step 4's
+//! remote change (`playbook::btp_destination`), and the call log.
 
 use std::collections::BTreeMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::AppState;
 use super::auth::{Editor, SetupHead, Viewer, setup_page};
+use super::change::{ChangeView, FlowPage};
 use super::error::{AppError, Result};
 use super::setups::with_ctx;
 use crate::playbook::actions::{self, Action, Outcome};
+use crate::playbook::btp_destination::Destination;
+use crate::playbook::change::{Flow, Plan, Todo};
 use crate::playbook::{self, PageStatus};
 use crate::sap::Calls;
 use crate::store::{PageWrite, SaveOutcome, Setup, Stored, User};
@@ -139,16 +142,11 @@ pub async fn run(
     {
         return Ok(Redirect::to(&format!("/setups/{id}/pages/{page_id}")).into_response());
     }
-    let outcome = execute(&state, &setup, page, action, &me).await?;
+    // The destination is written from its plan, after a confirmation.
     if action == Action::ApplyDestination {
-        let setup = state.store.setup(&id).await?.ok_or(AppError::NotFound)?;
-        let status = if outcome.ok {
-            StatusCode::OK
-        } else {
-            StatusCode::BAD_GATEWAY
-        };
-        return Ok((status, apply_page(&state, &setup, &me, Some(outcome))).into_response());
+        return Ok(Redirect::to(&format!("/setups/{id}/apply-destination")).into_response());
     }
+    execute(&state, &setup, page, action, &me).await?;
     Ok(Redirect::to(&format!("/setups/{id}/pages/{page_id}#outcome")).into_response())
 }
 
@@ -161,40 +159,28 @@ pub struct ApplyPage {
     pub name: String,
     pub service: String,
     pub rows: Vec<(String, String)>,
+    /// Why the wizard cannot write it (no key yet, a missing answer).
     pub ready: Option<String>,
-    pub outcome: Option<Outcome>,
-    pub when: String,
     /// Step 4's warnings, shown again before anything is sent.
     pub warnings: Vec<String>,
+    pub c: ChangeView,
 }
 
-impl ApplyPage {
-    /// After a success the page leads on; running again is for failures.
-    pub fn succeeded(&self) -> bool {
-        self.outcome.as_ref().is_some_and(|o| o.ok)
+impl FlowPage for Destination {
+    const SLUG: &'static str = "apply-destination";
+    fn confirm(plan: &Plan) -> Option<String> {
+        Some(match plan.items.first().map(|i| &i.todo) {
+            Some(Todo::Create) => "Confirm: create the destination in BTP".into(),
+            Some(Todo::Change) => "Confirm: update the destination in BTP".into(),
+            _ => "Confirm: nothing to write, BTP has it".into(),
+        })
+        .filter(|_| !plan.nothing_to_do())
     }
-}
-
-fn apply_page(
-    state: &super::AppState,
-    setup: &Setup,
-    me: &User,
-    outcome: Option<Outcome>,
-) -> ApplyPage {
-    with_ctx(state, setup, |ctx| {
-        let rows: Vec<(String, String)> = playbook::destination(ctx, false)
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        let ready = actions::inputs(Action::ApplyDestination, ctx).err();
-        ApplyPage {
+    fn render(state: &AppState, setup: &Setup, me: &User, c: ChangeView) -> Response {
+        let p = with_ctx(state, setup, |ctx| ApplyPage {
             title: format!(
                 "{}Create the destination in BTP — {}",
-                if outcome.as_ref().is_some_and(|o| !o.ok) {
-                    "Error: "
-                } else {
-                    ""
-                },
+                if c.error.is_some() { "Error: " } else { "" },
                 setup.name
             ),
             head: SetupHead::of(setup, me),
@@ -203,24 +189,41 @@ fn apply_page(
                 .get("ds_uri")
                 .unwrap_or("(no Destination service key)")
                 .to_string(),
-            rows,
-            ready,
-            outcome,
-            when: fmt::date_time(fmt::now()),
-            warnings: playbook::warnings_of(setup.pages.get("step-4")),
-        }
-    })
+            rows: playbook::destination(ctx, false)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            ready: Destination.wanted(ctx).err(),
+            warnings: playbook::warnings_of(setup.pages.get(Destination::PAGE)),
+            c,
+        });
+        (p.c.status, p).into_response()
+    }
 }
 
-/// Check-your-answers before the wizard changes BTP.
+/// Before the wizard changes BTP: what BTP has now and what would change.
+/// Without the answers it needs, the properties to create by hand.
 pub async fn apply_form(
     State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
-) -> Result<ApplyPage> {
-    if !setup.pages.contains_key("step-4") {
+) -> Result<Response> {
+    if !setup.pages.contains_key(Destination::PAGE) {
         return Err(AppError::NotFound);
     }
-    Ok(apply_page(&state, &setup, &me, None))
+    if let Some(run) = crate::service::change::running::<Destination>(&*state, &setup.id)
+        .filter(|r| r.result().is_none())
+    {
+        let c = ChangeView::of_run(Some(&run), Destination::confirm);
+        return Ok(Destination::render(&state, &setup, &me, c));
+    }
+    let ready = with_ctx(&state, &setup, |ctx| Destination.wanted(ctx).is_ok());
+    let c = if ready {
+        let o = crate::service::change::plan(&*state, &Destination, &setup, &me.name).await?;
+        ChangeView::of(&o, Destination::confirm)
+    } else {
+        ChangeView::default()
+    };
+    Ok(Destination::render(&state, &setup, &me, c))
 }
 
 pub struct CallRow {

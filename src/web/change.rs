@@ -26,6 +26,8 @@ pub struct ChangeView {
     pub fingerprint: String,
     pub done: Vec<String>,
     pub failed: Vec<String>,
+    /// The plan's warnings, shown before and after the confirmation.
+    pub warnings: Vec<String>,
     /// A run still going: (done, total).
     pub progress: Option<(usize, usize)>,
     /// The confirmation button's words; `None`: nothing to confirm.
@@ -42,6 +44,11 @@ impl ChangeView {
             Ended::StillRunning => StatusCode::ACCEPTED,
             Ended::Failed => StatusCode::BAD_GATEWAY,
         };
+        let warnings = o
+            .plan
+            .as_ref()
+            .map(|p| p.warnings.clone())
+            .unwrap_or_default();
         // After a successful run the plan is history: the page leads on.
         let plan = o.plan.clone().filter(|_| o.ended != Ended::Applied);
         ChangeView {
@@ -52,6 +59,7 @@ impl ChangeView {
             plan,
             done: o.done.clone(),
             failed: o.failed.clone(),
+            warnings,
             progress: None,
             status,
         }

@@ -32,6 +32,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::csrf::CsrfLayer;
 
+use crate::playbook::btp_destination::Destination;
 use crate::playbook::global_ids::GlobalIds;
 use crate::playbook::push_key::PushKey;
 use crate::playbook::s4_setup::S4Setup;
@@ -60,6 +61,10 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/history", get(admin::history))
         .route("/setups/{id}/pages/{page}/run", post(actions::run))
         .route("/setups/{id}/apply-destination", get(actions::apply_form))
+        .route(
+            "/setups/{id}/apply-destination/apply",
+            post(change::apply::<Destination>),
+        )
         .route("/setups/{id}/calls", get(actions::calls))
         .route("/setups/{id}/verify", get(handover::verify_form).post(handover::verify_run))
         .route("/setups/{id}/customer-user", get(customer_user::show).post(customer_user::paste))

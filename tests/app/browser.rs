@@ -435,7 +435,7 @@ async fn a_consultant_completes_a_whole_setup_in_the_browser() {
         "check before changing BTP"
     );
     b.axe("apply-destination").await;
-    b.click_nav("form[action$='/pages/step-4/run'] button")
+    b.click_nav("form[action$='/apply-destination/apply'] button")
         .await;
     assert!(
         b.source()

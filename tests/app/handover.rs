@@ -265,9 +265,7 @@ async fn online_checks_compare_btp_with_the_answers() {
         before.contains("There is no destination S4HANACloud") || before.contains("differs"),
         "{before}"
     );
-    let r = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let r = app.apply_destination(&id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let after = app.post(&path, &[]).await.body;
     for t in [

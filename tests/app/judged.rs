@@ -601,9 +601,7 @@ async fn demo_destination(app: &TestApp, demo: &Value) -> String {
         let r = complete_demo_page(app, demo, &id, page).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
     }
-    let r = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let r = app.apply_destination(&id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     id
 }

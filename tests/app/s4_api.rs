@@ -179,9 +179,7 @@ async fn the_s4_half_is_planned_confirmed_created_and_then_left_alone() {
         let r = complete_demo_page(&app, &demo, &id, page).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
     }
-    let r = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let r = app.apply_destination(&id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
     let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
@@ -246,9 +244,7 @@ async fn push_gets_an_outbound_user_and_task_center_then_sees_pushes() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let summary = app.get(&format!("/setups/{id}/pages/step-4")).await.body;
     assert!(summary.contains(push_client), "tc.clientId = push client");
-    let r = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let r = app.apply_destination(&id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // tc.clientId without an outbound user: Verify says failure mode 11.
@@ -814,9 +810,7 @@ async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
     assert_eq!(apply(&app, &id, &p).await.status, StatusCode::OK);
     let r = complete_demo_page(&app, &demo, &id, "step-4").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let r = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let r = app.apply_destination(&id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
     let works = "obtained an S/4HANA token for this user";

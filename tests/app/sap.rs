@@ -281,7 +281,8 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
         .await
         .body;
     assert!(
-        confirm.contains("Create or update the destination")
+        confirm.contains("Confirm: create the destination in BTP")
+            && confirm.contains("will be created")
             && confirm.contains("https://my404687-api.s4hana.ondemand.com")
     );
     let password = demo["comm_password"].as_str().unwrap_or_default();
@@ -290,9 +291,7 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
         "the password is masked on the confirmation page"
     );
 
-    let first = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let first = app.apply_destination(&id).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     assert!(
         first.body.contains(
@@ -301,11 +300,13 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
         "{}",
         first.body
     );
-    let second = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    // Again: BTP has it as wanted, so nothing is written.
+    let second = app.apply_destination(&id).await;
     assert!(
-        second.body.contains("Updated the destination TC_S4"),
+        second
+            .body
+            .contains("BTP already has the destination with exactly these properties")
+            && !second.body.contains("name=\"fingerprint\""),
         "{}",
         second.body
     );
@@ -371,9 +372,7 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
         .await
         .expect("create");
     assert_eq!(r.status(), StatusCode::CREATED);
-    let third = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let third = app.apply_destination(&id).await;
     assert!(
         third
             .body
@@ -384,9 +383,7 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
 
     // A failing Destination service is explained, and nothing is lost.
     app.fault("destinations", "500").await;
-    let failed = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let failed = app.apply_destination(&id).await;
     assert_eq!(failed.status, StatusCode::BAD_GATEWAY);
     assert!(
         failed.body.contains("SAP had an internal problem (500)")
@@ -770,9 +767,7 @@ async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
         ],
     )
     .await;
-    let applied = app
-        .post(&format!("/setups/{id}/pages/step-4/run"), &[])
-        .await;
+    let applied = app.apply_destination(&id).await;
     assert!(
         applied.body.contains("the destination S4HANACloud"),
         "{}",

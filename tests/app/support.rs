@@ -308,6 +308,30 @@ impl TestApp {
         }
     }
 
+    /// Step 4's destination the way a consultant writes it: the plan page
+    /// (BTP read), then the confirmation of exactly that plan. Without a plan
+    /// to confirm (BTP unreachable, nothing to write) the plan page itself.
+    pub async fn apply_destination_as(&self, c: &reqwest::Client, id: &str) -> Page {
+        let plan = self
+            .get_as(c, &format!("/setups/{id}/apply-destination"))
+            .await;
+        match between(&plan.body, "name=\"fingerprint\" value=\"", "\"") {
+            Some(fp) => {
+                self.post_as(
+                    c,
+                    &format!("/setups/{id}/apply-destination/apply"),
+                    &[("fingerprint", fp)],
+                )
+                .await
+            }
+            None => plan,
+        }
+    }
+
+    pub async fn apply_destination(&self, id: &str) -> Page {
+        self.apply_destination_as(&self.client, id).await
+    }
+
     pub async fn get(&self, path: &str) -> Page {
         Self::read(
             self.client
