@@ -49,7 +49,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn fail(field: Option<&'static str>, message: String) -> Self {
+    pub fn fail(field: Option<&'static str>, message: String) -> Self {
         Outcome {
             ok: false,
             message,

@@ -1,13 +1,16 @@
-//! The one path by which anything but a typed form saves answers: a remote
-//! change's result, saved credentials, a fetched key. Each goes through the
-//! page's own parser as if typed there, with the page's version check.
+//! The one save path for answers: a typed form (`submit`), what the wizard
+//! fills in itself (`fill`: a remote change's result, saved credentials, a
+//! created key: through the page's own parser, as if typed there), and what
+//! a step's SAP call fetched (`merge`). Each with the page's version check:
+//! a colleague's newer save is never overwritten.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::Deps;
 use crate::fmt;
 use crate::playbook::change::Fill;
-use crate::playbook::{self, FormInput, Kind};
+use crate::playbook::{self, FormInput, Kind, Page, PageStatus};
 use crate::store::{PageWrite, SaveOutcome, Setup, Store, Stored};
 
 /// Why answers were not saved.
@@ -108,17 +111,107 @@ pub async fn fill(
     }))
 }
 
-/// Save values on a page as they are, without its parser (what the wizard
-/// generated itself, such as a password), binding each secret to the hosts
-/// the answers give now. Refused when the page changed since `setup` was read.
-pub async fn put(
+/// What saving a typed page came to.
+pub enum Answered {
+    /// Saved. `warnings`: the page warned (shown before going on); `failed`:
+    /// the SAP call that runs on save said no (field, message; the answers
+    /// stay saved).
+    Saved {
+        setup: Arc<Setup>,
+        warnings: bool,
+        failed: Option<(&'static str, String)>,
+    },
+    /// The page's parsers or checks said no: nothing was saved.
+    Rejected(Vec<(&'static str, String)>),
+    /// Someone saved the page since the form was loaded at `version`: their
+    /// answers stay, nothing was saved.
+    Conflict(Arc<Setup>),
+    /// An earlier step is missing: the page cannot be answered yet.
+    CannotStartYet,
+}
+
+/// Save a typed page loaded at `version`. `later` is "save and come back
+/// later": missing answers are allowed, wrong ones are not. The page's SAP
+/// call runs right after when it runs on save. `Ok(None)`: the setup is gone.
+pub async fn submit(
+    d: &impl Deps,
+    setup: &Setup,
+    page: &'static Page,
+    input: &FormInput,
+    version: i64,
+    user: &str,
+    later: bool,
+) -> anyhow::Result<Option<Answered>> {
+    let store = d.store();
+    let now = fmt::now();
+    let parsed = super::with_ctx(store, setup, |ctx| {
+        if playbook::page_status(page, setup, ctx) == PageStatus::CannotStartYet {
+            return None;
+        }
+        Some(playbook::submit(page, input, ctx, user, later))
+    });
+    let sub = match parsed {
+        None => return Ok(Some(Answered::CannotStartYet)),
+        Some(Err(e)) => return Ok(Some(Answered::Rejected(e.errors))),
+        Some(Ok(sub)) => sub,
+    };
+    let warnings = !sub.warnings.is_empty();
+    let mut data = sub.data;
+    if warnings {
+        data.insert(
+            playbook::WARNINGS_KEY.into(),
+            Stored::Plain(sub.warnings.join("\n")),
+        );
+    }
+    let write = PageWrite {
+        page: page.id,
+        data,
+        basis: &sub.basis,
+        expected_version: version,
+        user,
+        now,
+    };
+    let saved = match store.save_page(&setup.id, write).await? {
+        None => return Ok(None),
+        Some(SaveOutcome::Conflict(current)) => return Ok(Some(Answered::Conflict(current))),
+        Some(SaveOutcome::Saved(s)) => s,
+    };
+    let auto = page.action.filter(|a| {
+        !later
+            && super::with_ctx(store, &saved, |ctx| {
+                playbook::actions::runs_on_save(*a, ctx)
+            })
+    });
+    let mut failed = None;
+    if let Some(action) = auto
+        && let Some(outcome) = super::actions::run(d, &saved, page, action, user).await?
+        && !outcome.ok
+    {
+        let field = outcome
+            .field
+            .or(page.fields.first().map(|f| f.key))
+            .unwrap_or("");
+        failed = Some((field, outcome.message));
+    }
+    Ok(store.setup(&setup.id).await?.map(|setup| Answered::Saved {
+        setup,
+        warnings,
+        failed,
+    }))
+}
+
+/// What a step's SAP call fetched (a certificate, found IDs), merged onto
+/// the answers the call was made with and saved only if the page is still
+/// at that version. `Ok(Some(Err((who, when))))`: a colleague saved the page
+/// meanwhile; their answers stay and this was not saved.
+pub async fn merge(
     store: &Store,
     setup: &Setup,
-    page: &'static str,
-    values: &[(&'static str, Stored)],
+    page: &'static Page,
+    extra: &BTreeMap<String, Stored>,
     user: &str,
-) -> anyhow::Result<Result<Arc<Setup>, Refused>> {
-    let rec = setup.pages.get(page);
+) -> anyhow::Result<Option<Result<Arc<Setup>, (String, String)>>> {
+    let rec = setup.pages.get(page.id);
     let mut data: BTreeMap<String, Stored> = rec
         .map(|r| {
             r.data
@@ -127,28 +220,39 @@ pub async fn put(
                 .collect()
         })
         .unwrap_or_default();
-    for (k, v) in values {
-        data.insert(k.to_string(), v.clone());
-        if let Stored::Secret(_) = v
-            && let Some(b) = super::with_ctx(store, setup, |ctx| playbook::secret_hosts(k, ctx))
-        {
-            data.insert(format!("{}{k}", playbook::BOUND_PREFIX), Stored::Plain(b));
+    // The warnings saved with the old values give way to the new ones'
+    // (a look-up that filled every Global User ID leaves no "missing" warning).
+    let (warnings, basis) = super::with_ctx(store, setup, |ctx| {
+        let mut kept: Vec<String> = playbook::warnings_of(rec);
+        for (key, new) in extra.iter() {
+            let (Stored::Plain(new), Some(old)) = (new, rec.and_then(|r| r.data.get(key))) else {
+                continue;
+            };
+            let stale = page.warnings_for(key, old, ctx);
+            kept.retain(|w| !stale.contains(w));
+            kept.extend(page.warnings_for(key, new, ctx));
         }
-    }
-    let basis = rec.map(|r| r.basis.clone()).unwrap_or_default();
+        (kept, playbook::basis(page, ctx))
+    });
+    data.extend(extra.clone());
+    data.insert(
+        playbook::WARNINGS_KEY.into(),
+        Stored::Plain(warnings.join("\n")),
+    );
     let write = PageWrite {
-        page,
+        page: page.id,
         data,
         basis: &basis,
         expected_version: rec.map_or(0, |r| r.version),
         user,
         now: fmt::now(),
     };
-    Ok(match store.save_page(&setup.id, write).await? {
-        Some(SaveOutcome::Saved(s)) => Ok(s),
-        _ => Err(Refused::Conflict(format!(
-            "Someone saved step {} meanwhile; nothing was written. Show the plan again.",
-            playbook::page(page).map_or(page, |p| p.step)
-        ))),
-    })
+    Ok(store.save_page(&setup.id, write).await?.map(|o| match o {
+        SaveOutcome::Saved(s) => Ok(s),
+        SaveOutcome::Conflict(current) => Err(current
+            .pages
+            .get(page.id)
+            .map(|r| (r.updated_by.clone(), fmt::date_time(r.updated_at)))
+            .unwrap_or_default()),
+    }))
 }

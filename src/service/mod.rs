@@ -2,6 +2,7 @@
 //! wizard (save answers, run a remote change), with typed outcomes. Knows
 //! the store, the playbook and the SAP client; never HTTP.
 
+pub mod actions;
 pub mod answers;
 pub mod change;
 mod jobs;

@@ -1,8 +1,6 @@
 //! Running a step's SAP call (on save, "Test again"), the page of step 4's
 //! remote change (`playbook::btp_destination`), and the call log.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
@@ -13,114 +11,13 @@ use super::auth::{Editor, SetupHead, Viewer, setup_page};
 use super::change::{ChangeView, FlowPage};
 use super::error::{AppError, Result};
 use super::setups::with_ctx;
-use crate::playbook::actions::{self, Action, Outcome};
+use crate::fmt;
+use crate::playbook::Page;
+use crate::playbook::actions::Action;
 use crate::playbook::btp_destination::Destination;
 use crate::playbook::change::{Flow, Plan, Todo};
 use crate::playbook::{self, PageStatus};
-use crate::sap::Calls;
-use crate::store::{PageWrite, SaveOutcome, Setup, Stored, User};
-use crate::{fmt, playbook::Page};
-
-/// Run `action` for `page` now: read its inputs, call SAP, record the calls,
-/// merge what it fetched into the page, and store the outcome.
-pub async fn execute(
-    state: &super::AppState,
-    setup: &Setup,
-    page: &'static Page,
-    action: Action,
-    me: &User,
-) -> Result<Outcome> {
-    let now = fmt::now();
-    let inputs = with_ctx(state, setup, |ctx| actions::inputs(action, ctx));
-    let outcome = match inputs {
-        Err(missing) => Outcome {
-            ok: false,
-            message: missing,
-            field: None,
-            details: Vec::new(),
-            save: None,
-        },
-        Ok(inputs) => {
-            let calls = Calls::default();
-            let outcome = actions::run(action, inputs, &state.sap, &calls, now).await;
-            state
-                .store
-                .record_calls(&setup.id, page.id, &me.name, &calls.take())
-                .await?;
-            outcome
-        }
-    };
-    let mut outcome = outcome;
-    if let Some(extra) = &outcome.save {
-        // Merged onto the answers the call was made with, saved only if the
-        // page is still at that version: a colleague's newer save wins and
-        // the result is reported as not saved, never merged over it.
-        let rec = setup.pages.get(page.id);
-        let mut data: BTreeMap<String, Stored> = rec
-            .map(|r| {
-                r.data
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Stored::Plain(v.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        // The warnings saved with the old values give way to the new ones'
-        // (a look-up that filled every Global User ID leaves no "missing" warning).
-        let warnings = with_ctx(state, setup, |ctx| {
-            let mut kept: Vec<String> = playbook::warnings_of(rec);
-            for (key, new) in extra.iter() {
-                let (Stored::Plain(new), Some(old)) = (new, rec.and_then(|r| r.data.get(key)))
-                else {
-                    continue;
-                };
-                let stale = page.warnings_for(key, old, ctx);
-                kept.retain(|w| !stale.contains(w));
-                kept.extend(page.warnings_for(key, new, ctx));
-            }
-            kept
-        });
-        data.extend(extra.clone());
-        data.insert(
-            playbook::WARNINGS_KEY.into(),
-            Stored::Plain(warnings.join("\n")),
-        );
-        let basis = with_ctx(state, setup, |ctx| playbook::basis(page, ctx));
-        let write = PageWrite {
-            page: page.id,
-            data,
-            basis: &basis,
-            expected_version: rec.map_or(0, |r| r.version),
-            user: &me.name,
-            now,
-        };
-        match state.store.save_page(&setup.id, write).await? {
-            Some(SaveOutcome::Saved(_)) => {}
-            Some(SaveOutcome::Conflict(current)) => {
-                let (who, when) = current
-                    .pages
-                    .get(page.id)
-                    .map(|r| (r.updated_by.clone(), fmt::date_time(r.updated_at)))
-                    .unwrap_or_default();
-                outcome = Outcome {
-                    ok: false,
-                    message: format!(
-                        "While SAP answered, {who} saved this page ({when}). Their answers are kept and what SAP returned was not saved. Check the page, then run \"{}\" again.",
-                        action.label()
-                    ),
-                    field: None,
-                    details: Vec::new(),
-                    save: None,
-                };
-            }
-            None => return Err(AppError::NotFound),
-        }
-    }
-    state
-        .store
-        .set_outcome(&setup.id, page.id, outcome.ok, &outcome.message, now)
-        .await?;
-    Ok(outcome)
-}
+use crate::store::{Setup, User};
 
 fn page_with_action(id: &str) -> Result<(&'static Page, Action)> {
     let page = playbook::page(id).ok_or(AppError::NotFound)?;
@@ -146,7 +43,9 @@ pub async fn run(
     if action == Action::ApplyDestination {
         return Ok(Redirect::to(&format!("/setups/{id}/apply-destination")).into_response());
     }
-    execute(&state, &setup, page, action, &me).await?;
+    crate::service::actions::run(&*state, &setup, page, action, &me.name)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(Redirect::to(&format!("/setups/{id}/pages/{page_id}#outcome")).into_response())
 }
 

@@ -17,10 +17,10 @@ use crate::domain;
 use crate::fmt;
 use crate::playbook::actions::{self, Action};
 use crate::playbook::{
-    self, CHECK_PAGE, Ctx, Field, FormInput, Kind, PAGES, Page, PageStatus, WARNINGS_KEY,
-    warnings_of,
+    self, CHECK_PAGE, Ctx, Field, FormInput, Kind, PAGES, Page, PageStatus, warnings_of,
 };
-use crate::store::{PageRecord, PageWrite, SaveOutcome, Setup, Stored, User};
+use crate::service::answers::{self, Answered};
+use crate::store::{PageRecord, PageWrite, Setup, User};
 
 pub struct OptionView {
     pub id: String,
@@ -541,7 +541,7 @@ fn typed_display(f: &Field, typed: &FormInput) -> String {
 pub async fn save(
     State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
-    Path((id, page_id)): Path<(String, String)>,
+    Path((_, page_id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
@@ -557,98 +557,54 @@ pub async fn save(
         .ok_or_else(|| {
             AppError::BadRequest("the form is missing its version; reload the page".into())
         })?;
-    let user = me.name.as_str();
-    let now = fmt::now();
-
-    let outcome = {
-        let reveal = |c: &str| state.store.reveal(c);
-        let mut ctx = Ctx::new(&setup, &reveal, now);
-        if playbook::page_status(page, &setup, &ctx) == PageStatus::CannotStartYet {
-            return Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response());
-        }
-        playbook::submit(page, &input, &mut ctx, user, later)
-    };
-    let sub = match outcome {
-        Ok(sub) => sub,
-        Err(e) => {
-            let body = with_ctx(&state, &setup, |ctx| {
+    let render =
+        |setup: &Setup, typed: Option<&FormInput>, errors: &[(&'static str, String)], version| {
+            with_ctx(&state, setup, |ctx| {
                 question(
-                    &setup,
+                    setup,
                     page,
                     ctx,
                     Render {
                         me: &me,
-                        typed: Some(&input),
-                        errors: &e.errors,
+                        typed,
+                        errors,
                         saved_banner: false,
                         return_check,
                         conflict: None,
-                        version: Some(version),
+                        version,
                     },
                 )
-            });
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
-        }
-    };
-    let has_warnings = !sub.warnings.is_empty();
-    let mut data = sub.data;
-    if has_warnings {
-        data.insert(WARNINGS_KEY.into(), Stored::Plain(sub.warnings.join("\n")));
-    }
-    let saved = state
-        .store
-        .save_page(
-            &setup.id,
-            PageWrite {
-                page: page.id,
-                data,
-                basis: &sub.basis,
-                expected_version: version,
-                user,
-                now,
-            },
-        )
+            })
+        };
+    let submitted = answers::submit(&*state, &setup, page, &input, version, &me.name, later)
         .await?
         .ok_or(AppError::NotFound)?;
-    match saved {
-        SaveOutcome::Saved(updated) => {
-            let auto = page.action.filter(|a| {
-                !later && with_ctx(&state, &updated, |ctx| actions::runs_on_save(*a, ctx))
-            });
-            if let Some(action) = auto {
-                let outcome = super::actions::execute(&state, &updated, page, action, &me).await?;
-                if !outcome.ok {
-                    let current = state.store.setup(&id).await?.ok_or(AppError::NotFound)?;
-                    let field = outcome
-                        .field
-                        .or(page.fields.first().map(|f| f.key))
-                        .unwrap_or("");
-                    let errors = vec![(field, outcome.message.clone())];
-                    let body = with_ctx(&state, &current, |ctx| {
-                        question(
-                            &current,
-                            page,
-                            ctx,
-                            Render {
-                                me: &me,
-                                typed: None,
-                                errors: &errors,
-                                saved_banner: false,
-                                return_check,
-                                conflict: None,
-                                version: None,
-                            },
-                        )
-                    });
-                    return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
-                }
-            }
-            let updated = state.store.setup(&id).await?.ok_or(AppError::NotFound)?;
+    match submitted {
+        Answered::CannotStartYet => {
+            Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
+        }
+        Answered::Rejected(errors) => {
+            let body = render(&setup, Some(&input), &errors, Some(version));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response())
+        }
+        Answered::Saved {
+            setup: current,
+            failed: Some((field, message)),
+            ..
+        } => {
+            let body = render(&current, None, &[(field, message)], None);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response())
+        }
+        Answered::Saved {
+            setup: updated,
+            warnings,
+            failed: None,
+        } => {
             let apply_next = page.action == Some(Action::ApplyDestination)
                 && !later
                 && with_ctx(&state, &updated, |ctx| ctx.get("ds_clientid").is_some());
             // Warnings first: nothing goes to SAP before they were seen.
-            let target = if has_warnings {
+            let target = if warnings {
                 format!(
                     "{}?saved=1{}",
                     page_href(&updated, page),
@@ -665,7 +621,7 @@ pub async fn save(
             };
             Ok(Redirect::to(&target).into_response())
         }
-        SaveOutcome::Conflict(current) => {
+        Answered::Conflict(current) => {
             let rec = current.pages.get(page.id);
             let body = with_ctx(&state, &current, |ctx| {
                 let rows = page
