@@ -399,6 +399,13 @@ async fn main() {
             Some(cookie.as_str()),
         ),
     ];
+    // While working on one page: BENCH_ONLY=check bench/run measures only the
+    // targets whose name has that word (and then stops).
+    let only = std::env::var("BENCH_ONLY").ok();
+    let targets: Vec<_> = targets
+        .into_iter()
+        .filter(|(name, _, _)| only.as_deref().is_none_or(|o| name.contains(o)))
+        .collect();
     // rounds[r] = (bare, [targets...])
     let mut rounds: Vec<(Load, Vec<Load>)> = Vec::new();
     for _ in 0..ROUNDS {
@@ -439,6 +446,9 @@ async fn main() {
         status_kb(pid, "VmRSS:"),
         status_kb(pid, "VmHWM:")
     );
+    if only.is_some() {
+        return;
+    }
 
     println!("\npage sizes (bytes):");
     for p in [

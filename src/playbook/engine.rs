@@ -1,7 +1,7 @@
 //! Runs the page declarations: parses a submitted form into stored values,
 //! computes page status and progress from the saved answers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{CHECK_PAGE, Kind, PAGES, Page, Parsed, Parser};
 use crate::domain::S4Host;
@@ -14,8 +14,13 @@ pub struct Ctx<'a> {
     setup: Option<&'a Setup>,
     /// The parsed S/4HANA host, asked for by many guides and prefills.
     s4: std::cell::OnceCell<Option<S4Host>>,
+    /// Every saved answer by key (the first page that has it), built on
+    /// first use: a page view asks for hundreds of answers.
+    index: std::cell::OnceCell<HashMap<&'a str, &'a str>>,
     overlay: BTreeMap<String, String>,
     reveal: &'a dyn Fn(&str) -> Option<String>,
+    /// A stored secret's mask without decrypting it, where the caller keeps them.
+    mask: Option<&'a dyn Fn(&str) -> Option<String>>,
     pub now: i64,
 }
 
@@ -24,10 +29,18 @@ impl<'a> Ctx<'a> {
         Ctx {
             setup: Some(setup),
             s4: std::cell::OnceCell::new(),
+            index: std::cell::OnceCell::new(),
             overlay: BTreeMap::new(),
             reveal,
+            mask: None,
             now,
         }
+    }
+
+    /// Masks of stored secrets come from `mask` (no decryption for a page).
+    pub fn with_masks(mut self, mask: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        self.mask = Some(mask);
+        self
     }
 
     /// A context without saved answers (unit tests, imports).
@@ -35,8 +48,10 @@ impl<'a> Ctx<'a> {
         Ctx {
             setup: None,
             s4: std::cell::OnceCell::new(),
+            index: std::cell::OnceCell::new(),
             overlay: BTreeMap::new(),
             reveal,
+            mask: None,
             now,
         }
     }
@@ -70,11 +85,16 @@ impl<'a> Ctx<'a> {
             return Some(v.as_str());
         }
         let setup = self.setup?;
-        setup
-            .pages
-            .values()
-            .find_map(|p| p.data.get(key))
-            .map(String::as_str)
+        let index = self.index.get_or_init(|| {
+            let mut m = HashMap::new();
+            for p in setup.pages.values() {
+                for (k, v) in &p.data {
+                    m.entry(k.as_str()).or_insert(v.as_str());
+                }
+            }
+            m
+        });
+        index.get(key).copied()
     }
 
     /// A plain (non-secret) answer, if given.
@@ -95,7 +115,10 @@ impl<'a> Ctx<'a> {
 
     /// A secret as pages may show it.
     pub fn masked(&self, key: &str) -> Option<String> {
-        self.secret(key).map(|s| crate::fmt::mask(&s))
+        match (self.overlay.get(key), self.mask) {
+            (None, Some(mask)) => self.raw(key).and_then(mask),
+            _ => self.secret(key).map(|s| crate::fmt::mask(&s)),
+        }
     }
 
     pub fn s4(&self) -> Option<S4Host> {

@@ -153,13 +153,28 @@ impl<'a> Session<'a> {
         set: &str,
         query: Option<&[(&str, &str)]>,
     ) -> Result<Vec<Entity>, SapError> {
-        let mut url = reqwest::Url::parse(&format!("{}{base}/{set}", self.api)).map_err(|_| {
-            SapError::BadUrl {
+        Ok(self
+            .get_json(calls, &format!("{base}/{set}"), query.unwrap_or(&[]))
+            .await?
+            .get("value")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
+            .unwrap_or_default())
+    }
+
+    /// `GET {path}?{query}` on the API host: the JSON answer of a 2xx.
+    async fn get_json(
+        &self,
+        calls: &Calls,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Value, SapError> {
+        let mut url =
+            reqwest::Url::parse(&format!("{}{path}", self.api)).map_err(|_| SapError::BadUrl {
                 url: self.api.clone(),
-            }
-        })?;
-        if let Some(q) = query {
-            url.query_pairs_mut().extend_pairs(q);
+            })?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
         }
         let resp = self
             .c
@@ -168,12 +183,7 @@ impl<'a> Session<'a> {
         if !resp.ok() {
             return Err(resp.into_error());
         }
-        Ok(resp
-            .json()?
-            .get("value")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_object().cloned()).collect())
-            .unwrap_or_default())
+        resp.json()
     }
 
     /// `POST {base}/{set}`: the created entity (201).
@@ -239,26 +249,11 @@ impl<'a> Session<'a> {
         calls: &Calls,
         email: &str,
     ) -> Result<Option<Value>, SapError> {
-        let mut url = reqwest::Url::parse(&format!("{}{SCIM}/Users", self.api)).map_err(|_| {
-            SapError::BadUrl {
-                url: self.api.clone(),
-            }
-        })?;
-        url.query_pairs_mut()
-            .append_pair(
-                "filter",
-                &format!("emails.value eq \"{}\"", email.replace('"', "")),
-            )
-            .append_pair("count", "2");
-        let resp = self
-            .c
-            .send(calls, self.req(Method::GET, url.to_string(), None))
-            .await?;
-        if !resp.ok() {
-            return Err(resp.into_error());
-        }
-        Ok(resp
-            .json()?
+        let filter = format!("emails.value eq \"{}\"", email.replace('"', ""));
+        let query = [("filter", filter.as_str()), ("count", "2")];
+        Ok(self
+            .get_json(calls, &format!("{SCIM}/Users"), &query)
+            .await?
             .get("Resources")
             .and_then(Value::as_array)
             .and_then(|r| r.first().cloned()))

@@ -25,6 +25,7 @@ pub trait Deps: Send + Sync + 'static {
 /// The answers of `setup` as the playbook reads them (secrets revealed on use).
 pub fn with_ctx<T>(store: &Store, setup: &Setup, f: impl FnOnce(&mut Ctx) -> T) -> T {
     let reveal = |c: &str| store.reveal(c);
-    let mut ctx = Ctx::new(setup, &reveal, crate::fmt::now());
+    let mask = |c: &str| store.mask(c);
+    let mut ctx = Ctx::new(setup, &reveal, crate::fmt::now()).with_masks(&mask);
     f(&mut ctx)
 }

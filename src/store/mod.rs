@@ -206,7 +206,12 @@ pub struct Store {
     /// The setups list's two counts per (user, admin, archived, status):
     /// counting 50,000 rows for every page view is what a busy list costs.
     counts: Mutex<HashMap<CountKey, Counted>>,
+    /// Masks of stored secrets by ciphertext (see `mask`).
+    masks: Mutex<HashMap<String, Option<String>>>,
 }
+
+/// Masks kept at most; the map starts again when full.
+const MASKS: usize = 4096;
 
 type CountKey = (i64, bool, bool, String);
 /// (generation, when, [this view, the other view]).
@@ -228,18 +233,46 @@ type CallRow = (
     String,
 );
 type Row = (String, String, i64, i64, i64, Option<i64>, i64);
-type AnswerRow = (
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    i64,
-    String,
-);
+/// One stored page of answers, as its row reads.
+#[derive(sqlx::FromRow)]
+struct AnswerRow {
+    setup_id: String,
+    page: String,
+    data: String,
+    version: i64,
+    basis: String,
+    problem: Option<String>,
+    checked_note: Option<String>,
+    checked_at: Option<i64>,
+    updated_at: i64,
+    updated_by: String,
+}
+
+impl AnswerRow {
+    /// The page id and its record (the answers are a JSON object).
+    fn into_record(self) -> anyhow::Result<(String, PageRecord)> {
+        let data: BTreeMap<String, String> =
+            serde_json::from_str(&self.data).with_context(|| {
+                format!(
+                    "answers of {}/{} are not a JSON object",
+                    self.setup_id, self.page
+                )
+            })?;
+        Ok((
+            self.page,
+            PageRecord {
+                data,
+                version: self.version,
+                basis: self.basis,
+                problem: self.problem,
+                checked_note: self.checked_note,
+                checked_at: self.checked_at,
+                updated_at: self.updated_at,
+                updated_by: self.updated_by,
+            },
+        ))
+    }
+}
 
 /// The lock beside a database: a second server on the same file would serve
 /// stale copies of setups and sessions, so it is refused at start.
@@ -386,6 +419,7 @@ impl Store {
             ended: Mutex::new(HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
+            masks: Mutex::new(HashMap::new()),
             write: tokio::sync::Mutex::new(()),
         };
         store.upgrade_layouts().await?;
@@ -530,36 +564,10 @@ impl Store {
         .bind(&id)
         .fetch_all(&self.pool)
         .await?;
-        let mut pages = BTreeMap::new();
-        for (
-            setup_id,
-            page,
-            data,
-            version,
-            basis,
-            problem,
-            checked_note,
-            checked_at,
-            updated_at,
-            updated_by,
-        ) in answers
-        {
-            let data: BTreeMap<String, String> = serde_json::from_str(&data)
-                .with_context(|| format!("answers of {setup_id}/{page} are not a JSON object"))?;
-            pages.insert(
-                page,
-                PageRecord {
-                    data,
-                    version,
-                    basis,
-                    problem,
-                    checked_note,
-                    checked_at,
-                    updated_at,
-                    updated_by,
-                },
-            );
-        }
+        let pages = answers
+            .into_iter()
+            .map(AnswerRow::into_record)
+            .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
         Ok(Some(Setup {
             id,
             name,
@@ -1010,6 +1018,25 @@ impl Store {
     /// Clear text of a stored secret; `None` when it cannot be decrypted.
     pub fn reveal(&self, stored: &str) -> Option<String> {
         self.cipher.decrypt(stored)
+    }
+
+    /// A stored secret as pages show it (`fmt::mask`), decrypted once per
+    /// ciphertext: pages are rendered far more often than secrets change.
+    /// Only masks are kept (never the secret), at most `MASKS` of them.
+    pub fn mask(&self, stored: &str) -> Option<String> {
+        if let Ok(m) = self.masks.lock()
+            && let Some(hit) = m.get(stored)
+        {
+            return hit.clone();
+        }
+        let mask = self.reveal(stored).map(|s| crate::fmt::mask(&s));
+        if let Ok(mut m) = self.masks.lock() {
+            if m.len() >= MASKS {
+                m.clear();
+            }
+            m.insert(stored.to_string(), mask.clone());
+        }
+        mask
     }
 
     /// The newest copy into the cache; the least recently used one leaves

@@ -65,6 +65,9 @@ struct Entry {
 }
 
 /// At most `capacity` pages (0: off); the least recently used leaves first.
+/// The buffer a page is rendered into (the largest setup pages are ~20 KB).
+const RENDER_BUFFER: usize = 24 * 1024;
+
 pub struct PageCache {
     capacity: usize,
     pages: RwLock<HashMap<Key, Entry>>,
@@ -97,7 +100,10 @@ impl PageCache {
 
     /// Render a page and answer with it; kept when it has a key.
     pub fn render(&self, key: Option<Key>, page: &impl Template) -> super::error::Result<Response> {
-        let body = Bytes::from(page.render().map_err(anyhow::Error::from)?);
+        // Setup pages are 3-20 KB: one buffer of that size, not a dozen regrowths.
+        let mut out = String::with_capacity(RENDER_BUFFER);
+        page.render_into(&mut out).map_err(anyhow::Error::from)?;
+        let body = Bytes::from(out);
         if let Some(key) = key
             && self.capacity > 0
             && let Ok(mut pages) = self.pages.write()
