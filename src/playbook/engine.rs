@@ -1,7 +1,7 @@
 //! Runs the page declarations: parses a submitted form into stored values,
 //! computes page status and progress from the saved answers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{CHECK_PAGE, Kind, PAGES, Page, Parsed, Parser};
 use crate::domain::S4Host;
@@ -10,17 +10,17 @@ use crate::store::Stored;
 
 /// What parsers, guides and checks can see: the saved answers, overlaid with
 /// the values being submitted on the current page.
+/// A look-up of a stored secret (its clear text, or its mask).
+pub type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 pub struct Ctx<'a> {
     setup: Option<&'a Setup>,
     /// The parsed S/4HANA host, asked for by many guides and prefills.
     s4: std::cell::OnceCell<Option<S4Host>>,
-    /// Every saved answer by key (the first page that has it), built on
-    /// first use: a page view asks for hundreds of answers.
-    index: std::cell::OnceCell<HashMap<&'a str, &'a str>>,
     overlay: BTreeMap<String, String>,
-    reveal: &'a dyn Fn(&str) -> Option<String>,
+    reveal: &'a Lookup<'a>,
     /// A stored secret's mask without decrypting it, where the caller keeps them.
-    mask: Option<&'a dyn Fn(&str) -> Option<String>>,
+    mask: Option<&'a Lookup<'a>>,
     pub now: i64,
 }
 
@@ -29,7 +29,6 @@ impl<'a> Ctx<'a> {
         Ctx {
             setup: Some(setup),
             s4: std::cell::OnceCell::new(),
-            index: std::cell::OnceCell::new(),
             overlay: BTreeMap::new(),
             reveal,
             mask: None,
@@ -48,7 +47,6 @@ impl<'a> Ctx<'a> {
         Ctx {
             setup: None,
             s4: std::cell::OnceCell::new(),
-            index: std::cell::OnceCell::new(),
             overlay: BTreeMap::new(),
             reveal,
             mask: None,
@@ -84,17 +82,7 @@ impl<'a> Ctx<'a> {
         if let Some(v) = self.overlay.get(key) {
             return Some(v.as_str());
         }
-        let setup = self.setup?;
-        let index = self.index.get_or_init(|| {
-            let mut m = HashMap::new();
-            for p in setup.pages.values() {
-                for (k, v) in &p.data {
-                    m.entry(k.as_str()).or_insert(v.as_str());
-                }
-            }
-            m
-        });
-        index.get(key).copied()
+        self.setup?.answer(key)
     }
 
     /// A plain (non-secret) answer, if given.
@@ -549,6 +537,12 @@ impl PageStatus {
 
 /// Status of one page from the saved answers.
 pub fn page_status(page: &Page, setup: &Setup, ctx: &Ctx) -> PageStatus {
+    if let Some(all) = shared_statuses(setup, ctx) {
+        return all
+            .get(page.index())
+            .cloned()
+            .unwrap_or(PageStatus::NotStarted);
+    }
     if page.id == CHECK_PAGE {
         return statuses(setup, ctx).pop().unwrap_or(PageStatus::NotStarted);
     }
@@ -557,6 +551,22 @@ pub fn page_status(page: &Page, setup: &Setup, ctx: &Ctx) -> PageStatus {
 
 /// The status of every page, in page order, each computed once.
 pub fn statuses(setup: &Setup, ctx: &Ctx) -> Vec<PageStatus> {
+    match shared_statuses(setup, ctx) {
+        Some(all) => all.clone(),
+        None => compute_statuses(setup, ctx),
+    }
+}
+
+/// Statuses follow from a revision's answers alone: made once for a
+/// revision the store shares, unless values being submitted overlay them.
+fn shared_statuses<'s>(setup: &'s Setup, ctx: &Ctx) -> Option<&'s Vec<PageStatus>> {
+    if !ctx.overlay.is_empty() || ctx.setup.is_none_or(|s| !std::ptr::eq(s, setup)) {
+        return None;
+    }
+    setup.derived(|| compute_statuses(setup, ctx))
+}
+
+fn compute_statuses(setup: &Setup, ctx: &Ctx) -> Vec<PageStatus> {
     let mut out: Vec<PageStatus> = Vec::with_capacity(PAGES.len());
     for p in PAGES {
         let s = status_with(p, setup, ctx, &out);

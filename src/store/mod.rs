@@ -84,6 +84,69 @@ pub struct Setup {
     /// Bumped by every change, so a shared database's other instances can
     /// tell their cached copy is stale.
     pub rev: i64,
+    /// Every answer by key, made once when the store shares this revision.
+    pub index: AnswerIndex,
+}
+
+/// A setup's answers by key (the first page, in page-id order, that has the
+/// key), so that a page view's hundreds of look-ups do not search every
+/// page. Made by the store for the revisions it shares (never changed after);
+/// a clone, which may be changed, starts without one.
+#[derive(Default)]
+pub struct AnswerIndex {
+    by_key: std::sync::OnceLock<HashMap<String, usize>>,
+    /// What the playbook derives from this revision alone (page statuses),
+    /// made on first use; only on revisions the store shares.
+    derived: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for AnswerIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnswerIndex")
+    }
+}
+
+impl Clone for AnswerIndex {
+    fn clone(&self) -> Self {
+        AnswerIndex::default()
+    }
+}
+
+impl Setup {
+    /// The saved answer of `key`, through the index when there is one.
+    pub fn answer(&self, key: &str) -> Option<&str> {
+        match self.index.by_key.get() {
+            Some(ix) => {
+                let page = self.pages.values().nth(*ix.get(key)?)?;
+                page.data.get(key).map(String::as_str)
+            }
+            None => self
+                .pages
+                .values()
+                .find_map(|p| p.data.get(key))
+                .map(String::as_str),
+        }
+    }
+
+    fn build_index(&self) {
+        let mut ix = HashMap::with_capacity(self.pages.values().map(|p| p.data.len()).sum());
+        for (i, p) in self.pages.values().enumerate() {
+            for k in p.data.keys() {
+                ix.entry(k.clone()).or_insert(i);
+            }
+        }
+        let _ = self.index.by_key.set(ix);
+    }
+
+    /// What `make` derives from this revision alone, made once: only for a
+    /// revision the store shares (which never changes); `None` otherwise.
+    pub fn derived<T: std::any::Any + Send + Sync>(&self, make: impl FnOnce() -> T) -> Option<&T> {
+        self.index.by_key.get()?;
+        self.index
+            .derived
+            .get_or_init(|| Box::new(make()))
+            .downcast_ref::<T>()
+    }
 }
 
 pub enum SaveOutcome {
@@ -587,6 +650,7 @@ impl Store {
                 .collect(),
             pages,
             rev,
+            index: AnswerIndex::default(),
         }))
     }
 
@@ -870,6 +934,7 @@ impl Store {
             members: Vec::new(),
             pages: records,
             rev: 0,
+            index: AnswerIndex::default(),
         };
         let mut setup = setup;
         setup.rev = self.write_derived(&mut tx, &setup).await?;
@@ -1042,6 +1107,7 @@ impl Store {
     /// The newest copy into the cache; the least recently used one leaves
     /// when the cache is full. Callers hold the write lock.
     fn put(&self, setup: Setup) -> anyhow::Result<Arc<Setup>> {
+        setup.build_index();
         let arc = Arc::new(setup);
         let mut cache = self
             .cache
@@ -1094,6 +1160,7 @@ impl Store {
             members: Vec::new(),
             pages: BTreeMap::new(),
             rev: 0,
+            index: AnswerIndex::default(),
         };
         let mut conn = self.pool.acquire().await?;
         let mut setup = setup;
