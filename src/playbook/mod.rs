@@ -284,3 +284,76 @@ pub fn key_label(key: &str) -> &'static str {
         })
         .unwrap_or("")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key an answer can be stored under: fields, what parsers store
+    /// besides, and confirmation items.
+    fn stored_keys() -> Vec<String> {
+        let mut keys = Vec::new();
+        for f in PAGES.iter().flat_map(|p| p.fields.iter()) {
+            keys.push(f.key.to_string());
+            keys.extend(f.also_stores.iter().map(|k| k.to_string()));
+            if let Kind::Confirm(items) = f.kind {
+                keys.extend(items.iter().map(|(id, _)| format!("{}.{id}", f.key)));
+            }
+        }
+        keys
+    }
+
+    /// The table names pages and answer keys as strings: each must resolve,
+    /// or a typo would show only as a page that never completes.
+    #[test]
+    fn every_name_the_page_table_uses_resolves() {
+        let keys = stored_keys();
+        let known = |k: &str| keys.iter().any(|x| x == k);
+        let mut ids: Vec<&str> = PAGES.iter().map(|p| p.id).collect();
+        for p in PAGES {
+            for r in p.requires {
+                assert!(page(r).is_some(), "{}: requires unknown page {r}", p.id);
+            }
+            for k in p.depends_on {
+                assert!(known(k), "{}: depends on unknown answer {k}", p.id);
+            }
+            assert!(p.index() < PAGES.len() && PAGES[p.index()].id == p.id);
+        }
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before, "page ids are unique");
+        for k in pages::SECRET_KEYS {
+            assert!(known(k), "secret {k} is no answer");
+            assert!(home(k).is_some(), "secret {k} has no page");
+        }
+        for (secret, hosts) in pages::SECRET_HOSTS {
+            assert!(is_secret_key(secret), "{secret} is bound but not secret");
+            for (k, _) in hosts.iter() {
+                assert!(known(k), "{secret} is bound to unknown answer {k}");
+            }
+        }
+        for (k, label) in pages::KEY_LABELS {
+            assert!(
+                known(k) && !label.is_empty(),
+                "label for unknown answer {k}"
+            );
+        }
+    }
+
+    /// The pages the flows and checks name by string exist.
+    #[test]
+    fn the_pages_flows_name_exist() {
+        use change::Flow;
+        for p in [
+            s4_setup::S4Setup::PAGE,
+            push_key::PushKey::PAGE,
+            global_ids::GlobalIds::PAGE,
+            trust::Rotation::PAGE,
+            btp_destination::Destination::PAGE,
+        ] {
+            assert!(page(p).is_some(), "{p}");
+        }
+        assert!(page(CHECK_PAGE).is_some());
+    }
+}

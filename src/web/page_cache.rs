@@ -216,6 +216,7 @@ mod tests {
             members: Vec::new(),
             pages: Default::default(),
             rev,
+            index: Default::default(),
         }
     }
 
