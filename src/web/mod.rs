@@ -5,18 +5,21 @@ mod admin;
 mod auth;
 mod change;
 mod customer_user;
+mod downloads;
 pub mod error;
+mod export;
 mod form;
-mod handover;
 mod page_cache;
 mod pages;
 mod push_key;
+mod report;
 mod s4_setup;
 mod s4_users;
 mod setups;
 mod state;
 mod throttle;
 mod trust;
+mod verify;
 
 pub use auth::{KeptForms, encode, safe_next};
 pub use customer_user::CustomerTokens;
@@ -66,7 +69,7 @@ pub fn router(state: State) -> Router {
             post(change::apply::<Destination>),
         )
         .route("/setups/{id}/calls", get(actions::calls))
-        .route("/setups/{id}/verify", get(handover::verify_form).post(handover::verify_run))
+        .route("/setups/{id}/verify", get(verify::verify_form).post(verify::verify_run))
         .route("/setups/{id}/customer-user", get(customer_user::show).post(customer_user::paste))
         .route("/setups/{id}/customer-user/forget", post(customer_user::forget))
         .route("/customer-user/callback", get(customer_user::callback))
@@ -82,19 +85,19 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-users/credentials", post(s4_users::credentials))
         .route("/setups/{id}/s4-users/plan", post(change::plan::<GlobalIds>))
         .route("/setups/{id}/s4-users/apply", post(change::apply::<GlobalIds>))
-        .route("/setups/{id}/certificate/{file}", get(handover::trust_certificate))
+        .route("/setups/{id}/certificate/{file}", get(downloads::trust_certificate))
         .route("/setups/{id}/trust", get(trust::show))
         .route("/setups/{id}/trust/read", post(trust::read))
         .route("/setups/{id}/trust/passive.pem", get(trust::passive_pem))
         .route("/setups/{id}/trust/{change}", post(trust::confirm))
-        .route("/setups/{id}/report", get(handover::report_page))
-        .route("/setups/{id}/next", get(handover::next_page))
-        .route("/setups/{id}/report.md", get(handover::report_markdown))
-        .route("/setups/{id}/destination.properties", get(handover::properties))
-        .route("/setups/{id}/destination.json", get(handover::destination_json))
-        .route("/setups/{id}/global-user-ids.csv", get(handover::global_user_ids))
-        .route("/setups/{id}/export", get(handover::export_form).post(handover::export))
-        .route("/import", get(handover::import_form).post(handover::import))
+        .route("/setups/{id}/report", get(report::report_page))
+        .route("/setups/{id}/next", get(report::next_page))
+        .route("/setups/{id}/report.md", get(report::report_markdown))
+        .route("/setups/{id}/destination.properties", get(downloads::properties))
+        .route("/setups/{id}/destination.json", get(downloads::destination_json))
+        .route("/setups/{id}/global-user-ids.csv", get(downloads::global_user_ids))
+        .route("/setups/{id}/export", get(export::export_form).post(export::export))
+        .route("/import", get(export::import_form).post(export::import))
         .route("/healthz", get(health))
         .route("/static/app.css", get(crate::assets::css))
         .route("/static/app.js", get(crate::assets::js))
