@@ -7,10 +7,10 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::AppState;
-use super::auth::{Editor, SetupHead, Viewer, setup_page};
 use super::change::{ChangeView, FlowPage};
 use super::error::{AppError, Result};
 use super::setups::with_ctx;
+use super::{Editor, SetupHead, Viewer, setup_page};
 use crate::fmt;
 use crate::playbook::Page;
 use crate::playbook::actions::Action;

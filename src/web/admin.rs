@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Manager, Nav, SetupHead, Viewer, setup_page};
 use super::error::{AppError, Result};
 use super::form::Submitted;
+use super::{CurrentUser, Manager, Nav, SetupHead, Viewer, setup_page};
 use crate::store::Role;
 use crate::{INVITE_VALID_SECS, domain, fmt, playbook};
 

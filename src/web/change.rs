@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::AppState;
-use super::auth::Editor;
+use super::Editor;
 use super::error::Result;
 use super::form::Submitted;
 use crate::playbook::change::{Flow, Plan};

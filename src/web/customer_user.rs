@@ -12,10 +12,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{COOKIE, Editor, SetupHead, cookie_value, setup_page};
 use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::setups::with_ctx;
+use super::{COOKIE, Editor, SetupHead, cookie_value, setup_page};
 use crate::playbook::verify::CustomerUser;
 use crate::sap::{Calls, xsuaa};
 use crate::store::accounts::token_hash;

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::Viewer;
+use super::Viewer;
 use super::error::{AppError, Result};
 use super::setups::with_ctx;
 use crate::handover;

@@ -8,10 +8,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Nav, Need, SetupHead, Viewer, can, setup_page};
 use super::downloads::{attachment, file_stem};
 use super::error::{AppError, Result};
 use super::form::Submitted;
+use super::{CurrentUser, Nav, Need, SetupHead, Viewer, can, setup_page};
 use crate::handover::{self, Export, ExportPage};
 use crate::playbook::{self, PAGES};
 use crate::store::{Setup, Stored, User};
@@ -83,7 +83,7 @@ pub async fn export(
                 "Enter your own password to export the secrets".to_string(),
             ));
         } else if errors.is_empty()
-            && super::auth::check_password(&state, &me.name, password, &peer)
+            && super::login::check_password(&state, &me.name, password, &peer)
                 .await?
                 .is_none_or(|u| u.id != me.id)
         {

@@ -1,29 +1,39 @@
 //! HTTP layer: one flat route table, handlers per area, security headers.
 
+mod access;
 mod actions;
 mod admin;
-mod auth;
 mod change;
 mod customer_user;
 mod downloads;
 pub mod error;
 mod export;
 mod form;
+mod kept_forms;
+mod layout;
+mod login;
 mod page_cache;
 mod pages;
 mod push_key;
 mod report;
 mod s4_setup;
 mod s4_users;
+mod session;
 mod setups;
 mod state;
 mod throttle;
 mod trust;
+mod urls;
 mod verify;
 
-pub use auth::{KeptForms, encode, safe_next};
+pub use kept_forms::KeptForms;
+pub use urls::{encode, safe_next};
+// What every handler module shares: access, the page chrome, the session.
+use access::{Editor, Manager, Need, Viewer, can};
 pub use customer_user::CustomerTokens;
+use layout::{Nav, SetupHead, setup_page};
 pub use page_cache::PageCache;
+use session::{COOKIE, CurrentUser, cookie_value};
 pub use state::{AppState, State};
 pub use throttle::Throttle;
 
@@ -45,7 +55,7 @@ use error::AppError;
 pub const BODY_LIMIT: usize = 512 * 1024;
 
 pub fn router(state: State) -> Router {
-    let keep = axum::middleware::from_fn_with_state(state.clone(), auth::keep_form_on_expiry);
+    let keep = axum::middleware::from_fn_with_state(state.clone(), kept_forms::keep_form_on_expiry);
     Router::new()
         .route("/", get(setups::list))
         .route("/setups", post(setups::create))
@@ -54,9 +64,9 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/archive", post(setups::archive))
         .route("/setups/{id}/restore", post(setups::restore))
         .route("/setups/{id}/pages/{page}", get(pages::show).post(pages::save).layer(keep))
-        .route("/login", get(auth::login_form).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/invite/{token}", get(auth::invite_form).post(auth::invite))
+        .route("/login", get(login::login_form).post(login::login))
+        .route("/logout", post(login::logout))
+        .route("/invite/{token}", get(login::invite_form).post(login::invite))
         .route("/admin/users", get(admin::users).post(admin::add_user))
         .route("/admin/users/{name}/reset", post(admin::reset_user))
         .route("/setups/{id}/members", get(admin::members).post(admin::add_member))

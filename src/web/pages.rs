@@ -8,11 +8,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{Editor, Need, SetupHead, Viewer, can, setup_page};
 use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::page_cache;
 use super::setups::with_ctx;
+use super::{Editor, Need, SetupHead, Viewer, can, setup_page};
 use crate::domain;
 use crate::fmt;
 use crate::playbook::actions::{self, Action};

@@ -7,9 +7,9 @@ use askama_web::WebTemplate;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::auth::{SetupHead, setup_page};
 use super::change::{ChangeView, FlowPage};
 use super::setups::with_ctx;
+use super::{SetupHead, setup_page};
 use crate::playbook::change::Plan;
 use crate::playbook::push_key::PushKey;
 use crate::store::{Setup, User};

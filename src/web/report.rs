@@ -5,12 +5,12 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::Response;
 
-use super::auth::{SetupHead, Viewer, setup_page};
 use super::downloads::{attachment, file_stem};
 use super::error::Result;
 use super::pages::{answer_rows, section_title};
 use super::setups::with_ctx;
 use super::verify::{CheckView, last_online, views};
+use super::{SetupHead, Viewer, setup_page};
 use crate::fmt;
 use crate::playbook::verify::{self, Check, Verdict};
 use crate::playbook::{self, PAGES};

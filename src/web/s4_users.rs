@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::auth::{Editor, SetupHead, setup_page};
 use super::change::{ChangeView, FlowPage};
 use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::setups::with_ctx;
+use super::{Editor, SetupHead, setup_page};
 use crate::playbook::change::{Fill, Flow, Plan};
 use crate::playbook::global_ids::GlobalIds;
 use crate::sap::Calls;

@@ -5,10 +5,10 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{CurrentUser, Manager, Nav, Need, SetupHead, Viewer, can, setup_page};
 use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::page_cache;
+use super::{CurrentUser, Manager, Nav, Need, SetupHead, Viewer, can, setup_page};
 use crate::domain;
 use crate::fmt;
 use crate::playbook::{self, Ctx, PAGES, PageStatus};

@@ -9,11 +9,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::auth::{Editor, SetupHead, setup_page};
 use super::change::WAIT_ORDERED;
 use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::setups::with_ctx;
+use super::{Editor, SetupHead, setup_page};
 use crate::fmt;
 use crate::playbook;
 use crate::playbook::trust::{Certificates, Change, Rotation};

@@ -4,9 +4,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 
-use super::auth::{Editor, Need, SetupHead, Viewer, can, setup_page};
 use super::error::Result;
 use super::setups::with_ctx;
+use super::{Editor, Need, SetupHead, Viewer, can, setup_page};
 use crate::fmt;
 use crate::playbook::verify::{self, Check, Verdict};
 use crate::sap::Calls;
