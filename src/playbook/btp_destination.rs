@@ -3,6 +3,7 @@
 //! destination to the same S/4HANA system: failure mode 9), a plan property by
 //! property, and after confirmation the write and a read back to compare.
 
+use super::ids;
 use serde_json::{Map, Value};
 
 use super::Ctx;
@@ -121,7 +122,7 @@ impl Flow for Destination {
     /// Created or updated.
     type Output = &'static str;
 
-    const PAGE: &'static str = "step-4";
+    const PAGE: &'static str = ids::DESTINATION;
     const SYSTEM: &'static str = "BTP";
     const SOURCE: &'static str = "Destination service API";
     const OUTCOME_ON_PAGE: bool = true;

@@ -3,6 +3,7 @@
 //! user UUID the look-up found; after confirmation the differing ones are
 //! written (PATCH, else PUT) and read back. Bounded concurrency throughout.
 
+use super::ids;
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -161,7 +162,7 @@ impl Flow for GlobalIds {
     type Current = Vec<Row>;
     type Output = ();
 
-    const PAGE: &'static str = "step-6";
+    const PAGE: &'static str = ids::APPROVERS;
     const SYSTEM: &'static str = "S/4HANA";
     const SOURCE: &'static str = "S/4HANA API";
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {

@@ -153,6 +153,23 @@ impl Page {
 
 pub const CHECK_PAGE: &str = "check";
 
+/// Every page's id, named once: each use elsewhere is checked by the compiler
+/// (the ids themselves are stored with answers and exports: never renamed).
+pub mod ids {
+    pub const FACTS: &str = "facts";
+    pub const SUBACCOUNT: &str = "step-1";
+    pub const IAS_TRUST: &str = "step-2";
+    pub const BOOSTER: &str = "booster";
+    pub const TASK_CENTER_KEY: &str = "step-3-1";
+    pub const TRUST_CERTIFICATE: &str = "step-3-2";
+    pub const COMM_USER: &str = "step-3-3";
+    pub const COMM_SYSTEM: &str = "step-3-4";
+    pub const COMM_ARRANGEMENT: &str = "step-3-5";
+    pub const DESTINATION: &str = "step-4";
+    pub const WORK_ZONE: &str = "step-5";
+    pub const APPROVERS: &str = "step-6";
+}
+
 pub fn page(id: &str) -> Option<&'static Page> {
     PAGES.iter().find(|p| p.id == id)
 }
@@ -355,5 +372,25 @@ mod tests {
             assert!(page(p).is_some(), "{p}");
         }
         assert!(page(CHECK_PAGE).is_some());
+        let named = [
+            ids::FACTS,
+            ids::SUBACCOUNT,
+            ids::IAS_TRUST,
+            ids::BOOSTER,
+            ids::TASK_CENTER_KEY,
+            ids::TRUST_CERTIFICATE,
+            ids::COMM_USER,
+            ids::COMM_SYSTEM,
+            ids::COMM_ARRANGEMENT,
+            ids::DESTINATION,
+            ids::WORK_ZONE,
+            ids::APPROVERS,
+            CHECK_PAGE,
+        ];
+        // Each page is named once, and each name is a page.
+        assert_eq!(named.len(), PAGES.len());
+        for id in named {
+            assert!(page(id).is_some(), "{id}");
+        }
     }
 }

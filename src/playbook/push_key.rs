@@ -3,6 +3,7 @@
 //! the consultant confirmed it — the creation. Existing ones are reused,
 //! nothing is ever deleted (F.3: deleting the last instance erases all data).
 
+use super::ids;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -270,7 +271,7 @@ impl Flow for PushKey {
     /// The new key's credentials, as pasted keys are.
     type Output = String;
 
-    const PAGE: &'static str = "step-3-1";
+    const PAGE: &'static str = ids::TASK_CENTER_KEY;
     const SYSTEM: &'static str = "Service Manager";
     const SOURCE: &'static str = "Service Manager API";
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
@@ -323,7 +324,7 @@ impl Flow for PushKey {
     }
     fn fills(&self, _w: &Wanted, key: &String) -> Vec<Fill> {
         vec![Fill {
-            page: "step-3-1",
+            page: ids::TASK_CENTER_KEY,
             values: vec![("push_key", key.clone())],
             ticked_by: None,
         }]

@@ -4,6 +4,7 @@
 //! inbound user, arrangement), creating what is missing and updating what
 //! differs — never deleting, never duplicating.
 
+use super::ids;
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -543,7 +544,7 @@ impl Flow for S4Setup {
     type Current = Current;
     type Output = Written;
 
-    const PAGE: &'static str = "step-3-3";
+    const PAGE: &'static str = ids::COMM_USER;
     const SYSTEM: &'static str = "S/4HANA";
     const SOURCE: &'static str = "S/4HANA API";
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
@@ -577,7 +578,7 @@ impl Flow for S4Setup {
             return Ok(Vec::new());
         }
         Ok(vec![Fill {
-            page: "step-3-3",
+            page: ids::COMM_USER,
             values: vec![
                 ("comm_user", w.user.clone()),
                 ("comm_password", strong_password()?),
@@ -617,12 +618,12 @@ impl Flow for S4Setup {
         }
         vec![
             Fill {
-                page: "step-3-3",
+                page: ids::COMM_USER,
                 values: vec![("comm_user", w.user.clone())],
                 ticked_by: by,
             },
             Fill {
-                page: "step-3-4",
+                page: ids::COMM_SYSTEM,
                 values: vec![
                     ("comm_system_id", w.system_id.clone()),
                     ("comm_system_name", w.system_name.clone()),
@@ -630,7 +631,7 @@ impl Flow for S4Setup {
                 ticked_by: by,
             },
             Fill {
-                page: "step-3-5",
+                page: ids::COMM_ARRANGEMENT,
                 values: step35,
                 ticked_by: by,
             },

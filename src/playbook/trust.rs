@@ -6,6 +6,7 @@
 
 use super::Ctx;
 use super::change::{FieldRow, Fill, Flow, Item, Plan, Progress, Report, Todo};
+use super::ids;
 use crate::domain::{DestinationKey, TrustCertificate};
 use crate::sap::destinations::{self, Session, Trust};
 use crate::sap::{Calls, SapClient};
@@ -141,7 +142,7 @@ impl Flow for Rotation {
     /// The certificate SAP made (PEM).
     type Output = String;
 
-    const PAGE: &'static str = "step-3-2";
+    const PAGE: &'static str = ids::TRUST_CERTIFICATE;
     const SYSTEM: &'static str = "The Destination service";
     const SOURCE: &'static str = "Destination service API";
 
@@ -214,7 +215,7 @@ impl Flow for Rotation {
         match self.0 {
             Change::Passive => Vec::new(),
             Change::Rotate | Change::Renew => vec![Fill {
-                page: "step-3-2",
+                page: ids::TRUST_CERTIFICATE,
                 values: vec![("certificate_text", pem.clone())],
                 ticked_by: None,
             }],

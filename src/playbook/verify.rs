@@ -2,6 +2,7 @@
 //! as pass / warning / fail with one sentence and the page that fixes it.
 //! Offline checks need no credentials; online checks call SAP concurrently.
 
+use super::ids;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -134,7 +135,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
         None => out.push(check(
             "hosts",
             "S/4HANA hosts",
-            "facts",
+            ids::FACTS,
             Skipped,
             "Enter the S/4HANA host first.",
         )),
@@ -156,9 +157,9 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 problems.push(e);
             }
             out.push(if problems.is_empty() {
-                check("hosts", "S/4HANA hosts", "step-3-5", Pass, format!("The destination URL is https://{} without a path, the audience has no -api, the token URL ends in /sap/bc/sec/oauth2/token, and every value names tenant {}.", s4.api_host(), s4.tenant_number()))
+                check("hosts", "S/4HANA hosts", ids::COMM_ARRANGEMENT, Pass, format!("The destination URL is https://{} without a path, the audience has no -api, the token URL ends in /sap/bc/sec/oauth2/token, and every value names tenant {}.", s4.api_host(), s4.tenant_number()))
             } else {
-                check("hosts", "S/4HANA hosts", "step-3-5", Fail, problems.join(" "))
+                check("hosts", "S/4HANA hosts", ids::COMM_ARRANGEMENT, Fail, problems.join(" "))
             });
         }
     }
@@ -167,7 +168,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
         None => out.push(check(
             "service-key",
             "Service key matches the subaccount",
-            "step-3-1",
+            ids::TASK_CENTER_KEY,
             Skipped,
             "No Task Center service key yet.",
         )),
@@ -182,14 +183,14 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 Ok(()) => check(
                     "service-key",
                     "Service key matches the subaccount",
-                    "step-3-1",
+                    ids::TASK_CENTER_KEY,
                     Pass,
                     "The key's token URL names the setup's subdomain and region.",
                 ),
                 Err(e) => check(
                     "service-key",
                     "Service key matches the subaccount",
-                    "step-3-1",
+                    ids::TASK_CENTER_KEY,
                     Fail,
                     e,
                 ),
@@ -207,30 +208,30 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 Ok(()) => check(
                     "cert-cn",
                     "Trust certificate belongs to the subaccount",
-                    "step-3-2",
+                    ids::TRUST_CERTIFICATE,
                     Pass,
                     format!("The CN {cn} has SAP's format and names the subaccount."),
                 ),
                 Err(e) => check(
                     "cert-cn",
                     "Trust certificate belongs to the subaccount",
-                    "step-3-2",
+                    ids::TRUST_CERTIFICATE,
                     Fail,
                     e,
                 ),
             });
             let days = (not_after - ctx.now) / 86_400;
             out.push(if not_after < ctx.now {
-                check("cert-validity", "Trust certificate is valid", "step-3-2", Fail, format!("It expired on {}: token requests fail until a renewed certificate is uploaded to S/4HANA.", crate::fmt::date(not_after)))
+                check("cert-validity", "Trust certificate is valid", ids::TRUST_CERTIFICATE, Fail, format!("It expired on {}: token requests fail until a renewed certificate is uploaded to S/4HANA.", crate::fmt::date(not_after)))
             } else if days < 60 {
-                check("cert-validity", "Trust certificate is valid", "step-3-2", Warning, format!("It expires in {days} days ({}); renew it and upload it to S/4HANA again before then.", crate::fmt::date(not_after)))
+                check("cert-validity", "Trust certificate is valid", ids::TRUST_CERTIFICATE, Warning, format!("It expires in {days} days ({}); renew it and upload it to S/4HANA again before then.", crate::fmt::date(not_after)))
             } else {
-                check("cert-validity", "Trust certificate is valid", "step-3-2", Pass, format!("Valid until {}.", crate::fmt::date(not_after)))
+                check("cert-validity", "Trust certificate is valid", ids::TRUST_CERTIFICATE, Pass, format!("Valid until {}.", crate::fmt::date(not_after)))
             });
             out.push(confirmation(
                 ctx,
                 &["step34_confirm.saml_issuer", "step34_confirm.signing_cert"],
-                ("saml-issuer", "SAML issuer equals the certificate CN", "step-3-4"),
+                ("saml-issuer", "SAML issuer equals the certificate CN", ids::COMM_SYSTEM),
                 format!("the certificate is uploaded and the issuer is {cn}."),
                 format!("The OAuth 2.0 SAML Issuer must be exactly {cn}; anything else gives \"There is no trust between entities\"."),
             ));
@@ -238,7 +239,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
         _ => out.push(check(
             "cert-cn",
             "Trust certificate",
-            "step-3-2",
+            ids::TRUST_CERTIFICATE,
             Skipped,
             "No trust certificate yet.",
         )),
@@ -250,25 +251,25 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
     out.push(match (mapping, inbound) {
         (true, true) => {
             let by = confirmed_by(ctx, &["step34_confirm.mapping_mode", "step34_confirm.inbound_user", "step35_confirm.oauth"]).unwrap_or_default();
-            check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-4", Confirmed, format!("{by}: mapping mode User UUID, inbound user with OAuth 2.0."))
+            check("mapping", "User mapping and OAuth 2.0 inbound user", ids::COMM_SYSTEM, Confirmed, format!("{by}: mapping mode User UUID, inbound user with OAuth 2.0."))
         }
-        (false, _) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-4", NotConfirmed, "User ID Mapping Mode User UUID is not confirmed; with User Name every token request fails with \"no user found with alias\"."),
-        (true, false) => check("mapping", "User mapping and OAuth 2.0 inbound user", "step-3-5", NotConfirmed, "The OAuth 2.0 inbound user is not confirmed; the user/password entry makes the replication calls fail with 401."),
+        (false, _) => check("mapping", "User mapping and OAuth 2.0 inbound user", ids::COMM_SYSTEM, NotConfirmed, "User ID Mapping Mode User UUID is not confirmed; with User Name every token request fails with \"no user found with alias\"."),
+        (true, false) => check("mapping", "User mapping and OAuth 2.0 inbound user", ids::COMM_ARRANGEMENT, NotConfirmed, "The OAuth 2.0 inbound user is not confirmed; the user/password entry makes the replication calls fail with 401."),
     });
     // The destination the wizard writes.
     match ctx.get("destination_name") {
         None => out.push(check(
             "destination",
             "Destination properties",
-            "step-4",
+            ids::DESTINATION,
             Skipped,
             "Step 4 is not saved yet.",
         )),
         Some(name) => {
             out.push(match domain::DestinationName::parse(name) {
-                Ok(c) if c.warnings.is_empty() => check("dest-name", "Destination name length", "step-4", Pass, format!("{name} has {} characters (16 at most is safe).", name.len())),
-                Ok(_) => check("dest-name", "Destination name length", "step-4", Warning, format!("{name} has {} characters; names over 16 are known to put the connector in Error.", name.len())),
-                Err(e) => check("dest-name", "Destination name length", "step-4", Fail, e),
+                Ok(c) if c.warnings.is_empty() => check("dest-name", "Destination name length", ids::DESTINATION, Pass, format!("{name} has {} characters (16 at most is safe).", name.len())),
+                Ok(_) => check("dest-name", "Destination name length", ids::DESTINATION, Warning, format!("{name} has {} characters; names over 16 are known to put the connector in Error.", name.len())),
+                Err(e) => check("dest-name", "Destination name length", ids::DESTINATION, Fail, e),
             });
             let d = super::destination(ctx, false);
             let get = |k: &str| {
@@ -294,16 +295,16 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 missing.push("URL still points to sample_url.com".into());
             }
             out.push(if missing.is_empty() {
-                check("tc-properties", "Task Center properties", "step-4", Pass, format!("tc.enabled=true, tc.provider_type=S/4HANACloud, userIdSource=user_uuid, sap-client={}.", get("URL.queries.sap-client")))
+                check("tc-properties", "Task Center properties", ids::DESTINATION, Pass, format!("tc.enabled=true, tc.provider_type=S/4HANACloud, userIdSource=user_uuid, sap-client={}.", get("URL.queries.sap-client")))
             } else {
-                check("tc-properties", "Task Center properties", "step-4", Fail, missing.join("; "))
+                check("tc-properties", "Task Center properties", ids::DESTINATION, Fail, missing.join("; "))
             });
             let notif = get("tc.notifications.enabled");
             out.push(if notif.is_empty() || notif == "true" || notif == "false" {
                 check(
                     "notifications",
                     "tc.notifications.enabled",
-                    "step-4",
+                    ids::DESTINATION,
                     Pass,
                     if notif.is_empty() {
                         "Not set (allowed).".to_string()
@@ -315,7 +316,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 check(
                     "notifications",
                     "tc.notifications.enabled",
-                    "step-4",
+                    ids::DESTINATION,
                     Warning,
                     "Only true or false are valid; anything else puts the connector in Warning.",
                 )
@@ -324,40 +325,40 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 Some("standard") => check(
                     "plan",
                     "Task Center service plan",
-                    "booster",
+                    ids::BOOSTER,
                     Warning,
                     "Failure mode 23: the standard plan was retired on 2025-11-15. An existing instance keeps working, but a new one needs build-default or all-tasks; plan the move before the instance has to be recreated.",
                 ),
-                Some(p) => check("plan", "Task Center service plan", "booster", Pass, format!("{p}.")),
-                None => check("plan", "Task Center service plan", "booster", Skipped, "Not answered yet (step 2.2)."),
+                Some(p) => check("plan", "Task Center service plan", ids::BOOSTER, Pass, format!("{p}.")),
+                None => check("plan", "Task Center service plan", ids::BOOSTER, Skipped, "Not answered yet (step 2.2)."),
             });
             let days = get("tc.inbox.pull.days");
             out.push(match (days.parse::<u16>(), ctx.get("plan")) {
                 _ if days.is_empty() => check(
                     "pull-days",
                     "tc.inbox.pull.days",
-                    "step-4",
+                    ids::DESTINATION,
                     Pass,
                     "Not set: the last 90 days are loaded.",
                 ),
                 (Ok(n), Some("all-tasks")) if n <= 180 => check(
                     "pull-days",
                     "tc.inbox.pull.days",
-                    "step-4",
+                    ids::DESTINATION,
                     Pass,
                     format!("{n} days."),
                 ),
                 (Ok(n), _) if n <= 180 => check(
                     "pull-days",
                     "tc.inbox.pull.days",
-                    "step-4",
+                    ids::DESTINATION,
                     Warning,
                     "Works only with the all-tasks plan; step 2.2 does not say all-tasks.",
                 ),
                 _ => check(
                     "pull-days",
                     "tc.inbox.pull.days",
-                    "step-4",
+                    ids::DESTINATION,
                     Fail,
                     "Must be a number from 0 to 180.",
                 ),
@@ -366,7 +367,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 check(
                     "push",
                     "tc.clientId and push",
-                    "step-4",
+                    ids::DESTINATION,
                     Pass,
                     "tc.clientId is set because S/4HANA pushes task changes.",
                 )
@@ -374,7 +375,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 check(
                     "push",
                     "tc.clientId and push",
-                    "step-4",
+                    ids::DESTINATION,
                     Pass,
                     "tc.clientId is left out until push is configured in S/4HANA.",
                 )
@@ -385,14 +386,18 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
     out.push(confirmation(
         ctx,
         &["step2_confirm.same_tenant"],
-        ("ias-tenant", "One Identity Authentication tenant", "step-2"),
+        (
+            "ias-tenant",
+            "One Identity Authentication tenant",
+            ids::IAS_TRUST,
+        ),
         "BTP and S/4HANA use the same tenant.",
         "With different tenants no user matches and tasks reach nobody.",
     ));
     out.push(confirmation(
         ctx,
         &["step2_confirm.subject_uuid"],
-        ("subject-name", "Subject name identifier is the User UUID", "step-2"),
+        ("subject-name", "Subject name identifier is the User UUID", ids::IAS_TRUST),
         "the subaccount's IAS application sends the User UUID.",
         "Failure mode 19: with the e-mail as subject name identifier, tasks are not attributed to their users. Verify with a customer user reads it from their token.",
     ));
@@ -400,11 +405,17 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
         None => out.push(check(
             "global-ids",
             "Global User IDs",
-            "step-6",
+            ids::APPROVERS,
             Skipped,
             "No approvers entered yet.",
         )),
-        Some(Err(e)) => out.push(check("global-ids", "Global User IDs", "step-6", Fail, e)),
+        Some(Err(e)) => out.push(check(
+            "global-ids",
+            "Global User IDs",
+            ids::APPROVERS,
+            Fail,
+            e,
+        )),
         Some(Ok(a)) => {
             let missing: Vec<&str> = a
                 .value
@@ -416,7 +427,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 check(
                     "global-ids",
                     "Global User IDs",
-                    "step-6",
+                    ids::APPROVERS,
                     Warning,
                     format!(
                         "No Global User ID yet for {}: their tasks will not reach them.",
@@ -427,7 +438,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 check(
                     "global-ids",
                     "Global User IDs",
-                    "step-6",
+                    ids::APPROVERS,
                     Warning,
                     a.warnings.join(" "),
                 )
@@ -435,7 +446,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
                 check(
                     "global-ids",
                     "Global User IDs",
-                    "step-6",
+                    ids::APPROVERS,
                     Pass,
                     format!(
                         "All {} approvers have a well-formed Global User ID.",
@@ -533,7 +544,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             None => check(
                 "online-token",
                 "Task Center key gets a token",
-                "step-3-1",
+                ids::TASK_CENTER_KEY,
                 Skipped,
                 "No service key saved.",
             ),
@@ -541,14 +552,14 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
                 Ok(_) => check(
                     "online-token",
                     "Task Center key gets a token",
-                    "step-3-1",
+                    ids::TASK_CENTER_KEY,
                     Pass,
                     "SAP issued a token for the service key.",
                 ),
                 Err(e) => check(
                     "online-token",
                     "Task Center key gets a token",
-                    "step-3-1",
+                    ids::TASK_CENTER_KEY,
                     Fail,
                     e.explain(),
                 ),
@@ -560,7 +571,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             return vec![check(
                 "online-destination",
                 "Destination in BTP",
-                "step-4",
+                ids::DESTINATION,
                 Skipped,
                 "Needs the Destination service key (step 3.2) and step 4.",
             )];
@@ -580,7 +591,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             return check(
                 "online-users",
                 "Approvers exist in Identity Authentication",
-                "step-6",
+                ids::APPROVERS,
                 Skipped,
                 "Needs the IAS administrator credentials (step 2.1) and approvers (step 6).",
             );
@@ -600,7 +611,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
                     return check(
                         "online-users",
                         "Approvers exist in Identity Authentication",
-                        "step-6",
+                        ids::APPROVERS,
                         Fail,
                         err.explain(),
                     );
@@ -611,7 +622,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             check(
                 "online-users",
                 "Approvers exist in Identity Authentication",
-                "step-6",
+                ids::APPROVERS,
                 Pass,
                 format!("All {} approvers were found.", emails.len()),
             )
@@ -619,7 +630,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             check(
                 "online-users",
                 "Approvers exist in Identity Authentication",
-                "step-6",
+                ids::APPROVERS,
                 Fail,
                 format!("Not found: {}.", missing.join(", ")),
             )
@@ -664,24 +675,24 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
 fn token_failure(error: &str, user: &str) -> (&'static str, String) {
     let e = error.to_ascii_lowercase();
     if e.contains("cannot determine user") {
-        ("step-4", "The Destination service did not see a user (failure mode 22): sign in as a customer user again.".into())
+        (ids::DESTINATION, "The Destination service did not see a user (failure mode 22): sign in as a customer user again.".into())
     } else if e.contains("no trust") || e.contains("issuer") || e.contains("signature") {
-        ("step-3-4", "Failure mode 4: S/4HANA does not trust BTP's assertion. In Communication Systems, set OAuth 2.0 SAML Issuer to the trust certificate's CN and upload the current trust certificate.".into())
+        (ids::COMM_SYSTEM, "Failure mode 4: S/4HANA does not trust BTP's assertion. In Communication Systems, set OAuth 2.0 SAML Issuer to the trust certificate's CN and upload the current trust certificate.".into())
     } else if e.contains("no user found")
         || e.contains("alias")
         || e.contains("user id could not be determined")
     {
         (
-            "step-6",
+            ids::APPROVERS,
             format!(
                 "Failure mode 5: S/4HANA found no business user for {user}. Check that the business user's Global User ID is the IAS user UUID (step 6), that the communication system's User ID Mapping Mode is User UUID (step 3.4), and that the destination's userIdSource is user_uuid."
             ),
         )
     } else if e.contains("invalid_client") || e.contains("401") {
-        ("step-3-3", "S/4HANA refused the communication user: check its name (the OAuth client ID), its password, and that the arrangement's inbound user uses OAuth 2.0 (failure mode 10).".into())
+        (ids::COMM_USER, "S/4HANA refused the communication user: check its name (the OAuth client ID), its password, and that the arrangement's inbound user uses OAuth 2.0 (failure mode 10).".into())
     } else {
         (
-            "step-3-4",
+            ids::COMM_SYSTEM,
             "S/4HANA refused the token request; SAP's text is above.".into(),
         )
     }
@@ -697,22 +708,22 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
         (
             "online-user-exchange",
             "S/4HANA gives a token for a real user",
-            "step-4",
+            ids::DESTINATION,
         ),
         (
             "online-connector",
             "Task Center's connector for the destination",
-            "step-4",
+            ids::DESTINATION,
         ),
         (
             "online-service-status",
             "Mandatory service destinations",
-            "booster",
+            ids::BOOSTER,
         ),
         (
             "online-tasks",
             "Tasks arrive for the signed-in approver",
-            "step-6",
+            ids::APPROVERS,
         ),
     ];
     let Some(user) = &i.user else {
@@ -779,7 +790,7 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
         check(
             id,
             title,
-            "step-3-1",
+            ids::TASK_CENTER_KEY,
             Skipped,
             "Needs the Task Center service key (step 3.1).",
         )
@@ -976,7 +987,7 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
 const APPLICATION: (&str, &str, &str) = (
     "online-ias-application",
     "The subaccount's IAS application sends the User UUID",
-    "step-2",
+    ids::IAS_TRUST,
 );
 
 /// Failure mode 19, read from the Application Directory: the subaccount's
@@ -1064,7 +1075,7 @@ fn application_subject(apps: &[Value], subaccount: Option<&str>) -> Check {
 const SUBJECT: (&str, &str, &str) = (
     "online-subject",
     "IAS sends the user UUID as subject name identifier",
-    "step-2",
+    ids::IAS_TRUST,
 );
 
 /// Failure mode 19, read off the user's own token: its `user_name` claim
@@ -1117,7 +1128,7 @@ async fn destination_checks(
         vec![check(
             "online-destination",
             "Destination in BTP",
-            "step-4",
+            ids::DESTINATION,
             Fail,
             e.explain(),
         )]
@@ -1134,7 +1145,7 @@ async fn destination_checks(
         Ok(None) => out.push(check(
             "online-destination",
             "Destination in BTP",
-            "step-4",
+            ids::DESTINATION,
             Fail,
             format!("There is no destination {name} in the subaccount yet: create it in step 4."),
         )),
@@ -1158,7 +1169,7 @@ async fn destination_checks(
                 check(
                     "online-destination",
                     "Destination in BTP",
-                    "step-4",
+                    ids::DESTINATION,
                     Pass,
                     format!("{name} exists and equals what the wizard would write."),
                 )
@@ -1166,7 +1177,7 @@ async fn destination_checks(
                 check(
                     "online-destination",
                     "Destination in BTP",
-                    "step-4",
+                    ids::DESTINATION,
                     Fail,
                     format!("{name} differs: {}.", diffs.join("; ")),
                 )
@@ -1177,7 +1188,7 @@ async fn destination_checks(
         Err(e) => out.push(check(
             "online-duplicates",
             "One destination per S/4HANA system",
-            "step-4",
+            ids::DESTINATION,
             Fail,
             e.explain(),
         )),
@@ -1198,7 +1209,7 @@ async fn destination_checks(
                 check(
                     "online-duplicates",
                     "One destination per S/4HANA system",
-                    "step-4",
+                    ids::DESTINATION,
                     Pass,
                     "No other destination points to this system.",
                 )
@@ -1206,7 +1217,7 @@ async fn destination_checks(
                 check(
                     "online-duplicates",
                     "One destination per S/4HANA system",
-                    "step-4",
+                    ids::DESTINATION,
                     Fail,
                     format!(
                         "{} also point(s) to {s4_host}: every task would appear twice.",
@@ -1225,7 +1236,7 @@ fn service_destinations(all: &[serde_json::Map<String, Value>], ias_host: Option
     let (id, title, page) = (
         "online-service-destinations",
         "Mandatory service destinations in BTP",
-        "booster",
+        ids::BOOSTER,
     );
     let find = |name: &str| {
         all.iter()

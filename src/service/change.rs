@@ -345,7 +345,7 @@ mod tests {
         type Session<'a> = ();
         type Current = Vec<(String, String)>;
         type Output = ();
-        const PAGE: &'static str = "step-3-3";
+        const PAGE: &'static str = crate::playbook::ids::COMM_USER;
         const SYSTEM: &'static str = "The fake";
         const SOURCE: &'static str = "Fake API";
         fn wanted(&self, _ctx: &Ctx) -> Result<(), String> {

@@ -1,6 +1,7 @@
 //! Files the consultant takes to SAP's consoles: the destination (.properties,
 //! JSON), the trust certificate (PEM, .cer), step 6's Global User IDs (CSV).
 
+use crate::playbook::ids;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -104,7 +105,7 @@ pub(super) fn file_stem(setup: &Setup) -> String {
 }
 
 fn destination_of(state: &super::AppState, setup: &Setup) -> Result<Vec<(&'static str, String)>> {
-    if !setup.pages.contains_key("step-4") {
+    if !setup.pages.contains_key(ids::DESTINATION) {
         return Err(AppError::NotFound);
     }
     Ok(with_ctx(state, setup, |ctx| {

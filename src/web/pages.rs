@@ -1,5 +1,6 @@
 //! Question pages of the playbook and check-your-answers.
 
+use crate::playbook::ids;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
@@ -363,12 +364,12 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 post: a != Action::ApplyDestination,
             }),
         kept_notice: false,
-        cert_href: (matches!(page.id, "step-3-2" | "step-3-4")
+        cert_href: (matches!(page.id, ids::TRUST_CERTIFICATE | ids::COMM_SYSTEM)
             && ctx
                 .get("certificate")
                 .is_some_and(|c| c.contains("BEGIN CERTIFICATE")))
         .then(|| format!("/setups/{}/certificate", setup.id)),
-        ids_file: (page.id == "step-6")
+        ids_file: (page.id == ids::APPROVERS)
             .then(|| {
                 ctx.get("approvers")
                     .and_then(|a| domain::parse_approvers(a).ok())
@@ -388,17 +389,17 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
             })
             .filter(|(_, with, _)| *with > 0),
         api_setup: match page.id {
-            "step-3-1" => Some((
+            ids::TASK_CENTER_KEY => Some((
                 format!("/setups/{}/push-key", setup.id),
                 "With a Service Manager key (below), the wizard can create the push channel's dedicated instance and key for you:",
                 "Create it through SAP Service Manager",
             )),
-            "step-3-3" | "step-3-4" | "step-3-5" => Some((
+            ids::COMM_USER | ids::COMM_SYSTEM | ids::COMM_ARRANGEMENT => Some((
                 format!("/setups/{}/s4-setup", setup.id),
                 "With access to S/4HANA's communication management API (SAP_COM_0A48), the wizard can do steps 3.3 to 3.5 for you:",
                 "Do it through S/4HANA's API",
             )),
-            "step-6" => Some((
+            ids::APPROVERS => Some((
                 format!("/setups/{}/s4-users", setup.id),
                 "With access to S/4HANA's SCIM interface (SAP_COM_0465), the wizard can set the Global User IDs for you:",
                 "Do it through S/4HANA's API",

@@ -2,6 +2,7 @@
 //! bootstrap credentials, then the remote change `playbook::s4_setup::S4Setup`
 //! run by the one engine: plan, confirmation, writes, the answers they give.
 
+use crate::playbook::ids;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -86,7 +87,7 @@ pub async fn credentials(
         );
     }
     let creds = Fill {
-        page: "step-3-3",
+        page: ids::COMM_USER,
         values: vec![
             ("s4_api_user", typed.to_string()),
             (
@@ -123,7 +124,7 @@ pub async fn credentials(
     };
     state
         .store
-        .record_calls(&setup.id, "step-3-3", &me.name, &calls.take())
+        .record_calls(&setup.id, ids::COMM_USER, &me.name, &calls.take())
         .await?;
     let c = match checked {
         Ok((u, s, a)) => ChangeView {

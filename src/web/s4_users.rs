@@ -2,6 +2,7 @@
 //! the page of the remote change `playbook::global_ids::GlobalIds` (routes:
 //! `web::change`; many approvers: in the background, with progress).
 
+use crate::playbook::ids;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -72,7 +73,7 @@ pub async fn credentials(
         return Ok(GlobalIds::render(&state, &setup, &me, c));
     }
     let creds = Fill {
-        page: "step-6",
+        page: ids::APPROVERS,
         values: vec![
             ("scim_api_user", typed.clone()),
             (
