@@ -126,6 +126,8 @@ impl Flow for Destination {
     const SYSTEM: &'static str = "BTP";
     const SOURCE: &'static str = "Destination service API";
     const OUTCOME_ON_PAGE: bool = true;
+    /// What BTP holds is what Task Center will use.
+    const READ_BACK: bool = true;
 
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
         wanted(ctx)
@@ -186,30 +188,6 @@ impl Flow for Destination {
         r.done
             .push(format!("{verb} the destination {} in BTP.", w.name));
         r.output = Some(verb);
-        // Read back: what BTP holds is what Task Center will use.
-        match s.get(calls, &w.name).await {
-            Ok(Some(back)) => {
-                for (k, want) in &w.props {
-                    let got = back.get(k);
-                    if got != Some(want) {
-                        let or_missing = |v: Option<&Value>| match shown(k, v) {
-                            s if s.is_empty() => "(missing)".to_string(),
-                            s => s,
-                        };
-                        r.failed.push(format!(
-                            "{k}: the wizard wrote {}, BTP has {}",
-                            or_missing(Some(want)),
-                            or_missing(got)
-                        ));
-                    }
-                }
-            }
-            Ok(None) => r.failed.push(format!(
-                "{verb} {}, but reading it back found nothing. Open the BTP cockpit and check it.",
-                w.name
-            )),
-            Err(e) => r.failed.push(e.explain()),
-        }
         r
     }
     fn failure(&self, done: &[String], failed: &[String]) -> String {

@@ -263,6 +263,11 @@ pub trait Flow: Send + Sync {
     /// Whether a run's result is the page's last SAP check (its status
     /// shows "There is a problem" after a failure).
     const OUTCOME_ON_PAGE: bool = false;
+    /// Whether, after its writes, the remote system is read again and the
+    /// plan must then be empty (what was written is what it holds). Not for
+    /// flows whose plan never empties (a rotation) or that read back each
+    /// write themselves (many approvers).
+    const READ_BACK: bool = false;
     /// The answers' wanted state; the message names what is missing.
     fn wanted(&self, ctx: &Ctx) -> Result<Self::Wanted, String>;
     fn connect<'a>(
@@ -351,6 +356,37 @@ pub async fn read<'a, F: Flow>(
         current,
         plan,
     })
+}
+
+/// What a read back still finds different, a sentence per field.
+pub fn differences(after: &Plan) -> Vec<String> {
+    after
+        .items
+        .iter()
+        .filter(|i| i.writes())
+        .flat_map(|i| {
+            let changed: Vec<String> = i
+                .fields
+                .iter()
+                .filter(|f| f.differs())
+                .map(|f| {
+                    format!(
+                        "Read back, {} {} has {}: {}, not {}.",
+                        i.object,
+                        i.name,
+                        f.name,
+                        if f.now.is_empty() { "nothing" } else { &f.now },
+                        f.wanted
+                    )
+                })
+                .collect();
+            if changed.is_empty() {
+                vec![format!("Read back, {} {} is not there.", i.object, i.name)]
+            } else {
+                changed
+            }
+        })
+        .collect()
 }
 
 /// Whether a confirmation was given for exactly this plan.

@@ -274,6 +274,7 @@ impl Flow for PushKey {
     const PAGE: &'static str = ids::TASK_CENTER_KEY;
     const SYSTEM: &'static str = "Service Manager";
     const SOURCE: &'static str = "Service Manager API";
+    const READ_BACK: bool = true;
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
         wanted(ctx)
     }

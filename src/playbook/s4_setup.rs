@@ -547,6 +547,7 @@ impl Flow for S4Setup {
     const PAGE: &'static str = ids::COMM_USER;
     const SYSTEM: &'static str = "S/4HANA";
     const SOURCE: &'static str = "S/4HANA API";
+    const READ_BACK: bool = true;
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
         wanted(ctx)
     }

@@ -277,9 +277,16 @@ async fn confirmed<F: Flow>(
         out.notice = Some(msg);
         return Ok(out);
     }
-    if !report.failed.is_empty() {
+    // Read back: the plan against what the remote system holds now is empty.
+    if report.failed.is_empty() && F::READ_BACK {
+        match flow.read(&session, calls, &wanted).await {
+            Ok(now) => out.failed = change::differences(&flow.plan(&wanted, &now)),
+            Err(e) => out.failed = vec![format!("Reading back failed: {e}")],
+        }
+    }
+    if !out.failed.is_empty() {
         out.ended = Ended::Failed;
-        out.error = Some(flow.failure(&report.done, &report.failed));
+        out.error = Some(flow.failure(&report.done, &out.failed));
         return Ok(out);
     }
     let mut unfilled = Vec::new();
@@ -332,6 +339,8 @@ mod tests {
         values: Mutex<Vec<(String, String)>>,
         /// Writes fail from this name on (once), as a fault half-way would.
         fail_at: Mutex<Option<String>>,
+        /// A write to this name answers success but does not stick (once).
+        lost: Mutex<Option<String>>,
         writes: Mutex<usize>,
     }
 
@@ -348,6 +357,7 @@ mod tests {
         const PAGE: &'static str = crate::playbook::ids::COMM_USER;
         const SYSTEM: &'static str = "The fake";
         const SOURCE: &'static str = "Fake API";
+        const READ_BACK: bool = true;
         fn wanted(&self, _ctx: &Ctx) -> Result<(), String> {
             Ok(())
         }
@@ -388,11 +398,14 @@ mod tests {
                     return r;
                 }
                 *self.0.writes.lock().unwrap() += 1;
+                r.done.push(format!("Wrote {k}."));
+                p.step();
+                if self.0.lost.lock().unwrap().take_if(|l| l == k).is_some() {
+                    continue;
+                }
                 let mut values = self.0.values.lock().unwrap();
                 values.retain(|(n, _)| n != k);
                 values.push((k.into(), v.into()));
-                r.done.push(format!("Wrote {k}."));
-                p.step();
             }
             r.output = Some(());
             r
@@ -532,6 +545,14 @@ mod tests {
             Some("The fake already had everything: nothing was written.")
         );
         assert_eq!(*remote.writes.lock().unwrap(), 3);
+
+        // A write SAP accepted but does not hold is caught by the read back.
+        remote.values.lock().unwrap().retain(|(n, _)| n != "c");
+        *remote.lost.lock().unwrap() = Some("c".into());
+        let lost = plan(&*d, &flow, &setup, "ada").await.unwrap().plan.unwrap();
+        let o = confirm(&d, &flow, &setup, lost.fingerprint()).await;
+        assert_eq!(o.ended, Ended::Failed);
+        assert_eq!(o.failed, ["Read back, Value c is not there."]);
         let _ = std::fs::remove_dir_all(
             std::env::temp_dir().join(format!("tcw-change-engine-{}", std::process::id())),
         );
