@@ -29,31 +29,6 @@ pub struct Current {
     same_system: Vec<String>,
 }
 
-/// What the destination's properties need from the answers; the message
-/// names what is missing (a secret bound to other hosts is never sent).
-fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
-    let key = super::destination_key(ctx)?
-        .ok_or("First enter the Destination service key (step 3.2).")?;
-    let s4 = ctx.s4().ok_or("First enter the S/4HANA host.")?;
-    ctx.secret_to_send("comm_password")?
-        .ok_or("First enter the communication user's password (step 3.3).")?;
-    let props: Map<String, Value> = super::destination(ctx, true)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v)))
-        .collect();
-    if let Some((k, _)) = props.iter().find(|(_, v)| v.as_str() == Some("")) {
-        return Err(format!(
-            "The destination property {k} has no value yet; complete the earlier steps first."
-        ));
-    }
-    Ok(Wanted {
-        key,
-        name: ctx.get("destination_name").unwrap_or("").to_string(),
-        props,
-        s4: s4.host(),
-    })
-}
-
 fn shown(k: &str, v: Option<&Value>) -> String {
     match v {
         None => String::new(),
@@ -129,8 +104,29 @@ impl Flow for Destination {
     /// What BTP holds is what Task Center will use.
     const READ_BACK: bool = true;
 
+    /// What the destination's properties need from the answers; the message
+    /// names what is missing (a secret bound to other hosts is never sent).
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
-        wanted(ctx)
+        let key = super::destination_key(ctx)?
+            .ok_or("First enter the Destination service key (step 3.2).")?;
+        let s4 = ctx.s4().ok_or("First enter the S/4HANA host.")?;
+        ctx.secret_to_send("comm_password")?
+            .ok_or("First enter the communication user's password (step 3.3).")?;
+        let props: Map<String, Value> = super::destination(ctx, true)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v)))
+            .collect();
+        if let Some((k, _)) = props.iter().find(|(_, v)| v.as_str() == Some("")) {
+            return Err(format!(
+                "The destination property {k} has no value yet; complete the earlier steps first."
+            ));
+        }
+        Ok(Wanted {
+            key,
+            name: ctx.get("destination_name").unwrap_or("").to_string(),
+            props,
+            s4: s4.host(),
+        })
     }
     async fn connect<'a>(
         &self,

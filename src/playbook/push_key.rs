@@ -25,32 +25,6 @@ pub struct Wanted {
     pub plan: &'static str,
 }
 
-pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
-    let (Some(sm_url), Some(url), Some(clientid)) = (
-        ctx.get("sm_url"),
-        ctx.get("sm_uaa_url"),
-        ctx.get("sm_clientid"),
-    ) else {
-        return Err("First paste a Service Manager key on step 3.1.".into());
-    };
-    let clientsecret = ctx
-        .secret_to_send("sm_clientsecret")?
-        .ok_or("First paste a Service Manager key on step 3.1.")?;
-    let plan = match ctx.get("plan") {
-        Some("build-default") => "build-default",
-        _ => "all-tasks",
-    };
-    Ok(Wanted {
-        key: ServiceManagerKey {
-            sm_url: sm_url.into(),
-            url: url.into(),
-            clientid: clientid.into(),
-            clientsecret,
-        },
-        plan,
-    })
-}
-
 #[derive(Serialize, Clone, PartialEq, Eq)]
 pub struct Existing {
     pub id: String,
@@ -276,7 +250,29 @@ impl Flow for PushKey {
     const SOURCE: &'static str = "Service Manager API";
     const READ_BACK: bool = true;
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
-        wanted(ctx)
+        let (Some(sm_url), Some(url), Some(clientid)) = (
+            ctx.get("sm_url"),
+            ctx.get("sm_uaa_url"),
+            ctx.get("sm_clientid"),
+        ) else {
+            return Err("First paste a Service Manager key on step 3.1.".into());
+        };
+        let clientsecret = ctx
+            .secret_to_send("sm_clientsecret")?
+            .ok_or("First paste a Service Manager key on step 3.1.")?;
+        let plan = match ctx.get("plan") {
+            Some("build-default") => "build-default",
+            _ => "all-tasks",
+        };
+        Ok(Wanted {
+            key: ServiceManagerKey {
+                sm_url: sm_url.into(),
+                url: url.into(),
+                clientid: clientid.into(),
+                clientsecret,
+            },
+            plan,
+        })
     }
     async fn connect<'a>(
         &self,

@@ -78,46 +78,6 @@ pub fn earlier_steps<'c>(ctx: &'c Ctx) -> Result<(crate::domain::S4Host, &'c str
     Ok((s4, pem))
 }
 
-/// Read the wanted state from the answers; the message names what is missing.
-pub fn wanted(ctx: &Ctx) -> Result<Wanted, String> {
-    let (s4, pem) = earlier_steps(ctx)?;
-    let get = |k: &str, default: &str| ctx.get(k).unwrap_or(default).to_string();
-    let push = match (ctx.get("push_clientid"), ctx.get("push_uaa_url")) {
-        (Some(client), Some(uaa)) => Some(Push {
-            client_id: client.to_string(),
-            secret: ctx
-                .secret_to_send("push_clientsecret")?
-                .ok_or("Paste the push key again in step 3.1: its client secret is missing.")?,
-            token_url: format!("{}/oauth/token", uaa.trim_end_matches('/')),
-        }),
-        _ => None,
-    };
-    let (Some(api_user), Some(api_password)) = (
-        ctx.get("s4_api_user"),
-        ctx.secret_to_send("s4_api_password")?,
-    ) else {
-        return Err("First enter the API user and its password.".into());
-    };
-    Ok(Wanted {
-        api_user: api_user.to_string(),
-        api_password,
-        password: ctx.secret("comm_password"),
-        token_service_url: s4.token_service_url(),
-        audience: s4.audience(),
-        replication_url: s4.replication_url(ctx.get("s4_client").unwrap_or("100")),
-        api: format!("https://{}", s4.api_host()),
-        host: s4.host(),
-        user: get("comm_user", "TASKCENTERCOM"),
-        description: get("comm_user_description", "SAP Task Center inbound"),
-        system_id: get("comm_system_id", "TASKCENTER_BTP"),
-        system_name: get("comm_system_name", "SAP Task Center on BTP"),
-        issuer: ctx.get("cert_cn").unwrap_or("").to_string(),
-        certificate_b64: pem_body(pem),
-        arrangement: get("arrangement_name", "SAP_COM_0501_TASKCENTER"),
-        push,
-    })
-}
-
 fn s(e: &Entity, k: &str) -> String {
     match e.get(k) {
         Some(Value::String(v)) => v.clone(),
@@ -548,8 +508,44 @@ impl Flow for S4Setup {
     const SYSTEM: &'static str = "S/4HANA";
     const SOURCE: &'static str = "S/4HANA API";
     const READ_BACK: bool = true;
+    /// Read the wanted state from the answers; the message names what is missing.
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
-        wanted(ctx)
+        let (s4, pem) = earlier_steps(ctx)?;
+        let get = |k: &str, default: &str| ctx.get(k).unwrap_or(default).to_string();
+        let push = match (ctx.get("push_clientid"), ctx.get("push_uaa_url")) {
+            (Some(client), Some(uaa)) => Some(Push {
+                client_id: client.to_string(),
+                secret: ctx
+                    .secret_to_send("push_clientsecret")?
+                    .ok_or("Paste the push key again in step 3.1: its client secret is missing.")?,
+                token_url: format!("{}/oauth/token", uaa.trim_end_matches('/')),
+            }),
+            _ => None,
+        };
+        let (Some(api_user), Some(api_password)) = (
+            ctx.get("s4_api_user"),
+            ctx.secret_to_send("s4_api_password")?,
+        ) else {
+            return Err("First enter the API user and its password.".into());
+        };
+        Ok(Wanted {
+            api_user: api_user.to_string(),
+            api_password,
+            password: ctx.secret("comm_password"),
+            token_service_url: s4.token_service_url(),
+            audience: s4.audience(),
+            replication_url: s4.replication_url(ctx.get("s4_client").unwrap_or("100")),
+            api: format!("https://{}", s4.api_host()),
+            host: s4.host(),
+            user: get("comm_user", "TASKCENTERCOM"),
+            description: get("comm_user_description", "SAP Task Center inbound"),
+            system_id: get("comm_system_id", "TASKCENTER_BTP"),
+            system_name: get("comm_system_name", "SAP Task Center on BTP"),
+            issuer: ctx.get("cert_cn").unwrap_or("").to_string(),
+            certificate_b64: pem_body(pem),
+            arrangement: get("arrangement_name", "SAP_COM_0501_TASKCENTER"),
+            push,
+        })
     }
     async fn connect<'a>(
         &self,

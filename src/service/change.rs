@@ -66,8 +66,9 @@ fn run_key<F: Flow>(setup: &str) -> String {
     format!("{setup}/{}", F::PAGE)
 }
 
-/// What a read gives: the wanted and the current state, or why not, in words.
-pub type Reading<F> = Result<(<F as Flow>::Wanted, <F as Flow>::Current), String>;
+/// What a read gives: the wanted and the current state and the plan of the
+/// two, or why not, in words.
+pub type Reading<F> = Result<(<F as Flow>::Wanted, <F as Flow>::Current, Plan), String>;
 
 /// Read the remote system (the calls logged on the flow's page). Writes
 /// nothing. `Ok(Err)`: the answers lack something or the read failed, in words.
@@ -84,10 +85,9 @@ pub fn read<'a, F: Flow>(
     Box::pin(async move {
         let calls = Calls::default();
         let result = match with_ctx(d.store(), setup, |ctx| flow.wanted(ctx)) {
-            Ok(w) => match flow.connect(d.sap(), &calls, &w).await {
-                Ok(session) => flow.read(&session, &calls, &w).await.map(|c| (w, c)),
-                Err(e) => Err(e),
-            },
+            Ok(w) => change::read(flow, d.sap(), &calls, w)
+                .await
+                .map(|r| (r.wanted, r.current, r.plan)),
             Err(e) => Err(e),
         };
         d.store()
@@ -105,7 +105,7 @@ pub async fn plan<F: Flow>(
     user: &str,
 ) -> anyhow::Result<Outcome> {
     let o = match read(d, flow, setup, user).await? {
-        Ok((w, c)) => Outcome::planned(flow.plan(&w, &c)),
+        Ok((_, _, plan)) => Outcome::planned(plan),
         Err(e) => Outcome::failed(e),
     };
     if o.ended == Ended::Failed {

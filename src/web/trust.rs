@@ -123,7 +123,7 @@ pub async fn show(
 /// could not, and the page says why.
 async fn read_into(p: &mut TrustPage, state: &AppState, setup: &Setup, who: &str) -> Result<bool> {
     match service::change::read(state, &Rotation::default(), setup, who).await? {
-        Ok((_, certs)) => {
+        Ok((_, certs, _)) => {
             show_read(p, state, setup, &certs);
             Ok(true)
         }
@@ -222,6 +222,7 @@ pub async fn passive_pem(
             Certificates {
                 passive: Some(pem), ..
             },
+            _,
         )) => Ok((
             [
                 (
