@@ -31,6 +31,15 @@ pub fn iso(ts: i64) -> String {
 }
 
 /// Current Unix time in seconds.
+/// A size as people say it: 800 bytes, 12 KB, 3.1 MB.
+pub fn bytes(n: usize) -> String {
+    match n {
+        n if n < 1024 => format!("{n} bytes"),
+        n if n < 1024 * 1024 => format!("{} KB", n / 1024),
+        n => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+    }
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

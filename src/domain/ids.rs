@@ -69,8 +69,8 @@ pub(crate) fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// The BTP destination name. Up to 16 safe characters works everywhere; SAP
-/// raised the limit to 64 but longer names are known to put the connector in Error.
+/// The BTP destination name: up to 64 characters since 2025-06-19 (16
+/// before); over 64 puts the connector in Error (failure mode 8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestinationName(pub String);
 impl DestinationName {
@@ -89,18 +89,11 @@ impl DestinationName {
         }
         if s.len() > 64 {
             return Err(format!(
-                "The destination name has {} characters; use at most 16",
+                "The destination name has {} characters; Task Center accepts at most 64 (over 64 the connector goes to Error)",
                 s.len()
             ));
         }
-        let mut out = Checked::ok(DestinationName(s.into()));
-        if s.len() > 16 {
-            out = out.warn(format!(
-                "The name has {} characters. Task Center connectors are known to fail with names over 16 characters; shorten it unless you are sure.",
-                s.len()
-            ));
-        }
-        Ok(out)
+        Ok(Checked::ok(DestinationName(s.into())))
     }
 }
 
@@ -198,6 +191,20 @@ pub fn global_user_id(raw: &str) -> Result<Checked<String>, Invalid> {
             "\"{s}\" looks like an e-mail address; the Global User ID is the user's UUID from Identity Authentication"
         ));
     }
+    let ias_form = ias_uuid(s);
+    // Braces and `urn:uuid:` S/4HANA would refuse (characters, 36 at most).
+    if (s.starts_with('{') || s.len() > 36)
+        && let Some(ias) = &ias_form
+    {
+        return Err(format!(
+            "The Global User ID is a UUID written another way ({}), which S/4HANA does not accept; enter it as Identity Authentication gives it: {ias}",
+            if s.starts_with('{') {
+                "in braces"
+            } else {
+                "with urn:uuid:"
+            }
+        ));
+    }
     if s.len() > 36 {
         return Err(format!(
             "The Global User ID \"{s}\" is longer than 36 characters"
@@ -212,12 +219,48 @@ pub fn global_user_id(raw: &str) -> Result<Checked<String>, Invalid> {
         ));
     }
     let mut out = Checked::ok(s.to_string());
-    if s.len() == 36 && !is_uuid(s) && is_uuid(&s.to_ascii_lowercase()) {
-        out = out.warn(format!(
-            "\"{s}\" is a UUID in capitals; SAP-generated IDs are lowercase, and the comparison is exact."
-        ));
+    if is_uuid(s) {
+        return Ok(out);
     }
+    out = out.warn(match &ias_form {
+        Some(ias) => format!(
+            "\"{s}\" is an IAS user UUID written another way. Task Center compares the Global User ID with the IAS user UUID exactly: enter it as IAS gives it, {ias}."
+        ),
+        None => format!(
+            "\"{s}\" is not an IAS user UUID. Task Center compares the Global User ID with the IAS user UUID exactly, so this approver gets no tasks unless it is the UUID (failure mode 6)."
+        ),
+    });
     Ok(out)
+}
+
+/// The IAS form (lowercase, hyphenated) of a UUID written another way: 32
+/// hex digits, in braces, with `urn:uuid:`, or in capitals.
+fn ias_uuid(s: &str) -> Option<String> {
+    let t = s
+        .trim_start_matches("urn:uuid:")
+        .trim_start_matches("URN:UUID:");
+    let t = t
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(t);
+    let hex: String = t
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let hyphens_fit = !t.contains('-') || t.len() == 36;
+    if hex.len() != 32 || !hyphens_fit || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let form = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
+    (form != s).then_some(form)
 }
 
 /// A wizard user name: 2 to 40 of `a-z 0-9 . _ -`, stored lowercase.
@@ -242,71 +285,6 @@ pub fn account_password(raw: &str) -> Result<Checked<String>, Invalid> {
         return Err("Enter a password of at most 512 characters".into());
     }
     Ok(Checked::ok(raw.to_string()))
-}
-
-/// One approver: an e-mail address and, once known, the Global User ID.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Approver {
-    pub email: String,
-    pub global_user_id: Option<String>,
-}
-
-fn email(s: &str) -> Result<String, Invalid> {
-    let (local, domain) = s.split_once('@').unwrap_or(("", ""));
-    if local.is_empty()
-        || !domain.contains('.')
-        || s.contains(char::is_whitespace)
-        || domain.contains('@')
-    {
-        return Err(format!("\"{s}\" is not an e-mail address"));
-    }
-    Ok(s.to_ascii_lowercase())
-}
-
-/// Lines of `e-mail[, Global User ID]`. Errors name the line.
-pub fn parse_approvers(raw: &str) -> Result<Checked<Vec<Approver>>, Invalid> {
-    let mut out = Checked::ok(Vec::new());
-    for (i, line) in raw.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let mut parts = line.splitn(2, [',', ';', '\t']);
-        let mail = parts.next().unwrap_or("").trim();
-        let email = email(mail).map_err(|e| format!("Line {}: {e}", i + 1))?;
-        if out.value.iter().any(|a: &Approver| a.email == email) {
-            return Err(format!("Line {}: {email} is listed twice", i + 1));
-        }
-        let global_user_id = match parts.next().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(id) => {
-                let c = global_user_id(id).map_err(|e| format!("Line {}: {e}", i + 1))?;
-                out.warnings.extend(c.warnings);
-                Some(c.value)
-            }
-            None => None,
-        };
-        out.value.push(Approver {
-            email,
-            global_user_id,
-        });
-    }
-    if out.value.is_empty() {
-        return Err("Enter at least one approver's e-mail address".into());
-    }
-    if out.value.len() > 500 {
-        return Err("Enter at most 500 approvers; upload larger lists in S/4HANA directly".into());
-    }
-    let missing = out
-        .value
-        .iter()
-        .filter(|a| a.global_user_id.is_none())
-        .count();
-    if missing > 0 {
-        out = out.warn(format!(
-            "{missing} approver(s) have no Global User ID yet; their tasks will not reach them until it is maintained."
-        ));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -344,12 +322,13 @@ mod tests {
                 .warnings
                 .is_empty()
         );
+        // 64 since 2025-06-19: a longer name than the old 16 is no warning.
         assert_eq!(
             DestinationName::parse("S4HANACloud_Production")
                 .unwrap()
                 .warnings
                 .len(),
-            1
+            0
         );
         assert!(DestinationName::parse("S4 HANA").is_err());
         assert!(DestinationName::parse(&"a".repeat(65)).is_err());
@@ -362,12 +341,32 @@ mod tests {
         assert!(global_user_id("P000011").is_ok());
         assert!(global_user_id("a@b.com").is_err());
         assert!(global_user_id(&"x".repeat(37)).is_err());
-        let a =
-            parse_approvers("anna@acme.com, d1a6b3c2-0000-4000-8000-000000000001\n\nbob@acme.com")
-                .unwrap();
-        assert_eq!(a.value.len(), 2);
-        assert_eq!(a.warnings.len(), 1);
-        let e = parse_approvers("anna@acme.com\nnot-an-address").unwrap_err();
-        assert!(e.starts_with("Line 2"), "{e}");
+        // The forms a UUID takes outside IAS: warned, or refused with the IAS form.
+        let ias = "d1a6b3c2-0000-4000-8000-000000000001";
+        for other in [
+            "d1a6b3c2000040008000000000000001",
+            "D1A6B3C2-0000-4000-8000-000000000001",
+        ] {
+            let c = global_user_id(other).unwrap();
+            assert!(
+                c.warnings
+                    .iter()
+                    .any(|w| w.contains(ias) && w.contains("exactly")),
+                "{other}: {:?}",
+                c.warnings
+            );
+        }
+        let e = global_user_id("{d1a6b3c2-0000-4000-8000-000000000001}").unwrap_err();
+        assert!(e.contains(ias) && e.contains("braces"), "{e}");
+        let e = global_user_id("urn:uuid:d1a6b3c2-0000-4000-8000-000000000001").unwrap_err();
+        assert!(e.contains(ias) && e.contains("urn:uuid:"), "{e}");
+        assert!(global_user_id(ias).unwrap().warnings.is_empty());
+        assert!(
+            global_user_id("P000011")
+                .unwrap()
+                .warnings
+                .iter()
+                .any(|w| w.contains("not an IAS user UUID"))
+        );
     }
 }

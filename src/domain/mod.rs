@@ -3,17 +3,20 @@
 //! Each `parse` returns either the canonical value or a message written for a
 //! consultant ("what is wrong and how to fix it"). Nothing here knows HTTP.
 
+mod approvers;
 mod certificate;
 mod hosts;
 mod ids;
+pub mod pasted;
 mod service_key;
 
+pub use approvers::{Approver, MAX_APPROVERS, parse_approvers};
 pub use certificate::{TrustCertificate, check_cn};
 pub use hosts::{IasHost, ReplicationUrl, S4Host, Saml2Audience, TokenServiceUrl, https_url};
 pub use ids::{
-    Approver, DestinationName, Guid, S4Client, account_password, bounded_text, comm_user_name,
-    destination_label, global_user_id, parse_approvers, password, pull_days, region, subdomain,
-    technical_id, user_name,
+    DestinationName, Guid, S4Client, account_password, bounded_text, comm_user_name,
+    destination_label, global_user_id, password, pull_days, region, subdomain, technical_id,
+    user_name,
 };
 pub use service_key::{
     DestinationKey, ServiceKey, ServiceManagerKey, cross_check as check_key_subaccount,

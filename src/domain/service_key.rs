@@ -29,9 +29,11 @@ fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 /// A pasted key as consultants paste it: a byte-order mark and Windows line
-/// ends are fine; a list, a `credentials` wrapper or a cut-off text get a
-/// message that says what was pasted (never the JSON parser's own words).
-/// `marker` is a field a key of this kind has at the top level.
+/// ends are fine; text around the one JSON object (what the cf CLI prints
+/// before it, a comment line) is left out and said so; a list, a
+/// `credentials` wrapper or a cut-off text get a message that says what was
+/// pasted (never the JSON parser's own words). `marker` is a field a key of
+/// this kind has at the top level.
 fn read_pasted(raw: &str, what: &str, marker: &str) -> Result<(Value, Vec<String>), Invalid> {
     let s = raw.trim_start_matches('\u{feff}').trim();
     if s.is_empty() {
@@ -42,30 +44,125 @@ fn read_pasted(raw: &str, what: &str, marker: &str) -> Result<(Value, Vec<String
             "What you pasted is a list (it starts with [), not the {what} itself. Paste only the key: the text from {{ to }} inside the list"
         ));
     }
-    if !s.starts_with('{') {
-        return Err(format!(
-            "Paste the whole {what}, starting with {{ and ending with }} — it looks like only part of it was copied"
-        ));
-    }
-    let v: Value = serde_json::from_str(s).map_err(|e| {
-        if e.is_eof() {
-            format!("The {what} ends too early: it looks cut off. Copy it again from the BTP cockpit, the whole text from {{ to }}")
-        } else {
-            format!("The {what} is not complete JSON: something is wrong on line {} of what you pasted. Copy it again from the BTP cockpit, the whole text from {{ to }}", e.line())
-        }
-    })?;
+    let mut notes = Vec::new();
+    let v: Value = match serde_json::from_str(s) {
+        Ok(v) => v,
+        Err(strict) => match objects_in(s, marker) {
+            Found::One(v) => {
+                notes.push(format!(
+                    "What you pasted has text around the {what} (such as the line the cf CLI prints before it, or a comment); the wizard used the one JSON object in it."
+                ));
+                v
+            }
+            Found::Several(n) => {
+                return Err(format!(
+                    "What you pasted holds {n} JSON objects and none of them is clearly the {what}. Paste only the key: the text from {{ to }}"
+                ));
+            }
+            Found::None if !s.contains('{') => {
+                return Err(format!(
+                    "This is not a {what}: there is no {{ in it. Paste the whole key, the text from {{ to }}"
+                ));
+            }
+            Found::None if !s.starts_with('{') => {
+                return Err(format!(
+                    "Paste the whole {what}, starting with {{ and ending with }} — it looks like only part of it was copied"
+                ));
+            }
+            Found::None => {
+                let eof = serde_json::from_str::<Value>(&s[s.find('{').unwrap_or(0)..])
+                    .err()
+                    .map_or(strict.is_eof(), |e| e.is_eof());
+                return Err(if eof {
+                    format!(
+                        "The {what} ends too early: it looks cut off. Copy it again from the BTP cockpit, the whole text from {{ to }}"
+                    )
+                } else {
+                    format!(
+                        "The {what} is not complete JSON: something is wrong on line {} of what you pasted. Copy it again from the BTP cockpit, the whole text from {{ to }}",
+                        strict.line()
+                    )
+                });
+            }
+        },
+    };
     // `cf service-key` and some exports wrap the key in "credentials".
     if v.get(marker).is_none()
         && let Some(inner) = v.get("credentials").filter(|c| c.is_object()).cloned()
     {
-        return Ok((
-            inner,
-            vec![format!(
-                "What you pasted wraps the {what} in \"credentials\" (as cf service-key prints it); the wizard used the key inside it."
-            )],
+        notes.push(format!(
+            "What you pasted wraps the {what} in \"credentials\" (as cf service-key prints it); the wizard used the key inside it."
         ));
+        return Ok((inner, notes));
     }
-    Ok((v, Vec::new()))
+    Ok((v, notes))
+}
+
+enum Found {
+    None,
+    One(Value),
+    Several(usize),
+}
+
+/// The JSON objects in a text, each starting where a line starts with `{`
+/// (lines that are comments, `//` or `#`, left out). One with `marker` (or
+/// `credentials`) among several non-keys still counts as the one.
+fn objects_in(s: &str, marker: &str) -> Found {
+    let kept: String = s
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with("//") || t.starts_with('#'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut found = Vec::new();
+    let mut from = 0;
+    // Bounded: a paste is a few kilobytes, and a wrong one must not cost
+    // one parse per brace.
+    for _ in 0..64 {
+        let Some(at) = next_object_start(&kept, from) else {
+            break;
+        };
+        let mut stream = serde_json::Deserializer::from_str(&kept[at..]).into_iter::<Value>();
+        // An object after `:` or `,` is a value inside a key cut off before it.
+        let inside = kept[..at].trim_end().ends_with([':', ',', '[']);
+        match stream.next() {
+            Some(Ok(v @ Value::Object(_))) if !inside => {
+                from = at + stream.byte_offset();
+                found.push(v);
+            }
+            _ => from = at + 1,
+        }
+    }
+    let is_key = |v: &Value| v.get(marker).is_some() || v.get("credentials").is_some();
+    match found.len() {
+        0 => Found::None,
+        1 => found.pop().map_or(Found::None, Found::One),
+        n => match found.iter().filter(|v| is_key(v)).count() {
+            1 => found
+                .into_iter()
+                .find(is_key)
+                .map_or(Found::None, Found::One),
+            _ => Found::Several(n),
+        },
+    }
+}
+
+/// Where the next line that starts with `{` begins (the rest of the line an
+/// earlier object ended on counts as a line); else the first `{` at all.
+fn next_object_start(s: &str, from: usize) -> Option<usize> {
+    let mut at = from;
+    while at < s.len() {
+        let line_end = s[at..].find('\n').map_or(s.len(), |i| at + i);
+        let line = &s[at..line_end];
+        let lead = line.len() - line.trim_start().len();
+        if line[lead..].starts_with('{') {
+            return Some(at + lead);
+        }
+        at = line_end + 1;
+    }
+    (from == 0).then(|| s.find('{')).flatten()
 }
 
 impl ServiceKey {
@@ -408,5 +505,39 @@ mod tests {
         );
         let wrapped = format!("{{\"credentials\": {KEY}}}");
         assert!(ServiceKey::parse(&wrapped).is_ok());
+    }
+
+    #[test]
+    fn the_one_json_object_is_taken_from_what_a_tool_printed() {
+        let cf = format!(
+            "Getting key tc-key for service instance default_taskcenter as admin...\n\n{{\"credentials\": {KEY}}}\n"
+        );
+        let k = ServiceKey::parse(&cf).unwrap();
+        assert!(
+            k.warnings.iter().any(|w| w.contains("text around")),
+            "{:?}",
+            k.warnings
+        );
+        let commented = format!("# production key, created 2026-11-30\n{KEY}\n// end");
+        assert!(
+            ServiceKey::parse(&commented)
+                .unwrap()
+                .warnings
+                .iter()
+                .any(|w| w.contains("the one JSON object"))
+        );
+        let inner_comment = KEY.replacen("{", "{\n  // from the cockpit\n", 1);
+        assert!(ServiceKey::parse(&inner_comment).is_ok());
+        let two = format!("{KEY}\n{KEY}");
+        assert!(
+            ServiceKey::parse(&two)
+                .unwrap_err()
+                .contains("2 JSON objects")
+        );
+        assert!(
+            ServiceKey::parse("no key here")
+                .unwrap_err()
+                .contains("no {")
+        );
     }
 }

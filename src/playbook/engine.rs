@@ -124,6 +124,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// What one field may hold: more than ten thousand approvers with their
+/// Global User IDs; any key or certificate is a few kilobytes.
+pub const FIELD_LIMIT: usize = 2 * 1024 * 1024;
+/// What a whole form keeps in memory.
+pub const KEPT_LIMIT: usize = 4 * 1024 * 1024;
+
 /// A submitted form: repeated text fields and uploaded files.
 #[derive(Debug, Default)]
 pub struct FormInput {
@@ -131,6 +137,8 @@ pub struct FormInput {
     pub files: Vec<(String, Vec<u8>)>,
     /// (field, file name as the browser sent it) of uploads.
     pub file_names: Vec<(String, String)>,
+    /// (field, bytes) of fields larger than a field may be: not kept.
+    pub oversized: Vec<(String, usize)>,
 }
 
 impl FormInput {
@@ -152,6 +160,12 @@ impl FormInput {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+    pub fn oversized(&self, key: &str) -> Option<usize> {
+        self.oversized
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, n)| *n)
     }
     pub fn file(&self, key: &str) -> Option<&[u8]> {
         self.files
@@ -193,7 +207,31 @@ pub fn submit(
     let mut errors = Vec::new();
 
     for field in page.fields {
-        let text = form.first(field.key).unwrap_or("");
+        let too_large = form
+            .oversized(field.key)
+            .or_else(|| form.oversized(&format!("{}_text", field.key)));
+        if let Some(bytes) = too_large {
+            let what = field.label.trim_end_matches(" (optional)");
+            errors.push((
+                field.key,
+                format!(
+                    "This is not the {what}: what was sent here is {}, and the wizard takes at most {} in one field. Paste or choose only the {what}; the other values on this page were kept.",
+                    crate::fmt::bytes(bytes),
+                    crate::fmt::bytes(FIELD_LIMIT)
+                ),
+            ));
+            continue;
+        }
+        let raw = form.first(field.key).unwrap_or("");
+        // Copied text brings invisible characters; secrets are taken as typed.
+        let (text, cleaned) = match field.kind {
+            Kind::Secret | Kind::Confirm(_) => (std::borrow::Cow::Borrowed(raw), None),
+            _ => crate::domain::pasted::clean(
+                raw,
+                matches!(field.kind, Kind::Text | Kind::Choice(_)),
+            ),
+        };
+        let text: &str = &text;
         let keep_saved = |data: &mut BTreeMap<String, Stored>| -> bool {
             let keys = std::iter::once(field.key).chain(field.also_stores.iter().copied());
             let mut any = false;
@@ -250,7 +288,8 @@ pub fn submit(
             }
             Kind::File => {
                 let pasted_key = format!("{}_text", field.key);
-                let pasted = form.first(&pasted_key).unwrap_or("");
+                let pasted =
+                    crate::domain::pasted::clean(form.first(&pasted_key).unwrap_or(""), false).0;
                 let bytes = form
                     .file(field.key)
                     .or_else(|| (!pasted.trim().is_empty()).then_some(pasted.as_bytes()));
@@ -279,6 +318,12 @@ pub fn submit(
         };
         match outcome {
             Ok(Some(parsed)) => {
+                if let Some(note) = cleaned {
+                    warnings.push(format!(
+                        "{}: {note}",
+                        field.label.trim_end_matches(" (optional)")
+                    ));
+                }
                 for (k, v) in parsed.values {
                     match &v {
                         Stored::Plain(s) | Stored::Secret(s) => ctx.set(k, s),

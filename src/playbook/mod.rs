@@ -17,8 +17,8 @@ pub mod trust;
 pub mod verify;
 
 pub use engine::{
-    Ctx, FormInput, PageStatus, Submission, SubmitError, basis, import_page, page_status,
-    progress_of, setup_progress, statuses, submit, summarize,
+    Ctx, FIELD_LIMIT, FormInput, KEPT_LIMIT, PageStatus, Submission, SubmitError, basis,
+    import_page, page_status, progress_of, setup_progress, statuses, submit, summarize,
 };
 pub use pages::{PAGES, destination};
 

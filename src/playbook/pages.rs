@@ -923,7 +923,7 @@ const STEP4: &[Field] = &[
         text(
             "destination_name",
             "Destination name",
-            "Use at most 16 letters, digits, _ or -. Reuse the booster's sample name S4HANACloud to replace the sample. One destination per S/4HANA system.",
+            "Up to 64 letters, digits, _ or - (tenants from before 2025-06-19 took only 16: if the connector goes to Error with a longer name, shorten it). Reuse the booster's sample name S4HANACloud to replace the sample. One destination per S/4HANA system.",
             |s, _| domain::DestinationName::parse(s).map(|c| plain("destination_name", c, |v| v.0)),
         ),
         |_| Some("S4HANACloud".into()),

@@ -267,9 +267,23 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
         )),
         Some(name) => {
             out.push(match domain::DestinationName::parse(name) {
-                Ok(c) if c.warnings.is_empty() => check("dest-name", "Destination name length", ids::DESTINATION, Pass, format!("{name} has {} characters (16 at most is safe).", name.len())),
-                Ok(_) => check("dest-name", "Destination name length", ids::DESTINATION, Warning, format!("{name} has {} characters; names over 16 are known to put the connector in Error.", name.len())),
-                Err(e) => check("dest-name", "Destination name length", ids::DESTINATION, Fail, e),
+                Ok(_) => check(
+                    "dest-name",
+                    "Destination name length",
+                    ids::DESTINATION,
+                    Pass,
+                    format!(
+                        "{name} has {} characters (Task Center takes up to 64 since 2025-06-19).",
+                        name.len()
+                    ),
+                ),
+                Err(e) => check(
+                    "dest-name",
+                    "Destination name length",
+                    ids::DESTINATION,
+                    Fail,
+                    e,
+                ),
             });
             let d = super::destination(ctx, false);
             let get = |k: &str| {

@@ -88,7 +88,7 @@ impl IntoResponse for AppError {
             AppError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "What you sent is too large",
-                "The form or file is larger than the wizard accepts (512 KB). A service key or certificate is a few kilobytes: check that you chose the right file, then go back and try again. Your saved answers are unchanged.".to_string(),
+                "The form or file is larger than the wizard reads (32 MB). A service key or certificate is a few kilobytes: check that you chose the right file, then go back and try again. Your saved answers are unchanged.".to_string(),
             ),
             AppError::BadRequest(m) => (
                 StatusCode::BAD_REQUEST,

@@ -51,8 +51,9 @@ use crate::playbook::push_key::PushKey;
 use crate::playbook::s4_setup::S4Setup;
 use error::AppError;
 
-/// Larger than any service key or certificate, small enough to refuse junk.
-pub const BODY_LIMIT: usize = 512 * 1024;
+/// What the server reads of a request at most (then the 413 page); what a
+/// form keeps of it is bounded field by field (`web::form`).
+pub const BODY_LIMIT: usize = form::READ_LIMIT;
 
 pub fn router(state: State) -> Router {
     let keep = axum::middleware::from_fn_with_state(state.clone(), kept_forms::keep_form_on_expiry);

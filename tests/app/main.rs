@@ -6,6 +6,7 @@ mod accounts;
 mod browser;
 mod handover;
 mod judged;
+mod pasted;
 mod postgres;
 mod s4_api;
 mod sap;

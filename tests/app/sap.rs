@@ -245,8 +245,9 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
     .await;
     let mut d = valid_answers("step-4");
     d.retain(|(k, _)| *k != "destination_name");
-    // A name over 16 characters: its warning is shown before anything is sent.
-    d.push(("destination_name", "S4HANACloud_Production".into()));
+    // A name with a note (a copied invisible character): the note is shown
+    // before anything is sent.
+    d.push(("destination_name", "S4HANACloud_Production\u{200B}".into()));
     let form: Vec<(&str, &str)> = d.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = app.save(&id, "step-4", &form).await;
     assert_eq!(
@@ -258,13 +259,13 @@ async fn the_destination_is_created_then_updated_and_stays_one() {
         .get(&format!("/setups/{id}/pages/step-4?saved=1"))
         .await
         .body;
-    assert!(warned.contains("over 16 characters"), "{warned}");
+    assert!(warned.contains("zero-width space"), "{warned}");
     let before = app
         .get(&format!("/setups/{id}/apply-destination"))
         .await
         .body;
     assert!(
-        before.contains("Check before you create it") && before.contains("over 16 characters"),
+        before.contains("Check before you create it") && before.contains("zero-width space"),
         "{before}"
     );
     d.retain(|(k, _)| *k != "destination_name");
