@@ -113,31 +113,104 @@ fn outbound_body(system_uuid: &str, p: &Push) -> Value {
 /// What S/4HANA has now, for the plan and for apply.
 pub struct Current {
     user: Option<Entity>,
+    /// Step 3.4's system, or the Task Center system that exists under
+    /// another ID (see `adopted`).
     system: Option<Entity>,
     inbound: Option<Entity>,
     outbound: Option<Entity>,
     arrangement: Option<Entity>,
+    /// Why an existing system under another ID is repaired instead of a
+    /// second one created (a formation, or an earlier setup by hand).
+    adopted: Option<String>,
+    /// The arrangement that already holds step 3.5's name, when it is not
+    /// the Task Center one: S/4HANA would refuse the create (CM_APS_CA/004).
+    name_taken: Option<Entity>,
+}
+
+impl Current {
+    /// The system ID the plan works on: the one that exists, else step 3.4's.
+    fn system_id(&self, w: &Wanted) -> String {
+        self.system
+            .as_ref()
+            .map(|sy| s(sy, "ID"))
+            .unwrap_or_else(|| w.system_id.clone())
+    }
+    fn arrangement_name(&self, w: &Wanted) -> String {
+        self.arrangement
+            .as_ref()
+            .map(|a| s(a, "Name"))
+            .unwrap_or_else(|| w.arrangement.clone())
+    }
+}
+
+/// What makes a communication system Task Center's, when its ID is not
+/// step 3.4's: an SAP_COM_0501 arrangement on it, else the subaccount's
+/// SAML issuer or trust certificate. The note names who likely made it
+/// (section N: `provider_managed` suggests SAP's formation [U]).
+fn task_center_system<'e>(
+    w: &Wanted,
+    systems: &'e [Entity],
+    tc_arrangements: &[&Entity],
+) -> Option<(&'e Entity, String)> {
+    let of_arrangement = tc_arrangements.iter().find_map(|a| {
+        systems
+            .iter()
+            .find(|sy| s(sy, "ID") == s(a, "CommunicationSystemID"))
+    });
+    let same_trust = || {
+        systems.iter().find(|sy| {
+            (!w.issuer.is_empty() && s(sy, "OAuth2IdentityProviderName") == w.issuer)
+                || (!w.certificate_b64.is_empty()
+                    && s(sy, "OAuth2IdentityProviderCertificatePublicKeyBase64")
+                        == w.certificate_b64)
+        })
+    };
+    let sy = of_arrangement.or_else(same_trust)?;
+    let id = s(sy, "ID");
+    let by = if s(sy, "Type") == "provider_managed" {
+        format!(
+            "{id} has type provider_managed: SAP's formation \"Integration with Customer-Managed SAP Task Center\" most likely made it (check under System Landscape > Formations in the BTP cockpit; which objects a formation makes is not confirmed by SAP)"
+        )
+    } else {
+        format!("{id} was set up before, by hand or by another tool")
+    };
+    Some((
+        sy,
+        format!(
+            "S/4HANA already has Task Center's communication system under another ID than step 3.4's {}: {by}. The plan repairs it and its arrangement instead of creating a second system with the same SAML issuer; steps 3.4 and 3.5 then take the names S/4HANA has.",
+            w.system_id
+        ),
+    ))
 }
 
 async fn read(api: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Current, SapError> {
     let user_filter = format!("Name eq '{}'", w.user.replace('\'', "''"));
-    let system_filter = format!("ID eq '{}'", w.system_id.replace('\'', "''"));
-    let arr_filter = format!("CommunicationScenarioID eq '{SCENARIO}'");
-    let (uq, sq) = (
-        [("$filter", user_filter.as_str())],
-        [("$filter", system_filter.as_str())],
-    );
-    let aq = [
-        ("$filter", arr_filter.as_str()),
-        ("$expand", "InboundUser,OutboundUser"),
-    ];
+    let uq = [("$filter", user_filter.as_str())];
+    // All systems and arrangements: a tenant has tens, and what makes one
+    // Task Center's is not its name.
+    let aq = [("$expand", "InboundUser,OutboundUser")];
     let (users, systems, arrangements) = tokio::join!(
         api.list(calls, CU, "CommunicationUsers", Some(&uq)),
-        api.list(calls, CS, "CommunicationSystems", Some(&sq)),
+        api.list(calls, CS, "CommunicationSystems", None),
         api.list(calls, CA, "CommunicationArrangements", Some(&aq)),
     );
     let user = users?.into_iter().next();
-    let system = systems?.into_iter().next();
+    let (systems, arrangements) = (systems?, arrangements?);
+    let tc_arrangements: Vec<&Entity> = arrangements
+        .iter()
+        .filter(|a| s(a, "CommunicationScenarioID") == SCENARIO)
+        .collect();
+    let (system, adopted) = match systems.iter().find(|sy| s(sy, "ID") == w.system_id) {
+        Some(sy) => (Some(sy.clone()), None),
+        None => match task_center_system(w, &systems, &tc_arrangements) {
+            Some((sy, why)) => (Some(sy.clone()), Some(why)),
+            None => (None, None),
+        },
+    };
+    let system_id = system
+        .as_ref()
+        .map(|sy| s(sy, "ID"))
+        .unwrap_or_else(|| w.system_id.clone());
     let of_system = system
         .as_ref()
         .map(|sy| format!("CommunicationSystemUUID eq '{}'", s(sy, "UUID")));
@@ -163,16 +236,34 @@ async fn read(api: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Current, S
     };
     let (inbound, outbound) = tokio::join!(inbound, outbound);
     let (inbound, outbound) = (inbound?, outbound?);
-    let arrangement = arrangements?
-        .into_iter()
-        .find(|a| s(a, "CommunicationSystemID") == w.system_id);
+    let arrangement = tc_arrangements
+        .iter()
+        .find(|a| s(a, "CommunicationSystemID") == system_id)
+        .map(|a| (*a).clone());
+    let name_taken = match &arrangement {
+        Some(_) => None,
+        None => arrangements
+            .iter()
+            .find(|a| s(a, "Name") == w.arrangement)
+            .cloned(),
+    };
     Ok(Current {
         user,
         system,
         inbound,
         outbound,
         arrangement,
+        adopted,
+        name_taken,
     })
+}
+
+/// The inbound user an arrangement names, if any.
+fn arrangement_inbound(a: &Entity) -> Option<String> {
+    a.get("InboundUser")?
+        .get("CommunicationSystemInboundUserUUID")?
+        .as_str()
+        .map(str::to_string)
 }
 
 fn text(v: &Value) -> String {
@@ -200,10 +291,11 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
         ]),
     }];
     let wanted_fields = system_fields(w);
+    let system_id = c.system_id(w);
     items.push(match &c.system {
         Some(sy) => Item::compared(
             "Communication system",
-            &w.system_id,
+            &system_id,
             wanted_fields
                 .iter()
                 .map(|(k, v)| FieldRow::new(*k, s(sy, k), text(v)))
@@ -263,6 +355,9 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
     }
     items.push(match &c.arrangement {
         Some(a) => {
+            let has = arrangement_inbound(a);
+            let ours = c.inbound.as_ref().map(|i| s(i, "UUID"));
+            let inbound_right = has.is_some() && has == ours;
             let mut fields = vec![
                 FieldRow::new(
                     "CommunicationScenarioID",
@@ -272,10 +367,19 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
                 FieldRow::new(
                     "CommunicationSystemID",
                     s(a, "CommunicationSystemID"),
-                    &w.system_id,
+                    &system_id,
+                ),
+                FieldRow::new(
+                    "InboundUser",
+                    if inbound_right {
+                        w.user.clone()
+                    } else {
+                        has.map_or_else(|| "none".to_string(), |_| "another communication user".to_string())
+                    },
+                    &w.user,
                 ),
             ];
-            let mut todo = Todo::Right;
+            let mut todo = if inbound_right { Todo::Right } else { Todo::Change };
             if w.push.is_some() {
                 let has = arrangement_outbound(a);
                 let want = c.outbound.as_ref().map(|o| s(o, "UUID"));
@@ -290,13 +394,26 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
             }
             Item::new("Communication arrangement", s(a, "Name"), todo).with(fields)
         }
-        None => Item::new("Communication arrangement", &w.arrangement, Todo::Create).with(vec![
-            FieldRow::new("CommunicationScenarioID", "", SCENARIO),
-            FieldRow::new("CommunicationSystemID", "", &w.system_id),
-            FieldRow::new("Name", "", &w.arrangement),
-        ]),
+        None => {
+            let todo = match &c.name_taken {
+                Some(other) => Todo::Cannot(format!(
+                    "the name {} is already used by the arrangement of scenario {} on system {}, and S/4HANA refuses a second arrangement of that name (CM_APS_CA/004). Choose another arrangement name in step 3.5",
+                    w.arrangement,
+                    s(other, "CommunicationScenarioID"),
+                    s(other, "CommunicationSystemID")
+                )),
+                None => Todo::Create,
+            };
+            Item::new("Communication arrangement", &w.arrangement, todo).with(vec![
+                FieldRow::new("CommunicationScenarioID", "", SCENARIO),
+                FieldRow::new("CommunicationSystemID", "", &system_id),
+                FieldRow::new("Name", "", &w.arrangement),
+            ])
+        }
     });
-    Plan::of(items)
+    let mut plan = Plan::of(items);
+    plan.warnings.extend(c.adopted.clone());
+    plan
 }
 
 /// The outbound user an arrangement points at, if any.
@@ -314,6 +431,11 @@ struct Applied {
     failed: Option<String>,
     /// The OAuth 2.0 client ID S/4HANA gives the inbound user.
     client_id: Option<String>,
+    /// The names S/4HANA has for the system and arrangement (step 3.4's and
+    /// 3.5's, or those of objects that existed under other names).
+    system_id: String,
+    system_name: String,
+    arrangement: String,
 }
 
 /// Apply the plan in D.3's order to what was read. `password` is the one
@@ -327,7 +449,18 @@ async fn write(
     current: Current,
     password: &str,
 ) -> Applied {
-    let mut out = Applied::default();
+    let mut out = Applied {
+        system_id: current.system_id(w),
+        system_name: current
+            .system
+            .as_ref()
+            .map(|sy| s(sy, "Name"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| w.system_name.clone()),
+        arrangement: current.arrangement_name(w),
+        ..Applied::default()
+    };
+    let system_id = out.system_id.clone();
     macro_rules! step {
         ($what:expr, $call:expr) => {
             match $call.await {
@@ -365,7 +498,7 @@ async fn write(
             if !patch.is_empty() {
                 let fields: Vec<String> = patch.keys().cloned().collect();
                 step!(
-                    format!("Updating the communication system {}", w.system_id),
+                    format!("Updating the communication system {system_id}"),
                     api.patch(
                         calls,
                         CS,
@@ -375,8 +508,7 @@ async fn write(
                     )
                 );
                 out.done.push(format!(
-                    "Updated the communication system {}: {}.",
-                    w.system_id,
+                    "Updated the communication system {system_id}: {}.",
                     fields.join(", ")
                 ));
             }
@@ -423,8 +555,8 @@ async fn write(
                 api.create(calls, CS, "InboundUsers", &body)
             );
             out.done.push(format!(
-                "Added {} as OAuth 2.0 inbound user of {}.",
-                w.user, w.system_id
+                "Added {} as OAuth 2.0 inbound user of {system_id}.",
+                w.user
             ));
             i
         }
@@ -450,6 +582,29 @@ async fn write(
         }
         (None, _) => None,
     };
+    if let Some(a) = &current.arrangement
+        && arrangement_inbound(a).as_deref() != Some(s(&inbound, "UUID").as_str())
+    {
+        let key = format!("CommunicationArrangements({})/InboundUser", s(a, "UUID"));
+        step!(
+            format!(
+                "Pointing the arrangement {} at the inbound user {}",
+                s(a, "Name"),
+                w.user
+            ),
+            api.patch_path(
+                calls,
+                CA,
+                &key,
+                &json!({"CommunicationSystemInboundUserUUID": s(&inbound, "UUID")})
+            )
+        );
+        out.done.push(format!(
+            "The arrangement {} now takes the inbound user {} (OAuth 2.0).",
+            s(a, "Name"),
+            w.user
+        ));
+    }
     if let (Some(a), Some(o)) = (&current.arrangement, &outbound)
         && arrangement_outbound(a).as_deref() != Some(o.as_str())
     {
@@ -472,7 +627,7 @@ async fn write(
         ));
     }
     if current.arrangement.is_none() {
-        let mut body = json!({"CommunicationScenarioID": SCENARIO, "CommunicationSystemID": w.system_id, "Name": w.arrangement,
+        let mut body = json!({"CommunicationScenarioID": SCENARIO, "CommunicationSystemID": system_id, "Name": w.arrangement,
             "InboundUser": {"CommunicationSystemInboundUserUUID": s(&inbound, "UUID")}});
         if let Some(o) = &outbound {
             body["OutboundUser"] = json!({"CommunicationSystemOutboundUserUUID": o});
@@ -493,9 +648,13 @@ async fn write(
 #[derive(Clone, Copy, Default)]
 pub struct S4Setup;
 
-/// What the writes give the answers: the inbound user's OAuth 2.0 client.
+/// What the writes give the answers: the inbound user's OAuth 2.0 client
+/// and the names S/4HANA has for the system and arrangement.
 pub struct Written {
     pub client_id: Option<String>,
+    pub system_id: String,
+    pub system_name: String,
+    pub arrangement: String,
 }
 
 impl Flow for S4Setup {
@@ -598,6 +757,9 @@ impl Flow for S4Setup {
             still_running: None,
             output: Some(Written {
                 client_id: a.client_id,
+                system_id: a.system_id,
+                system_name: a.system_name,
+                arrangement: a.arrangement,
             }),
         }
     }
@@ -605,7 +767,7 @@ impl Flow for S4Setup {
     fn fills(&self, w: &Wanted, out: &Written) -> Vec<Fill> {
         let by = Some("through the S/4HANA API");
         let mut step35 = vec![
-            ("arrangement_name", w.arrangement.clone()),
+            ("arrangement_name", out.arrangement.clone()),
             ("token_service_url", w.token_service_url.clone()),
             ("saml2_audience", w.audience.clone()),
             ("replication_url", w.replication_url.clone()),
@@ -622,8 +784,8 @@ impl Flow for S4Setup {
             Fill {
                 page: ids::COMM_SYSTEM,
                 values: vec![
-                    ("comm_system_id", w.system_id.clone()),
-                    ("comm_system_name", w.system_name.clone()),
+                    ("comm_system_id", out.system_id.clone()),
+                    ("comm_system_name", out.system_name.clone()),
                 ],
                 ticked_by: by,
             },
@@ -711,6 +873,8 @@ mod tests {
             inbound: None,
             outbound: None,
             arrangement: None,
+            adopted: None,
+            name_taken: None,
         }
     }
 
@@ -727,8 +891,11 @@ mod tests {
             )),
             outbound: None,
             arrangement: Some(entity(
-                json!({"Name": w.arrangement, "CommunicationScenarioID": SCENARIO, "CommunicationSystemID": w.system_id}),
+                json!({"Name": w.arrangement, "CommunicationScenarioID": SCENARIO, "CommunicationSystemID": w.system_id,
+                    "InboundUser": {"CommunicationSystemInboundUserUUID": "I1"}}),
             )),
+            adopted: None,
+            name_taken: None,
         }
     }
 
@@ -772,6 +939,53 @@ mod tests {
             (changed[0].now.as_str(), changed[0].wanted.as_str()),
             ("user_name", "user_uuid")
         );
+    }
+
+    #[test]
+    fn a_task_center_system_under_another_id_is_adopted_and_a_taken_name_is_a_cannot() {
+        let w = wanted(false);
+        let formation = entity(
+            json!({"UUID": "F1", "ID": "SAP_TASKCENTER_1", "Type": "provider_managed",
+            "OAuth2IdentityProviderName": w.issuer}),
+        );
+        let arrangement = entity(
+            json!({"Name": "SAP_COM_0501_TASKCENTER", "CommunicationScenarioID": SCENARIO,
+            "CommunicationSystemID": "SAP_TASKCENTER_1"}),
+        );
+        let (sy, why) =
+            task_center_system(&w, std::slice::from_ref(&formation), &[&arrangement]).unwrap();
+        assert_eq!(s(sy, "ID"), "SAP_TASKCENTER_1");
+        assert!(why.contains("formation"), "{why}");
+        // By the issuer alone, without an arrangement.
+        let by_hand = entity(json!({"ID": "TC_OLD", "OAuth2IdentityProviderName": w.issuer}));
+        let (sy, why) = task_center_system(&w, std::slice::from_ref(&by_hand), &[]).unwrap();
+        assert_eq!(s(sy, "ID"), "TC_OLD");
+        assert!(why.contains("by hand"), "{why}");
+        let other = entity(json!({"ID": "OTHER", "OAuth2IdentityProviderName": "someone"}));
+        assert!(task_center_system(&w, &[other], &[]).is_none());
+
+        let taken = Current {
+            name_taken: Some(entity(
+                json!({"Name": w.arrangement, "CommunicationScenarioID": "SAP_COM_0008", "CommunicationSystemID": "X"}),
+            )),
+            ..empty()
+        };
+        let plan = plan_of(&w, &taken);
+        assert!(plan.blocked(), "a create S/4HANA refuses is never offered");
+        let adopted = Current {
+            system: Some(formation),
+            arrangement: Some(arrangement),
+            adopted: Some("why".into()),
+            ..empty()
+        };
+        let plan = plan_of(&w, &adopted);
+        assert_eq!(plan.items[1].name, "SAP_TASKCENTER_1");
+        assert_eq!(
+            plan.items[3].todo,
+            Todo::Change,
+            "the arrangement takes this setup's inbound user"
+        );
+        assert_eq!(plan.warnings, ["why"]);
     }
 
     #[test]

@@ -21,6 +21,12 @@ pub const CA: &str =
     "/sap/opu/odata4/sap/aps_com_ca_a4c_odata/srvd_a2x/sap/aps_com_ca_a4c_odata/0001";
 
 /// The communication objects of the tenant (entities as JSON, D.2 names).
+/// The bootstrap's communication system (created by hand in Fiori).
+pub const BOOTSTRAP_SYSTEM: &str = "TASKCENTER_WIZARD_API";
+/// What the sandbox's formation names its objects ([U] on a real tenant).
+pub const FORMATION_SYSTEM: &str = "SAP_TASKCENTER_1";
+pub const FORMATION_USER: &str = "SAP_TC_FORMATION";
+
 #[derive(Clone, Default, serde::Serialize)]
 pub struct Objects {
     pub users: Vec<Map<String, Value>>,
@@ -104,6 +110,121 @@ impl Objects {
             ("UUID", super::uuid(&format!("arrangement/{user}")).as_str()),
             ("CommunicationScenarioID", "SAP_COM_0501"),
             ("CommunicationSystemID", "TASKCENTER_BTP"),
+            ("Name", "SAP_COM_0501_TASKCENTER"),
+        ] {
+            arr.insert(k.into(), json!(v));
+        }
+        arr.insert(
+            "InboundUser".into(),
+            json!({"CommunicationSystemInboundUserUUID": inbound}),
+        );
+        self.arrangements.push(arr);
+    }
+
+    /// What a consultant creates by hand before any API can be used (D,
+    /// "Bootstrap"): a communication system for the wizard, each bootstrap
+    /// user as its Basic inbound user, and one arrangement per scenario.
+    pub fn add_bootstrap(&mut self, users: &[(String, String, String)]) {
+        let system = super::uuid("system/bootstrap");
+        let mut sys = Map::new();
+        sys.insert("UUID".into(), json!(system));
+        for (k, v) in [
+            ("ID", BOOTSTRAP_SYSTEM),
+            ("Name", "Task Center wizard (API access)"),
+            ("Type", "customer_managed"),
+            ("HostName", ""),
+        ] {
+            sys.insert(k.into(), json!(v));
+        }
+        sys.insert("IsInboundOnly".into(), json!(true));
+        self.systems.push(sys);
+        for (user, password, scenario) in users {
+            let user_id = self.add_user(user, password, &format!("Bootstrap user of {scenario}"));
+            let inbound = super::uuid(&format!("inbound/{user}"));
+            let mut iu = Map::new();
+            for (k, v) in [
+                ("UUID", inbound.as_str()),
+                ("CommunicationSystemUUID", system.as_str()),
+                ("CommunicationUserID", user_id.as_str()),
+                ("AuthenticationMethod", "basic"),
+            ] {
+                iu.insert(k.into(), json!(v));
+            }
+            self.inbound.push(iu);
+            let mut arr = Map::new();
+            for (k, v) in [
+                (
+                    "UUID",
+                    super::uuid(&format!("arrangement/{scenario}")).as_str(),
+                ),
+                ("CommunicationScenarioID", scenario.as_str()),
+                ("CommunicationSystemID", BOOTSTRAP_SYSTEM),
+                ("Name", &format!("{scenario}_WIZARD")),
+            ] {
+                arr.insert(k.into(), json!(v));
+            }
+            arr.insert(
+                "InboundUser".into(),
+                json!({"CommunicationSystemInboundUserUUID": inbound}),
+            );
+            self.arrangements.push(arr);
+        }
+    }
+
+    /// Whether an object belongs to the bootstrap (kept when the tenant is
+    /// emptied).
+    pub fn is_bootstrap(&self, m: &Map<String, Value>) -> bool {
+        let system = super::uuid("system/bootstrap");
+        s(m, "ID") == BOOTSTRAP_SYSTEM
+            || s(m, "CommunicationSystemID") == BOOTSTRAP_SYSTEM
+            || s(m, "CommunicationSystemUUID") == system
+            || s(m, "Description").starts_with("Bootstrap user of")
+    }
+
+    /// What SAP's formation "Integration with Customer-Managed SAP Task
+    /// Center" leaves (section N, [U] in its names): a `provider_managed`
+    /// system with the subaccount's issuer and certificate, an OAuth 2.0
+    /// inbound user of its own, and the SAP_COM_0501 arrangement.
+    pub fn add_formation(&mut self, host: &str, issuer: &str, cert_b64: &str) {
+        let user_id = self.add_user(
+            FORMATION_USER,
+            &super::seeded("formation-password", 16),
+            "SAP Task Center (formation)",
+        );
+        let system = super::uuid("system/formation");
+        let mut sys = Map::new();
+        sys.insert("UUID".into(), json!(system));
+        for (k, v) in [
+            ("ID", FORMATION_SYSTEM),
+            ("Name", "SAP Task Center"),
+            ("Type", "provider_managed"),
+            ("HostName", host),
+            ("OAuth2IdentityProviderName", issuer),
+            ("OAuth2IdentityProviderUserLogonType", "user_uuid"),
+            ("OAuth2IdentityProviderCertificatePublicKeyBase64", cert_b64),
+        ] {
+            sys.insert(k.into(), json!(v));
+        }
+        sys.insert("IsInboundOnly".into(), json!(true));
+        sys.insert("IsOAuth2IdentityProviderActive".into(), json!(true));
+        self.systems.push(sys);
+        let inbound = super::uuid("inbound/formation");
+        let mut iu = Map::new();
+        for (k, v) in [
+            ("UUID", inbound.as_str()),
+            ("CommunicationSystemUUID", system.as_str()),
+            ("CommunicationUserID", user_id.as_str()),
+            ("OAuth2ClientID", FORMATION_USER),
+            ("AuthenticationMethod", "oauth2"),
+        ] {
+            iu.insert(k.into(), json!(v));
+        }
+        self.inbound.push(iu);
+        let mut arr = Map::new();
+        for (k, v) in [
+            ("UUID", super::uuid("arrangement/formation").as_str()),
+            ("CommunicationScenarioID", "SAP_COM_0501"),
+            ("CommunicationSystemID", FORMATION_SYSTEM),
             ("Name", "SAP_COM_0501_TASKCENTER"),
         ] {
             arr.insert(k.into(), json!(v));
@@ -716,6 +837,44 @@ pub async fn arrangements(
     with_csrf(r, csrf)
 }
 
+/// An arrangement's inbound user is one of its system's; OAuth 2.0 for
+/// SAP_COM_0501 (`CM_APS_CA/010`, `/037` as on create).
+fn inbound_error(
+    objects: &Objects,
+    sys: &Map<String, Value>,
+    arrangement: &Map<String, Value>,
+    nav: &Value,
+) -> Option<Response> {
+    let uuid = nav
+        .get("CommunicationSystemInboundUserUUID")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let user = objects
+        .inbound
+        .iter()
+        .find(|i| s(i, "UUID") == uuid && s(i, "CommunicationSystemUUID") == s(sys, "UUID"));
+    match user {
+        None => Some(odata_error(
+            StatusCode::BAD_REQUEST,
+            "CM_APS_CA/010",
+            "No suitable inbound user of the communication system",
+            "InboundUser",
+        )),
+        Some(i)
+            if s(arrangement, "CommunicationScenarioID") == "SAP_COM_0501"
+                && s(i, "AuthenticationMethod") != "oauth2" =>
+        {
+            Some(odata_error(
+                StatusCode::BAD_REQUEST,
+                "CM_APS_CA/037",
+                "The inbound user must use OAuth 2.0 in SAP_COM_0501",
+                "InboundUser",
+            ))
+        }
+        Some(_) => None,
+    }
+}
+
 /// A push system (not inbound only) needs an outbound user of its own for
 /// SAP_COM_0501 (D.2 `CM_APS_CA/027`; `/100` for basic without password).
 fn outbound_error(
@@ -754,6 +913,19 @@ fn outbound_error(
     }
 }
 
+/// `PATCH {CA}/CommunicationArrangements(<uuid>)/InboundUser` (D.3
+/// "Repoint"): an inbound user of the arrangement's system; OAuth 2.0 for
+/// SAP_COM_0501.
+pub async fn arrangement_inbound(
+    State(sb): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    Path(set): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    repoint(sb, method, headers, set, body, "InboundUser").await
+}
+
 /// `PATCH {CA}/CommunicationArrangements(<uuid>)/OutboundUser`: point an
 /// arrangement at an outbound user (D.2 "Repoint").
 pub async fn arrangement_outbound(
@@ -762,6 +934,17 @@ pub async fn arrangement_outbound(
     headers: HeaderMap,
     Path(set): Path<String>,
     body: axum::body::Bytes,
+) -> Response {
+    repoint(sb, method, headers, set, body, "OutboundUser").await
+}
+
+async fn repoint(
+    sb: Shared,
+    method: Method,
+    headers: HeaderMap,
+    set: String,
+    body: axum::body::Bytes,
+    which: &'static str,
 ) -> Response {
     let (csrf, mut t) = match enter(&sb, &headers, &method, "s4-comm-arrangement-write").await {
         Ok(x) => x,
@@ -792,7 +975,12 @@ pub async fn arrangement_outbound(
         Ok(sys) => sys,
         Err(e) => return *e,
     };
-    if let Some(e) = outbound_error(&t.comm, &sys, Some(&nav)) {
+    let refused = if which == "InboundUser" {
+        inbound_error(&t.comm, &sys, &a, &nav)
+    } else {
+        outbound_error(&t.comm, &sys, Some(&nav))
+    };
+    if let Some(e) = refused {
         return e;
     }
     if let Some(a) = t
@@ -801,7 +989,7 @@ pub async fn arrangement_outbound(
         .iter_mut()
         .find(|a| s(a, "UUID") == uuid)
     {
-        a.insert("OutboundUser".into(), nav);
+        a.insert(which.into(), nav);
     }
     with_csrf(StatusCode::NO_CONTENT.into_response(), csrf)
 }

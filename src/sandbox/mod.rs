@@ -84,7 +84,7 @@ pub struct Demo {
 
 /// Demo values derived from a fixed seed: the same on every start, so a
 /// demo setup that verified yesterday verifies today.
-fn seeded(label: &str, bytes: usize) -> String {
+pub(crate) fn seeded(label: &str, bytes: usize) -> String {
     use sha2::Digest;
     let mut out = String::new();
     let mut i = 0u32;
@@ -507,20 +507,41 @@ impl Sandbox {
     }
 }
 
-/// The subaccount's signing key: RSA as SAP's (section 3), generated once per
-/// process because RSA key generation is slow.
+/// The subaccount's signing key: RSA as SAP's (section 3), derived from the
+/// demo seed (the same on every start, so a demo S/4HANA that holds the
+/// certificate keeps holding the right one) and made once per process
+/// because RSA key generation is slow.
 fn trust_key_pem() -> anyhow::Result<String> {
+    use rand_chacha::rand_core::SeedableRng;
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
     static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if let Some(p) = PEM.get() {
         return Ok(p.clone());
     }
-    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)?;
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(seeded("trust-key", 32), &mut seed)?;
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
+    let key = rsa::RsaPrivateKey::new(&mut rng, 2048)?;
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| anyhow::anyhow!("encoding the trust key: {e}"))?
         .to_string();
     Ok(PEM.get_or_init(|| pem).clone())
+}
+
+/// SAP's trust certificates live two years. The sandbox's first one is that
+/// of the two-year period the day falls in (periods counted from
+/// 2026-01-01), so it is the same on every start within a period and, like
+/// SAP's, comes close to its end once in two years.
+const TRUST_PERIOD_DAYS: i64 = 730;
+
+fn trust_period(now: time::OffsetDateTime) -> (time::OffsetDateTime, u64) {
+    let anchor = time::macros::datetime!(2026-01-01 0:00 UTC);
+    let k = ((now - anchor).whole_days().max(0) / TRUST_PERIOD_DAYS) as u64;
+    (
+        anchor + time::Duration::days(k as i64 * TRUST_PERIOD_DAYS),
+        k,
+    )
 }
 
 /// One trust certificate of the Destination service.
@@ -536,12 +557,18 @@ impl TrustCert {
     /// The `n`th certificate of the subaccount: each has its own serial, so
     /// its fingerprint differs from every earlier one.
     fn new(subaccount: &str, n: u64) -> anyhow::Result<TrustCert> {
-        let (pem, not_after_ms) = trust_certificate(subaccount, n)?;
+        let now = time::OffsetDateTime::now_utc();
+        // The first is the period's (fixed); a renewal starts on its day.
+        let (from, serial) = match n {
+            0 => trust_period(now),
+            n => (now, 1000 + n),
+        };
+        let (pem, not_after_ms) = trust_certificate(subaccount, serial, from)?;
         Ok(TrustCert {
             sha256: s4::fingerprint(&pem).unwrap_or_default(),
             pem,
             not_after_ms,
-            generated_on: time::OffsetDateTime::now_utc()
+            generated_on: from
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
         })
@@ -557,7 +584,7 @@ pub struct Trust {
 
 impl Sandbox {
     /// The certificate the Destination service signs SAML assertions with.
-    fn active_trust(&self) -> Option<TrustCert> {
+    pub(crate) fn active_trust(&self) -> Option<TrustCert> {
         self.trust.lock().ok().map(|t| t.active.clone())
     }
 
@@ -577,7 +604,11 @@ impl Sandbox {
 
 /// A self-signed RSA certificate with SAP's subject (CN, O, OU, in that
 /// order) and a CN over 64 characters.
-fn trust_certificate(subaccount: &str, serial: u64) -> anyhow::Result<(String, i64)> {
+fn trust_certificate(
+    subaccount: &str,
+    serial: u64,
+    from: time::OffsetDateTime,
+) -> anyhow::Result<(String, i64)> {
     use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
@@ -592,9 +623,8 @@ fn trust_certificate(subaccount: &str, serial: u64) -> anyhow::Result<(String, i
     );
     params.distinguished_name = dn;
     params.serial_number = Some(rcgen::SerialNumber::from(serial + 1));
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(730);
+    params.not_before = from;
+    params.not_after = from + time::Duration::days(TRUST_PERIOD_DAYS);
     let key = KeyPair::from_pem_and_sign_algo(&trust_key_pem()?, &rcgen::PKCS_RSA_SHA256)?;
     let cert = params.self_signed(&key)?;
     Ok((cert.pem(), params.not_after.unix_timestamp() * 1000))
@@ -836,6 +866,7 @@ pub fn router(sb: Shared) -> Router {
         .route(&format!("{}/", comm::CA), get(comm::arrangements))
         .route(&format!("{}/CommunicationArrangements", comm::CA), get(comm::arrangements).post(comm::arrangements))
         .route(&format!("{}/{{set}}/OutboundUser", comm::CA), patch(comm::arrangement_outbound))
+        .route(&format!("{}/{{set}}/InboundUser", comm::CA), patch(comm::arrangement_inbound))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(s4::odata))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(s4::odata))
         .with_state(sb)

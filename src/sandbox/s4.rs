@@ -76,9 +76,7 @@ impl Tenant {
     /// hand (as after steps 3.3-3.5 and 6); `/_sandbox/s4` can empty it.
     pub fn demo(d: &super::Demo, cert_cn: &str, cert_pem: &str) -> Tenant {
         let mut comm = super::comm::Objects::default();
-        for (u, p, scenario) in &d.s4_api_users {
-            comm.add_user(u, p, &format!("Bootstrap user of {scenario}"));
-        }
+        comm.add_bootstrap(&d.s4_api_users);
         comm.add_task_center(
             &d.comm_user,
             &d.comm_password,
@@ -290,6 +288,13 @@ pub struct Change {
     /// Remove the Task Center objects (users, systems, arrangements), keeping
     /// the bootstrap users and business users: an S/4HANA to set up.
     empty: Option<bool>,
+    /// Add what SAP's formation for Task Center leaves (section N): a
+    /// provider-managed system and the SAP_COM_0501 arrangement, under names
+    /// of its own.
+    formation: Option<bool>,
+    /// Add an arrangement of another scenario (SAP_COM_0008) under this name
+    /// on the bootstrap system: a name the Task Center one cannot take.
+    arrangement_named: Option<String>,
     saml_issuer: Option<String>,
     logon_type: Option<String>,
     /// Remove this person's Global User ID from their business user.
@@ -310,20 +315,44 @@ pub async fn change(State(sb): State<Shared>, Form(c): Form<Change>) -> Response
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if c.empty == Some(true) {
-        let bootstrap: Vec<String> = sb
-            .demo
-            .s4_api_users
-            .iter()
-            .map(|(u, _, _)| u.clone())
+        let comm = &mut t.comm;
+        let keep = |objects: &[serde_json::Map<String, Value>], comm: &super::comm::Objects| {
+            objects
+                .iter()
+                .filter(|o| comm.is_bootstrap(o))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        comm.users = keep(&comm.users, comm);
+        comm.systems = keep(&comm.systems, comm);
+        comm.inbound = keep(&comm.inbound, comm);
+        comm.outbound.clear();
+        comm.arrangements = keep(&comm.arrangements, comm);
+    }
+    if let Some(name) = c.arrangement_named {
+        let mut arr = serde_json::Map::new();
+        for (k, v) in [
+            ("UUID", super::uuid(&format!("arrangement/other/{name}"))),
+            ("CommunicationScenarioID", "SAP_COM_0008".into()),
+            (
+                "CommunicationSystemID",
+                super::comm::BOOTSTRAP_SYSTEM.into(),
+            ),
+            ("Name", name),
+        ] {
+            arr.insert(k.into(), json!(v));
+        }
+        t.comm.arrangements.push(arr);
+    }
+    if c.formation == Some(true) {
+        let issuer = sb.cert_cn.clone();
+        let pem = sb.active_trust().map(|c| c.pem).unwrap_or_default();
+        let cert: String = pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::trim)
             .collect();
-        t.comm.users.retain(|u| {
-            u.get("Name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| bootstrap.iter().any(|b| b == n))
-        });
-        t.comm.systems.clear();
-        t.comm.inbound.clear();
-        t.comm.arrangements.clear();
+        t.comm.add_formation(&sb.demo.s4_host, &issuer, &cert);
     }
     if !matches!(
         c.logon_type.as_deref(),

@@ -82,8 +82,39 @@ async fn apply(app: &TestApp, id: &str, plan: &Page) -> Page {
     .await
 }
 
+/// The bootstrap's communication system: SAP_COM_0A48 and SAP_COM_0465
+/// access, made by hand before the wizard can use any API.
+const BOOTSTRAP: &str = "TASKCENTER_WIZARD_API";
+
+/// The tenant's objects in `set` without the bootstrap.
+fn objects(tenant: &Value, set: &str) -> Vec<Value> {
+    let comm = &tenant["comm"];
+    let boot = comm["systems"]
+        .as_array()
+        .and_then(|s| s.iter().find(|sy| sy["ID"] == BOOTSTRAP))
+        .map(|sy| sy["UUID"].clone())
+        .unwrap_or(Value::Null);
+    comm[set]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|o| {
+                    o["ID"] != BOOTSTRAP
+                        && o["CommunicationSystemID"] != BOOTSTRAP
+                        && (boot.is_null() || o["CommunicationSystemUUID"] != boot)
+                        && !o["Description"]
+                            .as_str()
+                            .unwrap_or("")
+                            .starts_with("Bootstrap user of")
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn count(tenant: &Value, set: &str) -> usize {
-    tenant["comm"][set].as_array().map_or(0, Vec::len)
+    objects(tenant, set).len()
 }
 
 #[tokio::test]
@@ -114,7 +145,7 @@ async fn the_s4_half_is_planned_confirmed_created_and_then_left_alone() {
         assert!(done.body.contains(what), "{what}: {}", done.body);
     }
     let tenant = s4(&app).await;
-    let system = &tenant["comm"]["systems"][0];
+    let system = &objects(&tenant, "systems")[0].clone();
     let cn = format!(
         "cfapps.eu10.hana.ondemand.com/{}",
         demo["subaccount_id"].as_str().unwrap_or("")
@@ -126,11 +157,11 @@ async fn the_s4_half_is_planned_confirmed_created_and_then_left_alone() {
     );
     assert_eq!(system["OAuth2IdentityProviderUserLogonType"], "user_uuid");
     assert_eq!(
-        tenant["comm"]["inbound"][0]["AuthenticationMethod"],
+        objects(&tenant, "inbound")[0]["AuthenticationMethod"],
         "oauth2"
     );
     assert_eq!(
-        tenant["comm"]["arrangements"][0]["CommunicationScenarioID"],
+        objects(&tenant, "arrangements")[0]["CommunicationScenarioID"],
         "SAP_COM_0501"
     );
     let tasks = app.get(&format!("/setups/{id}")).await.body;
@@ -213,7 +244,7 @@ async fn the_s4_half_is_planned_confirmed_created_and_then_left_alone() {
         .collect();
     let tenant = s4(&app).await;
     assert_eq!(
-        tenant["comm"]["systems"][0]["OAuth2IdentityProviderCertificatePublicKeyBase64"],
+        objects(&tenant, "systems")[0]["OAuth2IdentityProviderCertificatePublicKeyBase64"],
         body.as_str()
     );
     assert_eq!(count(&tenant, "systems"), 1, "the same system");
@@ -286,14 +317,14 @@ async fn push_gets_an_outbound_user_and_task_center_then_sees_pushes() {
     assert_eq!(outbound[0]["OAuth2ClientID"], push_client);
     assert_eq!(outbound[0]["Password"], demo["push_clientsecret"]);
     assert_eq!(outbound[0]["AuthenticationMethod"], "oauth2");
-    let system = &tenant["comm"]["systems"][0];
+    let system = &objects(&tenant, "systems")[0].clone();
     assert_eq!(system["IsInboundOnly"], false);
     assert_eq!(
         system["OAuth2TokenEndpoint"],
         format!("{}/oauth/token", demo["uaa_url"].as_str().unwrap_or(""))
     );
     assert_eq!(
-        tenant["comm"]["arrangements"][0]["OutboundUser"]["CommunicationSystemOutboundUserUUID"],
+        objects(&tenant, "arrangements")[0]["OutboundUser"]["CommunicationSystemOutboundUserUUID"],
         outbound[0]["UUID"]
     );
     let again = plan(&app, &id).await;
@@ -953,5 +984,107 @@ async fn the_trust_certificate_is_rotated_and_renewed_and_s4_follows() {
     assert!(
         calls.contains("saml2Metadata/rotateCertificate")
             && calls.contains("saml2Metadata/certificate/passive")
+    );
+}
+
+/// Issue 21: Task Center objects that exist under other names (SAP's
+/// formation, or a setup by hand) are repaired, never duplicated, and the
+/// formation is named; a name the read shows taken is never proposed.
+#[tokio::test]
+async fn task_center_objects_under_other_names_are_repaired_not_duplicated() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = ready(&app, &demo).await;
+    sandbox_post(&app, "/_sandbox/s4", &[("formation", "true")]).await;
+    let p = plan(&app, &id).await;
+    assert!(
+        p.body
+            .contains("SAP_TASKCENTER_1 has type provider_managed")
+            && p.body
+                .contains("Integration with Customer-Managed SAP Task Center"),
+        "{}",
+        p.body
+    );
+    // The formation's system and arrangement are kept; only this setup's
+    // user and its inbound user are new, and the arrangement takes it.
+    assert_eq!(p.body.matches("will be created").count(), 2, "{}", p.body);
+    assert_eq!(p.body.matches("will be changed").count(), 1, "{}", p.body);
+    let done = apply(&app, &id, &p).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(
+        done.body.contains(
+            "The arrangement SAP_COM_0501_TASKCENTER now takes the inbound user TASKCENTERCOM"
+        ),
+        "{}",
+        done.body
+    );
+    let tenant = s4(&app).await;
+    assert_eq!(
+        (count(&tenant, "systems"), count(&tenant, "arrangements")),
+        (1, 1),
+        "nothing duplicated"
+    );
+    let step34 = app.get(&format!("/setups/{id}/pages/step-3-4")).await.body;
+    assert_eq!(
+        input_value(&step34, "f-comm_system_id").as_deref(),
+        Some("SAP_TASKCENTER_1"),
+        "3.4 takes the name S/4HANA has"
+    );
+    let again = plan(&app, &id).await;
+    assert_eq!(
+        again.body.matches("already right").count(),
+        4,
+        "{}",
+        again.body
+    );
+    // And it carries a real user's SAML bearer exchange.
+    let r = complete_demo_page(&app, &demo, &id, "step-4").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app.apply_destination(&id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
+    let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
+    assert!(v.contains("obtained an S/4HANA token for this user"), "{v}");
+}
+
+#[tokio::test]
+async fn an_arrangement_name_the_tenant_already_uses_is_never_proposed() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = ready(&app, &demo).await;
+    sandbox_post(
+        &app,
+        "/_sandbox/s4",
+        &[("arrangement_named", "SAP_COM_0501_TASKCENTER")],
+    )
+    .await;
+    let p = plan(&app, &id).await;
+    assert!(
+        p.body
+            .contains("already used by the arrangement of scenario SAP_COM_0008")
+            && p.body
+                .contains("Choose another arrangement name in step 3.5"),
+        "{}",
+        p.body
+    );
+    assert!(
+        !p.body.contains("name=\"fingerprint\""),
+        "no confirmation offered"
+    );
+    let r = app
+        .post(
+            &format!("/setups/{id}/s4-setup/apply"),
+            &[("fingerprint", "any")],
+        )
+        .await;
+    assert_ne!(
+        r.status,
+        StatusCode::OK,
+        "a plan that cannot succeed is not run"
+    );
+    assert_eq!(
+        count(&s4(&app).await, "systems"),
+        0,
+        "nothing was written half-way"
     );
 }

@@ -821,3 +821,36 @@ async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
         assert!(!log.contains(s.as_str()), "a secret is in the log");
     }
 }
+
+/// Issue 21: the demo landscape is the same after a restart — the trust
+/// certificate (and its key) come from the fixed seed like every demo value,
+/// so the demo S/4HANA still holds the subaccount's certificate.
+#[tokio::test]
+async fn the_demo_trust_certificate_is_the_same_after_a_restart() {
+    let mut pems = Vec::new();
+    for _ in 0..2 {
+        let dir = TempDir::new();
+        let db = dir.0.join("restart.db");
+        let envs: Vec<(&str, &std::ffi::OsStr)> = vec![
+            ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
+            ("WIZARD_DATABASE", db.as_os_str()),
+            ("WIZARD_SANDBOX_LISTEN", "127.0.0.1:0".as_ref()),
+        ];
+        let mut bin = start_binary(&["serve", "--sandbox"], &envs).await;
+        let sandbox = sandbox_of(&bin);
+        let pem = client()
+            .get(format!("{sandbox}/_sandbox/trust.pem"))
+            .send()
+            .await
+            .expect("trust.pem")
+            .text()
+            .await
+            .expect("text");
+        assert!(pem.contains("BEGIN CERTIFICATE"), "{pem}");
+        let demo = get_json(format!("{sandbox}/_sandbox/demo.json")).await;
+        pems.push((pem, demo["subaccount_id"].clone()));
+        bin.child.kill().await.expect("stop");
+    }
+    assert_eq!(pems[0].1, pems[1].1);
+    assert_eq!(pems[0].0, pems[1].0, "the same certificate after a restart");
+}
