@@ -237,8 +237,10 @@ impl<O> Report<O> {
 pub struct Fill {
     pub page: &'static str,
     pub values: Vec<(&'static str, String)>,
-    /// Tick every confirmation of the page, marked as done this way.
+    /// Tick the page's confirmations, marked as done this way.
     pub ticked_by: Option<&'static str>,
+    /// Which confirmations (all of the page when empty).
+    pub only: &'static [&'static str],
 }
 
 /// One remote change. Everything a flow reads comes from the answers

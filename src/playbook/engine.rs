@@ -207,6 +207,11 @@ pub fn submit(
     let mut errors = Vec::new();
 
     for field in page.fields {
+        if let Some(k) = field.known.and_then(|known| known(ctx)) {
+            ctx.set(field.key, k.value);
+            data.insert(field.key.to_string(), Stored::Plain(k.value.to_string()));
+            continue;
+        }
         let too_large = form
             .oversized(field.key)
             .or_else(|| form.oversized(&format!("{}_text", field.key)));

@@ -1,14 +1,16 @@
 //! Step 6 through S/4HANA's SCIM interface (SAP_COM_0465, sap-apis.md E):
-//! each approver's business user read by e-mail and compared with the IAS
-//! user UUID the look-up found; after confirmation the differing ones are
-//! written (PATCH, else PUT) and read back. Bounded concurrency throughout.
+//! each approver's IAS user UUID looked up by e-mail (with step 2.1's IAS
+//! administrator; else the UUID step 6 holds), their business user read by
+//! e-mail and compared; after confirmation the differing ones are written
+//! (PATCH, else PUT) and read back, and step 6 is filled in and confirmed
+//! when every approver holds it. Bounded concurrency throughout.
 
 use super::ids;
 use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::Ctx;
-use super::change::{FieldRow, Flow, Item, Layout, Plan, Progress, Report, Todo};
+use super::change::{FieldRow, Fill, Flow, Item, Layout, Plan, Progress, Report, Todo};
 use crate::domain::{self, Approver};
 use crate::sap::s4::{self, Session};
 use crate::sap::{Calls, SapClient, SapError};
@@ -23,8 +25,8 @@ pub enum Status {
     /// To change, from this old value.
     ToChange(String),
     NotInS4,
-    /// The IAS look-up gave no user UUID for this e-mail.
-    NotInIas,
+    /// No IAS user UUID for this e-mail (why, in words).
+    NotInIas(String),
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -43,9 +45,7 @@ impl Row {
             Status::Right => Todo::Right,
             Status::ToSet | Status::ToChange(_) => Todo::Change,
             Status::NotInS4 => Todo::Cannot("not found in S/4HANA".into()),
-            Status::NotInIas => Todo::Cannot(
-                "not found in Identity Authentication (look it up in step 6 first)".into(),
-            ),
+            Status::NotInIas(why) => Todo::Cannot(why.clone()),
         };
         let now = match &self.status {
             Status::ToChange(old) => old.clone(),
@@ -67,41 +67,103 @@ impl Row {
     }
 }
 
+/// The IAS user UUID of each approver: the one step 6 holds, else looked
+/// up by e-mail when step 2.1's administrator is at hand. `Err` is why none.
+async fn ias_uuids(
+    sap: &SapClient,
+    calls: &Calls,
+    ias: Option<&IasAccess>,
+    approvers: &[Approver],
+) -> Result<Vec<Result<String, String>>, SapError> {
+    let Some(ias) = ias.filter(|_| approvers.iter().any(|a| a.global_user_id.is_none())) else {
+        return Ok(approvers
+            .iter()
+            .map(|a| {
+                a.global_user_id.clone().ok_or_else(|| {
+                    "no IAS user UUID yet: give step 2.1's Identity Authentication administrator, or look it up on step 6".to_string()
+                })
+            })
+            .collect());
+    };
+    // Only those without a UUID are looked up (a list of thousands with
+    // UUIDs costs no IAS calls). Owned, so that the future stays Send for
+    // every lifetime (rust#100013).
+    let emails: Vec<String> = approvers
+        .iter()
+        .filter(|a| a.global_user_id.is_none())
+        .map(|a| a.email.clone())
+        .collect();
+    let found: Vec<Result<Option<crate::sap::ias::IasUser>, SapError>> =
+        futures_util::stream::iter(emails)
+            .map(|email| async move {
+                crate::sap::ias::user_by_email(
+                    sap,
+                    calls,
+                    &ias.host,
+                    &ias.client_id,
+                    &ias.secret,
+                    &email,
+                )
+                .await
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+    let mut found = found.into_iter();
+    approvers
+        .iter()
+        .map(|a| match &a.global_user_id {
+            Some(id) => Ok(Ok(id.clone())),
+            None => match found.next() {
+                Some(Ok(Some(u))) => Ok(Ok(u.uuid)),
+                Some(Ok(None)) | None => Ok(Err(
+                    "not found in Identity Authentication by this e-mail".to_string(),
+                )),
+                Some(Err(e)) => Err(e),
+            },
+        })
+        .collect()
+}
+
 /// Read every approver's business user and compare.
 async fn read(
     api: &Session<'_>,
     calls: &Calls,
     approvers: &[Approver],
+    uuids: Vec<Result<String, String>>,
 ) -> Result<Vec<Row>, SapError> {
-    let rows: Vec<Result<Row, SapError>> = futures_util::stream::iter(approvers.iter().cloned())
-        .map(|a| async move {
-            let found = api.scim_user_by_email(calls, &a.email).await?;
-            let current = found
-                .as_ref()
-                .and_then(|u| s4::global_id(u))
-                .map(str::to_string);
-            let status = match (&a.global_user_id, &found, &current) {
-                (None, _, _) => Status::NotInIas,
-                (_, None, _) => Status::NotInS4,
-                (Some(want), Some(_), Some(now)) if now.eq_ignore_ascii_case(want) => Status::Right,
-                (Some(_), Some(_), Some(now)) => Status::ToChange(now.clone()),
-                (Some(_), Some(_), None) => Status::ToSet,
-            };
-            Ok(Row {
-                email: a.email.clone(),
-                ias_uuid: a.global_user_id.clone(),
-                s4_user: found
+    let rows: Vec<Result<Row, SapError>> =
+        futures_util::stream::iter(approvers.iter().cloned().zip(uuids))
+            .map(|(a, want)| async move {
+                let found = api.scim_user_by_email(calls, &a.email).await?;
+                let current = found
                     .as_ref()
-                    .and_then(|u| u.get("userName"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                status,
-                resource: found,
+                    .and_then(|u| s4::global_id(u))
+                    .map(str::to_string);
+                let status = match (&want, &found, &current) {
+                    (Err(why), _, _) => Status::NotInIas(why.clone()),
+                    (_, None, _) => Status::NotInS4,
+                    (Ok(want), Some(_), Some(now)) if now.eq_ignore_ascii_case(want) => {
+                        Status::Right
+                    }
+                    (Ok(_), Some(_), Some(now)) => Status::ToChange(now.clone()),
+                    (Ok(_), Some(_), None) => Status::ToSet,
+                };
+                Ok(Row {
+                    email: a.email.clone(),
+                    ias_uuid: want.ok(),
+                    s4_user: found
+                        .as_ref()
+                        .and_then(|u| u.get("userName"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    status,
+                    resource: found,
+                })
             })
-        })
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
     rows.into_iter().collect()
 }
 
@@ -143,13 +205,33 @@ async fn write(
         .await
 }
 
-/// The answers step 6's writes need: SCIM access and the approvers with the
-/// user UUIDs of the IAS look-up.
+/// The answers step 6's writes need: SCIM access, the approvers, and step
+/// 2.1's IAS administrator when it is given (for the look-up).
 pub struct Wanted {
     api: String,
     user: String,
     password: String,
     approvers: Vec<Approver>,
+    ias: Option<IasAccess>,
+}
+
+struct IasAccess {
+    host: String,
+    client_id: String,
+    secret: String,
+}
+
+/// S/4HANA's SCIM session, and the client for the IAS look-up.
+pub struct Access<'a> {
+    scim: Session<'a>,
+    sap: &'a SapClient,
+}
+
+/// What the run leaves for step 6: the approvers with the UUIDs IAS gave,
+/// and whether every one of them now holds it in S/4HANA.
+pub struct Written {
+    approvers: String,
+    all_right: bool,
 }
 
 /// Step 6 through SCIM, as one remote change.
@@ -158,9 +240,9 @@ pub struct GlobalIds;
 
 impl Flow for GlobalIds {
     type Wanted = Wanted;
-    type Session<'a> = Session<'a>;
+    type Session<'a> = Access<'a>;
     type Current = Vec<Row>;
-    type Output = ();
+    type Output = Written;
 
     const PAGE: &'static str = ids::APPROVERS;
     const SYSTEM: &'static str = "S/4HANA";
@@ -178,12 +260,24 @@ impl Flow for GlobalIds {
         };
         let approvers = domain::parse_approvers(ctx.get("approvers").unwrap_or(""))
             .map(|c| c.value)
-            .map_err(|_| "First enter the approvers in step 6 and look up their user UUIDs in Identity Authentication.".to_string())?;
+            .map_err(|_| "First enter the approvers' e-mail addresses in step 6.".to_string())?;
+        let ias = match (ctx.get("ias_host"), ctx.get("ias_client_id")) {
+            (Some(host), Some(client_id)) => {
+                ctx.secret_to_send("ias_client_secret")?
+                    .map(|secret| IasAccess {
+                        host: host.to_string(),
+                        client_id: client_id.to_string(),
+                        secret,
+                    })
+            }
+            _ => None,
+        };
         Ok(Wanted {
             api,
             user: user.to_string(),
             password,
             approvers,
+            ias,
         })
     }
     async fn connect<'a>(
@@ -191,10 +285,11 @@ impl Flow for GlobalIds {
         sap: &'a SapClient,
         calls: &Calls,
         w: &Wanted,
-    ) -> Result<Session<'a>, String> {
-        Session::connect_scim(sap, calls, &w.api, &w.user, &w.password)
+    ) -> Result<Access<'a>, String> {
+        let scim = Session::connect_scim(sap, calls, &w.api, &w.user, &w.password)
             .await
-            .map_err(|e| s4::explain(&e))
+            .map_err(|e| s4::explain(&e))?;
+        Ok(Access { scim, sap })
     }
     async fn read<'s>(
         &self,
@@ -202,7 +297,13 @@ impl Flow for GlobalIds {
         calls: &Calls,
         w: &Wanted,
     ) -> Result<Vec<Row>, String> {
-        read(s, calls, &w.approvers)
+        let uuids = ias_uuids(s.sap, calls, w.ias.as_ref(), &w.approvers)
+            .await
+            .map_err(|e| match e {
+                SapError::Status { status: 401, .. } => "Identity Authentication refused the administrator client ID and secret from step 2.1 (401). Check them there.".to_string(),
+                e => e.explain(),
+            })?;
+        read(&s.scim, calls, &w.approvers, uuids)
             .await
             .map_err(|e| s4::explain(&e))
     }
@@ -217,12 +318,12 @@ impl Flow for GlobalIds {
         &self,
         s: &Self::Session<'s>,
         calls: &Calls,
-        _w: &Wanted,
+        w: &Wanted,
         rows: Vec<Row>,
         progress: &Progress,
-    ) -> Report<()> {
+    ) -> Report<Written> {
         let mut r = Report::new();
-        let mut results = write(s, calls, &rows, progress).await;
+        let mut results = write(&s.scim, calls, &rows, progress).await;
         results.sort();
         for (email, outcome) in results {
             match outcome {
@@ -230,8 +331,37 @@ impl Flow for GlobalIds {
                 Err(e) => r.failed.push(format!("{email}: {e}")),
             }
         }
-        r.output = Some(());
+        let approvers = w
+            .approvers
+            .iter()
+            .zip(&rows)
+            .map(
+                |(a, row)| match row.ias_uuid.as_ref().or(a.global_user_id.as_ref()) {
+                    Some(id) => format!("{}, {id}", a.email),
+                    None => a.email.clone(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all_right = r.failed.is_empty()
+            && rows
+                .iter()
+                .all(|row| !matches!(row.status, Status::NotInS4 | Status::NotInIas(_)));
+        r.output = Some(Written {
+            approvers,
+            all_right,
+        });
         r
+    }
+    /// Step 6 holds the UUIDs IAS gave; confirmed when every approver's
+    /// business user holds its UUID (written and read back, or already).
+    fn fills(&self, _w: &Wanted, out: &Written) -> Vec<Fill> {
+        vec![Fill {
+            page: ids::APPROVERS,
+            values: vec![("approvers", out.approvers.clone())],
+            ticked_by: out.all_right.then_some("through the S/4HANA API"),
+            only: &["global_ids"],
+        }]
     }
     fn failure(&self, done: &[String], failed: &[String]) -> String {
         format!(
@@ -243,7 +373,7 @@ impl Flow for GlobalIds {
     fn finished(
         &self,
         _w: &Wanted,
-        _out: Option<&()>,
+        _out: Option<&Written>,
         done: &[String],
         _unfilled: &[String],
     ) -> Result<String, String> {
@@ -275,7 +405,12 @@ mod tests {
         assert_eq!(says(Status::ToSet), "to set");
         assert_eq!(says(Status::ToChange("old".into())), "to change (now old)");
         assert_eq!(says(Status::NotInS4), "not found in S/4HANA");
-        assert!(says(Status::NotInIas).starts_with("not found in Identity Authentication"));
+        assert!(
+            says(Status::NotInIas(
+                "not found in Identity Authentication by this e-mail".into()
+            ))
+            .starts_with("not found in Identity Authentication")
+        );
     }
 
     #[test]

@@ -84,6 +84,15 @@ pub struct Field {
     pub prefill: Option<fn(&Ctx) -> Option<String>>,
     /// Keys the parser stores besides `key` (for display and secrets lists).
     pub also_stores: &'static [&'static str],
+    /// The answer when the wizard already knows it (from what it did or
+    /// what another page says): then the field is shown, with why, not asked.
+    pub known: Option<fn(&Ctx) -> Option<Known>>,
+}
+
+/// An answer the wizard knows, and the sentence that says how.
+pub struct Known {
+    pub value: &'static str,
+    pub why: String,
 }
 
 /// One numbered instruction on a guided page.

@@ -50,6 +50,7 @@ const fn text(
         parse: Parser::Text(parse),
         prefill: None,
         also_stores: &[],
+        known: None,
     }
 }
 
@@ -67,6 +68,7 @@ const fn confirm(
         parse: Parser::None,
         prefill: None,
         also_stores: &[],
+        known: None,
     }
 }
 
@@ -243,6 +245,7 @@ const STEP2: &[Field] = &[
         }),
         prefill: None,
         also_stores: &[],
+        known: None,
     },
 ];
 
@@ -286,6 +289,7 @@ const BOOSTER: &[Field] = &[
         parse: Parser::None,
         prefill: None,
         also_stores: &[],
+        known: None,
     },
     confirm(
         "booster_confirm",
@@ -544,6 +548,7 @@ const STEP32: &[Field] = &[
             "cert_not_after",
             "cert_sha256",
         ],
+        known: None,
     },
     Field {
         key: "dest_key",
@@ -554,6 +559,7 @@ const STEP32: &[Field] = &[
         parse: Parser::Text(parse_destination_key),
         prefill: None,
         also_stores: &["ds_uri", "ds_url", "ds_clientid", "ds_clientsecret"],
+        known: None,
     },
 ];
 
@@ -665,6 +671,7 @@ const STEP33: &[Field] = &[
         }),
         prefill: None,
         also_stores: &[],
+        known: None,
     },
     optional(text(
         "s4_api_user",
@@ -686,6 +693,7 @@ const STEP33: &[Field] = &[
         }),
         prefill: None,
         also_stores: &[],
+        known: None,
     },
 ];
 
@@ -862,6 +870,22 @@ const STEP35: &[Field] = &[
                 .map(|s| s.replication_url(ctx.get("s4_client").unwrap_or("100")))
         },
     ),
+    optional(text(
+        "push_outbound_client",
+        "Outbound user of the push channel (optional)",
+        "Only when S/4HANA pushes task changes: the OAuth 2.0 client ID of the arrangement's outbound user (the push key's uaa.clientid). The wizard fills it in when it writes the outbound user.",
+        |s, ctx| {
+            let c = domain::bounded_text(s, "client ID", 200)?;
+            let mut p = plain("push_outbound_client", c, |v| v);
+            if let Some(key) = ctx.get("push_clientid")
+                && let Some(Stored::Plain(v)) = p.values.first().map(|(_, v)| v)
+                && v != key
+            {
+                p.warnings.push(format!("The outbound user's client ID differs from the push key of step 3.1 ({key}): S/4HANA would push with another key's credentials (failure mode 27)."));
+            }
+            Ok(p)
+        },
+    )),
     confirm(
         "step35_confirm",
         "Done in the communication arrangement",
@@ -918,6 +942,25 @@ const PUSH: &[(&str, &str)] = &[
     ("no", "No: Task Center only pulls (push not configured yet)"),
 ];
 
+/// Push is configured when step 3.5 names the outbound user of the push
+/// key of step 3.1; the wizard fills it in when it writes that user.
+fn push_known(ctx: &Ctx) -> Option<super::Known> {
+    let outbound = ctx.get("push_outbound_client")?;
+    let by_api = ctx
+        .get("step35_confirm.scenario")
+        .is_some_and(|stamp| stamp.ends_with("through the S/4HANA API"));
+    let why = if by_api && ctx.get("push_clientid") == Some(outbound) {
+        format!(
+            "The wizard wrote S/4HANA's outbound user {outbound} for the push key of step 3.1 through the S/4HANA API, so tc.clientId is added."
+        )
+    } else {
+        format!(
+            "Step 3.5 names the push channel's outbound user {outbound}, so tc.clientId is added. Change it there if push is not set up."
+        )
+    };
+    Some(super::Known { value: "yes", why })
+}
+
 const STEP4: &[Field] = &[
     prefilled(
         text(
@@ -937,6 +980,7 @@ const STEP4: &[Field] = &[
         parse: Parser::None,
         prefill: Some(|_| Some(AUTHN[0].0.into())),
         also_stores: &[],
+        known: None,
     },
     Field {
         key: "push",
@@ -947,6 +991,7 @@ const STEP4: &[Field] = &[
         parse: Parser::None,
         prefill: None,
         also_stores: &[],
+        known: Some(push_known),
     },
     Field {
         key: "notifications",
@@ -957,6 +1002,7 @@ const STEP4: &[Field] = &[
         parse: Parser::None,
         prefill: None,
         also_stores: &[],
+        known: None,
     },
     optional(text(
         "pull_days",
@@ -1173,6 +1219,7 @@ const STEP6: &[Field] = &[
         }),
         prefill: None,
         also_stores: &[],
+        known: None,
     },
     confirm(
         "step6_confirm",
@@ -1208,6 +1255,7 @@ const STEP6: &[Field] = &[
         }),
         prefill: None,
         also_stores: &[],
+        known: None,
     },
 ];
 
@@ -1320,6 +1368,7 @@ pub static PAGES: &[Page] = &[
                 parse: Parser::Text(parse_service_key),
                 prefill: None,
                 also_stores: SK_KEYS,
+                known: None,
             },
             Field {
                 key: "push_key",
@@ -1330,6 +1379,7 @@ pub static PAGES: &[Page] = &[
                 parse: Parser::Text(parse_push_key),
                 prefill: None,
                 also_stores: PUSH_KEYS,
+                known: None,
             },
             Field {
                 key: "sm_key",
@@ -1340,6 +1390,7 @@ pub static PAGES: &[Page] = &[
                 parse: Parser::Text(parse_sm_key),
                 prefill: None,
                 also_stores: SM_KEYS,
+                known: None,
             },
         ],
         requires: &[ids::FACTS],

@@ -324,6 +324,7 @@ impl Flow for PushKey {
             page: ids::TASK_CENTER_KEY,
             values: vec![("push_key", key.clone())],
             ticked_by: None,
+            only: &[],
         }]
     }
     fn finished(

@@ -740,6 +740,7 @@ impl Flow for S4Setup {
                 ("comm_password", strong_password()?),
             ],
             ticked_by: None,
+            only: &[],
         }])
     }
     async fn apply<'s>(
@@ -775,11 +776,16 @@ impl Flow for S4Setup {
         if let Some(c) = &out.client_id {
             step35.push(("client_id", c.clone()));
         }
+        // Step 4 then knows that push is configured and does not ask.
+        if let Some(p) = &w.push {
+            step35.push(("push_outbound_client", p.client_id.clone()));
+        }
         vec![
             Fill {
                 page: ids::COMM_USER,
                 values: vec![("comm_user", w.user.clone())],
                 ticked_by: by,
+                only: &[],
             },
             Fill {
                 page: ids::COMM_SYSTEM,
@@ -788,11 +794,13 @@ impl Flow for S4Setup {
                     ("comm_system_name", out.system_name.clone()),
                 ],
                 ticked_by: by,
+                only: &[],
             },
             Fill {
                 page: ids::COMM_ARRANGEMENT,
                 values: step35,
                 ticked_by: by,
+                only: &[],
             },
         ]
     }

@@ -218,6 +218,7 @@ impl Flow for Rotation {
                 page: ids::TRUST_CERTIFICATE,
                 values: vec![("certificate_text", pem.clone())],
                 ticked_by: None,
+                only: &[],
             }],
         }
     }

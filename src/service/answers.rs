@@ -52,7 +52,9 @@ pub async fn fill(
         if let Kind::Confirm(items) = f.kind {
             for (id, _) in items.iter() {
                 let saved = rec.is_some_and(|r| r.data.contains_key(&format!("{}.{id}", f.key)));
-                if saved || fill.ticked_by.is_some() {
+                let ticked =
+                    fill.ticked_by.is_some() && (fill.only.is_empty() || fill.only.contains(id));
+                if saved || ticked {
                     form.values.push((f.key.to_string(), id.to_string()));
                 }
             }

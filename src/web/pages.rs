@@ -183,6 +183,27 @@ fn field_views(
     page.fields
         .iter()
         .map(|f| {
+            if let Some(k) = f.known.and_then(|known| known(ctx)) {
+                let shown = match f.kind {
+                    Kind::Choice(opts) => opts
+                        .iter()
+                        .find(|(v, _)| *v == k.value)
+                        .map_or(k.value, |(_, l)| *l),
+                    _ => k.value,
+                };
+                return FieldView {
+                    key: f.key.to_string(),
+                    id: format!("f-{}", f.key),
+                    label: f.label.to_string(),
+                    hint: k.why,
+                    kind: "known",
+                    value: shown.to_string(),
+                    error: None,
+                    options: Vec::new(),
+                    saved: None,
+                    prefilled: false,
+                };
+            }
             let saved = rec.and_then(|r| r.data.get(f.key)).cloned();
             let error = errors.iter().find(|(k, _)| *k == f.key).map(|(_, m)| m.clone());
             let mut prefilled = false;

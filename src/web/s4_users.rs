@@ -82,6 +82,7 @@ pub async fn credentials(
             ),
         ],
         ticked_by: None,
+        only: &[],
     };
     let saved = match answers::fill(&state.store, &setup, &creds, &me.name).await? {
         Some(Ok(s)) => s,

@@ -334,6 +334,20 @@ async fn push_gets_an_outbound_user_and_task_center_then_sees_pushes() {
         "{}",
         again.body
     );
+    // Step 4 no longer asks what the wizard did itself: it says it knows.
+    let step35 = app.get(&format!("/setups/{id}/pages/step-3-5")).await.body;
+    assert_eq!(
+        input_value(&step35, "f-push_outbound_client").as_deref(),
+        Some(push_client)
+    );
+    let step4 = app.get(&format!("/setups/{id}/pages/step-4")).await.body;
+    assert!(
+        !step4.contains("name=\"push\"")
+            && step4.contains(&format!(
+                "outbound user {push_client} for the push key of step 3.1 through the S/4HANA API"
+            )),
+        "{step4}"
+    );
 
     // Task Center now receives pushes.
     let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
@@ -1087,4 +1101,57 @@ async fn an_arrangement_name_the_tenant_already_uses_is_never_proposed() {
         0,
         "nothing was written half-way"
     );
+}
+
+/// Issue 21: the SCIM plan looks the UUIDs up in IAS itself (step 2.1's
+/// administrator), and what it verified through the API is confirmed by it.
+#[tokio::test]
+async fn the_scim_plan_looks_the_uuids_up_itself_and_confirms_what_it_verified() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    sandbox_post(
+        &app,
+        "/_sandbox/s4",
+        &[("clear_global_id", "chris.lee@acme.example")],
+    )
+    .await;
+    let list = "anna.berg@acme.example\nchris.lee@acme.example";
+    let id = with_approvers(&app, &demo, list).await;
+    // No look-up on step 6 first: the plan does it.
+    let p = app.post(&format!("/setups/{id}/s4-users/plan"), &[]).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(!p.body.contains("look it up in step 6 first"), "{}", p.body);
+    assert!(
+        row(&p.body, "anna.berg@acme.example").contains("already right"),
+        "{}",
+        p.body
+    );
+    assert!(
+        row(&p.body, "chris.lee@acme.example").contains("to set"),
+        "{}",
+        p.body
+    );
+    let done = app
+        .post(
+            &format!("/setups/{id}/s4-users/apply"),
+            &[("fingerprint", &fingerprint(&p.body))],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let step6 = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
+    let chris = person(&demo, "chris.lee@acme.example");
+    assert!(
+        step6.contains(&format!(
+            "chris.lee@acme.example, {}",
+            chris["user_uuid"].as_str().unwrap_or("-")
+        )),
+        "the UUIDs IAS gave are on step 6"
+    );
+    assert!(
+        step6.contains("value=\"global_ids\" checked")
+            && !step6.contains("value=\"catalog\" checked"),
+        "confirmed by the wizard, the catalog left to the consultant"
+    );
+    let report = app.get(&format!("/setups/{id}/report")).await.body;
+    assert!(report.contains("through the S/4HANA API"), "{report}");
 }
