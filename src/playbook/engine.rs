@@ -599,6 +599,14 @@ pub fn page_status(page: &Page, setup: &Setup, ctx: &Ctx) -> PageStatus {
     status_with(page, setup, ctx, &[])
 }
 
+/// The first page that is not completed and can be started: where a
+/// consultant goes on after a run filled pages in.
+pub fn next_to_do(setup: &Setup, ctx: &Ctx) -> Option<&'static Page> {
+    PAGES.iter().zip(statuses(setup, ctx)).find_map(|(p, s)| {
+        (!matches!(s, PageStatus::Completed | PageStatus::CannotStartYet)).then_some(p)
+    })
+}
+
 /// The status of every page, in page order, each computed once.
 pub fn statuses(setup: &Setup, ctx: &Ctx) -> Vec<PageStatus> {
     match shared_statuses(setup, ctx) {

@@ -18,7 +18,7 @@ pub mod verify;
 
 pub use engine::{
     Ctx, FIELD_LIMIT, FormInput, KEPT_LIMIT, PageStatus, Submission, SubmitError, basis,
-    import_page, page_status, progress_of, setup_progress, statuses, submit, summarize,
+    import_page, next_to_do, page_status, progress_of, setup_progress, statuses, submit, summarize,
 };
 pub use pages::{PAGES, destination};
 
@@ -87,6 +87,64 @@ pub struct Field {
     /// The answer when the wizard already knows it (from what it did or
     /// what another page says): then the field is shown, with why, not asked.
     pub known: Option<fn(&Ctx) -> Option<Known>>,
+}
+
+/// A page the wizard can do through SAP's API, on a page of its own
+/// (`/setups/{id}/<slug>`) or with the page's own action (`slug` empty).
+pub struct ByApi {
+    pub slug: &'static str,
+    /// What it needs and does, in a sentence.
+    pub says: &'static str,
+    pub link: &'static str,
+}
+
+/// The automated path of a page, if it has one (the one place that says so).
+pub fn by_api(page: &str) -> Option<ByApi> {
+    Some(match page {
+        ids::TASK_CENTER_KEY => ByApi {
+            slug: "push-key",
+            says: "With a Service Manager key (below), the wizard can create the push channel's dedicated instance and key for you.",
+            link: "Create it through SAP Service Manager",
+        },
+        ids::TRUST_CERTIFICATE => ByApi {
+            slug: "",
+            says: "With a Destination service key (below), the wizard fetches the certificate from BTP for you.",
+            link: "",
+        },
+        ids::COMM_USER | ids::COMM_SYSTEM | ids::COMM_ARRANGEMENT => ByApi {
+            slug: "s4-setup",
+            says: "With access to S/4HANA's communication management API (SAP_COM_0A48), the wizard does steps 3.3 to 3.5 for you.",
+            link: "Do it through S/4HANA's API",
+        },
+        ids::DESTINATION => ByApi {
+            slug: "",
+            says: "With the Destination service key of step 3.2, the wizard creates or updates the destination in BTP after you saw the plan.",
+            link: "Create it through the Destination service",
+        },
+        ids::APPROVERS => ByApi {
+            slug: "s4-users",
+            says: "With access to S/4HANA's SCIM interface (SAP_COM_0465), the wizard looks up the user UUIDs and sets the Global User IDs for you.",
+            link: "Do it through S/4HANA's API",
+        },
+        _ => return None,
+    })
+}
+
+/// Whether the wizard did this page through SAP's API: a confirmation it
+/// ticked itself ("through the ... API"), or the page's own SAP action
+/// that fetched or wrote (not a mere check) ended well.
+pub fn done_by_api(page: &Page, rec: Option<&crate::store::PageRecord>) -> bool {
+    let Some(rec) = rec else { return false };
+    let ticked = rec
+        .data
+        .iter()
+        .any(|(k, v)| k.contains('.') && v.contains("|through the "));
+    let wrote = matches!(
+        page.action,
+        Some(actions::Action::FetchCertificate | actions::Action::ApplyDestination)
+    ) && rec.checked_at.is_some()
+        && rec.problem.is_none();
+    ticked || wrote
 }
 
 /// An answer the wizard knows, and the sentence that says how.

@@ -169,7 +169,7 @@ const STEP1: &[Field] = &[
 fn guide_step1(ctx: &Ctx) -> Vec<Instruction> {
     vec![
         instr(
-            "Open the global account and create the subaccount for Task Center, or pick the existing one, in the region entered under Customer systems. Then copy its subdomain and ID from the subaccount's overview into the fields above.",
+            "Open the global account and create the subaccount for Task Center, or pick the existing one, in the region entered under Customer systems. Then copy its subdomain and ID from the subaccount's overview into the fields below.",
             Some("BTP cockpit > Account Explorer > Create > Subaccount"),
             vec![("Region", or_todo(ctx.get("region"), "region"))],
         ),

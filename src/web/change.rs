@@ -33,6 +33,8 @@ pub struct ChangeView {
     /// The confirmation button's words; `None`: nothing to confirm.
     pub confirm: Option<String>,
     pub status: StatusCode,
+    /// After a run that ended well: (address, words) of the next step.
+    pub next: Option<(String, String)>,
 }
 
 impl ChangeView {
@@ -62,7 +64,26 @@ impl ChangeView {
             warnings,
             progress: None,
             status,
+            next: None,
         }
+    }
+
+    /// Lead on to the next step once a run ended well.
+    fn leading_on(mut self, state: &AppState, setup: &Setup) -> ChangeView {
+        if self.notice.is_some() && self.error.is_none() && self.failed.is_empty() {
+            self.next = super::setups::with_ctx(state, setup, |ctx| {
+                crate::playbook::next_to_do(setup, ctx).map(|p| {
+                    (
+                        format!("/setups/{}/pages/{}", setup.id, p.id),
+                        match p.step {
+                            "" => format!("Continue to {}", p.title),
+                            step => format!("Continue to step {step}: {}", p.title),
+                        },
+                    )
+                })
+            });
+        }
+        self
     }
 
     pub fn failed(error: String) -> ChangeView {
@@ -127,7 +148,7 @@ pub async fn show<F: FlowPage>(
         &state,
         &setup,
         &me,
-        ChangeView::of_run(run.as_deref(), F::confirm),
+        ChangeView::of_run(run.as_deref(), F::confirm).leading_on(&state, &setup),
     )
 }
 
@@ -165,7 +186,8 @@ pub async fn apply<F: FlowPage>(
         Started::Ended(o) => {
             // The page shows the answers the run filled in.
             let now = state.store.setup(&setup.id).await?.unwrap_or(setup);
-            F::render(&state, &now, &me, ChangeView::of(&o, F::confirm))
+            let view = ChangeView::of(&o, F::confirm).leading_on(&state, &now);
+            F::render(&state, &now, &me, view)
         }
         Started::Running => {
             Redirect::to(&format!("/setups/{}/{}", setup.id, F::SLUG)).into_response()

@@ -409,24 +409,9 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 )
             })
             .filter(|(_, with, _)| *with > 0),
-        api_setup: match page.id {
-            ids::TASK_CENTER_KEY => Some((
-                format!("/setups/{}/push-key", setup.id),
-                "With a Service Manager key (below), the wizard can create the push channel's dedicated instance and key for you:",
-                "Create it through SAP Service Manager",
-            )),
-            ids::COMM_USER | ids::COMM_SYSTEM | ids::COMM_ARRANGEMENT => Some((
-                format!("/setups/{}/s4-setup", setup.id),
-                "With access to S/4HANA's communication management API (SAP_COM_0A48), the wizard can do steps 3.3 to 3.5 for you:",
-                "Do it through S/4HANA's API",
-            )),
-            ids::APPROVERS => Some((
-                format!("/setups/{}/s4-users", setup.id),
-                "With access to S/4HANA's SCIM interface (SAP_COM_0465), the wizard can set the Global User IDs for you:",
-                "Do it through S/4HANA's API",
-            )),
-            _ => None,
-        },
+        api_setup: playbook::by_api(page.id)
+            .filter(|a| !a.slug.is_empty())
+            .map(|a| (format!("/setups/{}/{}", setup.id, a.slug), a.says, a.link)),
     }
 }
 

@@ -80,7 +80,7 @@ fn summary(
         Summary {
             status: overall.label(),
             status_css: overall.css(),
-            progress: format!("{done} of {total} steps completed"),
+            progress: format!("({done} of {total} steps)"),
             open,
             attention,
             dates,

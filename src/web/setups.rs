@@ -227,6 +227,9 @@ pub struct TaskItem {
     pub status: &'static str,
     pub status_css: &'static str,
     pub reason: Option<String>,
+    /// Whether the wizard can do (or did) it through SAP's API, or it is
+    /// done by hand.
+    pub how: Option<&'static str>,
 }
 
 pub struct Section {
@@ -290,6 +293,17 @@ pub async fn task_list(
                 status: status.label(),
                 status_css: status.css(),
                 reason,
+                how: if playbook::by_api(page.id).is_some() {
+                    Some(if playbook::done_by_api(page, setup.pages.get(page.id)) {
+                        "Done by the wizard through SAP's API"
+                    } else {
+                        "The wizard can do this through SAP's API"
+                    })
+                } else if page.is_check() || page.id == crate::playbook::ids::FACTS {
+                    None
+                } else {
+                    Some("Done by hand (the page guides you)")
+                },
             };
             match sections.last_mut() {
                 Some(s) if s.title == page.section => s.items.push(item),

@@ -472,7 +472,7 @@ async fn a_consultant_completes_a_whole_setup_in_the_browser() {
     b.tick_all("step6_confirm").await;
     b.continue_().await;
     b.open(&format!("{home}/pages/step-6")).await;
-    b.click_nav(".action-form button").await;
+    b.click_nav("button[form=\"sap-action\"]").await;
     assert!(b.source().await.contains("Found all 3 approvers"));
 
     b.open(&format!("{home}/pages/check")).await;

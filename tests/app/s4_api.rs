@@ -173,6 +173,18 @@ async fn the_s4_half_is_planned_confirmed_created_and_then_left_alone() {
     }
     let history = app.get(&format!("/setups/{id}/history")).await.body;
     assert!(history.contains("Created the communication system TASKCENTER_BTP"));
+    // The run leads on, and the task list says who did it.
+    assert!(
+        done.body.contains(&format!(
+            "href=\"/setups/{id}/pages/step-4\">Continue to step 4"
+        )),
+        "{}",
+        done.body
+    );
+    assert!(
+        tasks.contains("Done by the wizard through SAP&#39;s API"),
+        "{tasks}"
+    );
 
     // Again: nothing to do, nothing written.
     let again = plan(&app, &id).await;

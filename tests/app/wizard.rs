@@ -85,7 +85,7 @@ async fn full_walk_through_every_page_completes_the_setup() {
     let next = app.get(&format!("/setups/{id}/next")).await.body;
     for fragment in [
         "What next",
-        ">Completed</strong> 13 of 13 steps completed",
+        ">Completed</strong> (13 of 13 steps).",
         "No step is open",
         "The trust certificate expires on",
         "Verify the setup</a>",
@@ -981,4 +981,55 @@ async fn trust_comes_before_the_booster_and_each_fact_is_asked_where_it_is_known
         booster.contains("https://acme.accounts.ondemand.com/scim"),
         "the IDS destination's URL from the tenant of step 2.1"
     );
+}
+
+/// Issue 21, where the walk stumbled: the small texts, and the automated
+/// paths shown on the task list and at the top of their pages.
+#[tokio::test]
+async fn the_task_list_says_how_each_step_is_done_and_the_texts_read_right() {
+    let app = TestApp::spawn().await;
+    let id = app.create_setup("Walk").await;
+    let tasks = app.get(&format!("/setups/{id}")).await.body;
+    assert_eq!(
+        tasks.matches(">Hand over<").count(),
+        1,
+        "one heading of that name"
+    );
+    let how = |page: &str| {
+        let at = tasks.find(&format!("id=\"status-{page}\"")).unwrap_or(0);
+        let item = &tasks[tasks[..at].rfind("<li").unwrap_or(0)..at];
+        between(item, "<span class=\"task-list__how\">", "</span>")
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        how("step-3-3"),
+        "The wizard can do this through SAP&#39;s API"
+    );
+    assert_eq!(
+        how("step-6"),
+        "The wizard can do this through SAP&#39;s API"
+    );
+    assert_eq!(how("step-5"), "Done by hand (the page guides you)");
+    assert_eq!(how("facts"), "");
+    walk_to(&app, &id, "step-5").await;
+    let step1 = app.get(&format!("/setups/{id}/pages/step-1")).await.body;
+    assert!(step1.contains("into the fields below") && !step1.contains("fields above"));
+    // The automated path first, and step 6's look-up above "Save and continue".
+    let mut step2: Vec<(&str, String)> = valid_answers("step-2");
+    step2.push(("ias_client_secret", "ias-secret-for-the-look-up".into()));
+    save_ticking_all(&app, &id, "step-2", &step2).await;
+    app.save(&id, "step-6", &[("approvers", "anna@acme.com")])
+        .await;
+    let step6 = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
+    let panel = step6.find("The wizard can do this for you").expect("panel");
+    let look_up = step6
+        .find("Look up Global User IDs in Identity Authentication")
+        .expect("look-up");
+    let save = step6.find("Save and continue").expect("save");
+    assert!(
+        panel < step6.find("name=\"approvers\"").unwrap_or(0) && look_up < save,
+        "{step6}"
+    );
+    assert!(step6.contains("form=\"sap-action\"") && step6.contains("id=\"sap-action\""));
 }
