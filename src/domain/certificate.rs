@@ -119,6 +119,36 @@ pub fn check_cn(cn: &str, subaccount_id: Option<&str>) -> Result<(), Invalid> {
     }
 }
 
+/// A certificate as a person reads it in a plan: subject, validity and
+/// SHA-256, never its base64. Text that is no certificate is shown by its
+/// length only (it may be long and means nothing to read).
+pub fn certificate_in_words(text: &str) -> String {
+    let t = text.trim();
+    if t.is_empty() {
+        return String::new();
+    }
+    let body: String = t
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .flat_map(|l| l.trim().chars())
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(body.as_bytes());
+    let parsed = der.as_ref().ok().and_then(|d| {
+        x509_parser::parse_x509_certificate(d)
+            .ok()
+            .map(|(_, c)| (c, fingerprint(d)))
+    });
+    match parsed {
+        Some((c, sha)) => format!(
+            "{}, valid {} to {}, SHA-256 {sha}",
+            c.subject(),
+            crate::fmt::date(c.validity().not_before.timestamp()),
+            crate::fmt::date(c.validity().not_after.timestamp())
+        ),
+        None => format!("{} characters that are not a readable certificate", t.chars().count()),
+    }
+}
+
 fn fingerprint(der: &[u8]) -> String {
     Sha256::digest(der)
         .iter()

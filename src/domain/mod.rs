@@ -11,7 +11,7 @@ pub mod pasted;
 mod service_key;
 
 pub use approvers::{Approver, MAX_APPROVERS, parse_approvers};
-pub use certificate::{TrustCertificate, check_cn};
+pub use certificate::{TrustCertificate, certificate_in_words, check_cn};
 pub use hosts::{IasHost, ReplicationUrl, S4Host, Saml2Audience, TokenServiceUrl, https_url};
 pub use ids::{
     DestinationName, Guid, S4Client, account_password, bounded_text, comm_user_name,

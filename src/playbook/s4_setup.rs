@@ -273,6 +273,15 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A field of a system as the plan shows it: a certificate in words.
+fn shown(field: &str, value: String) -> String {
+    if field == "OAuth2IdentityProviderCertificatePublicKeyBase64" {
+        crate::domain::certificate_in_words(&value)
+    } else {
+        value
+    }
+}
+
 fn plan_of(w: &Wanted, c: &Current) -> Plan {
     const USER: &str = "Communication user";
     let mut items = vec![match &c.user {
@@ -298,7 +307,7 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
             &system_id,
             wanted_fields
                 .iter()
-                .map(|(k, v)| FieldRow::new(*k, s(sy, k), text(v)))
+                .map(|(k, v)| FieldRow::new(*k, shown(k, s(sy, k)), shown(k, text(v))))
                 .collect(),
         ),
         None => Item::new("Communication system", &w.system_id, Todo::Create).with(
@@ -306,7 +315,7 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
                 .chain(
                     wanted_fields
                         .iter()
-                        .map(|(k, v)| FieldRow::new(*k, "", text(v))),
+                        .map(|(k, v)| FieldRow::new(*k, "", shown(k, text(v)))),
                 )
                 .collect(),
         ),

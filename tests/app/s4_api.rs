@@ -124,6 +124,22 @@ async fn the_s4_half_is_planned_confirmed_created_and_then_left_alone() {
     let id = ready(&app, &demo).await;
     let p = plan(&app, &id).await;
     assert_eq!(p.body.matches("will be created").count(), 4, "{}", p.body);
+    // The certificate in words (subject, validity, SHA-256), not its base64.
+    let pem = client()
+        .get(app.sandbox_url("/_sandbox/trust.pem"))
+        .send()
+        .await
+        .expect("pem")
+        .text()
+        .await
+        .expect("text");
+    let base64_line = pem.lines().nth(1).unwrap_or("-");
+    assert!(!p.body.contains(base64_line), "no base64 in the plan");
+    assert!(
+        p.body.contains("CN=cfapps.eu10.hana.ondemand.com/") && p.body.contains("SHA-256 "),
+        "{}",
+        p.body
+    );
     assert!(
         p.body
             .contains("Check these in Fiori after the first run on a real tenant")
