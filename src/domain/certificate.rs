@@ -145,7 +145,10 @@ pub fn certificate_in_words(text: &str) -> String {
             crate::fmt::date(c.validity().not_before.timestamp()),
             crate::fmt::date(c.validity().not_after.timestamp())
         ),
-        None => format!("{} characters that are not a readable certificate", t.chars().count()),
+        None => format!(
+            "{} characters that are not a readable certificate",
+            t.chars().count()
+        ),
     }
 }
 

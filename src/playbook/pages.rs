@@ -1104,7 +1104,7 @@ fn summary_destination(ctx: &Ctx) -> Vec<(String, String)> {
 
 fn guide_step4(ctx: &Ctx) -> Vec<Instruction> {
     vec![instr(
-        "Create the destination, or edit the booster's sample S4HANACloud so that it has exactly the properties listed under the form. Its URL is the -api host; nothing may still point to sample_url.com. Do not rely on Check Connection for this destination.",
+        "Create the destination, or edit the booster's sample S4HANACloud so that it has exactly the properties listed under the form. Its URL is the -api host; nothing may still point to sample_url.com. Do not rely on the cockpit's Check Connection for this destination: it takes any answer below 500 as success and never runs the SAML bearer flow as a user (failure mode 29); Verify as a customer user does. Copy no other properties from other guides (nameIdFormat, assertionIssuer, KeyStoreLocation, SystemUser ...: failure mode 26).",
         Some("Subaccount > Connectivity > Destinations > S4HANACloud > Edit"),
         vec![(
             "URL",
@@ -1270,6 +1270,16 @@ fn guide_step6(_: &Ctx) -> Vec<Instruction> {
             "Give approvers a business role that contains catalog SAP_CORE_BC_BPM_OINB, or their actions on tasks fail.",
             Some("S/4HANA > Maintain Business Roles"),
             vec![("Catalog", "SAP_CORE_BC_BPM_OINB".into())],
+        ),
+        instr(
+            "If Identity Provisioning connects IAS to this S/4HANA system, map the IAS user UUID (userUuid) to the Global User ID in its transformation: otherwise its next job overwrites or clears the IDs, skips users without e-mail and locks users inactive in IAS (failure mode 30). If the customer signs in through a corporate identity provider behind IAS, it must use the Identity Authentication user store, or users have no UUID (failure mode 24).",
+            Some("Identity Provisioning > Target Systems > (S/4HANA) > Transformations"),
+            vec![],
+        ),
+        instr(
+            "When an approver sees no task although the connector is OK and the job log says \"Stored tasks in CACHE: 0\", S/4HANA never created the work item (workflow inactive, condition not met, another agent): check the approver's My Inbox in S/4HANA first (failure mode 28).",
+            Some("S/4HANA > My Inbox"),
+            vec![],
         ),
     ]
 }

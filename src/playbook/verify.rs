@@ -3,6 +3,7 @@
 //! Offline checks need no credentials; online checks call SAP concurrently.
 
 use super::ids;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -396,6 +397,34 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
             });
         }
     }
+    // Failure mode 27: the outbound user S/4HANA pushes with is not the push
+    // key's client (a rotated key whose secret never reached S/4HANA).
+    match (ctx.get("push_clientid"), ctx.get("push_outbound_client")) {
+        (Some(key), Some(outbound)) if key != outbound => out.push(check(
+            "push-outbound",
+            "S/4HANA pushes with the push key",
+            ids::COMM_ARRANGEMENT,
+            Fail,
+            format!(
+                "Failure mode 27: S/4HANA's outbound user uses the client {outbound}, but the push key of step 3.1 is {key}. Update the outbound user (Communication Arrangements > Edit Outbound User) with the new key's client and secret, check that PUSH runs, and only then delete the old key."
+            ),
+        )),
+        (Some(key), Some(_)) => out.push(check(
+            "push-outbound",
+            "S/4HANA pushes with the push key",
+            ids::COMM_ARRANGEMENT,
+            Pass,
+            format!("The outbound user uses the push key's client {key}."),
+        )),
+        (None, Some(outbound)) => out.push(check(
+            "push-outbound",
+            "S/4HANA pushes with the push key",
+            ids::COMM_ARRANGEMENT,
+            Warning,
+            format!("Step 3.5 names the outbound user {outbound}, but step 3.1 has no push key: paste the dedicated key there, or the wizard cannot check the client (failure mode 27)."),
+        )),
+        _ => {}
+    }
     // Identities.
     out.push(confirmation(
         ctx,
@@ -479,7 +508,10 @@ pub struct OnlineInputs {
     dest_key: Option<DestinationKey>,
     intended: Option<serde_json::Map<String, Value>>,
     s4_host: Option<String>,
-    ias: Option<(String, String, String, Vec<String>)>,
+    ias: Option<(String, String, String, Vec<domain::Approver>)>,
+    /// S/4HANA's SCIM access (API host, user, password), for the Global User
+    /// IDs S/4HANA holds.
+    scim: Option<(String, String, String)>,
     inbox_rest_url: Option<String>,
     /// Where `Identity_Authentication_Connectivity_IDS` must point.
     ias_host: Option<String>,
@@ -528,15 +560,21 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
         &ias_admin,
         ctx.get("approvers").map(domain::parse_approvers),
     ) {
-        (Some((h, i, s)), Some(Ok(a))) => Some((
-            h.clone(),
-            i.clone(),
-            s.clone(),
-            a.value.into_iter().map(|x| x.email).collect(),
-        )),
+        (Some((h, i, s)), Some(Ok(a))) => Some((h.clone(), i.clone(), s.clone(), a.value)),
+        _ => None,
+    };
+    let scim = match (
+        ctx.s4(),
+        ctx.get("scim_api_user"),
+        ctx.secret_to_send("scim_api_password").ok().flatten(),
+    ) {
+        (Some(s4), Some(u), Some(p)) => {
+            Some((format!("https://{}", s4.api_host()), u.to_string(), p))
+        }
         _ => None,
     };
     OnlineInputs {
+        scim,
         key,
         dest_key,
         intended,
@@ -601,7 +639,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
         .await
     };
     let users = async {
-        let Some((host, id, secret, emails)) = &i.ias else {
+        let Some((host, id, secret, approvers)) = &i.ias else {
             return check(
                 "online-users",
                 "Approvers exist in Identity Authentication",
@@ -610,17 +648,27 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
                 "Needs the IAS administrator credentials (step 2.1) and approvers (step 6).",
             );
         };
-        let found = futures_util::future::join_all(
-            emails
-                .iter()
-                .map(|e| ias::user_by_email(sap, calls, host, id, secret, e)),
-        )
-        .await;
-        let mut missing = Vec::new();
-        for (e, r) in emails.iter().zip(found) {
+        // Bounded: thousands of approvers must not open thousands of calls.
+        let emails: Vec<String> = approvers.iter().map(|a| a.email.clone()).collect();
+        let found: Vec<_> = futures_util::stream::iter(emails)
+            .map(|e| async move { ias::user_by_email(sap, calls, host, id, secret, &e).await })
+            .buffered(super::global_ids::CONCURRENCY)
+            .collect()
+            .await;
+        let (mut missing, mut differ, mut inactive) = (Vec::new(), Vec::new(), Vec::new());
+        for (a, r) in approvers.iter().zip(found) {
             match r {
-                Ok(Some(_)) => {}
-                Ok(None) => missing.push(e.clone()),
+                Ok(Some(u)) => {
+                    if let Some(g) = &a.global_user_id
+                        && !g.eq_ignore_ascii_case(&u.uuid)
+                    {
+                        differ.push(format!("{} (step 6: {g}, IAS: {})", a.email, u.uuid));
+                    }
+                    if !u.active {
+                        inactive.push(a.email.clone());
+                    }
+                }
+                Ok(None) => missing.push(a.email.clone()),
                 Err(err) => {
                     return check(
                         "online-users",
@@ -632,13 +680,40 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
                 }
             }
         }
-        if missing.is_empty() {
+        let mut problems = Vec::new();
+        if !missing.is_empty() {
+            problems.push(format!("Not found: {}.", missing.join(", ")));
+            if missing.len() == approvers.len() {
+                problems.push("No approver is in Identity Authentication's user store: if the customer signs in through a corporate identity provider (for example Entra ID) behind IAS, turn on \"Use Identity Authentication user store\" for it, or no Global User ID exists (failure mode 24).".into());
+            }
+        }
+        if !differ.is_empty() {
+            problems.push(format!(
+                "Failure mode 6: the Global User ID of step 6 is not the IAS user UUID for {}; Task Center compares them exactly.",
+                differ.join(", ")
+            ));
+        }
+        if problems.is_empty() && inactive.is_empty() {
             check(
                 "online-users",
                 "Approvers exist in Identity Authentication",
                 ids::APPROVERS,
                 Pass,
-                format!("All {} approvers were found.", emails.len()),
+                format!(
+                    "All {} approvers were found, with the user UUIDs step 6 holds.",
+                    approvers.len()
+                ),
+            )
+        } else if problems.is_empty() {
+            check(
+                "online-users",
+                "Approvers exist in Identity Authentication",
+                ids::APPROVERS,
+                Warning,
+                format!(
+                    "Inactive in Identity Authentication: {}. Identity Provisioning locks their business users in S/4HANA (failure mode 30).",
+                    inactive.join(", ")
+                ),
             )
         } else {
             check(
@@ -646,9 +721,21 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
                 "Approvers exist in Identity Authentication",
                 ids::APPROVERS,
                 Fail,
-                format!("Not found: {}.", missing.join(", ")),
+                problems.join(" "),
             )
         }
+    };
+    let s4_ids = async {
+        let (Some((api, user, password)), Some((_, _, _, approvers))) = (&i.scim, &i.ias) else {
+            return check(
+                "online-s4-global-ids",
+                "S/4HANA holds the Global User IDs",
+                ids::APPROVERS,
+                Skipped,
+                "Needs the SCIM API user (step 6), the IAS administrator (step 2.1) and the approvers.",
+            );
+        };
+        s4_global_ids(sap, calls, api, user, password, approvers).await
     };
     let application = async {
         let (id, title, page) = APPLICATION;
@@ -674,11 +761,18 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             Err(e) => check(id, title, page, Fail, e.explain()),
         }
     };
-    let (t, mut d, u, a, mut as_user) =
-        tokio::join!(token, dest, users, application, user_checks(&i, sap, calls));
+    let (t, mut d, u, s4, a, mut as_user) = tokio::join!(
+        token,
+        dest,
+        users,
+        s4_ids,
+        application,
+        user_checks(&i, sap, calls)
+    );
     let mut out = vec![t];
     out.append(&mut d);
     out.push(u);
+    out.push(s4);
     out.push(a);
     out.append(&mut as_user);
     out
@@ -822,7 +916,7 @@ async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Ch
                 page,
                 Skipped,
                 format!(
-                    "Not checked: {} is not a TaskCenterAdmin. Sign in as a user with that role collection.",
+                    "Not checked: Task Center refused {} (not a TaskCenterAdmin). If this user administers Task Center, the role collections TaskCenterAdmin, TaskCenterTenantOperator and Launchpad_Admin are likely assigned to the SAP ID service user that ran the booster instead of this user of the customer's IAS (failure mode 25): assign them under the IAS trust's origin (Security > Users), then sign in again.",
                     user.who
                 ),
             ),
@@ -1129,6 +1223,121 @@ fn subject_check(token: &str) -> Check {
     }
 }
 
+/// Failure mode 30 (and 6): what S/4HANA holds as each approver's Global
+/// User ID, read through SCIM, against the UUID step 6 holds. Identity
+/// Provisioning overwrites or clears them behind the wizard's back.
+async fn s4_global_ids(
+    sap: &SapClient,
+    calls: &Calls,
+    api: &str,
+    user: &str,
+    password: &str,
+    approvers: &[domain::Approver],
+) -> Check {
+    use Verdict::*;
+    let (id, title, page) = (
+        "online-s4-global-ids",
+        "S/4HANA holds the Global User IDs",
+        ids::APPROVERS,
+    );
+    let session = match crate::sap::s4::Session::connect_scim(sap, calls, api, user, password).await
+    {
+        Ok(s) => s,
+        Err(e) => return check(id, title, page, Fail, crate::sap::s4::explain(&e)),
+    };
+    let with_ids: Vec<domain::Approver> = approvers
+        .iter()
+        .filter(|a| a.global_user_id.is_some())
+        .cloned()
+        .collect();
+    let session = &session;
+    let read: Vec<(domain::Approver, Result<Option<Value>, SapError>)> =
+        futures_util::stream::iter(with_ids)
+            .map(|a| async move {
+                let r = session.scim_user_by_email(calls, &a.email).await;
+                (a, r)
+            })
+            .buffered(super::global_ids::CONCURRENCY)
+            .collect()
+            .await;
+    let mut wrong = Vec::new();
+    for (a, r) in &read {
+        let want = a.global_user_id.as_deref().unwrap_or("");
+        match r {
+            Err(e) => return check(id, title, page, Fail, crate::sap::s4::explain(e)),
+            Ok(None) => wrong.push(format!("{}: no business user with this e-mail", a.email)),
+            Ok(Some(u)) => match crate::sap::s4::global_id(u) {
+                Some(g) if g.eq_ignore_ascii_case(want) => {}
+                Some(g) => wrong.push(format!("{}: {g} instead of {want}", a.email)),
+                None => wrong.push(format!("{}: none instead of {want}", a.email)),
+            },
+        }
+    }
+    if wrong.is_empty() {
+        check(
+            id,
+            title,
+            page,
+            Pass,
+            format!(
+                "All {} business users hold the Global User ID of step 6.",
+                read.len()
+            ),
+        )
+    } else {
+        check(
+            id,
+            title,
+            page,
+            Fail,
+            format!(
+                "{}. If they were right before, Identity Provisioning overwrote them (failure mode 30): map the IAS user UUID to the Global User ID in its transformation, then set them again (step 6 through S/4HANA's API).",
+                wrong.join("; ")
+            ),
+        )
+    }
+}
+
+/// Properties other guides add that break the SAML bearer flow or are
+/// deprecated (failure mode 26; `SystemUser` is removed by end of 2026-09).
+const STRAY_PROPERTIES: &[&str] = &[
+    "nameIdFormat",
+    "assertionIssuer",
+    "KeyStoreLocation",
+    "skipUserUuidInSAMLAttributes",
+    "SAMLAssertionProvider",
+    "assertionRecipient",
+    "SystemUser",
+];
+
+fn stray_properties(name: &str, actual: &serde_json::Map<String, Value>) -> Check {
+    let found: Vec<&str> = STRAY_PROPERTIES
+        .iter()
+        .copied()
+        .filter(|k| actual.contains_key(*k))
+        .collect();
+    if found.is_empty() {
+        check(
+            "online-stray-properties",
+            "No properties copied from other guides",
+            ids::DESTINATION,
+            Verdict::Pass,
+            format!("{name} has none of {}.", STRAY_PROPERTIES.join(", ")),
+        )
+    } else {
+        check(
+            "online-stray-properties",
+            "No properties copied from other guides",
+            ids::DESTINATION,
+            Verdict::Fail,
+            format!(
+                "Failure mode 26: {name} has {}, copied from other guides; they give invalid_grant or a wrong user. Remove them (applying step 4 through the Destination service writes the destination without them).",
+                found.join(", ")
+            ),
+        )
+    }
+}
+
 async fn destination_checks(
     sap: &SapClient,
     calls: &Calls,
@@ -1164,6 +1373,7 @@ async fn destination_checks(
             format!("There is no destination {name} in the subaccount yet: create it in step 4."),
         )),
         Ok(Some(actual)) => {
+            out.push(stray_properties(name, &actual));
             let diffs: Vec<String> = intended
                 .iter()
                 .filter(|(k, v)| actual.get(*k) != Some(*v))

@@ -990,3 +990,177 @@ async fn answers_saved_in_the_old_page_layout_move_to_the_pages_that_ask_for_the
             .is_none()
     );
 }
+
+/// Issue 21: the failure modes added to the list (24-30) that the wizard
+/// can see from what it reads: each check fails on the bad state and
+/// passes once it is put right.
+#[tokio::test]
+async fn the_new_failure_modes_are_caught_and_pass_once_fixed() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let id = app.create_setup("Failure modes 24-30").await;
+    for page in PAGES {
+        let r = complete_demo_page(&app, &demo, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    let users = demo["users"].as_array().cloned().unwrap_or_default();
+    let list: Vec<String> = users
+        .iter()
+        .map(|u| {
+            format!(
+                "{}, {}",
+                u[0].as_str().unwrap_or(""),
+                u[1].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let scim = &demo["s4_api_users"][1];
+    let save6 = |approvers: String| {
+        let app = &app;
+        let id = &id;
+        async move {
+            let shown = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
+            let ticks = checkbox_values(&shown, "step6_confirm");
+            let mut form: Vec<(&str, &str)> = vec![
+                ("approvers", approvers.as_str()),
+                ("scim_api_user", scim[0].as_str().unwrap_or("")),
+                ("scim_api_password", scim[1].as_str().unwrap_or("")),
+            ];
+            form.extend(ticks.iter().map(|v| ("step6_confirm", v.as_str())));
+            let r = app.save(id, "step-6", &form).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        }
+    };
+    save6(list.join("\n")).await;
+    let r = app.apply_destination(&id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let path = format!("/setups/{id}/verify");
+    let s4 = |form: Vec<(&'static str, String)>| {
+        let url = app.sandbox_url("/_sandbox/s4");
+        async move {
+            let r = client().post(url).form(&form).send().await.expect("s4");
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    };
+    for u in &users {
+        s4(vec![(
+            "set_global_id",
+            u[0].as_str().unwrap_or("").to_string(),
+        )])
+        .await;
+    }
+    let good = app.post(&path, &[]).await.body;
+    for t in [
+        "No properties copied from other guides",
+        "S/4HANA holds the Global User IDs",
+        "Approvers exist in Identity Authentication",
+    ] {
+        assert_eq!(verdict(&good, t), "Pass", "{t}:\n{good}");
+    }
+
+    // 26: a property copied from another guide.
+    edit_destination(&app, &demo, "S4HANACloud", |d| {
+        d["nameIdFormat"] = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into()
+    })
+    .await;
+    let bad = app.post(&path, &[]).await.body;
+    assert_eq!(
+        verdict(&bad, "No properties copied from other guides"),
+        "Fail"
+    );
+    assert!(
+        bad.contains("Failure mode 26: S4HANACloud has nameIdFormat"),
+        "{bad}"
+    );
+    let r = app.apply_destination(&id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        verdict(
+            &app.post(&path, &[]).await.body,
+            "No properties copied from other guides"
+        ),
+        "Pass"
+    );
+
+    // 30: Identity Provisioning cleared a Global User ID in S/4HANA.
+    let anna = users[0][0].as_str().unwrap_or("").to_string();
+    s4(vec![("clear_global_id", anna.clone())]).await;
+    let bad = app.post(&path, &[]).await.body;
+    assert_eq!(verdict(&bad, "S/4HANA holds the Global User IDs"), "Fail");
+    assert!(
+        bad.contains(&format!("{anna}: none instead of")) && bad.contains("failure mode 30"),
+        "{bad}"
+    );
+    s4(vec![("set_global_id", anna.clone())]).await;
+    assert_eq!(
+        verdict(
+            &app.post(&path, &[]).await.body,
+            "S/4HANA holds the Global User IDs"
+        ),
+        "Pass"
+    );
+
+    // 6: step 6 holds another UUID than IAS gives.
+    let mut wrong = list.clone();
+    wrong[0] = format!("{anna}, 0b4f1e2a-5c6d-4e7f-8a9b-0c1d2e3f4a5b");
+    save6(wrong.join("\n")).await;
+    let bad = app.post(&path, &[]).await.body;
+    assert_eq!(
+        verdict(&bad, "Approvers exist in Identity Authentication"),
+        "Fail"
+    );
+    assert!(
+        bad.contains("Failure mode 6: the Global User ID of step 6 is not the IAS user UUID"),
+        "{bad}"
+    );
+
+    // 24: nobody in the IAS user store (a corporate IdP without it).
+    save6("someone@corporate.example\nother@corporate.example".into()).await;
+    let bad = app.post(&path, &[]).await.body;
+    assert_eq!(
+        verdict(&bad, "Approvers exist in Identity Authentication"),
+        "Fail"
+    );
+    assert!(bad.contains("(failure mode 24)"), "{bad}");
+    save6(list.join("\n")).await;
+    assert_eq!(
+        verdict(
+            &app.post(&path, &[]).await.body,
+            "Approvers exist in Identity Authentication"
+        ),
+        "Pass"
+    );
+
+    // 27: S/4HANA's outbound user uses another client than the push key.
+    let r = app
+        .save(&id, "step-3-1", &[("push_key", &demo_push_key(&demo))])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    resave(
+        &app,
+        &id,
+        "step-3-5",
+        &[("push_outbound_client", "sb-old-push-key!b1")],
+        &[],
+    )
+    .await;
+    let bad = app.get(&path).await.body;
+    assert_eq!(verdict(&bad, "S/4HANA pushes with the push key"), "Fail");
+    assert!(bad.contains("Failure mode 27"), "{bad}");
+    let push_client = demo["push_clientid"].as_str().unwrap_or("");
+    resave(
+        &app,
+        &id,
+        "step-3-5",
+        &[("push_outbound_client", push_client)],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        verdict(
+            &app.get(&path).await.body,
+            "S/4HANA pushes with the push key"
+        ),
+        "Pass"
+    );
+}
