@@ -121,12 +121,14 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     } else {
         None
     };
-    let sap = sap::SapClient::new(sap::SapConfig::new(
+    let mut sap_config = sap::SapConfig::new(
         std::time::Duration::from_secs(args.connect_timeout.max(1)),
         std::time::Duration::from_secs(args.timeout.max(1)),
         &args.allow_hosts,
         sandbox.as_ref().map(|s| s.addr),
-    ))?;
+    );
+    sap_config.sandbox_tls = sandbox.as_ref().map(|s| (s.tls_addr, s.ca_pem.clone()));
+    let sap = sap::SapClient::new(sap_config)?;
     let state = Arc::new(AppState {
         sandbox_url: sandbox.as_ref().map(|s| format!("http://{}/", s.addr)),
         sap,

@@ -11,13 +11,62 @@ pub struct ServiceKey {
     pub inbox_rest_url: String,
     pub uaa_url: String,
     pub clientid: String,
-    pub clientsecret: String,
+    pub credential: Credential,
     pub identityzone: Option<String>,
     pub tenantid: Option<String>,
     pub uaadomain: Option<String>,
     /// Subdomain and region read from `uaa.url`, when it has SAP's usual shape.
     pub subdomain: Option<String>,
     pub region: Option<String>,
+}
+
+/// How the key's client signs in (sap-apis-btp.md O.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `uaa.clientsecret` (credential types binding-secret, instance-secret).
+    Secret(String),
+    /// Credential type x509: `uaa.certificate` (a PEM chain), `uaa.key`
+    /// (its private key) and `uaa.certurl`, the token service for them.
+    Certificate {
+        certificate: String,
+        key: String,
+        certurl: String,
+        /// The leaf certificate's subject and end of validity, to show.
+        subject: String,
+        not_after: i64,
+    },
+}
+
+impl Credential {
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            Credential::Secret(s) => Some(s),
+            Credential::Certificate { .. } => None,
+        }
+    }
+}
+
+/// The leaf of an x509 key's certificate chain: (subject, not after).
+fn leaf_of(chain: &str) -> Result<(String, i64), Invalid> {
+    let bad = || {
+        "uaa.certificate in the key is not a readable certificate: copy the whole key again"
+            .to_string()
+    };
+    let body: String = chain
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .map_err(|_| bad())?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|_| bad())?;
+    Ok((
+        cert.subject().to_string(),
+        cert.validity().not_after.timestamp(),
+    ))
 }
 
 fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -174,13 +223,20 @@ impl ServiceKey {
         let uaa = v.get("uaa").ok_or(
             "The service key has no \"uaa\" section. Paste the key of the Task Center instance (default_taskcenter), not another service's",
         )?;
-        if text(uaa, &["clientsecret"]).is_none()
+        let x509 = text(uaa, &["clientsecret"]).is_none()
             && (uaa.get("certificate").is_some()
                 || uaa.get("key").is_some()
-                || uaa.get("certurl").is_some())
-        {
-            return Err("This key uses a client certificate (X.509, mTLS) instead of a client secret, which the wizard does not support yet. Create a service key with the default credential type (binding-secret) and paste that".into());
-        }
+                || uaa.get("certurl").is_some()
+                || text(uaa, &["credential-type"]) == Some("x509"));
+        let credential_fields: &[(&str, &[&str])] = if x509 {
+            &[
+                ("uaa.certificate", &["uaa", "certificate"]),
+                ("uaa.key", &["uaa", "key"]),
+                ("uaa.certurl", &["uaa", "certurl"]),
+            ]
+        } else {
+            &[("uaa.clientsecret", &["uaa", "clientsecret"])]
+        };
         let missing: Vec<&str> = [
             (
                 "endpoints.inbox_rest_url",
@@ -188,9 +244,9 @@ impl ServiceKey {
             ),
             ("uaa.url", &["uaa", "url"]),
             ("uaa.clientid", &["uaa", "clientid"]),
-            ("uaa.clientsecret", &["uaa", "clientsecret"]),
         ]
         .iter()
+        .chain(credential_fields.iter())
         .filter(|(_, p)| text(&v, p).is_none())
         .map(|(n, _)| *n)
         .collect();
@@ -221,11 +277,38 @@ impl ServiceKey {
             ),
             None => (None, None),
         };
+        let credential = if x509 {
+            let certificate = get(&["uaa", "certificate"]).replace("\\n", "\n");
+            let key = get(&["uaa", "key"]).replace("\\n", "\n");
+            let certurl = get(&["uaa", "certurl"]).trim_end_matches('/').to_string();
+            if !certurl.starts_with("https://") {
+                return Err(
+                    "uaa.certurl in the service key must start with https://; the key looks edited"
+                        .into(),
+                );
+            }
+            if !key.contains("PRIVATE KEY-----") {
+                return Err(
+                    "uaa.key in the service key is not a private key: copy the whole key again"
+                        .into(),
+                );
+            }
+            let (subject, not_after) = leaf_of(&certificate)?;
+            Credential::Certificate {
+                certificate,
+                key,
+                certurl,
+                subject,
+                not_after,
+            }
+        } else {
+            Credential::Secret(get(&["uaa", "clientsecret"]))
+        };
         let key = ServiceKey {
             inbox_rest_url: inbox_rest_url.trim_end_matches('/').to_string(),
             uaa_url,
             clientid: get(&["uaa", "clientid"]),
-            clientsecret: get(&["uaa", "clientsecret"]),
+            credential,
             identityzone: text(&v, &["uaa", "identityzone"]).map(Into::into),
             tenantid: text(&v, &["uaa", "tenantid"]).map(Into::into),
             uaadomain: text(&v, &["uaa", "uaadomain"]).map(Into::into),
@@ -239,6 +322,27 @@ impl ServiceKey {
         }
         if !out.value.inbox_rest_url.ends_with("/task-center-service") {
             out = out.warn("endpoints.inbox_rest_url usually ends in /task-center-service; check that this is a Task Center key.");
+        }
+        if let Credential::Certificate {
+            subject, not_after, ..
+        } = &out.value.credential
+        {
+            let (subject, not_after) = (subject.clone(), *not_after);
+            let days = (not_after - crate::fmt::now()) / 86_400;
+            let until = crate::fmt::date(not_after);
+            if days < 0 {
+                return Err(format!(
+                    "The key's client certificate expired on {until}. Create a new key (credential type x509) and paste it"
+                ));
+            }
+            out = out.warn(format!(
+                "This key signs in with a client certificate (X.509: {subject}, valid until {until}); the wizard keeps the certificate and its private key encrypted and sends them only to uaa.certurl."
+            ));
+            if days < 60 {
+                out = out.warn(format!(
+                    "The key's client certificate expires in {days} days ({until}): create a new key before then and paste it here."
+                ));
+            }
         }
         Ok(out)
     }
@@ -460,7 +564,7 @@ mod tests {
     #[test]
     fn extracts_fields_and_region() {
         let k = ServiceKey::parse(KEY).unwrap().value;
-        assert_eq!(k.clientsecret, "s3cr3t-value");
+        assert_eq!(k.credential.secret(), Some("s3cr3t-value"));
         assert_eq!(k.subdomain.as_deref(), Some("acme"));
         assert_eq!(k.region.as_deref(), Some("eu10"));
         assert!(k.cross_check(Some("acme"), Some("eu10")).is_ok());
@@ -496,7 +600,11 @@ mod tests {
         let e = ServiceKey::parse(&KEY.replace("clientsecret", "x")).unwrap_err();
         assert!(e.contains("uaa.clientsecret"), "{e}");
         let mtls = r#"{"endpoints":{"inbox_rest_url":"https://x/task-center-service"},"uaa":{"clientid":"a","certificate":"-----BEGIN","key":"k","url":"https://a.authentication.eu10.hana.ondemand.com"}}"#;
-        assert!(ServiceKey::parse(mtls).unwrap_err().contains("mTLS"));
+        assert!(
+            ServiceKey::parse(mtls)
+                .unwrap_err()
+                .contains("missing uaa.certurl")
+        );
         let dest = r#"{"uri":"https://destination-configuration.cfapps.eu10.hana.ondemand.com","clientid":"a"}"#;
         assert!(
             ServiceKey::parse(dest)

@@ -106,16 +106,32 @@ pub fn inputs(action: Action, ctx: &Ctx) -> Result<Inputs, String> {
         ("ds_clientsecret", "the Destination service key (step 3.2)"),
     ];
     match action {
-        Action::VerifyServiceKey => need(
-            ctx,
-            &mut m,
-            &[
-                ("sk_uaa_url", "the Task Center service key"),
-                ("sk_clientid", "the Task Center service key"),
-                ("sk_clientsecret", "the Task Center service key"),
-                ("sk_inbox_rest_url", "the Task Center service key"),
-            ],
-        )?,
+        Action::VerifyServiceKey => {
+            let key = "the Task Center service key";
+            need(
+                ctx,
+                &mut m,
+                &[
+                    ("sk_uaa_url", key),
+                    ("sk_clientid", key),
+                    ("sk_inbox_rest_url", key),
+                ],
+            )?;
+            // A secret, or (credential type x509) a certificate at certurl.
+            if ctx.get("sk_certurl").is_some() {
+                need(
+                    ctx,
+                    &mut m,
+                    &[
+                        ("sk_certurl", key),
+                        ("sk_certificate", key),
+                        ("sk_key", key),
+                    ],
+                )?;
+            } else {
+                need(ctx, &mut m, &[("sk_clientsecret", key)])?;
+            }
+        }
         Action::FetchCertificate => {
             need(ctx, &mut m, &ds)?;
             if let Some(id) = ctx.get("subaccount_id") {
@@ -170,16 +186,28 @@ pub async fn run(action: Action, i: Inputs, sap: &SapClient, calls: &Calls, now:
 }
 
 async fn verify_service_key(i: &Inputs, sap: &SapClient, calls: &Calls) -> Outcome {
-    let token = match xsuaa::client_credentials(
-        sap,
-        calls,
-        i.get("sk_uaa_url"),
-        i.get("sk_clientid"),
-        i.get("sk_clientsecret"),
-    )
-    .await
-    {
+    let certificate = !i.get("sk_certurl").is_empty();
+    let client = xsuaa::OAuthClient {
+        uaa_url: i.get("sk_uaa_url").to_string(),
+        client_id: i.get("sk_clientid").to_string(),
+        auth: if certificate {
+            xsuaa::ClientAuth::Certificate {
+                certurl: i.get("sk_certurl").to_string(),
+                identity: format!(
+                    "{}\n{}",
+                    i.get("sk_certificate").trim_end(),
+                    i.get("sk_key")
+                ),
+            }
+        } else {
+            xsuaa::ClientAuth::Secret(i.get("sk_clientsecret").to_string())
+        },
+    };
+    let token = match xsuaa::token_for(sap, calls, &client, &[]).await {
         Ok(t) => t,
+        Err(SapError::Status { status: 401, .. }) if certificate => {
+            return Outcome::fail(Some("service_key"), "SAP refused this key's client certificate (401 invalid_client). The key may have been deleted or its certificate replaced, or not copied whole: copy it again from the BTP cockpit and paste it.".into());
+        }
         Err(SapError::Status { status: 401, .. }) => {
             return Outcome::fail(Some("service_key"), "SAP refused this key's client ID and secret (401 Bad credentials). The key may have been deleted or regenerated, or not copied whole: copy it again from the BTP cockpit and paste it.".into());
         }

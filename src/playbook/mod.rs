@@ -322,6 +322,38 @@ pub fn destination_key(ctx: &Ctx) -> Result<Option<crate::domain::DestinationKey
     )
 }
 
+/// Step 3.1's Task Center key as a client that gets tokens: with its secret,
+/// or with its client certificate at `certurl` (credential type x509). An
+/// error when the secret or certificate may not be sent (a host changed).
+pub fn task_center_client(ctx: &Ctx) -> Result<Option<crate::sap::xsuaa::OAuthClient>, String> {
+    use crate::sap::xsuaa::{ClientAuth, OAuthClient};
+    let (Some(uaa_url), Some(client_id)) = (ctx.get("sk_uaa_url"), ctx.get("sk_clientid")) else {
+        return Ok(None);
+    };
+    let auth = match (
+        ctx.get("sk_certurl"),
+        ctx.secret_to_send("sk_clientsecret")?,
+    ) {
+        (None, Some(secret)) => ClientAuth::Secret(secret),
+        (Some(certurl), _) => match (
+            ctx.secret_to_send("sk_certificate")?,
+            ctx.secret_to_send("sk_key")?,
+        ) {
+            (Some(chain), Some(key)) => ClientAuth::Certificate {
+                certurl: certurl.to_string(),
+                identity: format!("{}\n{}", chain.trim_end(), key),
+            },
+            _ => return Ok(None),
+        },
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(OAuthClient {
+        uaa_url: uaa_url.to_string(),
+        client_id: client_id.to_string(),
+        auth,
+    }))
+}
+
 /// The page that asks for an answer key: its field, a value its parser
 /// stores, a confirmation item, or the binding of a secret.
 pub(crate) fn home(key: &str) -> Option<&'static Page> {

@@ -352,6 +352,9 @@ const SK_KEYS: &[&str] = &[
     "sk_uaa_url",
     "sk_clientid",
     "sk_clientsecret",
+    "sk_certificate",
+    "sk_key",
+    "sk_certurl",
     "sk_subdomain",
     "sk_region",
     "sk_tenantid",
@@ -368,8 +371,24 @@ fn parse_service_key(s: &str, _: &Ctx) -> Result<Parsed, String> {
         ("sk_inbox_rest_url", Stored::Plain(k.inbox_rest_url)),
         ("sk_uaa_url", Stored::Plain(k.uaa_url)),
         ("sk_clientid", Stored::Plain(k.clientid)),
-        ("sk_clientsecret", Stored::Secret(k.clientsecret)),
     ];
+    match k.credential {
+        domain::Credential::Secret(secret) => {
+            values.push(("sk_clientsecret", Stored::Secret(secret)))
+        }
+        // Encrypted at rest like a secret: the certificate too, so that the
+        // pair is only ever used together, towards `certurl`.
+        domain::Credential::Certificate {
+            certificate,
+            key,
+            certurl,
+            ..
+        } => values.extend([
+            ("sk_certificate", Stored::Secret(certificate)),
+            ("sk_key", Stored::Secret(key)),
+            ("sk_certurl", Stored::Plain(certurl)),
+        ]),
+    }
     for (key, v) in [
         ("sk_subdomain", k.subdomain),
         ("sk_region", k.region),
@@ -397,6 +416,9 @@ const PUSH_KEYS: &[&str] = &[
 fn parse_push_key(s: &str, ctx: &Ctx) -> Result<Parsed, String> {
     let c = ServiceKey::parse(s)?;
     let k = c.value;
+    let Some(secret) = k.credential.secret().map(str::to_string) else {
+        return Err("The push channel with an X.509 key needs S/4HANA's outbound user with mTLS (outbound.p12), which the wizard does not set up yet: its field mapping is not confirmed by SAP. Paste a push key with a client secret, or set the push channel up by hand as SAP's \"Connect ... Using mTLS\" describes; the main key above may be X.509".into());
+    };
     let mut warnings = c.warnings;
     if ctx.get("sk_clientid") == Some(k.clientid.as_str()) {
         warnings.push("This is the same key as above. SAP recommends a dedicated Task Center instance and key for the push channel, so that rotating one does not stop the other.".into());
@@ -418,7 +440,7 @@ fn parse_push_key(s: &str, ctx: &Ctx) -> Result<Parsed, String> {
             ("push_inbox_rest_url", Stored::Plain(k.inbox_rest_url)),
             ("push_uaa_url", Stored::Plain(k.uaa_url)),
             ("push_clientid", Stored::Plain(k.clientid)),
-            ("push_clientsecret", Stored::Secret(k.clientsecret)),
+            ("push_clientsecret", Stored::Secret(secret)),
         ],
         warnings,
     })
@@ -486,6 +508,12 @@ fn summary_service_key(ctx: &Ctx) -> Vec<(String, String)> {
         ctx.masked("sk_clientsecret")
             .map(|m| ("Client secret (uaa.clientsecret)".to_string(), m)),
     )
+    .chain(ctx.get("sk_certurl").map(|u| {
+        (
+            "Signs in with a client certificate (X.509) at".to_string(),
+            u.to_string(),
+        )
+    }))
     .chain(ctx.get("push_clientid").map(|c| {
         (
             "Push channel client ID (tc.clientId)".to_string(),
@@ -1537,6 +1565,8 @@ pub static PAGES: &[Page] = &[
 pub const SECRET_KEYS: &[&str] = &[
     "ias_client_secret",
     "sk_clientsecret",
+    "sk_certificate",
+    "sk_key",
     "comm_password",
     "ds_clientsecret",
     "s4_api_password",
@@ -1552,6 +1582,20 @@ pub const SECRET_HOSTS: &[(&str, &[(&str, &str)])] = &[
     (
         "sk_clientsecret",
         &[("sk_uaa_url", "the token service of the Task Center key")],
+    ),
+    (
+        "sk_key",
+        &[(
+            "sk_certurl",
+            "the certificate token service of the Task Center key",
+        )],
+    ),
+    (
+        "sk_certificate",
+        &[(
+            "sk_certurl",
+            "the certificate token service of the Task Center key",
+        )],
     ),
     (
         "ds_clientsecret",
@@ -1592,6 +1636,9 @@ pub const KEY_LABELS: &[(&str, &str)] = &[
     ("sk_uaa_url", "Token URL base (uaa.url)"),
     ("sk_clientid", "Client ID (uaa.clientid)"),
     ("sk_clientsecret", "Client secret (uaa.clientsecret)"),
+    ("sk_certificate", "Client certificate (uaa.certificate)"),
+    ("sk_key", "Private key of the client certificate (uaa.key)"),
+    ("sk_certurl", "Certificate token URL (uaa.certurl)"),
     ("cert_cn", "Certificate common name"),
     ("cert_subject", "Certificate subject"),
     ("cert_issuer", "Certificate issuer"),

@@ -504,7 +504,7 @@ pub fn offline(ctx: &Ctx) -> Vec<Check> {
 
 /// What the online checks need, read up front (secrets only for the calls).
 pub struct OnlineInputs {
-    key: Option<(String, String, String)>,
+    key: Option<xsuaa::OAuthClient>,
     dest_key: Option<DestinationKey>,
     intended: Option<serde_json::Map<String, Value>>,
     s4_host: Option<String>,
@@ -533,14 +533,7 @@ pub struct CustomerUser {
 }
 
 pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
-    let key = match (
-        ctx.get("sk_uaa_url"),
-        ctx.get("sk_clientid"),
-        ctx.secret_to_send("sk_clientsecret").ok().flatten(),
-    ) {
-        (Some(u), Some(c), Some(s)) => Some((u.to_string(), c.to_string(), s)),
-        _ => None,
-    };
+    let key = super::task_center_client(ctx).ok().flatten();
     let dest_key = super::destination_key(ctx).ok().flatten();
     let intended = ctx.get("destination_name").map(|_| {
         super::destination(ctx, true)
@@ -600,13 +593,18 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
                 Skipped,
                 "No service key saved.",
             ),
-            Some((u, c, s)) => match xsuaa::client_credentials(sap, calls, u, c, s).await {
+            Some(client) => match xsuaa::token_for(sap, calls, client, &[]).await {
                 Ok(_) => check(
                     "online-token",
                     "Task Center key gets a token",
                     ids::TASK_CENTER_KEY,
                     Pass,
-                    "SAP issued a token for the service key.",
+                    match client.auth {
+                        xsuaa::ClientAuth::Secret(_) => "SAP issued a token for the service key.",
+                        xsuaa::ClientAuth::Certificate { .. } => {
+                            "SAP issued a token for the service key's client certificate (mutual TLS at uaa.certurl)."
+                        }
+                    },
                 ),
                 Err(e) => check(
                     "online-token",

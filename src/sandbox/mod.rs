@@ -5,6 +5,7 @@
 
 mod comm;
 mod jwt;
+mod mtls;
 mod s4;
 mod scim;
 mod service_manager;
@@ -60,6 +61,8 @@ pub struct Demo {
     /// The dedicated Task Center instance's key for S/4HANA's push channel.
     pub push_clientid: String,
     pub push_clientsecret: String,
+    /// The client of the Task Center key with credential type x509 (O.1).
+    pub tc_x509_clientid: String,
     pub dest_uri: String,
     pub dest_clientid: String,
     pub dest_clientsecret: String,
@@ -183,6 +186,10 @@ impl Demo {
                 seeded("push-secret-a", 4),
                 seeded("push-secret-b", 12)
             ),
+            tc_x509_clientid: format!(
+                "sb-clone-{}!b1234|one-inbox-service!b456",
+                seeded("x509-client", 6)
+            ),
             dest_uri: "https://destination-configuration.cfapps.eu10.hana.ondemand.com".into(),
             dest_clientid: format!(
                 "sb-clone-{}!b5678|destination-xsappname!b62",
@@ -233,6 +240,34 @@ impl Demo {
 
     pub fn task_center_key(&self) -> String {
         self.tc_key(&self.tc_clientid, &self.tc_clientsecret)
+    }
+
+    /// The Task Center key with credential type x509 (O.1): a client
+    /// certificate chain and its key instead of a secret, and `certurl`.
+    pub fn task_center_x509_key(&self) -> String {
+        let Ok(pki) = mtls::pki(&self.subdomain) else {
+            return String::new();
+        };
+        serde_json::to_string_pretty(&json!({
+            "endpoints": {"inbox_rest_url": self.inbox_rest_url, "inbox_odata_url": format!("{}/odata/v2", self.inbox_rest_url)},
+            "sap.cloud.service": "com.sap.bpm.inbox-service",
+            "uaa": {
+                "clientid": self.tc_x509_clientid, "credential-type": "x509",
+                "certificate": pki.client_chain_pem, "key": pki.client_key_pem,
+                "certurl": self.cert_url(), "url": self.uaa_url, "certificate-pinning": true,
+                "uaadomain": "authentication.eu10.hana.ondemand.com", "identityzone": self.subdomain,
+                "tenantid": self.subaccount_id, "xsappname": "clone!b1234|one-inbox-service!b456"
+            }
+        }))
+        .unwrap_or_default()
+    }
+
+    /// `uaa.certurl`: the token service that takes client certificates.
+    pub fn cert_url(&self) -> String {
+        format!(
+            "https://{}.authentication.cert.eu10.hana.ondemand.com",
+            self.subdomain
+        )
     }
 
     /// The key of the dedicated Task Center instance for the push channel.
@@ -637,6 +672,7 @@ struct DemoPage {
     demo: Demo,
     task_center_key: String,
     task_center_push_key: String,
+    task_center_x509_key: String,
     service_manager_key: String,
     destination_key: String,
     approvers: String,
@@ -648,6 +684,7 @@ async fn demo_page(State(sb): State<Shared>) -> DemoPage {
         title: "Sandbox: demo customer".into(),
         task_center_key: sb.demo.task_center_key(),
         task_center_push_key: sb.demo.task_center_push_key(),
+        task_center_x509_key: sb.demo.task_center_x509_key(),
         service_manager_key: sb.demo.service_manager_key(false),
         destination_key: sb.demo.destination_key(),
         approvers: sb
@@ -663,7 +700,9 @@ async fn demo_page(State(sb): State<Shared>) -> DemoPage {
 }
 
 async fn demo_json(State(sb): State<Shared>) -> impl IntoResponse {
-    axum::Json(sb.demo.clone())
+    let mut v = serde_json::to_value(&sb.demo).unwrap_or_default();
+    v["task_center_x509_key"] = Value::String(sb.demo.task_center_x509_key());
+    axum::Json(v)
 }
 
 async fn trust_pem(State(sb): State<Shared>) -> impl IntoResponse {
@@ -875,6 +914,10 @@ pub fn router(sb: Shared) -> Router {
 /// A sandbox served in the background; the handle keeps its state for tests.
 pub struct RunningSandbox {
     pub addr: SocketAddr,
+    /// `certurl`'s TLS listener (client certificates required) and the CA
+    /// that signed its certificate.
+    pub tls_addr: SocketAddr,
+    pub ca_pem: String,
     pub sandbox: Shared,
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -892,8 +935,12 @@ pub async fn start(listen: SocketAddr) -> anyhow::Result<RunningSandbox> {
             tracing::error!(error = %e, "sandbox stopped");
         }
     });
+    let tls_addr = mtls::start(sandbox.clone(), SocketAddr::new(addr.ip(), 0)).await?;
+    let ca_pem = mtls::pki(&sandbox.demo.subdomain)?.ca_pem.clone();
     Ok(RunningSandbox {
         addr,
+        tls_addr,
+        ca_pem,
         sandbox,
         task,
     })

@@ -29,7 +29,7 @@ pub struct Code {
     expires: i64,
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
         Json(json!({"error": error, "error_description": description})),
@@ -77,6 +77,11 @@ impl super::Sandbox {
                 "clone!b1234|one-inbox-service!b456".to_string(),
             ),
             (
+                d.tc_x509_clientid.clone(),
+                String::new(),
+                "clone!b1234|one-inbox-service!b456".to_string(),
+            ),
+            (
                 d.dest_clientid.clone(),
                 d.dest_clientsecret.clone(),
                 "clone!b5678|destination-xsappname!b62".to_string(),
@@ -105,9 +110,10 @@ impl super::Sandbox {
     }
 
     fn client(&self, id: &str, secret: &str) -> Option<(String, String)> {
+        // The x509 binding has no secret: only its certificate signs it in.
         self.clients()
             .into_iter()
-            .find(|(i, s, _)| i == id && s == secret)
+            .find(|(i, s, _)| i == id && !s.is_empty() && s == secret)
             .map(|(i, _, x)| (i, x))
     }
 
@@ -264,6 +270,19 @@ pub async fn token(
     let Some((client, _)) = sb.client(&id, &secret) else {
         return bad_credentials();
     };
+    grant(&sb, &client, &headers, &query, &form).await
+}
+
+/// The grants of an authenticated client (by secret, or by the client
+/// certificate at `certurl`): the same tokens either way.
+pub(super) async fn grant(
+    sb: &super::Sandbox,
+    client: &str,
+    _headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    form: &[(String, String)],
+) -> Response {
+    let client = client.to_string();
     let v = |k: &str| {
         form.iter()
             .find(|(f, _)| f == k)

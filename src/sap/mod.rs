@@ -34,7 +34,11 @@ impl Service {
     /// The only place these are written down ([O] for the regional labels).
     pub fn hosts(self) -> &'static [&'static str] {
         match self {
-            Service::Xsuaa => &["*.authentication.*.hana.ondemand.com"],
+            Service::Xsuaa => &[
+                "*.authentication.*.hana.ondemand.com",
+                // `certurl` of keys with credential type x509 (O.1).
+                "*.authentication.cert.*.hana.ondemand.com",
+            ],
             Service::Destination => &["destination-configuration.cfapps.*.hana.ondemand.com"],
             Service::TaskCenter => &["*.cfapps.*.hana.ondemand.com"],
             Service::Ias => &["*.accounts.ondemand.com", "*.accounts.cloud.sap"],
@@ -84,6 +88,9 @@ pub struct SapConfig {
     pub allowed: Vec<String>,
     /// Sandbox mode: SAP hosts are answered by the sandbox at this address.
     pub sandbox: Option<SocketAddr>,
+    /// Sandbox mode: calls with a client certificate go over real TLS to the
+    /// sandbox's `certurl` listener, trusting only the sandbox's CA (PEM).
+    pub sandbox_tls: Option<(SocketAddr, String)>,
 }
 
 impl SapConfig {
@@ -103,6 +110,7 @@ impl SapConfig {
             timeout,
             allowed,
             sandbox,
+            sandbox_tls: None,
         }
     }
 
@@ -160,6 +168,11 @@ pub enum SapError {
     Unreachable {
         host: String,
     },
+    /// No connection with a client certificate: unreachable, or the
+    /// certificate refused in the TLS handshake.
+    CertificateRefused {
+        host: String,
+    },
     Status {
         status: u16,
         message: Option<String>,
@@ -186,6 +199,9 @@ impl SapError {
             ),
             SapError::Unreachable { host } => format!(
                 "Could not connect to {host}. Check the address, and that this machine can reach SAP's cloud; then try again."
+            ),
+            SapError::CertificateRefused { host } => format!(
+                "Could not connect to {host} with the key's client certificate: the host refused the certificate in the TLS handshake (a deleted or replaced key, or a certificate from another key), or it cannot be reached. Copy the whole key again; if it persists, create a new key (credential type x509)."
             ),
             SapError::Status { status, message } => {
                 let what = match status {
@@ -397,6 +413,56 @@ impl SapClient {
     /// Send one request; reads are retried on connection failures and 502/503/504.
     pub async fn send(&self, calls: &Calls, req: Req<'_>) -> Result<Resp, SapError> {
         let url = self.target(req.service, &req.url)?;
+        self.send_on(&self.http, url, calls, req).await
+    }
+
+    /// Send one request with a client certificate (mutual TLS): `identity`
+    /// is the PEM chain followed by its private key (PKCS#1 or PKCS#8), as
+    /// an x509 service key holds them. A client of its own for the call, so
+    /// the certificate is presented to this host only; never logged.
+    pub async fn send_with_certificate(
+        &self,
+        calls: &Calls,
+        req: Req<'_>,
+        identity: &str,
+    ) -> Result<Resp, SapError> {
+        let mut url = self.target(req.service, &req.url)?;
+        let host = url.host_str().unwrap_or("").to_string();
+        let id = reqwest::Identity::from_pem(identity.as_bytes()).map_err(|_| SapError::Garbage {
+            what: "a client certificate and key that do not form a usable pair (check uaa.certificate and uaa.key)".into(),
+        })?;
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(self.cfg.connect_timeout)
+            .timeout(self.cfg.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("taskcenter-wizard/", env!("CARGO_PKG_VERSION")))
+            .identity(id);
+        if let Some((addr, ca)) = &self.cfg.sandbox_tls {
+            // Real TLS to the sandbox's listener for this host name.
+            let _ = url.set_scheme("https");
+            let ca =
+                reqwest::Certificate::from_pem(ca.as_bytes()).map_err(|_| SapError::Garbage {
+                    what: "the sandbox CA".into(),
+                })?;
+            b = b.no_proxy().resolve(&host, *addr).tls_certs_only([ca]);
+        }
+        let http = b.build().map_err(|_| SapError::Garbage {
+            what: "a client certificate the TLS library refused".into(),
+        })?;
+        match self.send_on(&http, url, calls, req).await {
+            // A refused certificate ends the handshake: say that it may be it.
+            Err(SapError::Unreachable { host }) => Err(SapError::CertificateRefused { host }),
+            other => other,
+        }
+    }
+
+    async fn send_on(
+        &self,
+        http: &reqwest::Client,
+        url: Url,
+        calls: &Calls,
+        req: Req<'_>,
+    ) -> Result<Resp, SapError> {
         let shown = {
             let mut u = Url::parse(req.url.trim()).unwrap_or_else(|_| url.clone());
             strip_secrets(&mut u);
@@ -407,8 +473,7 @@ impl SapClient {
         loop {
             let started = Instant::now();
             let at = crate::fmt::now();
-            let mut rb = self
-                .http
+            let mut rb = http
                 .request(req.method.clone(), url.clone())
                 .header(reqwest::header::ACCEPT, req.accept);
             rb = match req.auth {

@@ -10,6 +10,72 @@ pub struct Token {
     pub expires_in: i64,
 }
 
+/// How an XSUAA client proves who it is: its secret, or (credential type
+/// x509, sap-apis-btp.md O.1) its client certificate at `certurl`.
+pub enum ClientAuth {
+    Secret(String),
+    Certificate {
+        certurl: String,
+        /// The PEM chain, then the private key: one identity.
+        identity: String,
+    },
+}
+
+/// A client of a service key, as the token calls need it.
+pub struct OAuthClient {
+    pub uaa_url: String,
+    pub client_id: String,
+    pub auth: ClientAuth,
+}
+
+/// A token for `client`: with a secret as `client_credentials` does, with a
+/// certificate by `POST {certurl}/oauth/token` over mutual TLS, body
+/// `grant_type` and `client_id` only.
+pub async fn token_for(
+    c: &SapClient,
+    calls: &Calls,
+    client: &OAuthClient,
+    grant: &[(&str, &str)],
+) -> Result<Token, SapError> {
+    match &client.auth {
+        ClientAuth::Secret(secret) if grant.is_empty() => {
+            client_credentials(c, calls, &client.uaa_url, &client.client_id, secret).await
+        }
+        ClientAuth::Secret(secret) => {
+            let req = Req {
+                service: Service::Xsuaa,
+                method: Method::POST,
+                url: format!("{}/oauth/token", origin(&client.uaa_url)?),
+                auth: Auth::Basic(&client.client_id, secret),
+                headers: Vec::new(),
+                form: Some(grant.to_vec()),
+                json: None,
+                accept: "application/json",
+            };
+            token_of(c.send(calls, req).await?)
+        }
+        ClientAuth::Certificate { certurl, identity } => {
+            let mut form = vec![("client_id", client.client_id.as_str())];
+            if grant.is_empty() {
+                form.push(("grant_type", "client_credentials"));
+            } else {
+                form.extend_from_slice(grant);
+            }
+            let req = Req {
+                service: Service::Xsuaa,
+                method: Method::POST,
+                url: format!("{}/oauth/token", origin(certurl)?),
+                auth: Auth::None,
+                headers: Vec::new(),
+                form: Some(form),
+                json: None,
+                accept: "application/json",
+            };
+            token_of(c.send_with_certificate(calls, req, identity).await?)
+        }
+    }
+}
+
 /// Request a token; client authentication in the body first, Basic as fallback.
 pub async fn client_credentials(
     c: &SapClient,
@@ -100,27 +166,21 @@ pub fn authorize_url(
 pub async fn authorization_code(
     c: &SapClient,
     calls: &Calls,
-    uaa_url: &str,
-    client_id: &str,
-    secret: &str,
+    client: &OAuthClient,
     code: &str,
     redirect_uri: &str,
 ) -> Result<Token, SapError> {
-    let req = Req {
-        service: Service::Xsuaa,
-        method: Method::POST,
-        url: format!("{}/oauth/token", origin(uaa_url)?),
-        auth: Auth::Basic(client_id, secret),
-        headers: Vec::new(),
-        form: Some(vec![
+    token_for(
+        c,
+        calls,
+        client,
+        &[
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", redirect_uri),
-        ]),
-        json: None,
-        accept: "application/json",
-    };
-    token_of(c.send(calls, req).await?)
+        ],
+    )
+    .await
 }
 
 /// The claims of a token as it reads, without checking its signature: for

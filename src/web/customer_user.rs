@@ -235,27 +235,10 @@ async fn redeem(
     code: &str,
     redirect_uri: &str,
 ) -> std::result::Result<(), String> {
-    let creds = with_ctx(state, setup, |ctx| {
-        let key = (
-            ctx.get("sk_uaa_url").map(str::to_string),
-            ctx.get("sk_clientid").map(str::to_string),
-        );
-        ctx.secret_to_send("sk_clientsecret").map(|s| (key, s))
-    });
-    let ((Some(uaa), Some(client)), Some(secret)) = creds? else {
-        return Err("First save the Task Center service key (step 3.1).".into());
-    };
+    let client = with_ctx(state, setup, |ctx| crate::playbook::task_center_client(ctx))?
+        .ok_or("First save the Task Center service key (step 3.1).")?;
     let calls = Calls::default();
-    let result = xsuaa::authorization_code(
-        &state.sap,
-        &calls,
-        &uaa,
-        &client,
-        &secret,
-        code,
-        redirect_uri,
-    )
-    .await;
+    let result = xsuaa::authorization_code(&state.sap, &calls, &client, code, redirect_uri).await;
     let _ = state
         .store
         .record_calls(&setup.id, "verify", user, &calls.take())

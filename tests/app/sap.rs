@@ -854,3 +854,94 @@ async fn the_demo_trust_certificate_is_the_same_after_a_restart() {
     assert_eq!(pems[0].1, pems[1].1);
     assert_eq!(pems[0].0, pems[1].0, "the same certificate after a restart");
 }
+
+/// Issue 21: a Task Center key with credential type x509 is accepted; its
+/// token comes from `certurl` over a real mutual-TLS handshake with the
+/// sandbox, the certificate and key are kept encrypted and never shown, and
+/// a customer user signs in through it. A foreign certificate is refused.
+#[tokio::test]
+async fn an_x509_service_key_signs_in_with_its_client_certificate() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts", "step-1", "step-2", "booster"]).await;
+    let key = demo["task_center_x509_key"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(key.contains("\"credential-type\": \"x509\""), "{key}");
+    let r = app.save(&id, "step-3-1", &[("service_key", &key)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", title_of(&r.body));
+    let page = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    assert!(page.contains("The key works: SAP issued a token"), "{page}");
+    assert!(
+        page.contains("signs in with a client certificate (X.509"),
+        "{page}"
+    );
+    let private_key: serde_json::Value = serde_json::from_str(&key).expect("json");
+    let pem = private_key["uaa"]["key"].as_str().unwrap_or("-");
+    let body_line = pem.lines().nth(1).unwrap_or("-");
+    assert!(!page.contains(body_line), "the private key is never shown");
+    let calls = app.get(&format!("/setups/{id}/calls")).await.body;
+    assert!(
+        calls.contains("acme-demo.authentication.cert.eu10.hana.ondemand.com/oauth/token"),
+        "{calls}"
+    );
+    // Encrypted at rest: neither the private key nor the certificate is in
+    // the database file in clear.
+    let cert_line = private_key["uaa"]["certificate"]
+        .as_str()
+        .unwrap_or("-")
+        .lines()
+        .nth(1)
+        .unwrap_or("-")
+        .to_string();
+    for f in ["wizard.db", "wizard.db-wal"] {
+        let bytes = std::fs::read(app.dir.0.join(f)).unwrap_or_default();
+        assert!(
+            !contains_bytes(&bytes, body_line) && !contains_bytes(&bytes, &cert_line),
+            "{f}"
+        );
+    }
+
+    // The rest of the setup, then Verify: the token check and a customer
+    // user's sign-in (authorization code redeemed at certurl) both work.
+    for page in ["step-3-2", "step-3-3", "step-3-4", "step-3-5", "step-4"] {
+        let r = complete_demo_page(&app, &demo, &id, page).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    let r = app.apply_destination(&id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    sign_in_customer(&app, &id, &demo, "ada.admin@acme.example").await;
+    let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
+    assert!(
+        v.contains("SAP issued a token for the service key&#39;s client certificate (mutual TLS"),
+        "{v}"
+    );
+    assert!(v.contains("obtained an S/4HANA token for this user"), "{v}");
+
+    // Another certificate (not the binding's, not signed by SAP's CA): the
+    // handshake refuses it and the page says what it means.
+    let other = rcgen::generate_simple_self_signed(vec!["x".to_string()]).expect("cert");
+    let mut forged = private_key.clone();
+    forged["uaa"]["certificate"] = other.cert.pem().into();
+    forged["uaa"]["key"] = other.signing_key.serialize_pem().into();
+    let r = app
+        .save(&id, "step-3-1", &[("service_key", &forged.to_string())])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "refused at the field, nothing saved"
+    );
+    assert!(
+        r.body
+            .contains("refused the certificate in the TLS handshake"),
+        "{}",
+        r.body
+    );
+    let page = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    assert!(
+        page.contains("Signs in with a client certificate (X.509) at"),
+        "the saved key stays"
+    );
+}

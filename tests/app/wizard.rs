@@ -194,7 +194,7 @@ async fn every_text_rule_is_rejected_with_its_message_and_keeps_typing() {
         ("step-3-1", "service_key", service_key("acme-tc", "eu10", SUBACCOUNT).replace("\"clientsecret\"", "\"secret\""), "missing uaa.clientsecret"),
         ("step-3-1", "service_key", service_key("other-sub", "eu10", SUBACCOUNT), "belongs to subaccount subdomain"),
         ("step-3-1", "service_key", service_key("acme-tc", "us10", SUBACCOUNT), "issued in region us10"),
-        ("step-3-1", "service_key", mtls.into(), "mTLS"),
+        ("step-3-1", "service_key", mtls.into(), "missing uaa.certurl"),
         ("step-3-3", "comm_user", "TASK CENTER".into(), "can only use letters, digits"),
         ("step-3-3", "comm_password", "short".into(), "at least 8 characters"),
         ("step-3-5", "token_service_url", "https://my404687.s4hana.ondemand.com/sap/bc/sec/oauth2/token".into(), "needs the API host with -api"),
