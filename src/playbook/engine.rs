@@ -462,7 +462,11 @@ pub fn import_page(
                 }
                 out.insert(k, Stored::Plain(v));
             }
-            (None, None) if k == "_warnings" || k.starts_with(super::BOUND_PREFIX) => {
+            (None, None)
+                if k == super::WARNINGS_KEY
+                    || k == super::DONE_BY_KEY
+                    || k.starts_with(super::BOUND_PREFIX) =>
+            {
                 if !plain_text(&v) {
                     return Err(bad(&k, "not plain text"));
                 }

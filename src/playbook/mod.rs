@@ -117,7 +117,7 @@ pub fn by_api(page: &str) -> Option<ByApi> {
             link: "Do it through S/4HANA's API",
         },
         ids::DESTINATION => ByApi {
-            slug: "",
+            slug: "apply-destination",
             says: "With the Destination service key of step 3.2, the wizard creates or updates the destination in BTP after you saw the plan.",
             link: "Create it through the Destination service",
         },
@@ -135,10 +135,11 @@ pub fn by_api(page: &str) -> Option<ByApi> {
 /// that fetched or wrote (not a mere check) ended well.
 pub fn done_by_api(page: &Page, rec: Option<&crate::store::PageRecord>) -> bool {
     let Some(rec) = rec else { return false };
-    let ticked = rec
-        .data
-        .iter()
-        .any(|(k, v)| k.contains('.') && v.contains("|through the "));
+    let ticked = rec.data.contains_key(DONE_BY_KEY)
+        || rec
+            .data
+            .iter()
+            .any(|(k, v)| k.contains('.') && v.contains("|through the "));
     let wrote = matches!(
         page.action,
         Some(actions::Action::FetchCertificate | actions::Action::ApplyDestination)
@@ -243,6 +244,9 @@ pub fn page(id: &str) -> Option<&'static Page> {
 
 /// Answer key under which a page keeps the warnings of its last save.
 pub const WARNINGS_KEY: &str = "_warnings";
+/// How a run filled the page in ("through the S/4HANA API"), kept until the
+/// page is saved by hand.
+pub const DONE_BY_KEY: &str = "_done_by";
 
 /// The warnings given when the page was last saved.
 pub fn warnings_of(rec: Option<&crate::store::PageRecord>) -> Vec<String> {

@@ -323,7 +323,7 @@ impl Flow for PushKey {
         vec![Fill {
             page: ids::TASK_CENTER_KEY,
             values: vec![("push_key", key.clone())],
-            ticked_by: None,
+            ticked_by: Some("through SAP Service Manager"),
             only: &[],
         }]
     }

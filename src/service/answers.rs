@@ -86,7 +86,7 @@ pub async fn fill(
     };
     // A confirmation ticked now carries how it was done.
     let fresh = format!("{now}|{user}");
-    let data: BTreeMap<String, Stored> = sub
+    let mut data: BTreeMap<String, Stored> = sub
         .data
         .into_iter()
         .map(|(k, v)| match (v, fill.ticked_by) {
@@ -96,6 +96,10 @@ pub async fn fill(
             (other, _) => (k, other),
         })
         .collect();
+    // The page was done this way (the task list says so), until saved by hand.
+    if let Some(how) = fill.ticked_by {
+        data.insert(playbook::DONE_BY_KEY.into(), Stored::Plain(how.into()));
+    }
     let write = PageWrite {
         page: page.id,
         data,

@@ -373,8 +373,10 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 _ => None,
             }
         }),
+        // The destination's plan is the panel at the top (`by_api`).
         sap_action: page
             .action
+            .filter(|a| *a != Action::ApplyDestination)
             .filter(|a| rec.is_some() && actions::inputs(*a, ctx).is_ok())
             .map(|a| ActionView {
                 label: a.label(),

@@ -619,7 +619,7 @@ async fn a_step_can_be_done_with_the_keyboard_alone() {
 }
 
 #[tokio::test]
-async fn the_s4_half_is_done_through_the_api_in_the_browser() {
+async fn the_automated_path_is_walked_end_to_end_in_the_browser() {
     let _one = ONE_BROWSER.lock().await;
     let app = TestApp::spawn().await;
     let demo = app.demo().await;
@@ -711,14 +711,102 @@ async fn the_s4_half_is_done_through_the_api_in_the_browser() {
             .await
             .contains("Done. Steps 3.3 to 3.5 are filled in")
     );
+    b.axe("s4-done").await;
+    // The run leads on to step 4, which knows that push is set up.
+    b.click_nav("a.button[href$='/pages/step-4']").await;
+    let step4 = b.source().await;
+    assert!(
+        step4.contains("the wizard knows this") && !step4.contains("name=\"push\""),
+        "{step4}"
+    );
+    b.axe("step-4-known").await;
+    b.continue_().await;
+    assert!(b.path().await.ends_with("/apply-destination"));
+    b.click_nav("form[action$='/apply-destination/apply'] button")
+        .await;
+    assert!(
+        b.source()
+            .await
+            .contains("the destination S4HANACloud in BTP and read it back")
+    );
+    let r = complete_demo_page(&app, &demo, &id, "step-5").await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER);
+
+    // Step 6 through S/4HANA's SCIM interface: the plan looks the UUIDs up
+    // itself and the wizard confirms what it verified.
+    b.open(&format!("/setups/{id}/pages/step-6")).await;
+    let users: Vec<String> = demo["users"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|u| u[0].as_str().unwrap_or("").to_string())
+        .collect();
+    b.fill("#f-approvers", &users.join("\n")).await;
+    let scim = &demo["s4_api_users"][1];
+    b.fill("#f-scim_api_user", scim[0].as_str().unwrap_or("")).await;
+    b.fill("#f-scim_api_password", scim[1].as_str().unwrap_or("")).await;
+    b.continue_().await;
+    b.open(&format!("/setups/{id}/pages/step-6")).await;
+    b.click_nav("#by-api a.button").await;
+    b.axe("s4-users").await;
+    b.click_nav("form[action$='/s4-users/plan'] button").await;
+    assert!(b.source().await.contains("The plan:"));
+    b.axe("s4-users-plan").await;
+    b.click_nav("form[action$='/s4-users/apply'] button").await;
+    let done = b.source().await;
+    assert!(done.contains("written and read back"), "{done}");
+    b.axe("s4-users-done").await;
+    b.open(&format!("/setups/{id}/pages/step-6")).await;
+    assert!(b.source().await.contains("value=\"global_ids\" checked"));
+    b.tick_all("step6_confirm").await;
+    b.continue_().await;
     b.open(&format!("/setups/{id}")).await;
     let tasks = b.source().await;
-    for page in ["step-3-3", "step-3-4", "step-3-5"] {
+    for page in [
+        "step-3-1", "step-3-2", "step-3-3", "step-3-4", "step-3-5", "step-4", "step-5", "step-6",
+    ] {
         assert!(
             tasks.contains(&format!("id=\"status-{page}\">Completed<")),
             "{page}"
         );
     }
+    assert!(tasks.contains("Done by the wizard through SAP"));
+    b.axe("task-list-automated").await;
+
+    // Verify as a customer user, back from the sandbox's IAS sign-in.
+    b.open(&format!("/setups/{id}/customer-user")).await;
+    let href = b
+        .js("return document.querySelector('a.button[href*=\"/oauth/authorize\"]').href")
+        .await;
+    b.goto(href.as_str().expect("sign-in link")).await;
+    let ada = demo["people"]
+        .as_array()
+        .and_then(|p| p.iter().find(|x| x["email"] == "ada.admin@acme.example"))
+        .cloned()
+        .expect("ada");
+    b.fill("#f-email", "ada.admin@acme.example").await;
+    b.fill("#f-password", ada["password"].as_str().unwrap_or(""))
+        .await;
+    b.click_nav("button[type='submit']").await;
+    b.wait_path("/verify").await;
+    b.click_nav("form[action$='/verify'] button").await;
+    let verified = b.source().await;
+    for check in [
+        "S/4HANA gives a token for a real user",
+        "Mandatory service destinations",
+        "S/4HANA holds the Global User IDs",
+    ] {
+        let row = verified
+            .split(&format!("<tr><td>{check}</td>"))
+            .nth(1)
+            .unwrap_or_default();
+        assert!(
+            row.starts_with("<td><strong class=\"tag tag--done\">Pass"),
+            "{check}: {row}"
+        );
+    }
+    b.axe("verify-automated").await;
     b.close().await;
 }
 
