@@ -130,7 +130,7 @@ pub async fn credentials(
     let c = match checked {
         Ok((u, s, a)) => ChangeView {
             notice: Some(format!(
-                "Connected as {typed}: S/4HANA lists {u} communication users, {s} systems and {a} arrangements."
+                "Connected as {typed}: S/4HANA lists communication users: {u}, systems: {s}, arrangements: {a}."
             )),
             ..ChangeView::default()
         },

@@ -744,8 +744,10 @@ async fn the_automated_path_is_walked_end_to_end_in_the_browser() {
         .collect();
     b.fill("#f-approvers", &users.join("\n")).await;
     let scim = &demo["s4_api_users"][1];
-    b.fill("#f-scim_api_user", scim[0].as_str().unwrap_or("")).await;
-    b.fill("#f-scim_api_password", scim[1].as_str().unwrap_or("")).await;
+    b.fill("#f-scim_api_user", scim[0].as_str().unwrap_or(""))
+        .await;
+    b.fill("#f-scim_api_password", scim[1].as_str().unwrap_or(""))
+        .await;
     b.continue_().await;
     b.open(&format!("/setups/{id}/pages/step-6")).await;
     b.click_nav("#by-api a.button").await;
