@@ -8,7 +8,6 @@ use super::Ctx;
 use crate::domain::{self, DestinationKey, TrustCertificate};
 use crate::sap::{Calls, SapClient, SapError, destinations, ias, task_center, xsuaa};
 use crate::store::Stored;
-use futures_util::StreamExt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -316,14 +315,8 @@ async fn lookup_users(i: &Inputs, sap: &SapClient, calls: &Calls) -> Outcome {
         i.get("ias_client_id"),
         i.get("ias_client_secret"),
     );
-    // One look-up per person, a bounded number at a time (thousands of
-    // approvers must not open thousands of connections to IAS).
     let emails: Vec<String> = approvers.iter().map(|a| a.email.clone()).collect();
-    let results: Vec<_> = futures_util::stream::iter(emails)
-        .map(|email| async move { ias::user_by_email(sap, calls, host, id, secret, &email).await })
-        .buffered(super::global_ids::CONCURRENCY)
-        .collect()
-        .await;
+    let results = ias::users_by_email(sap, calls, (host, id, secret), emails).await;
     let mut lines = Vec::new();
     let mut missing = Vec::new();
     let mut details = Vec::new();

@@ -93,22 +93,13 @@ async fn ias_uuids(
         .filter(|a| a.global_user_id.is_none())
         .map(|a| a.email.clone())
         .collect();
-    let found: Vec<Result<Option<crate::sap::ias::IasUser>, SapError>> =
-        futures_util::stream::iter(emails)
-            .map(|email| async move {
-                crate::sap::ias::user_by_email(
-                    sap,
-                    calls,
-                    &ias.host,
-                    &ias.client_id,
-                    &ias.secret,
-                    &email,
-                )
-                .await
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+    let found = crate::sap::ias::users_by_email(
+        sap,
+        calls,
+        (&ias.host, &ias.client_id, &ias.secret),
+        emails,
+    )
+    .await;
     let mut found = found.into_iter();
     approvers
         .iter()

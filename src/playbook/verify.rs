@@ -646,13 +646,8 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
                 "Needs the IAS administrator credentials (step 2.1) and approvers (step 6).",
             );
         };
-        // Bounded: thousands of approvers must not open thousands of calls.
         let emails: Vec<String> = approvers.iter().map(|a| a.email.clone()).collect();
-        let found: Vec<_> = futures_util::stream::iter(emails)
-            .map(|e| async move { ias::user_by_email(sap, calls, host, id, secret, &e).await })
-            .buffered(super::global_ids::CONCURRENCY)
-            .collect()
-            .await;
+        let found = ias::users_by_email(sap, calls, (host, id, secret), emails).await;
         let (mut missing, mut differ, mut inactive) = (Vec::new(), Vec::new(), Vec::new());
         for (a, r) in approvers.iter().zip(found) {
             match r {

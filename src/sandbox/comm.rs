@@ -37,6 +37,14 @@ pub struct Objects {
     next: u32,
 }
 
+/// An entity of string fields.
+fn object(fields: &[(&str, &str)]) -> Map<String, Value> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect()
+}
+
 fn s(m: &Map<String, Value>, k: &str) -> String {
     m.get(k).and_then(Value::as_str).unwrap_or("").to_string()
 }
@@ -65,6 +73,85 @@ impl Objects {
         id
     }
 
+    fn add_system(&mut self, uuid: &str, fields: &[(&str, &str)]) {
+        let mut sys = object(&[("UUID", uuid)]);
+        sys.extend(object(fields));
+        sys.insert("IsInboundOnly".into(), json!(true));
+        let oauth = sys.contains_key("OAuth2IdentityProviderName");
+        if oauth {
+            sys.insert("IsOAuth2IdentityProviderActive".into(), json!(true));
+        }
+        self.systems.push(sys);
+    }
+
+    fn add_inbound(&mut self, fields: &[(&str, &str)]) {
+        self.inbound.push(object(fields));
+    }
+
+    fn add_arrangement(
+        &mut self,
+        uuid: &str,
+        scenario: &str,
+        system: &str,
+        name: &str,
+        inbound: &str,
+    ) {
+        let mut arr = object(&[
+            ("UUID", uuid),
+            ("CommunicationScenarioID", scenario),
+            ("CommunicationSystemID", system),
+            ("Name", name),
+        ]);
+        arr.insert(
+            "InboundUser".into(),
+            json!({"CommunicationSystemInboundUserUUID": inbound}),
+        );
+        self.arrangements.push(arr);
+    }
+
+    /// A Task Center system with its OAuth 2.0 inbound user and the
+    /// SAP_COM_0501 arrangement (`label` keeps each set's UUIDs apart).
+    fn add_task_center_objects(
+        &mut self,
+        label: &str,
+        (id, name, kind): (&str, &str, &str),
+        (user, user_id): (&str, &str),
+        (host, issuer, cert_b64): (&str, &str, &str),
+        extra_inbound: &[(&str, &str)],
+    ) {
+        let system = super::uuid(&format!("system/{label}"));
+        self.add_system(
+            &system,
+            &[
+                ("ID", id),
+                ("Name", name),
+                ("Type", kind),
+                ("HostName", host),
+                ("OAuth2IdentityProviderName", issuer),
+                ("OAuth2IdentityProviderUserLogonType", "user_uuid"),
+                ("OAuth2IdentityProviderCertificatePublicKeyBase64", cert_b64),
+            ],
+        );
+        let inbound = super::uuid(&format!("inbound/{label}"));
+        let mut fields = vec![
+            ("UUID", inbound.as_str()),
+            ("CommunicationSystemUUID", system.as_str()),
+            ("CommunicationUserID", user_id),
+            ("OAuth2ClientID", user),
+            ("AuthenticationMethod", "oauth2"),
+        ];
+        fields.extend_from_slice(extra_inbound);
+        self.add_inbound(&fields);
+        let arrangement = super::uuid(&format!("arrangement/{label}"));
+        self.add_arrangement(
+            &arrangement,
+            "SAP_COM_0501",
+            id,
+            "SAP_COM_0501_TASKCENTER",
+            &inbound,
+        );
+    }
+
     /// The Task Center objects as a consultant sets them up by hand (D.3).
     pub fn add_task_center(
         &mut self,
@@ -75,50 +162,17 @@ impl Objects {
         cert_b64: &str,
     ) {
         let user_id = self.add_user(user, password, "Task Center inbound");
-        let system = super::uuid(&format!("system/{user}"));
-        let mut sys = Map::new();
-        sys.insert("UUID".into(), json!(system));
-        for (k, v) in [
-            ("ID", "TASKCENTER_BTP"),
-            ("Name", "SAP Task Center on BTP"),
-            ("Type", "customer_managed"),
-            ("HostName", host),
-            ("OAuth2IdentityProviderName", issuer),
-            ("OAuth2IdentityProviderUserLogonType", "user_uuid"),
-            ("OAuth2IdentityProviderCertificatePublicKeyBase64", cert_b64),
-        ] {
-            sys.insert(k.into(), json!(v));
-        }
-        sys.insert("IsInboundOnly".into(), json!(true));
-        sys.insert("IsOAuth2IdentityProviderActive".into(), json!(true));
-        self.systems.push(sys);
-        let inbound = super::uuid(&format!("inbound/{user}"));
-        let mut iu = Map::new();
-        for (k, v) in [
-            ("UUID", inbound.as_str()),
-            ("CommunicationSystemUUID", system.as_str()),
-            ("CommunicationUserID", user_id.as_str()),
-            ("OAuth2ClientID", user),
-            ("AuthenticationMethod", "oauth2"),
-            ("OAuth2GrantType", "saml2-bearer"),
-        ] {
-            iu.insert(k.into(), json!(v));
-        }
-        self.inbound.push(iu);
-        let mut arr = Map::new();
-        for (k, v) in [
-            ("UUID", super::uuid(&format!("arrangement/{user}")).as_str()),
-            ("CommunicationScenarioID", "SAP_COM_0501"),
-            ("CommunicationSystemID", "TASKCENTER_BTP"),
-            ("Name", "SAP_COM_0501_TASKCENTER"),
-        ] {
-            arr.insert(k.into(), json!(v));
-        }
-        arr.insert(
-            "InboundUser".into(),
-            json!({"CommunicationSystemInboundUserUUID": inbound}),
+        self.add_task_center_objects(
+            user,
+            (
+                "TASKCENTER_BTP",
+                "SAP Task Center on BTP",
+                "customer_managed",
+            ),
+            (user, &user_id),
+            (host, issuer, cert_b64),
+            &[("OAuth2GrantType", "saml2-bearer")],
         );
-        self.arrangements.push(arr);
     }
 
     /// What a consultant creates by hand before any API can be used (D,
@@ -126,48 +180,32 @@ impl Objects {
     /// user as its Basic inbound user, and one arrangement per scenario.
     pub fn add_bootstrap(&mut self, users: &[(String, String, String)]) {
         let system = super::uuid("system/bootstrap");
-        let mut sys = Map::new();
-        sys.insert("UUID".into(), json!(system));
-        for (k, v) in [
-            ("ID", BOOTSTRAP_SYSTEM),
-            ("Name", "Task Center wizard (API access)"),
-            ("Type", "customer_managed"),
-            ("HostName", ""),
-        ] {
-            sys.insert(k.into(), json!(v));
-        }
-        sys.insert("IsInboundOnly".into(), json!(true));
-        self.systems.push(sys);
+        self.add_system(
+            &system,
+            &[
+                ("ID", BOOTSTRAP_SYSTEM),
+                ("Name", "Task Center wizard (API access)"),
+                ("Type", "customer_managed"),
+                ("HostName", ""),
+            ],
+        );
         for (user, password, scenario) in users {
             let user_id = self.add_user(user, password, &format!("Bootstrap user of {scenario}"));
             let inbound = super::uuid(&format!("inbound/{user}"));
-            let mut iu = Map::new();
-            for (k, v) in [
+            self.add_inbound(&[
                 ("UUID", inbound.as_str()),
                 ("CommunicationSystemUUID", system.as_str()),
                 ("CommunicationUserID", user_id.as_str()),
                 ("AuthenticationMethod", "basic"),
-            ] {
-                iu.insert(k.into(), json!(v));
-            }
-            self.inbound.push(iu);
-            let mut arr = Map::new();
-            for (k, v) in [
-                (
-                    "UUID",
-                    super::uuid(&format!("arrangement/{scenario}")).as_str(),
-                ),
-                ("CommunicationScenarioID", scenario.as_str()),
-                ("CommunicationSystemID", BOOTSTRAP_SYSTEM),
-                ("Name", &format!("{scenario}_WIZARD")),
-            ] {
-                arr.insert(k.into(), json!(v));
-            }
-            arr.insert(
-                "InboundUser".into(),
-                json!({"CommunicationSystemInboundUserUUID": inbound}),
+            ]);
+            let arrangement = super::uuid(&format!("arrangement/{scenario}"));
+            self.add_arrangement(
+                &arrangement,
+                scenario,
+                BOOTSTRAP_SYSTEM,
+                &format!("{scenario}_WIZARD"),
+                &inbound,
             );
-            self.arrangements.push(arr);
         }
     }
 
@@ -191,49 +229,13 @@ impl Objects {
             &super::seeded("formation-password", 16),
             "SAP Task Center (formation)",
         );
-        let system = super::uuid("system/formation");
-        let mut sys = Map::new();
-        sys.insert("UUID".into(), json!(system));
-        for (k, v) in [
-            ("ID", FORMATION_SYSTEM),
-            ("Name", "SAP Task Center"),
-            ("Type", "provider_managed"),
-            ("HostName", host),
-            ("OAuth2IdentityProviderName", issuer),
-            ("OAuth2IdentityProviderUserLogonType", "user_uuid"),
-            ("OAuth2IdentityProviderCertificatePublicKeyBase64", cert_b64),
-        ] {
-            sys.insert(k.into(), json!(v));
-        }
-        sys.insert("IsInboundOnly".into(), json!(true));
-        sys.insert("IsOAuth2IdentityProviderActive".into(), json!(true));
-        self.systems.push(sys);
-        let inbound = super::uuid("inbound/formation");
-        let mut iu = Map::new();
-        for (k, v) in [
-            ("UUID", inbound.as_str()),
-            ("CommunicationSystemUUID", system.as_str()),
-            ("CommunicationUserID", user_id.as_str()),
-            ("OAuth2ClientID", FORMATION_USER),
-            ("AuthenticationMethod", "oauth2"),
-        ] {
-            iu.insert(k.into(), json!(v));
-        }
-        self.inbound.push(iu);
-        let mut arr = Map::new();
-        for (k, v) in [
-            ("UUID", super::uuid("arrangement/formation").as_str()),
-            ("CommunicationScenarioID", "SAP_COM_0501"),
-            ("CommunicationSystemID", FORMATION_SYSTEM),
-            ("Name", "SAP_COM_0501_TASKCENTER"),
-        ] {
-            arr.insert(k.into(), json!(v));
-        }
-        arr.insert(
-            "InboundUser".into(),
-            json!({"CommunicationSystemInboundUserUUID": inbound}),
+        self.add_task_center_objects(
+            "formation",
+            (FORMATION_SYSTEM, "SAP Task Center", "provider_managed"),
+            (FORMATION_USER, &user_id),
+            (host, issuer, cert_b64),
+            &[],
         );
-        self.arrangements.push(arr);
     }
 
     /// The communication system behind a SAP_COM_0501 arrangement whose

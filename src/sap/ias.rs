@@ -77,6 +77,25 @@ pub async fn user_by_email(
     }))
 }
 
+/// How many look-ups run at once: thousands of approvers must not open
+/// thousands of connections to IAS.
+pub const CONCURRENCY: usize = 8;
+
+/// `user_by_email` for each address, in order, `CONCURRENCY` at a time.
+pub async fn users_by_email(
+    c: &SapClient,
+    calls: &Calls,
+    (ias_host, client_id, secret): (&str, &str, &str),
+    emails: Vec<String>,
+) -> Vec<Result<Option<IasUser>, SapError>> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(emails)
+        .map(|e| async move { user_by_email(c, calls, ias_host, client_id, secret, &e).await })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await
+}
+
 /// The tenant's applications (Application Directory, `GET /Applications/v1/`,
 /// following `nextCursor`), as SAP's own client for it reads them
 /// (SAP/terraform-provider-sap-cloud-identity-services, `internal/cli/applications.go`):
