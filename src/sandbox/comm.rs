@@ -916,31 +916,31 @@ fn outbound_error(
 }
 
 /// `PATCH {CA}/CommunicationArrangements(<uuid>)/InboundUser` (D.3
-/// "Repoint"): an inbound user of the arrangement's system; OAuth 2.0 for
-/// SAP_COM_0501.
-pub async fn arrangement_inbound(
+/// "Repoint": an inbound user of the arrangement's system, OAuth 2.0 for
+/// SAP_COM_0501) or `.../OutboundUser` (D.2: an outbound user of it).
+pub async fn repoint(
     State(sb): State<Shared>,
     method: Method,
     headers: HeaderMap,
-    Path(set): Path<String>,
+    Path((set, nav)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
-    repoint(sb, method, headers, set, body, "InboundUser").await
+    let which = match nav.as_str() {
+        "InboundUser" => "InboundUser",
+        "OutboundUser" => "OutboundUser",
+        _ => {
+            return odata_error(
+                StatusCode::NOT_FOUND,
+                "/IWBEP/CM_V4_RUNTIME/002",
+                &format!("Resource not found for segment {nav}"),
+                "",
+            );
+        }
+    };
+    repoint_to(sb, method, headers, set, body, which).await
 }
 
-/// `PATCH {CA}/CommunicationArrangements(<uuid>)/OutboundUser`: point an
-/// arrangement at an outbound user (D.2 "Repoint").
-pub async fn arrangement_outbound(
-    State(sb): State<Shared>,
-    method: Method,
-    headers: HeaderMap,
-    Path(set): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    repoint(sb, method, headers, set, body, "OutboundUser").await
-}
-
-async fn repoint(
+async fn repoint_to(
     sb: Shared,
     method: Method,
     headers: HeaderMap,
