@@ -23,6 +23,17 @@ pub struct CheckView {
     pub page: &'static str,
 }
 
+/// How a verdict looks (the page's tag colours).
+fn css(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "tag tag--done",
+        Verdict::Confirmed => "tag tag--blue",
+        Verdict::Warning => "tag tag--orange",
+        Verdict::Fail | Verdict::NotConfirmed => "tag tag--red",
+        Verdict::Skipped => "tag tag--grey",
+    }
+}
+
 pub(super) fn views(setup: &Setup, checks: &[Check]) -> Vec<CheckView> {
     checks
         .iter()
@@ -30,7 +41,7 @@ pub(super) fn views(setup: &Setup, checks: &[Check]) -> Vec<CheckView> {
             title: c.title.clone(),
             detail: c.detail.clone(),
             verdict: c.verdict.label(),
-            css: c.verdict.css(),
+            css: css(c.verdict),
             reason: c.reason.clone(),
             href: format!("/setups/{}/pages/{}", setup.id, c.page),
             page: verify::page_title(&c.page),
@@ -66,9 +77,7 @@ pub(super) async fn last_online(
                 (
                     at,
                     user,
-                    c.into_iter()
-                        .filter(|c| c.id.starts_with("online-"))
-                        .collect(),
+                    c.into_iter().filter(|c| verify::is_online(&c.id)).collect(),
                 )
             })
         }))
