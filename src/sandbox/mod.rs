@@ -3,15 +3,27 @@
 //! as sap-apis.md describes, with faults that can be switched per endpoint.
 //! In `serve --sandbox` the wizard reaches it as an HTTP proxy for SAP hosts.
 
-mod comm;
+/// Answer with the fault switched on for this endpoint, if any (a macro:
+/// it returns from the handler; defined before the modules that use it).
+macro_rules! fault {
+    ($sb:expr, $ep:expr) => {
+        if let Some(r) = $sb.fault($ep).await {
+            return r;
+        }
+    };
+}
+
+mod destination;
+mod ias;
 mod jwt;
 mod mtls;
 mod s4;
-mod scim;
 mod service_manager;
-mod services;
 mod task_center;
+mod wire;
 mod xsuaa;
+
+use s4::{comm, scim};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -880,16 +892,16 @@ pub fn router(sb: Shared) -> Router {
         .route("/task-center-service/v1/connectors/{id}/jobTypes/{job_type}", get(task_center::job_log))
         .route("/task-center-service/v1/service-status", get(task_center::service_status))
         .route("/task-center-service/v1/tasks", get(task_center::tasks))
-        .route(&format!("{dc}/subaccountDestinations"), get(services::list_subaccount).post(services::create).put(services::update))
-        .route(&format!("{dc}/subaccountDestinations/{{name}}"), get(services::read).delete(services::delete))
-        .route(&format!("{dc}/instanceDestinations"), get(services::list_instance))
-        .route(&format!("{dc}/destinations/{{name}}"), get(services::find))
-        .route(&format!("{dc}/saml2Metadata/certificate"), get(services::certificate).post(services::renew_certificate))
-        .route(&format!("{dc}/saml2Metadata/certificate/passive"), get(services::passive_certificate).post(services::renew_passive))
-        .route(&format!("{dc}/saml2Metadata/rotateCertificate"), post(services::rotate_certificate))
-        .route("/oauth2/token", post(services::ias_token))
-        .route("/scim/Users", get(services::scim_users))
-        .route("/Applications/v1/", get(services::ias_applications))
+        .route(&format!("{dc}/subaccountDestinations"), get(destination::list_subaccount).post(destination::create).put(destination::update))
+        .route(&format!("{dc}/subaccountDestinations/{{name}}"), get(destination::read).delete(destination::delete))
+        .route(&format!("{dc}/instanceDestinations"), get(destination::list_instance))
+        .route(&format!("{dc}/destinations/{{name}}"), get(destination::find))
+        .route(&format!("{dc}/saml2Metadata/certificate"), get(destination::certificate).post(destination::renew_certificate))
+        .route(&format!("{dc}/saml2Metadata/certificate/passive"), get(destination::passive_certificate).post(destination::renew_passive))
+        .route(&format!("{dc}/saml2Metadata/rotateCertificate"), post(destination::rotate_certificate))
+        .route("/oauth2/token", post(ias::ias_token))
+        .route("/scim/Users", get(ias::scim_users))
+        .route("/Applications/v1/", get(ias::ias_applications))
         .route("/sap/bc/sec/oauth2/token", post(s4::token))
         .route("/v1/service_offerings", get(service_manager::offerings))
         .route("/v1/service_plans", get(service_manager::plans))

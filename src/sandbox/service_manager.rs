@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Shared, services::bearer, uuid};
+use super::{Shared, uuid, wire::bearer};
 
 /// The Task Center offering and its plans (F.3), with stable ids.
 const OFFERING: &str = "one-inbox-service";
@@ -74,14 +74,6 @@ fn error(status: StatusCode, kind: &str, description: &str) -> Response {
         Json(json!({"error": kind, "description": description})),
     )
         .into_response()
-}
-
-macro_rules! fault {
-    ($sb:expr, $ep:expr) => {
-        if let Some(r) = $sb.fault($ep).await {
-            return r;
-        }
-    };
 }
 
 /// An HTTP-date, as Service Manager gives `Retry-After` (F.2).

@@ -26,7 +26,7 @@ fn denied(status: StatusCode, description: &str) -> Response {
 
 /// The caller's token claims, if Task Center accepts the token at all (C.4.1).
 fn caller(sb: &Shared, headers: &HeaderMap) -> Result<Value, Box<Response>> {
-    let Some(claims) = super::services::bearer(headers).and_then(|t| sb.claims(t)) else {
+    let Some(claims) = super::wire::bearer(headers).and_then(|t| sb.claims(t)) else {
         return Err(Box::new(denied(
             StatusCode::UNAUTHORIZED,
             "Full authentication is required to access this resource",

@@ -53,7 +53,7 @@ fn client_credentials(form: &[(String, String)], headers: &HeaderMap) -> Option<
     if let (Some(id), Some(secret)) = (v("client_id"), v("client_secret")) {
         return Some((id, secret));
     }
-    let (id, secret) = super::services::basic(headers)?;
+    let (id, secret) = super::wire::basic(headers)?;
     let id = percent_encoding::percent_decode_str(&id)
         .decode_utf8()
         .map(|c| c.into_owned())

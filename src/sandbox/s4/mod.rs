@@ -3,6 +3,9 @@
 //! and the token endpoint that judges a SAML bearer assertion as S/4HANA
 //! would (sap-apis.md D.3, D.4 item 4). Failure modes 4, 5 and 6 happen here.
 
+pub(super) mod comm;
+pub(super) mod scim;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +13,7 @@ use axum::{Form, Json};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::Shared;
+use crate::sandbox::Shared;
 use crate::store::secrets::random_hex;
 
 pub const SAML2_BEARER: &str = "urn:ietf:params:oauth:grant-type:saml2-bearer";
@@ -51,7 +54,7 @@ impl BusinessUser {
 /// communication objects (D.2) and business users.
 #[derive(Clone, serde::Serialize)]
 pub struct Tenant {
-    pub comm: super::comm::Objects,
+    pub comm: comm::Objects,
     pub business_users: Vec<BusinessUser>,
 }
 
@@ -74,8 +77,8 @@ pub fn fingerprint(text: &str) -> Option<String> {
 impl Tenant {
     /// The demo customer's tenant with the Task Center objects set up by
     /// hand (as after steps 3.3-3.5 and 6); `/_sandbox/s4` can empty it.
-    pub fn demo(d: &super::Demo, cert_cn: &str, cert_pem: &str) -> Tenant {
-        let mut comm = super::comm::Objects::default();
+    pub fn demo(d: &crate::sandbox::Demo, cert_cn: &str, cert_pem: &str) -> Tenant {
+        let mut comm = comm::Objects::default();
         comm.add_bootstrap(&d.s4_api_users);
         comm.add_task_center(
             &d.comm_user,
@@ -153,7 +156,7 @@ impl Assertion {
 
 /// S/4HANA's answer to a token request: `Err((status, body))` when refused.
 pub fn judge(
-    sb: &super::Sandbox,
+    sb: &crate::sandbox::Sandbox,
     basic: Option<(String, String)>,
     client_id: Option<&str>,
     grant: Option<&str>,
@@ -247,7 +250,7 @@ pub async fn token(
         return r;
     }
     let v = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
-    let basic = super::services::basic(&headers);
+    let basic = crate::sandbox::wire::basic(&headers);
     match judge(
         &sb,
         basic,
@@ -267,7 +270,7 @@ pub async fn odata(State(sb): State<Shared>, headers: HeaderMap) -> Response {
     if let Some(r) = sb.fault("s4-odata").await {
         return r;
     }
-    let ok = super::services::bearer(&headers)
+    let ok = crate::sandbox::wire::bearer(&headers)
         .is_some_and(|t| sb.s4_tokens.lock().is_ok_and(|s| s.contains(t)));
     if !ok {
         return (
@@ -316,7 +319,7 @@ pub async fn change(State(sb): State<Shared>, Form(c): Form<Change>) -> Response
     };
     if c.empty == Some(true) {
         let comm = &mut t.comm;
-        let keep = |objects: &[serde_json::Map<String, Value>], comm: &super::comm::Objects| {
+        let keep = |objects: &[serde_json::Map<String, Value>], comm: &comm::Objects| {
             objects
                 .iter()
                 .filter(|o| comm.is_bootstrap(o))
@@ -332,12 +335,12 @@ pub async fn change(State(sb): State<Shared>, Form(c): Form<Change>) -> Response
     if let Some(name) = c.arrangement_named {
         let mut arr = serde_json::Map::new();
         for (k, v) in [
-            ("UUID", super::uuid(&format!("arrangement/other/{name}"))),
-            ("CommunicationScenarioID", "SAP_COM_0008".into()),
             (
-                "CommunicationSystemID",
-                super::comm::BOOTSTRAP_SYSTEM.into(),
+                "UUID",
+                crate::sandbox::uuid(&format!("arrangement/other/{name}")),
             ),
+            ("CommunicationScenarioID", "SAP_COM_0008".into()),
+            ("CommunicationSystemID", comm::BOOTSTRAP_SYSTEM.into()),
             ("Name", name),
         ] {
             arr.insert(k.into(), json!(v));
@@ -393,7 +396,7 @@ pub async fn change(State(sb): State<Shared>, Form(c): Form<Change>) -> Response
             .iter_mut()
             .find(|u| u.email.eq_ignore_ascii_case(&email))
         {
-            Some(u) => u.global_user_id = Some(super::uuid(&format!("wrong/{email}"))),
+            Some(u) => u.global_user_id = Some(crate::sandbox::uuid(&format!("wrong/{email}"))),
             None => {
                 return (StatusCode::NOT_FOUND, "no business user with that e-mail")
                     .into_response();

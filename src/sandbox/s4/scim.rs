@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::s4::BusinessUser;
-use super::services::scim_error;
+use super::BusinessUser;
+use crate::sandbox::Shared;
+use crate::sandbox::wire::scim_error;
 
 pub const BASE: &str = "/sap/bc/http/sap/aps_iam_api_scim";
 const SAP_USER: &str = "urn:ietf:params:scim:schemas:extension:sap:2.0:User";
@@ -46,9 +46,9 @@ fn scim(body: Value) -> Response {
 
 /// Counts requests in flight, remembering the most at once (`/_sandbox/seen`
 /// shows it as `scim-s4-max-in-flight`), so tests can see the bound.
-struct InFlight<'a>(&'a super::Sandbox);
+struct InFlight<'a>(&'a crate::sandbox::Sandbox);
 impl<'a> InFlight<'a> {
-    fn enter(sb: &'a super::Sandbox) -> Self {
+    fn enter(sb: &'a crate::sandbox::Sandbox) -> Self {
         let now = sb.scim_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         sb.scim_max_in_flight.fetch_max(now, Ordering::SeqCst);
         InFlight(sb)
@@ -116,7 +116,7 @@ pub async fn users(
         }
     };
     let all: Vec<Value> = filtered.iter().map(|u| resource(u, &api)).collect();
-    let r = scim(super::services::scim_list(all, &q));
+    let r = scim(crate::sandbox::wire::scim_list(all, &q));
     super::comm::with_csrf(r, csrf)
 }
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::Shared;
+use crate::sandbox::Shared;
 use crate::store::secrets::random_hex;
 
 pub const CU: &str =
@@ -119,7 +119,7 @@ impl Objects {
         (host, issuer, cert_b64): (&str, &str, &str),
         extra_inbound: &[(&str, &str)],
     ) {
-        let system = super::uuid(&format!("system/{label}"));
+        let system = crate::sandbox::uuid(&format!("system/{label}"));
         self.add_system(
             &system,
             &[
@@ -132,7 +132,7 @@ impl Objects {
                 ("OAuth2IdentityProviderCertificatePublicKeyBase64", cert_b64),
             ],
         );
-        let inbound = super::uuid(&format!("inbound/{label}"));
+        let inbound = crate::sandbox::uuid(&format!("inbound/{label}"));
         let mut fields = vec![
             ("UUID", inbound.as_str()),
             ("CommunicationSystemUUID", system.as_str()),
@@ -142,7 +142,7 @@ impl Objects {
         ];
         fields.extend_from_slice(extra_inbound);
         self.add_inbound(&fields);
-        let arrangement = super::uuid(&format!("arrangement/{label}"));
+        let arrangement = crate::sandbox::uuid(&format!("arrangement/{label}"));
         self.add_arrangement(
             &arrangement,
             "SAP_COM_0501",
@@ -179,7 +179,7 @@ impl Objects {
     /// "Bootstrap"): a communication system for the wizard, each bootstrap
     /// user as its Basic inbound user, and one arrangement per scenario.
     pub fn add_bootstrap(&mut self, users: &[(String, String, String)]) {
-        let system = super::uuid("system/bootstrap");
+        let system = crate::sandbox::uuid("system/bootstrap");
         self.add_system(
             &system,
             &[
@@ -191,14 +191,14 @@ impl Objects {
         );
         for (user, password, scenario) in users {
             let user_id = self.add_user(user, password, &format!("Bootstrap user of {scenario}"));
-            let inbound = super::uuid(&format!("inbound/{user}"));
+            let inbound = crate::sandbox::uuid(&format!("inbound/{user}"));
             self.add_inbound(&[
                 ("UUID", inbound.as_str()),
                 ("CommunicationSystemUUID", system.as_str()),
                 ("CommunicationUserID", user_id.as_str()),
                 ("AuthenticationMethod", "basic"),
             ]);
-            let arrangement = super::uuid(&format!("arrangement/{scenario}"));
+            let arrangement = crate::sandbox::uuid(&format!("arrangement/{scenario}"));
             self.add_arrangement(
                 &arrangement,
                 scenario,
@@ -212,7 +212,7 @@ impl Objects {
     /// Whether an object belongs to the bootstrap (kept when the tenant is
     /// emptied).
     pub fn is_bootstrap(&self, m: &Map<String, Value>) -> bool {
-        let system = super::uuid("system/bootstrap");
+        let system = crate::sandbox::uuid("system/bootstrap");
         s(m, "ID") == BOOTSTRAP_SYSTEM
             || s(m, "CommunicationSystemID") == BOOTSTRAP_SYSTEM
             || s(m, "CommunicationSystemUUID") == system
@@ -226,7 +226,7 @@ impl Objects {
     pub fn add_formation(&mut self, host: &str, issuer: &str, cert_b64: &str) {
         let user_id = self.add_user(
             FORMATION_USER,
-            &super::seeded("formation-password", 16),
+            &crate::sandbox::seeded("formation-password", 16),
             "SAP Task Center (formation)",
         );
         self.add_task_center_objects(
@@ -369,7 +369,7 @@ pub fn guard(
     method: &Method,
     scenario: &str,
 ) -> Result<Option<(String, String)>, Box<Response>> {
-    let Some((user, password)) = super::services::basic(headers) else {
+    let Some((user, password)) = crate::sandbox::wire::basic(headers) else {
         return Err(Box::new(logon_failed()));
     };
     let ok = sb
@@ -482,7 +482,7 @@ async fn enter<'a>(
     headers: &HeaderMap,
     method: &Method,
     write_fault: &str,
-) -> Result<(Csrf, std::sync::MutexGuard<'a, super::s4::Tenant>), Box<Response>> {
+) -> Result<(Csrf, std::sync::MutexGuard<'a, super::Tenant>), Box<Response>> {
     if let Some(r) = sb.fault("s4-comm").await {
         return Err(Box::new(r));
     }
@@ -641,7 +641,7 @@ pub async fn systems(
                     return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/070", &format!("Authentication method {other} is not allowed for outbound users"), "AuthenticationMethod");
                 }
             }
-            new.insert("UUID".into(), json!(super::uuid(&format!("outbound/{system}/{}", random_hex(4).unwrap_or_default()))));
+            new.insert("UUID".into(), json!(crate::sandbox::uuid(&format!("outbound/{system}/{}", random_hex(4).unwrap_or_default()))));
             t.comm.outbound.push(new.clone());
             new.remove("Password");
             (StatusCode::CREATED, Json(Value::Object(new))).into_response()
@@ -666,7 +666,7 @@ pub async fn systems(
             if let Some(e) = logon_type_error(&new) {
                 return e;
             }
-            new.insert("UUID".into(), json!(super::uuid(&format!("system/{id}/{}", random_hex(4).unwrap_or_default()))));
+            new.insert("UUID".into(), json!(crate::sandbox::uuid(&format!("system/{id}/{}", random_hex(4).unwrap_or_default()))));
             t.comm.systems.push(new.clone());
             (StatusCode::CREATED, Json(Value::Object(new))).into_response()
         }
@@ -690,7 +690,7 @@ pub async fn systems(
                 return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/051", &format!("OAuth2 Client ID {client} is already assigned to another communication system"), "OAuth2ClientID");
             }
             new.insert("OAuth2ClientID".into(), json!(client));
-            new.insert("UUID".into(), json!(super::uuid(&format!("inbound/{client}/{}", random_hex(4).unwrap_or_default()))));
+            new.insert("UUID".into(), json!(crate::sandbox::uuid(&format!("inbound/{client}/{}", random_hex(4).unwrap_or_default()))));
             t.comm.inbound.push(new.clone());
             (StatusCode::CREATED, Json(Value::Object(new))).into_response()
         }
@@ -828,7 +828,7 @@ pub async fn arrangements(
         }
         new.insert(
             "UUID".into(),
-            json!(super::uuid(&format!(
+            json!(crate::sandbox::uuid(&format!(
                 "arrangement/{name}/{}",
                 random_hex(4).unwrap_or_default()
             ))),
