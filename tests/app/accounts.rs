@@ -492,8 +492,8 @@ async fn sessions_expire_when_idle_and_end_on_sign_out() {
 
 #[tokio::test]
 async fn secrets_never_reach_the_database_file_or_the_log_and_survive_key_rotation() {
-    let dir = TempDir::new();
-    let db = dir.0.join("secrets.db");
+    let dir = temp_dir();
+    let db = dir.path().join("secrets.db");
     let envs: Vec<(&str, &std::ffi::OsStr)> = vec![
         ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
         ("WIZARD_DATABASE", db.as_os_str()),
@@ -503,7 +503,7 @@ async fn secrets_never_reach_the_database_file_or_the_log_and_survive_key_rotati
     ];
     let mut bin = start_binary(&[], &envs).await;
     let link = bin.bootstrap_link.clone().expect("bootstrap link printed");
-    let mut app = TestApp::attach(format!("http://{}", bin.addr), TempDir::new());
+    let mut app = TestApp::attach(format!("http://{}", bin.addr), temp_dir());
     app.sandbox = Some(sandbox_of(&bin));
     app.register_test_key().await;
     let path = link.trim_start_matches(&app.base).to_string();
@@ -560,7 +560,7 @@ async fn secrets_never_reach_the_database_file_or_the_log_and_survive_key_rotati
     }
 
     // Rotate the key: a new key file, every secret still readable.
-    let key_file = dir.0.join("secrets.db.key");
+    let key_file = dir.path().join("secrets.db.key");
     let old_key = std::fs::read_to_string(&key_file).expect("key");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_taskcenter-wizard"))
         .args(["rotate-key", "--database"])
@@ -585,7 +585,7 @@ async fn secrets_never_reach_the_database_file_or_the_log_and_survive_key_rotati
         bin.bootstrap_link.is_none(),
         "accounts exist: no bootstrap link"
     );
-    let app = TestApp::attach(format!("http://{}", bin.addr), TempDir::new());
+    let app = TestApp::attach(format!("http://{}", bin.addr), temp_dir());
     let r = app
         .post("/login", &[("name", "admin"), ("password", ADMIN_PASSWORD)])
         .await;

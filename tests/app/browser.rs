@@ -63,7 +63,7 @@ impl Browser {
             .kill_on_drop(true)
             .spawn()
             .expect("start chromedriver");
-        let profile = TempDir::new();
+        let profile = temp_dir();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
@@ -71,7 +71,7 @@ impl Browser {
                 "binary": chromium(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1100",
-                         format!("--user-data-dir={}", profile.0.display())]
+                         format!("--user-data-dir={}", profile.path().display())]
             }),
         );
         let mut last = None;

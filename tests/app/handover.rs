@@ -444,12 +444,12 @@ async fn the_properties_file_reads_back_in_java_as_the_intended_destination() {
         java.is_ok(),
         "Java is needed to read the properties file back: apt-get install -y default-jdk-headless"
     );
-    let dir = TempDir::new();
-    std::fs::write(dir.0.join("ReadProps.java"), JAVA_READER).expect("write");
-    std::fs::write(dir.0.join("dest.properties"), &bytes).expect("write");
+    let dir = temp_dir();
+    std::fs::write(dir.path().join("ReadProps.java"), JAVA_READER).expect("write");
+    std::fs::write(dir.path().join("dest.properties"), &bytes).expect("write");
     let out = std::process::Command::new("java")
-        .arg(dir.0.join("ReadProps.java"))
-        .arg(dir.0.join("dest.properties"))
+        .arg(dir.path().join("ReadProps.java"))
+        .arg(dir.path().join("dest.properties"))
         .output()
         .expect("run java");
     assert!(

@@ -909,7 +909,10 @@ async fn sap_own_client_libraries_accept_the_sandbox() {
         .expect("params")
         .self_signed(&key)
         .expect("cert");
-    let (cert_path, key_path) = (app.dir.0.join("front.pem"), app.dir.0.join("front-key.pem"));
+    let (cert_path, key_path) = (
+        app.dir.path().join("front.pem"),
+        app.dir.path().join("front-key.pem"),
+    );
     std::fs::write(&cert_path, cert.pem()).expect("cert");
     std::fs::write(&key_path, key.serialize_pem()).expect("key");
     let ada = person(&demo, "ada.admin@acme.example");

@@ -735,8 +735,8 @@ async fn the_sandbox_honours_the_documented_contracts() {
 
 #[tokio::test]
 async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
-    let dir = TempDir::new();
-    let db = dir.0.join("sap.db");
+    let dir = temp_dir();
+    let db = dir.path().join("sap.db");
     let envs: Vec<(&str, &std::ffi::OsStr)> = vec![
         ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
         ("WIZARD_DATABASE", db.as_os_str()),
@@ -744,7 +744,7 @@ async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
         ("RUST_LOG", "debug".as_ref()),
     ];
     let mut bin = start_binary(&["serve", "--sandbox"], &envs).await;
-    let mut app = TestApp::attach(format!("http://{}", bin.addr), TempDir::new());
+    let mut app = TestApp::attach(format!("http://{}", bin.addr), temp_dir());
     let link = bin.bootstrap_link.clone().expect("bootstrap");
     let r = app
         .post(
@@ -829,8 +829,8 @@ async fn no_secret_used_with_sap_reaches_the_database_file_or_the_log() {
 async fn the_demo_trust_certificate_is_the_same_after_a_restart() {
     let mut pems = Vec::new();
     for _ in 0..2 {
-        let dir = TempDir::new();
-        let db = dir.0.join("restart.db");
+        let dir = temp_dir();
+        let db = dir.path().join("restart.db");
         let envs: Vec<(&str, &std::ffi::OsStr)> = vec![
             ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
             ("WIZARD_DATABASE", db.as_os_str()),
@@ -896,7 +896,7 @@ async fn an_x509_service_key_signs_in_with_its_client_certificate() {
         .unwrap_or("-")
         .to_string();
     for f in ["wizard.db", "wizard.db-wal"] {
-        let bytes = std::fs::read(app.dir.0.join(f)).unwrap_or_default();
+        let bytes = std::fs::read(app.dir.path().join(f)).unwrap_or_default();
         assert!(
             !contains_bytes(&bytes, body_line) && !contains_bytes(&bytes, &cert_line),
             "{f}"

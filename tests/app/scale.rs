@@ -7,8 +7,8 @@ use crate::support::*;
 
 #[tokio::test]
 async fn the_cache_holds_the_setups_in_use_and_loads_the_rest_on_demand() {
-    let dir = TempDir::new();
-    cache_and_list(&dir.0.join("cache.db")).await;
+    let dir = temp_dir();
+    cache_and_list(&dir.path().join("cache.db")).await;
 }
 
 /// The store's cache and list, against the database at `database` (a

@@ -296,8 +296,8 @@ async fn burst(base: &str, names: impl Fn(usize) -> String, n: usize) -> (usize,
 
 #[tokio::test]
 async fn a_burst_of_sign_ins_is_bounded_in_memory_and_in_guesses() {
-    let dir = TempDir::new();
-    let db = dir.0.join("burst.db");
+    let dir = temp_dir();
+    let db = dir.path().join("burst.db");
     let envs: Vec<(&str, &std::ffi::OsStr)> = vec![
         ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
         ("WIZARD_DATABASE", db.as_os_str()),
@@ -395,8 +395,8 @@ async fn guessing_does_not_lock_out_the_real_user_or_others_at_the_same_address(
 
 #[tokio::test]
 async fn anonymous_posts_make_the_server_keep_nothing() {
-    let dir = TempDir::new();
-    let db = dir.0.join("anon.db");
+    let dir = temp_dir();
+    let db = dir.path().join("anon.db");
     let envs: Vec<(&str, &std::ffi::OsStr)> = vec![
         ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
         ("WIZARD_DATABASE", db.as_os_str()),
@@ -645,8 +645,8 @@ async fn oversized_chunked_bodies_bad_text_and_wrong_methods_get_pages() {
 
 #[tokio::test]
 async fn sigterm_lets_requests_in_flight_finish() {
-    let dir = TempDir::new();
-    let db = dir.0.join("term.db");
+    let dir = temp_dir();
+    let db = dir.path().join("term.db");
     let envs: Vec<(&str, &std::ffi::OsStr)> = vec![
         ("WIZARD_LISTEN", "127.0.0.1:0".as_ref()),
         ("WIZARD_DATABASE", db.as_os_str()),
@@ -704,9 +704,9 @@ async fn sigterm_lets_requests_in_flight_finish() {
 #[tokio::test]
 async fn expired_sessions_are_pruned_from_memory_and_the_database() {
     use taskcenter_wizard::store::{Cipher, SessionLimits, Store};
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let store = Store::open(
-        &dir.0.join("prune.db"),
+        &dir.path().join("prune.db"),
         Cipher::from_hex(&"ab".repeat(32)).expect("key"),
         taskcenter_wizard::playbook::STORE,
         Default::default(),
@@ -742,7 +742,7 @@ async fn expired_sessions_are_pruned_from_memory_and_the_database() {
     drop(store);
     // Gone from the database too: a restart does not bring it back.
     let again = Store::open(
-        &dir.0.join("prune.db"),
+        &dir.path().join("prune.db"),
         Cipher::from_hex(&"ab".repeat(32)).expect("key"),
         taskcenter_wizard::playbook::STORE,
         Default::default(),

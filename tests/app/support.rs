@@ -13,21 +13,14 @@ pub const TEST_CLIENT_ID: &str = "sb-clone-5c1f!b1234|one-inbox-service!b456";
 pub const CLIENT_SECRET: &str = "cs-6f0b2e9a-41d7-4c55-b3e1-secret-value";
 
 /// A directory removed when the test ends.
-pub struct TempDir(pub PathBuf);
-impl TempDir {
-    pub fn new() -> Self {
-        let mut b = [0u8; 8];
-        getrandom::fill(&mut b).expect("randomness");
-        let name: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        let p = std::env::temp_dir().join(format!("tcw-test-{name}"));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+pub use tempfile::TempDir;
+
+/// A directory removed when dropped (databases, key files, browser profiles).
+pub fn temp_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("tcw-test-")
+        .tempdir()
+        .expect("temp dir")
 }
 
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
@@ -66,7 +59,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut ServeArgs)) -> TestApp {
-        let dir = TempDir::new();
+        let dir = temp_dir();
         let mut args = Self::args(&dir);
         adjust(&mut args);
         let running = taskcenter_wizard::start(&args).await.expect("start app");
@@ -165,7 +158,7 @@ impl TestApp {
             TestApp {
                 base: format!("http://{}", running.addr),
                 client: self.client.clone(),
-                dir: TempDir::new(),
+                dir: temp_dir(),
                 bootstrap_link: String::new(),
                 sandbox: None,
                 running: Some(running),
@@ -220,7 +213,7 @@ impl TestApp {
     }
 
     fn args(dir: &TempDir) -> ServeArgs {
-        ServeArgs::for_database(dir.0.join("wizard.db"))
+        ServeArgs::for_database(dir.path().join("wizard.db"))
     }
 
     /// A new consultant account, created by the admin; returns its signed-in client.
@@ -272,7 +265,7 @@ impl TestApp {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.dir.0.join("wizard.db")
+        self.dir.path().join("wizard.db")
     }
 
     /// Stop the server and start a new one on the same database file.

@@ -856,8 +856,8 @@ async fn the_binary_reads_its_flags_from_the_environment() {
             "--help does not explain {flag}:\n{text}"
         );
     }
-    let dir = TempDir::new();
-    let db = dir.0.join("env.db");
+    let dir = temp_dir();
+    let db = dir.path().join("env.db");
     let mut child = tokio::process::Command::new(bin)
         .env("WIZARD_LISTEN", "127.0.0.1:0")
         .env("WIZARD_DATABASE", &db)
@@ -886,7 +886,7 @@ async fn the_binary_reads_its_flags_from_the_environment() {
         .expect("healthz");
     assert_eq!(health.status(), StatusCode::OK);
     assert!(db.exists(), "database created on start");
-    let key = dir.0.join("env.db.key");
+    let key = dir.path().join("env.db.key");
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(&key).expect("key file").permissions(),
     );
