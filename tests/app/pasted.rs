@@ -6,16 +6,6 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-async fn walk_to(app: &TestApp, id: &str, last: &str) {
-    for page in PAGES {
-        let r = complete_page(app, id, page).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
-        if *page == last {
-            break;
-        }
-    }
-}
-
 /// Save `page` with `fields`; the page shown after, which holds its notes.
 async fn saved_with_notes(app: &TestApp, id: &str, page: &str, fields: &[(&str, &str)]) -> String {
     let r = app.save(id, page, fields).await;

@@ -5,15 +5,6 @@ use serde_json::Value;
 
 use crate::support::*;
 
-async fn demo_setup(app: &TestApp, demo: &Value, upto: &[&str]) -> String {
-    let id = app.create_setup("ACME Demo").await;
-    for page in upto {
-        let r = complete_demo_page(app, demo, &id, page).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
-    }
-    id
-}
-
 #[tokio::test]
 async fn the_service_key_is_checked_with_a_token_request_on_submit() {
     let app = TestApp::spawn_sandbox().await;

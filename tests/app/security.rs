@@ -30,20 +30,6 @@ async fn sandbox_seen(app: &TestApp, endpoint: &str) -> u64 {
     v[endpoint].as_u64().unwrap_or(0)
 }
 
-async fn demo_setup_as(app: &TestApp, c: &reqwest::Client, demo: &Value, upto: &[&str]) -> String {
-    let r = app.post_as(c, "/setups", &[("name", "ACME Demo")]).await;
-    let id = r
-        .location
-        .expect("created")
-        .trim_start_matches("/setups/")
-        .to_string();
-    for page in upto {
-        let r = save_ticking_all_as(app, c, &id, page, &demo_answers(demo, page)).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
-    }
-    id
-}
-
 async fn share(app: &TestApp, owner: &reqwest::Client, id: &str, name: &str, role: &str) {
     let r = app
         .post_as(

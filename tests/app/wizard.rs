@@ -5,16 +5,6 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-async fn walk_to(app: &TestApp, id: &str, last: &str) {
-    for page in PAGES {
-        let r = complete_page(app, id, page).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
-        if *page == last {
-            break;
-        }
-    }
-}
-
 #[tokio::test]
 async fn full_walk_through_every_page_completes_the_setup() {
     let app = TestApp::spawn().await;
