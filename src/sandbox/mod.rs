@@ -14,6 +14,7 @@ macro_rules! fault {
 }
 
 mod destination;
+mod exchanges;
 mod ias;
 mod jwt;
 mod mtls;
@@ -452,6 +453,8 @@ pub struct Sandbox {
     /// Requests received per endpoint (`GET /_sandbox/seen`): lets a test or
     /// a demo see what reached "SAP" and when, without waiting blindly.
     seen: Mutex<HashMap<String, u64>>,
+    /// What was asked and answered, for the judges (`GET /_sandbox/exchanges`).
+    exchanges: exchanges::Exchanges,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -504,6 +507,7 @@ impl Sandbox {
             extra_clients: Mutex::new(Vec::new()),
             sm: Mutex::new(service_manager::Registry::default()),
             seen: Mutex::new(HashMap::new()),
+            exchanges: exchanges::Exchanges::default(),
             demo,
         })
     }
@@ -876,6 +880,7 @@ pub fn router(sb: Shared) -> Router {
         .route("/static/app.css", get(crate::assets::css))
         .route("/static/app.js", get(crate::assets::js))
         .route("/_sandbox/demo.json", get(demo_json))
+        .route("/_sandbox/exchanges", get(exchanges::list))
         .route("/_sandbox/trust.pem", get(trust_pem))
         .route("/_sandbox/faults", post(set_fault))
         .route("/_sandbox/reset", post(reset))
@@ -919,6 +924,7 @@ pub fn router(sb: Shared) -> Router {
         .route(&format!("{}/{{set}}/{{nav}}", comm::CA), patch(comm::repoint))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(s4::odata))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(s4::odata))
+        .layer(axum::middleware::from_fn_with_state(sb.clone(), exchanges::record))
         .with_state(sb)
 }
 

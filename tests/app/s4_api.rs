@@ -68,12 +68,6 @@ async fn ready(app: &TestApp, demo: &Value) -> String {
     id
 }
 
-fn fingerprint(body: &str) -> String {
-    between(body, "name=\"fingerprint\" value=\"", "\"")
-        .expect("fingerprint")
-        .to_string()
-}
-
 async fn plan(app: &TestApp, id: &str) -> Page {
     let r = app.post(&format!("/setups/{id}/s4-setup/plan"), &[]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -675,19 +669,6 @@ async fn two_hundred_approvers_are_handled_with_bounded_concurrency_and_put_fall
         (2..=8).contains(&max),
         "at most 8 SCIM calls at once, and more than one: {max}"
     );
-}
-
-fn service_manager_key(demo: &Value, audit: bool) -> String {
-    let (id, secret) = if audit {
-        ("sm_audit_clientid", "sm_audit_clientsecret")
-    } else {
-        ("sm_clientid", "sm_clientsecret")
-    };
-    serde_json::json!({
-        "clientid": demo[id], "clientsecret": demo[secret], "sm_url": demo["sm_url"],
-        "url": demo["uaa_url"], "xsappname": "b9012|service-manager!b1476"
-    })
-    .to_string()
 }
 
 async fn sm_writes(app: &TestApp) -> u64 {

@@ -286,3 +286,18 @@ pub async fn demo_setup_as(
 pub async fn demo_setup(app: &TestApp, demo: &serde_json::Value, upto: &[&str]) -> String {
     demo_setup_as(app, &app.client, demo, upto).await
 }
+
+/// A Service Manager key of the demo subaccount (plan subaccount-admin, or
+/// the read-only subaccount-audit).
+pub fn service_manager_key(demo: &serde_json::Value, audit: bool) -> String {
+    let (id, secret) = if audit {
+        ("sm_audit_clientid", "sm_audit_clientsecret")
+    } else {
+        ("sm_clientid", "sm_clientsecret")
+    };
+    serde_json::json!({
+        "clientid": demo[id], "clientsecret": demo[secret], "sm_url": demo["sm_url"],
+        "url": demo["uaa_url"], "xsappname": "b9012|service-manager!b1476"
+    })
+    .to_string()
+}

@@ -37,3 +37,10 @@ pub fn title_of(html: &str) -> String {
     let e = html.find("</title>").unwrap_or(s);
     html[s..e].to_string()
 }
+
+/// The fingerprint a plan page's confirmation carries.
+pub fn fingerprint(body: &str) -> String {
+    between(body, "name=\"fingerprint\" value=\"", "\"")
+        .expect("fingerprint")
+        .to_string()
+}
