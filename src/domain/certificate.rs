@@ -119,6 +119,39 @@ pub fn check_cn(cn: &str, subaccount_id: Option<&str>) -> Result<(), Invalid> {
     }
 }
 
+/// The first certificate of a PEM text (a chain's leaf) or of a bare
+/// base64 DER, as read: subject, validity, SHA-256.
+pub(crate) struct Leaf {
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub sha256: String,
+}
+
+pub(crate) fn leaf(text: &str) -> Option<Leaf> {
+    let t = text.trim();
+    let body: String = if t.contains("-----BEGIN CERTIFICATE-----") {
+        t.lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END"))
+            .flat_map(|l| l.trim().chars())
+            .collect()
+    } else {
+        t.chars().filter(|c| !c.is_whitespace()).collect()
+    };
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.as_bytes())
+        .ok()?;
+    let (_, c) = x509_parser::parse_x509_certificate(&der).ok()?;
+    Some(Leaf {
+        subject: c.subject().to_string(),
+        not_before: c.validity().not_before.timestamp(),
+        not_after: c.validity().not_after.timestamp(),
+        sha256: fingerprint(&der),
+    })
+}
+
 /// A certificate as a person reads it in a plan: subject, validity and
 /// SHA-256, never its base64. Text that is no certificate is shown by its
 /// length only (it may be long and means nothing to read).
@@ -127,23 +160,13 @@ pub fn certificate_in_words(text: &str) -> String {
     if t.is_empty() {
         return String::new();
     }
-    let body: String = t
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .flat_map(|l| l.trim().chars())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(body.as_bytes());
-    let parsed = der.as_ref().ok().and_then(|d| {
-        x509_parser::parse_x509_certificate(d)
-            .ok()
-            .map(|(_, c)| (c, fingerprint(d)))
-    });
-    match parsed {
-        Some((c, sha)) => format!(
-            "{}, valid {} to {}, SHA-256 {sha}",
-            c.subject(),
-            crate::fmt::date(c.validity().not_before.timestamp()),
-            crate::fmt::date(c.validity().not_after.timestamp())
+    match leaf(t) {
+        Some(c) => format!(
+            "{}, valid {} to {}, SHA-256 {}",
+            c.subject,
+            crate::fmt::date(c.not_before),
+            crate::fmt::date(c.not_after),
+            c.sha256
         ),
         None => format!(
             "{} characters that are not a readable certificate",

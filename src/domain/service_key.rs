@@ -48,25 +48,12 @@ impl Credential {
 
 /// The leaf of an x509 key's certificate chain: (subject, not after).
 fn leaf_of(chain: &str) -> Result<(String, i64), Invalid> {
-    let bad = || {
-        "uaa.certificate in the key is not a readable certificate: copy the whole key again"
-            .to_string()
-    };
-    let body: String = chain
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    use base64::Engine;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
-        .map_err(|_| bad())?;
-    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|_| bad())?;
-    Ok((
-        cert.subject().to_string(),
-        cert.validity().not_after.timestamp(),
-    ))
+    super::certificate::leaf(chain)
+        .map(|l| (l.subject, l.not_after))
+        .ok_or_else(|| {
+            "uaa.certificate in the key is not a readable certificate: copy the whole key again"
+                .to_string()
+        })
 }
 
 fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
