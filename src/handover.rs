@@ -77,6 +77,104 @@ pub const UPLOAD_COLUMNS: [&str; 2] = ["E-Mail Address", "Global User ID"];
 
 /// The approvers with a Global User ID as CSV (RFC 4180: CRLF, quoted when
 /// needed) for S/4HANA's business user upload.
+/// A date the customer must act on: an all-day event on the day it falls,
+/// reminded 60, 30 and 7 days before.
+pub struct DateAhead {
+    /// Stable within the setup, so importing the file again updates it.
+    pub uid: String,
+    pub day: i64,
+    pub summary: String,
+    pub description: String,
+}
+
+/// RFC 5545 TEXT: backslash, semicolon, comma and line breaks escaped.
+fn ics_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// RFC 5545 3.1: lines of at most 75 octets, folded with CRLF and a space,
+/// never inside a UTF-8 character.
+fn ics_line(line: &str, out: &mut String) {
+    let mut used = 0;
+    for c in line.chars() {
+        let n = c.len_utf8();
+        if used + n > 75 {
+            out.push_str("\r\n ");
+            used = 1;
+        }
+        out.push(c);
+        used += n;
+    }
+    out.push_str("\r\n");
+}
+
+/// An iCalendar file (RFC 5545) of the dates ahead, for the customer's and
+/// the consultant's calendars.
+pub fn calendar(name: &str, dates: &[DateAhead], now: i64) -> Vec<u8> {
+    let day = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .map(|d| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day()))
+            .unwrap_or_default()
+    };
+    let stamp = time::OffsetDateTime::from_unix_timestamp(now)
+        .map(|d| {
+            format!(
+                "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second()
+            )
+        })
+        .unwrap_or_default();
+    let mut out = String::new();
+    let mut line = |l: String| ics_line(&l, &mut out);
+    line("BEGIN:VCALENDAR".into());
+    line("VERSION:2.0".into());
+    line("PRODID:-//taskcenter-wizard//SAP Task Center setup//EN".into());
+    line("CALSCALE:GREGORIAN".into());
+    // NAME is RFC 7986's; X-WR-CALNAME what most calendar programs read.
+    let title = ics_text(&format!("SAP Task Center: {name}"));
+    line(format!("NAME:{title}"));
+    line(format!("X-WR-CALNAME:{title}"));
+    for d in dates {
+        line("BEGIN:VEVENT".into());
+        line(format!("UID:{}", ics_text(&d.uid)));
+        line(format!("DTSTAMP:{stamp}"));
+        line(format!("DTSTART;VALUE=DATE:{}", day(d.day)));
+        line(format!("DTEND;VALUE=DATE:{}", day(d.day + 86_400)));
+        line(format!("SUMMARY:{}", ics_text(&d.summary)));
+        line(format!("DESCRIPTION:{}", ics_text(&d.description)));
+        line("TRANSP:TRANSPARENT".into());
+        for before in [60, 30, 7] {
+            line("BEGIN:VALARM".into());
+            line("ACTION:DISPLAY".into());
+            line(format!("TRIGGER:-P{before}D"));
+            line(format!(
+                "DESCRIPTION:{}",
+                ics_text(&format!("In {before} days: {}", d.summary))
+            ));
+            line("END:VALARM".into());
+        }
+        line("END:VEVENT".into());
+    }
+    line("END:VCALENDAR".into());
+    out.into_bytes()
+}
+
 pub fn global_user_ids_csv(rows: &[(String, String)]) -> Vec<u8> {
     let cell = |v: &str| {
         if v.contains([',', '"', '\r', '\n', ';']) {
@@ -200,6 +298,29 @@ mod tests {
             String::from_utf8(csv).unwrap(),
             "E-Mail Address,Global User ID\r\nanna@acme.example,8a1e0f1c-2b3d-4e5f-9a0b-1c2d3e4f5a6b\r\n\"odd,\"\"name\"\"@acme.example\",X\r\n"
         );
+    }
+
+    #[test]
+    fn the_calendar_escapes_and_folds_as_rfc_5545_says() {
+        let long = "x".repeat(200);
+        let ics = String::from_utf8(calendar(
+            "ACME; Germany, prod",
+            &[DateAhead {
+                uid: "s1-trust@taskcenter-wizard".into(),
+                day: 1_830_000_000,
+                summary: "Trust certificate expires".into(),
+                description: format!("Renew it, then upload it again.\n{long}ü"),
+            }],
+            0,
+        ))
+        .unwrap();
+        assert!(ics.contains("X-WR-CALNAME:SAP Task Center: ACME\\; Germany\\, prod\r\n"));
+        assert!(
+            ics.lines().all(|l| l.len() <= 76),
+            "every line folded at 75 octets"
+        );
+        assert!(ics.contains("DTSTART;VALUE=DATE:20271228") && ics.contains("TRIGGER:-P60D"));
+        assert!(ics.split("\r\n").all(|l| !l.contains('\n')), "CRLF only");
     }
 
     #[test]

@@ -143,3 +143,42 @@ pub async fn destination_json(
         &format!("{name}.json"),
     ))
 }
+
+/// The dates the customer must act on, as an iCalendar file (RFC 5545) for
+/// their calendar and the consultant's: the trust certificate's expiry and,
+/// for an X.509 Task Center key, its certificate's; each reminded 60, 30 and
+/// 7 days before.
+pub async fn calendar(
+    State(state): State<super::State>,
+    Viewer { setup, .. }: Viewer,
+) -> Result<Response> {
+    let dates = with_ctx(&state, &setup, |ctx| {
+        let at = |k: &str| ctx.get(k).and_then(|v| v.parse::<i64>().ok());
+        let mut out = Vec::new();
+        if let Some(day) = at("cert_not_after") {
+            out.push(handover::DateAhead {
+                uid: format!("{}-trust-certificate@taskcenter-wizard", setup.id),
+                day,
+                summary: format!("{}: the BTP trust certificate expires", setup.name),
+                description: "Renew it in the BTP cockpit (Connectivity > Destination Trust) or on the wizard's trust page, then upload the new certificate to the S/4HANA communication system: the SAML issuer stays the same. Until S/4HANA has it, no task reaches Task Center.".into(),
+            });
+        }
+        if let Some(day) = at("sk_cert_not_after") {
+            out.push(handover::DateAhead {
+                uid: format!("{}-task-center-key@taskcenter-wizard", setup.id),
+                day,
+                summary: format!("{}: the Task Center key's client certificate expires", setup.name),
+                description: "Create a new service key (credential type x509) for the Task Center instance and paste it on step 3.1; then delete the old key.".into(),
+            });
+        }
+        out
+    });
+    if dates.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(attachment(
+        handover::calendar(&setup.name, &dates, fmt::now()),
+        "text/calendar; charset=utf-8",
+        &format!("{}-dates.ics", file_stem(&setup)),
+    ))
+}

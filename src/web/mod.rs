@@ -107,6 +107,7 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/destination.properties", get(downloads::properties))
         .route("/setups/{id}/destination.json", get(downloads::destination_json))
         .route("/setups/{id}/global-user-ids.csv", get(downloads::global_user_ids))
+        .route("/setups/{id}/calendar.ics", get(downloads::calendar))
         .route("/setups/{id}/export", get(export::export_form).post(export::export))
         .route("/import", get(export::import_form).post(export::import))
         .route("/healthz", get(health))

@@ -1164,3 +1164,55 @@ async fn the_new_failure_modes_are_caught_and_pass_once_fixed() {
         "Pass"
     );
 }
+
+/// Issue 22, dates ahead: the setup's dates as an iCalendar file that a
+/// standard parser (Python's icalendar, pinned with the judges) reads, with
+/// its reminders.
+#[tokio::test]
+async fn the_dates_ahead_are_a_calendar_file_a_standard_parser_reads() {
+    let app = TestApp::spawn().await;
+    let id = walk_all(&app, "ACME; Calendar, prod").await;
+    let r = app.get(&format!("/setups/{id}/calendar.ics")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let dir = temp_dir();
+    let file = dir.path().join("dates.ics");
+    std::fs::write(&file, &r.body).expect("write");
+    let python = std::env::var_os("WIZARD_JUDGES_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("target/judges-venv/bin/python")
+        });
+    let script = r#"
+import sys, icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())
+events = list(cal.walk('VEVENT'))
+for e in events:
+    alarms = [str(a.get('TRIGGER').to_ical(), 'ascii') for a in e.walk('VALARM')]
+    print(e.get('DTSTART').dt.isoformat(), '|', e.get('SUMMARY'), '|', ','.join(alarms))
+print('calendar', cal.calendar_name)
+"#;
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("python");
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let (_, der) = trust_certificate(&sap_cn(SUBACCOUNT), 730);
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).expect("DER");
+    let day = time::OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
+        .expect("day");
+    let expected = format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    );
+    assert!(said.contains(&format!("{expected} | ACME; Calendar, prod: the BTP trust certificate expires | -P60D,-P30D,-P7D")), "{said}\n{}", r.body);
+    // The calendar's own name (NAME, X-WR-CALNAME): icalendar keeps it as
+    // written, escaped as TEXT.
+    assert!(said.contains("calendar SAP Task Center: ACME"), "{said}");
+}

@@ -217,6 +217,7 @@ pub const KEY_LABELS: &[(&str, &str)] = &[
     ("sk_certificate", "Client certificate (uaa.certificate)"),
     ("sk_key", "Private key of the client certificate (uaa.key)"),
     ("sk_certurl", "Certificate token URL (uaa.certurl)"),
+    ("sk_cert_not_after", "Client certificate valid until"),
     ("cert_cn", "Certificate common name"),
     ("cert_subject", "Certificate subject"),
     ("cert_issuer", "Certificate issuer"),

@@ -13,6 +13,7 @@ const SK_KEYS: &[&str] = &[
     "sk_certificate",
     "sk_key",
     "sk_certurl",
+    "sk_cert_not_after",
     "sk_subdomain",
     "sk_region",
     "sk_tenantid",
@@ -40,11 +41,13 @@ fn parse_service_key(s: &str, _: &Ctx) -> Result<Parsed, String> {
             certificate,
             key,
             certurl,
+            not_after,
             ..
         } => values.extend([
             ("sk_certificate", Stored::Secret(certificate)),
             ("sk_key", Stored::Secret(key)),
             ("sk_certurl", Stored::Plain(certurl)),
+            ("sk_cert_not_after", Stored::Plain(not_after.to_string())),
         ]),
     }
     for (key, v) in [
