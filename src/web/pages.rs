@@ -62,11 +62,10 @@ pub struct OutcomeView {
     pub when: String,
 }
 
+/// A page's own SAP call, run at once (POST) with the answers as saved.
 pub struct ActionView {
     pub label: &'static str,
-    /// Step 4 opens a confirmation page first (GET); the others run at once (POST).
     pub href: String,
-    pub post: bool,
 }
 
 pub struct ConflictView {
@@ -380,11 +379,7 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
             .filter(|a| rec.is_some() && actions::inputs(*a, ctx).is_ok())
             .map(|a| ActionView {
                 label: a.label(),
-                href: match a {
-                    Action::ApplyDestination => format!("/setups/{}/apply-destination", setup.id),
-                    _ => format!("{}/run", page_href(setup, page)),
-                },
-                post: a != Action::ApplyDestination,
+                href: format!("{}/run", page_href(setup, page)),
             }),
         kept_notice: false,
         cert_href: (matches!(page.id, ids::TRUST_CERTIFICATE | ids::COMM_SYSTEM)
