@@ -25,8 +25,9 @@ pub struct Wanted {
 
 pub struct Current {
     existing: Option<Props>,
-    /// Other destinations of the subaccount that point to the same system.
-    same_system: Vec<String>,
+    /// Other destinations of the subaccount that point to the same system:
+    /// (name, whether it is a Task Center destination: `tc.*` properties).
+    same_system: Vec<(String, bool)>,
 }
 
 fn shown(k: &str, v: Option<&Value>) -> String {
@@ -43,7 +44,29 @@ fn host_of(v: Option<&Value>) -> Option<String> {
 }
 
 fn plan_of(w: &Wanted, c: &Current) -> Plan {
+    let task_center: Vec<&str> = c
+        .same_system
+        .iter()
+        .filter(|(_, tc)| *tc)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    // Never a second Task Center destination for one system (section N rule
+    // 2: adopt what exists; failure mode 9): only when this one already
+    // points there does the write add no second one.
+    let points_here = c
+        .existing
+        .as_ref()
+        .and_then(|e| host_of(e.get("URL")))
+        .is_some_and(|h| h == w.s4);
     let item = match &c.existing {
+        _ if !points_here && !task_center.is_empty() => Item::new(
+            "Destination",
+            &w.name,
+            Todo::Cannot(format!(
+                "a Task Center destination for this S/4HANA system exists already: {} (SAP's formation, the booster's sample or an earlier setup may have made it). A second one would make every task appear twice (failure mode 9): enter its name on step 4 so that the wizard updates it, or delete it in the cockpit first",
+                task_center.join(", ")
+            )),
+        ),
         None => Item::new("Destination", &w.name, Todo::Create).with(
             w.props
                 .iter()
@@ -78,7 +101,7 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
     plan.warnings = c
         .same_system
         .iter()
-        .map(|other| format!(
+        .map(|(other, _)| format!(
             "Warning: the destination {other} also points to {}. Two destinations to one system make every task appear twice: delete it, or point it elsewhere.",
             w.s4
         ))
@@ -150,7 +173,12 @@ impl Flow for Destination {
             .iter()
             .filter(|d| d.get("Name").and_then(Value::as_str) != Some(w.name.as_str()))
             .filter(|d| host_of(d.get("URL")).is_some_and(|h| h == w.s4))
-            .filter_map(|d| d.get("Name").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|d| {
+                let tc = d.keys().any(|k| k.starts_with("tc."));
+                d.get("Name")
+                    .and_then(Value::as_str)
+                    .map(|n| (n.to_string(), tc))
+            })
             .collect();
         Ok(Current {
             existing: existing.map_err(|e| e.explain())?,
@@ -277,7 +305,7 @@ mod tests {
             &w,
             &Current {
                 existing: Some(e),
-                same_system: vec!["OLD".into()],
+                same_system: vec![("OLD".into(), false)],
             },
         );
         let item = &plan.items[0];
@@ -290,5 +318,18 @@ mod tests {
         assert_eq!(row("tc.extra").wanted, "(removed)");
         assert!(!serde_json::to_string(&plan).unwrap().contains("old\""));
         assert!(plan.warnings[0].contains("OLD also points to my1.s4hana.ondemand.com"));
+        // A Task Center destination to the same system: never a second one.
+        let plan = plan_of(
+            &w,
+            &Current {
+                existing: None,
+                same_system: vec![("S4_FORMATION".into(), true)],
+            },
+        );
+        assert!(
+            plan.blocked(),
+            "no create beside another Task Center destination"
+        );
+        assert!(matches!(&plan.items[0].todo, Todo::Cannot(why) if why.contains("S4_FORMATION")));
     }
 }

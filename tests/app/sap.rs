@@ -936,3 +936,62 @@ async fn an_x509_service_key_signs_in_with_its_client_certificate() {
         "the saved key stays"
     );
 }
+
+/// Issue 20, section N rule 2: a Task Center destination for this S/4HANA
+/// system that exists under another name (a formation, an earlier setup) is
+/// never joined by a second one; the plan says to adopt its name instead.
+#[tokio::test]
+async fn a_second_task_center_destination_for_one_system_is_never_created() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(
+        &app,
+        &demo,
+        &[
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+            "step-3-5",
+        ],
+    )
+    .await;
+    let token = dest_token(&app, &demo).await;
+    let base = app.sandbox_url("/destination-configuration/v1/subaccountDestinations");
+    let r = client()
+        .post(&base)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"Name": "S4_FORMATION", "Type": "HTTP", "URL": "https://my404687-api.s4hana.ondemand.com",
+            "ProxyType": "Internet", "Authentication": "NoAuthentication", "tc.enabled": "true", "tc.provider_type": "S/4HANACloud"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = complete_demo_page(&app, &demo, &id, "step-4").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let plan = app
+        .get(&format!("/setups/{id}/apply-destination"))
+        .await
+        .body;
+    assert!(
+        plan.contains(
+            "a Task Center destination for this S/4HANA system exists already: S4_FORMATION"
+        ) && !plan.contains("name=\"fingerprint\""),
+        "{plan}"
+    );
+    let r = app
+        .post(
+            &format!("/setups/{id}/apply-destination/apply"),
+            &[("fingerprint", "any")],
+        )
+        .await;
+    assert_ne!(r.status, StatusCode::OK);
+    let d = client()
+        .get(format!("{base}/S4HANACloud"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
+    let body: serde_json::Value = d.json().await.unwrap_or_default();
+    assert_ne!(
+        body["URL"], "https://my404687-api.s4hana.ondemand.com",
+        "nothing written"
+    );
+}
