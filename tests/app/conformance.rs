@@ -49,7 +49,7 @@ fn judge(args: &[&str], exchanges: &Value) -> (bool, String) {
 
 fn spec(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/specs/btp")
+        .join("tests/judges/specs")
         .join(name)
         .display()
         .to_string()
