@@ -21,7 +21,15 @@ fn dest_error(status: StatusCode, msg: &str) -> Response {
 
 fn dest_auth(sb: &Shared, headers: &HeaderMap) -> Result<(), Box<Response>> {
     match token_client(sb, headers) {
-        Some(c) if c == sb.demo.dest_clientid => Ok(()),
+        Some(c)
+            if c == sb.demo.dest_clientid
+                || sb
+                    .btp
+                    .lock()
+                    .is_ok_and(|g| g.has_client(&c, super::btp::Kind::Destination)) =>
+        {
+            Ok(())
+        }
         Some(_) => Err(Box::new(dest_error(
             StatusCode::FORBIDDEN,
             "The token does not grant access to the Destination service",

@@ -13,6 +13,7 @@ macro_rules! fault {
     };
 }
 
+mod btp;
 mod destination;
 mod exchanges;
 mod ias;
@@ -76,6 +77,9 @@ pub struct Demo {
     pub push_clientsecret: String,
     /// The client of the Task Center key with credential type x509 (O.1).
     pub tc_x509_clientid: String,
+    /// The global account's Cloud Management key, plan `central` (G.2).
+    pub cis_clientid: String,
+    pub cis_clientsecret: String,
     pub dest_uri: String,
     pub dest_clientid: String,
     pub dest_clientsecret: String,
@@ -202,6 +206,12 @@ impl Demo {
             tc_x509_clientid: format!(
                 "sb-clone-{}!b1234|one-inbox-service!b456",
                 seeded("x509-client", 6)
+            ),
+            cis_clientid: format!("sb-{}!b14|cis-central!b14", uuid("cis-central-client")),
+            cis_clientsecret: format!(
+                "{}$sandbox-{}",
+                seeded("cis-secret-a", 4),
+                seeded("cis-secret-b", 16)
             ),
             dest_uri: "https://destination-configuration.cfapps.eu10.hana.ondemand.com".into(),
             dest_clientid: format!(
@@ -381,6 +391,18 @@ pub const ENDPOINTS: &[&str] = &[
     "service-manager",
     "service-manager-write",
     "service-manager-operation",
+    "cis-accounts",
+    "cis-accounts-write",
+    "cis-entitlements",
+    "cis-entitlements-write",
+    "cis-provisioning",
+    "cis-provisioning-write",
+    "cis-saas",
+    "cis-saas-write",
+    "xsuaa-api",
+    "xsuaa-api-write",
+    "cf",
+    "cf-write",
 ];
 
 /// Switches for what sap-apis.md leaves open ([U]) or tests need.
@@ -455,6 +477,8 @@ pub struct Sandbox {
     seen: Mutex<HashMap<String, u64>>,
     /// What was asked and answered, for the judges (`GET /_sandbox/exchanges`).
     exchanges: exchanges::Exchanges,
+    /// The global account: subaccounts, entitlements, CF, trust, roles.
+    btp: Mutex<btp::Global>,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -463,7 +487,7 @@ fn booster_destinations(demo: &Demo) -> BTreeMap<String, serde_json::Map<String,
     let mut m = BTreeMap::new();
     for v in [
         json!({"Name": "Task_Center", "Type": "HTTP", "URL": demo.inbox_rest_url, "ProxyType": "Internet", "Authentication": "NoAuthentication"}),
-        json!({"Name": "Identity_Authentication_Connectivity_IDS", "Type": "HTTP", "URL": format!("https://{}/scim", demo.ias_host), "ProxyType": "Internet", "Authentication": "BasicAuthentication", "User": demo.ias_clientid}),
+        json!({"Name": "Identity_Authentication_Connectivity_IDS", "Type": "HTTP", "URL": format!("https://{}/scim", demo.ias_host), "ProxyType": "Internet", "Authentication": "BasicAuthentication", "User": demo.ias_clientid, "Password": demo.ias_clientsecret}),
         json!({"Name": "Task_Center_global_settings", "Type": "HTTP", "URL": "https://sample_url.com", "ProxyType": "Internet", "Authentication": "NoAuthentication"}),
         json!({"Name": "S4HANACloud", "Type": "HTTP", "URL": "https://sample_url.com", "ProxyType": "Internet", "Authentication": "OAuth2SAMLBearerAssertion"}),
     ] {
@@ -482,6 +506,8 @@ impl Sandbox {
         let first = TrustCert::new(&demo.subaccount_id, 0)?;
         let certificate = first.pem.clone();
         let cert_cn = format!("cfapps.eu10.hana.ondemand.com/{}", demo.subaccount_id);
+        let mut global = btp::Global::booster_ran(&demo);
+        let registry = service_manager::Registry::booster(&demo, &mut global);
         Ok(Sandbox {
             destinations: Mutex::new(booster_destinations(&demo)),
             keys: jwt::keys()?,
@@ -505,15 +531,23 @@ impl Sandbox {
             }),
             s4_tokens: Mutex::new(HashSet::new()),
             extra_clients: Mutex::new(Vec::new()),
-            sm: Mutex::new(service_manager::Registry::default()),
+            sm: Mutex::new(registry),
             seen: Mutex::new(HashMap::new()),
             exchanges: exchanges::Exchanges::default(),
+            btp: Mutex::new(global),
             demo,
         })
     }
 
     /// Apply the fault switched on for `endpoint`, if any.
     async fn fault(&self, endpoint: &str) -> Option<Response> {
+        let f = self.take_fault(endpoint).await?;
+        Some(self.fault_response(f))
+    }
+
+    /// Count the request; the fault switched on for `endpoint`, after its
+    /// latency (a latency alone answers nothing).
+    async fn take_fault(&self, endpoint: &str) -> Option<Fault> {
         if let Ok(mut seen) = self.seen.lock() {
             *seen.entry(endpoint.to_string()).or_default() += 1;
         }
@@ -525,22 +559,27 @@ impl Sandbox {
             }
             Fault::Timeout => {
                 tokio::time::sleep(Duration::from_secs(120)).await;
-                Some(StatusCode::GATEWAY_TIMEOUT.into_response())
+                Some(Fault::Timeout)
             }
+            other => Some(other),
+        }
+    }
+
+    fn fault_response(&self, f: Fault) -> Response {
+        match f {
+            Fault::Latency(_) | Fault::Timeout => StatusCode::GATEWAY_TIMEOUT.into_response(),
             Fault::Status(code) => {
                 let status =
                     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let body = json!({"error": "injected_fault", "error_description": format!("Sandbox fault {code}"), "ErrorMessage": format!("Sandbox fault {code}")});
-                Some((status, axum::Json(body)).into_response())
+                (status, axum::Json(body)).into_response()
             }
-            Fault::Garbage => Some(
-                (
-                    StatusCode::OK,
-                    [(header::CONTENT_TYPE, "text/html")],
-                    "<html><body><h1>Service temporarily unavailable</h1></body></html>",
-                )
-                    .into_response(),
-            ),
+            Fault::Garbage => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body><h1>Service temporarily unavailable</h1></body></html>",
+            )
+                .into_response(),
         }
     }
 
@@ -691,6 +730,7 @@ struct DemoPage {
     task_center_x509_key: String,
     service_manager_key: String,
     destination_key: String,
+    cis_central_key: String,
     approvers: String,
     endpoints: &'static [&'static str],
 }
@@ -703,6 +743,7 @@ async fn demo_page(State(sb): State<Shared>) -> DemoPage {
         task_center_x509_key: sb.demo.task_center_x509_key(),
         service_manager_key: sb.demo.service_manager_key(false),
         destination_key: sb.demo.destination_key(),
+        cis_central_key: sb.demo.cis_central_key(),
         approvers: sb
             .demo
             .users
@@ -718,6 +759,7 @@ async fn demo_page(State(sb): State<Shared>) -> DemoPage {
 async fn demo_json(State(sb): State<Shared>) -> impl IntoResponse {
     let mut v = serde_json::to_value(&sb.demo).unwrap_or_default();
     v["task_center_x509_key"] = Value::String(sb.demo.task_center_x509_key());
+    v["cis_central_key"] = Value::String(sb.demo.cis_central_key());
     axum::Json(v)
 }
 
@@ -812,8 +854,12 @@ async fn reset(State(sb): State<Shared>) -> &'static str {
     if let Ok(mut h) = sb.job_history.lock() {
         h.clear();
     }
+    let mut global = btp::Global::booster_ran(&sb.demo);
     if let Ok(mut r) = sb.sm.lock() {
-        *r = service_manager::Registry::default();
+        *r = service_manager::Registry::booster(&sb.demo, &mut global);
+    }
+    if let Ok(mut g) = sb.btp.lock() {
+        *g = global;
     }
     if let Ok(mut t) = sb.trust.lock()
         && let Some(first) = TrustCert::new(&sb.demo.subaccount_id, 0).ok()
@@ -837,6 +883,16 @@ struct SettingsForm {
     scim_patch: Option<bool>,
     tc_rate_limit: Option<u32>,
     sm_delay_ms: Option<u64>,
+    /// `empty`: a global account without the demo subaccount; `booster`:
+    /// the subaccount as the booster leaves it (the start).
+    global_account: Option<String>,
+    /// Every long BTP step takes this long (fast mode); 0: SAP's own times.
+    btp_delay_ms: Option<u64>,
+    /// The BTP step that fails (`btp::FAILS`), or `none`.
+    btp_fail: Option<String>,
+    /// `true`: remove what SAP failed to create, as an administrator does
+    /// in the cockpit.
+    btp_remove_failed: Option<bool>,
 }
 
 /// `POST /_sandbox/settings`: the switches of `Settings`.
@@ -866,17 +922,93 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
         s.tc_rate_limit = (v > 0).then_some(v);
     }
     match f.subject.as_deref() {
-        Some("user_uuid" | "email") => s.subject = f.subject.unwrap_or_default(),
+        Some("user_uuid" | "email") => s.subject = f.subject.clone().unwrap_or_default(),
         Some(_) => return (StatusCode::BAD_REQUEST, "subject: user_uuid or email").into_response(),
         None => {}
     }
+    drop(s);
+    global_settings(&sb, &f)
+}
+
+/// The global account's switches (`SettingsForm`).
+fn global_settings(sb: &Shared, f: &SettingsForm) -> Response {
+    if let Some(fail) = f.btp_fail.as_deref()
+        && fail != "none"
+        && !btp::FAILS.contains(&fail)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("btp_fail: none or one of {}", btp::FAILS.join(", ")),
+        )
+            .into_response();
+    }
+    let fresh = match f.global_account.as_deref() {
+        None => None,
+        Some("empty") => Some((
+            btp::Global::empty(&sb.demo),
+            service_manager::Registry::default(),
+        )),
+        Some("booster") => {
+            let mut g = btp::Global::booster_ran(&sb.demo);
+            let r = service_manager::Registry::booster(&sb.demo, &mut g);
+            Some((g, r))
+        }
+        Some(_) => {
+            return (StatusCode::BAD_REQUEST, "global_account: empty or booster").into_response();
+        }
+    };
+    if let Some((g, registry)) = fresh {
+        let empty = g.managed_roles;
+        if let Ok(mut old) = sb.btp.lock() {
+            let (fast, fail) = (old.fast, old.fail.take());
+            *old = g;
+            old.fast = fast;
+            old.fail = fail;
+        }
+        if let Ok(mut r) = sb.sm.lock() {
+            *r = registry;
+        }
+        // Nothing of the booster's is left in an empty global account.
+        if let Ok(mut d) = sb.destinations.lock() {
+            *d = if empty {
+                BTreeMap::new()
+            } else {
+                booster_destinations(&sb.demo)
+            };
+        }
+    }
+    if let Ok(mut g) = sb.btp.lock() {
+        if let Some(ms) = f.btp_delay_ms {
+            g.fast = (ms > 0).then_some(ms);
+        }
+        match f.btp_fail.as_deref() {
+            Some("none") => g.fail = None,
+            Some(x) => g.fail = Some(x.to_string()),
+            None => {}
+        }
+        if f.btp_remove_failed == Some(true) {
+            g.remove_failed();
+        }
+    }
     (StatusCode::OK, "ok").into_response()
+}
+
+/// `GET /`: the demo page, or the Cloud Foundry API's root for its host.
+async fn root(State(sb): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if host.starts_with("api.cf.") {
+        return btp::cf::root(host);
+    }
+    demo_page(State(sb)).await.into_response()
 }
 
 pub fn router(sb: Shared) -> Router {
     let dc = "/destination-configuration/v1";
     Router::new()
-        .route("/", get(demo_page))
+        .route("/", get(root))
         .route("/static/app.css", get(crate::assets::css))
         .route("/static/app.js", get(crate::assets::js))
         .route("/_sandbox/demo.json", get(demo_json))
@@ -922,10 +1054,93 @@ pub fn router(sb: Shared) -> Router {
         .route(&format!("{}/", comm::CA), get(comm::arrangements))
         .route(&format!("{}/CommunicationArrangements", comm::CA), get(comm::arrangements).post(comm::arrangements))
         .route(&format!("{}/{{set}}/{{nav}}", comm::CA), patch(comm::repoint))
+        .merge(btp_routes())
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001/", get(s4::odata))
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(s4::odata))
         .layer(axum::middleware::from_fn_with_state(sb.clone(), exchanges::record))
         .with_state(sb)
+}
+
+/// The global account's services (sap-apis-btp.md H-L, J.3).
+fn btp_routes() -> Router<Shared> {
+    use btp::{accounts, authz, cf, entitlements, provisioning, saas};
+    let sub = "/accounts/v1/subaccounts";
+    let xs = "/sap/rest/authorization/v2";
+    Router::new()
+        .route("/accounts/v1/globalAccount", get(accounts::global_account))
+        .route(sub, get(accounts::list).post(accounts::create))
+        .route(&format!("{sub}/{{guid}}"), get(accounts::read))
+        .route(
+            &format!("{sub}/{{guid}}/serviceManagementBinding"),
+            get(accounts::sm_binding).post(accounts::sm_binding),
+        )
+        .route(
+            "/entitlements/v1/assignments",
+            get(entitlements::assignments),
+        )
+        .route(
+            "/entitlements/v1/subaccountServicePlans",
+            axum::routing::put(entitlements::assign),
+        )
+        .route(
+            "/provisioning/v1/availableEnvironments",
+            get(provisioning::available),
+        )
+        .route(
+            "/provisioning/v1/environments",
+            get(provisioning::list).post(provisioning::create),
+        )
+        .route(
+            "/provisioning/v1/environments/{id}",
+            get(provisioning::read),
+        )
+        .route("/saas-manager/v1/applications", get(saas::applications))
+        .route(
+            "/saas-manager/v1/applications/{app}",
+            get(saas::application),
+        )
+        .route(
+            "/saas-manager/v1/applications/{app}/subscription",
+            post(saas::subscribe),
+        )
+        .route(
+            "/sap/rest/identity-providers",
+            get(authz::identity_providers).post(authz::create_identity_provider),
+        )
+        .route("/sap/rest/identity-providers/ias", get(authz::ias_tenants))
+        .route(&format!("{xs}/apps"), get(authz::apps))
+        .route(
+            &format!("{xs}/rolecollections"),
+            post(authz::create_collection),
+        )
+        .route(
+            &format!("{xs}/rolecollections/{{name}}"),
+            get(authz::collection),
+        )
+        .route(
+            "/sap/rest/user/origin/{origin}/name/{user}",
+            get(authz::user),
+        )
+        .route(
+            "/sap/rest/user/origin/{origin}/name/{user}/rolecollections/{name}",
+            axum::routing::put(authz::assign),
+        )
+        .route("/v3/spaces", get(cf::spaces).post(cf::create_space))
+        .route("/v3/roles", get(cf::roles).post(cf::create_role))
+        .route("/v3/service_plans", get(cf::service_plans))
+        .route(
+            "/v3/service_instances",
+            get(cf::instances).post(cf::create_instance),
+        )
+        .route("/v3/jobs/{guid}", get(cf::job))
+        .route(
+            "/v3/service_credential_bindings",
+            get(cf::bindings).post(cf::create_binding),
+        )
+        .route(
+            "/v3/service_credential_bindings/{guid}/details",
+            get(cf::binding_details),
+        )
 }
 
 /// A sandbox served in the background; the handle keeps its state for tests.

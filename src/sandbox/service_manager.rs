@@ -14,9 +14,22 @@ use serde_json::{Value, json};
 
 use super::{Shared, uuid, wire::bearer};
 
-/// The Task Center offering and its plans (F.3), with stable ids.
-const OFFERING: &str = "one-inbox-service";
-const PLANS: [&str; 4] = ["all-tasks", "build-default", "cloud-only-tasks", "standard"];
+/// The offerings and their plans (F.3; G.1 `cis`, L.1 `xsuaa`, M.2
+/// `destination`), with stable ids.
+const OFFERINGS: &[(&str, &str, &[&str])] = &[
+    (
+        "one-inbox-service",
+        "SAP Task Center",
+        &["all-tasks", "build-default", "cloud-only-tasks", "standard"],
+    ),
+    ("cis", "Cloud Management Service", &["local", "central"]),
+    (
+        "xsuaa",
+        "Authorization and Trust Management Service",
+        &["apiaccess"],
+    ),
+    ("destination", "Destination Service", &["lite"]),
+];
 
 #[derive(Default)]
 pub struct Registry {
@@ -37,6 +50,61 @@ struct Resource {
     failed: Option<String>,
     op: String,
     credentials: Option<Value>,
+    /// An instance's parameters (a `cis` key's grant type, G.1).
+    parameters: Value,
+}
+
+/// The names the wizard gives the access instances it creates in a
+/// subaccount (the booster seed holds them, made by an earlier run).
+pub const ACCESS: &[(&str, &str, &str)] = &[
+    ("cis", "local", "taskcenter-wizard-cis"),
+    ("xsuaa", "apiaccess", "taskcenter-wizard-xsuaa"),
+    ("destination", "lite", "taskcenter-wizard-destination"),
+];
+
+impl Registry {
+    /// The instances and keys of a subaccount whose administrator already
+    /// gave the wizard its access: the destination key is the demo's.
+    pub fn booster(d: &super::Demo, g: &mut super::btp::Global) -> Registry {
+        let mut r = Registry::default();
+        for (offering, plan, name) in ACCESS {
+            r.next += 1;
+            let id = uuid(&format!("sm-seed-instance-{name}"));
+            let done = Instant::now() - Duration::from_secs(3600);
+            let credentials = match *offering {
+                "cis" => {
+                    let (i, s) = g.add_client(super::btp::Kind::Local, &d.subaccount_id, true);
+                    d.cis_local_key(&i, &s, true)
+                }
+                "xsuaa" => {
+                    let (i, s) = g.add_client(super::btp::Kind::ApiAccess, &d.subaccount_id, true);
+                    d.apiaccess_key(&i, &s)
+                }
+                _ => serde_json::from_str(&d.destination_key()).unwrap_or(Value::Null),
+            };
+            r.instances.push(Resource {
+                id: id.clone(),
+                name: (*name).into(),
+                parent: plan_id(offering, plan),
+                ready_at: done,
+                failed: None,
+                op: uuid(&format!("sm-seed-op-{name}")),
+                credentials: None,
+                parameters: json!({"grantType": "clientCredentials"}),
+            });
+            r.bindings.push(Resource {
+                id: uuid(&format!("sm-seed-binding-{name}")),
+                name: format!("{name}-key"),
+                parent: id,
+                ready_at: done,
+                failed: None,
+                op: uuid(&format!("sm-seed-op-b-{name}")),
+                credentials: Some(credentials),
+                parameters: json!({}),
+            });
+        }
+        r
+    }
 }
 
 impl Resource {
@@ -88,13 +156,19 @@ fn http_date(unix: i64) -> String {
 }
 
 /// Which service-manager client the bearer token belongs to: the admin key
-/// may write, the audit key only read (F.4 1).
+/// may write, the audit key only read (F.4 1); so may the access a global
+/// account's administrator created for the subaccount (G.5).
 fn auth(sb: &Shared, headers: &HeaderMap, write: bool) -> Result<(), Box<Response>> {
     let cid = bearer(headers)
         .and_then(|t| sb.claims(t))
         .and_then(|c| c["cid"].as_str().map(str::to_string));
+    let granted = |c: &str| {
+        sb.btp
+            .lock()
+            .is_ok_and(|g| g.has_client(c, super::btp::Kind::ServiceManager))
+    };
     match cid {
-        Some(c) if c == sb.demo.sm_clientid => Ok(()),
+        Some(c) if c == sb.demo.sm_clientid || granted(&c) => Ok(()),
         Some(c) if c == sb.demo.sm_audit_clientid && !write => Ok(()),
         Some(c) if c == sb.demo.sm_audit_clientid => Err(Box::new(error(
             StatusCode::FORBIDDEN,
@@ -214,12 +288,25 @@ fn list_of(items: Vec<Value>, q: &HashMap<String, String>, fields: &[&str]) -> R
     Json(json!({"num_items": items.len(), "items": items, "token": ""})).into_response()
 }
 
-fn offering_id() -> String {
-    uuid("sm-offering")
+fn offering_id(offering: &str) -> String {
+    match offering {
+        "one-inbox-service" => uuid("sm-offering"),
+        other => uuid(&format!("sm-offering-{other}")),
+    }
 }
 
-fn plan_id(plan: &str) -> String {
-    uuid(&format!("sm-plan-{plan}"))
+fn plan_id(offering: &str, plan: &str) -> String {
+    match offering {
+        "one-inbox-service" => uuid(&format!("sm-plan-{plan}")),
+        other => uuid(&format!("sm-plan-{other}-{plan}")),
+    }
+}
+
+/// The (offering, plan) of a plan id.
+fn plan_of(id: &str) -> Option<(&'static str, &'static str)> {
+    OFFERINGS
+        .iter()
+        .find_map(|(o, _, plans)| plans.iter().find(|p| plan_id(o, p) == id).map(|p| (*o, *p)))
 }
 
 pub async fn offerings(
@@ -229,10 +316,19 @@ pub async fn offerings(
 ) -> Response {
     fault!(sb, "service-manager");
     sm_auth!(sb, headers, false);
-    let all = vec![json!({
-        "id": offering_id(), "name": OFFERING, "catalog_name": OFFERING, "catalog_id": uuid("sm-catalog"),
-        "broker_id": uuid("sm-broker"), "description": "SAP Task Center", "bindable": true, "data_center": "cf-eu10",
-    })];
+    let all = OFFERINGS
+        .iter()
+        .map(|(o, d, _)| {
+            let catalog = match *o {
+                "one-inbox-service" => uuid("sm-catalog"),
+                other => uuid(&format!("sm-catalog-{other}")),
+            };
+            json!({
+                "id": offering_id(o), "name": o, "catalog_name": o, "catalog_id": catalog,
+                "broker_id": uuid("sm-broker"), "description": d, "bindable": true, "data_center": "cf-eu10",
+            })
+        })
+        .collect();
     list_of(all, &q, &["catalog_name", "name", "id", "data_center"])
 }
 
@@ -243,11 +339,12 @@ pub async fn plans(
 ) -> Response {
     fault!(sb, "service-manager");
     sm_auth!(sb, headers, false);
-    let all = PLANS
+    let all = OFFERINGS
         .iter()
-        .map(|p| {
-            json!({"id": plan_id(p), "name": p, "catalog_name": p, "catalog_id": uuid(&format!("sm-catalog-{p}")),
-                   "service_offering_id": offering_id(), "free": false, "bindable": true})
+        .flat_map(|(o, _, plans)| plans.iter().map(move |p| (*o, *p)))
+        .map(|(o, p)| {
+            json!({"id": plan_id(o, p), "name": p, "catalog_name": p, "catalog_id": uuid(&format!("sm-catalog-{p}")),
+                   "service_offering_id": offering_id(o), "free": false, "bindable": true})
         })
         .collect();
     list_of(
@@ -424,8 +521,9 @@ pub async fn create(
         )
             .into_response();
     }
+    let parameters = v.get("parameters").cloned().unwrap_or(json!({}));
     let credentials = if kind == "service_instances" {
-        if !PLANS.iter().any(|p| plan_id(p) == parent) {
+        if plan_of(&parent).is_none() {
             return error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
@@ -465,22 +563,52 @@ pub async fn create(
                 &format!("found service binding with same name {name}"),
             );
         }
+        let offering = plan_of(&i.parent).map_or("one-inbox-service", |(o, _)| o);
+        let cc = i.parameters.get("grantType").and_then(Value::as_str) == Some("clientCredentials");
         s.next += 1;
         let n = s.next;
-        let clientid = format!(
-            "sb-{}!b1234|one-inbox-service!b456",
-            uuid(&format!("sm-client-{n}"))
-        );
-        let secret = format!(
-            "{}$sandbox-{}",
-            &uuid(&format!("sm-secret-{n}"))[..8],
-            &uuid(&format!("sm-secret-b-{n}"))[..13]
-        );
         // Its tokens work at once (F.4 5): a client of the demo XSUAA.
-        if let Ok(mut c) = sb.extra_clients.lock() {
-            c.push((clientid.clone(), secret.clone()));
-        }
-        Some(demo_key(&clientid, &secret))
+        let key = match offering {
+            "one-inbox-service" => {
+                let clientid = format!(
+                    "sb-{}!b1234|one-inbox-service!b456",
+                    uuid(&format!("sm-client-{n}"))
+                );
+                let secret = format!(
+                    "{}$sandbox-{}",
+                    &uuid(&format!("sm-secret-{n}"))[..8],
+                    &uuid(&format!("sm-secret-b-{n}"))[..13]
+                );
+                if let Ok(mut c) = sb.extra_clients.lock() {
+                    c.push((clientid.clone(), secret.clone()));
+                }
+                demo_key(&clientid, &secret)
+            }
+            other => {
+                let Ok(mut g) = sb.btp.lock() else {
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                };
+                let d = &sb.demo;
+                let kind = match other {
+                    "cis" => super::btp::Kind::Local,
+                    "xsuaa" => super::btp::Kind::ApiAccess,
+                    _ => super::btp::Kind::Destination,
+                };
+                let (id, secret) = g.add_client(kind, &d.subaccount_id, cc || other != "cis");
+                match other {
+                    "cis" => d.cis_local_key(&id, &secret, cc),
+                    "xsuaa" => d.apiaccess_key(&id, &secret),
+                    _ => {
+                        let mut k: Value =
+                            serde_json::from_str(&d.destination_key()).unwrap_or(json!({}));
+                        k["clientid"] = json!(id);
+                        k["clientsecret"] = json!(secret);
+                        k
+                    }
+                }
+            }
+        };
+        Some(key)
     };
     s.next += 1;
     let n = s.next;
@@ -495,6 +623,7 @@ pub async fn create(
         failed: failing.then(|| "Sandbox: the broker failed to provision".to_string()),
         op: op.clone(),
         credentials,
+        parameters,
     };
     s.created.push(now);
     s.operations.insert(op.clone(), (kind, id.clone()));

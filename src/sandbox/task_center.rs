@@ -49,10 +49,13 @@ fn caller(sb: &Shared, headers: &HeaderMap) -> Result<Value, Box<Response>> {
     Ok(claims)
 }
 
+/// The role TaskCenterAdmin, as a scope of Task Center's application (L.4).
 fn is_admin(claims: &Value) -> bool {
-    claims["xs.system.attributes"]["xs.rolecollections"]
-        .as_array()
-        .is_some_and(|r| r.iter().any(|x| x == "TaskCenterAdmin"))
+    claims["scope"].as_array().is_some_and(|r| {
+        r.iter()
+            .filter_map(Value::as_str)
+            .any(|x| x.starts_with("one-inbox-service!b") && x.ends_with(".TaskCenterAdmin"))
+    })
 }
 
 /// Connectors may be listed by a TaskCenterAdmin user (C.4.2); client

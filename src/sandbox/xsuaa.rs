@@ -171,7 +171,21 @@ impl super::Sandbox {
             Some(p) => {
                 let mut scope = vec![json!("openid"), json!("uaa.user")];
                 let prefix = "one-inbox-service!b456";
-                for r in &p.role_collections {
+                // In a global account the wizard set up, what was assigned
+                // there; else the demo people's defaults (L.5 4).
+                let (collections, roles) = self
+                    .btp
+                    .lock()
+                    .ok()
+                    .filter(|g| g.managed_roles)
+                    .map_or_else(
+                        || (p.role_collections.clone(), p.role_collections.clone()),
+                        |g| {
+                            g.authz
+                                .roles_of(&d.subaccount_id, ORIGIN, &self.user_name(p))
+                        },
+                    );
+                for r in &roles {
                     scope.push(json!(format!("{prefix}.{r}")));
                 }
                 let user_id = super::uuid(&format!("shadow/{}", p.email));
@@ -187,7 +201,7 @@ impl super::Sandbox {
                 claims["aud"] = json!(["openid", "uaa", client, prefix]);
                 claims["scope"] = Value::Array(scope);
                 claims["xs.user.attributes"] = json!({});
-                claims["xs.system.attributes"] = json!({"xs.rolecollections": p.role_collections});
+                claims["xs.system.attributes"] = json!({"xs.rolecollections": collections});
             }
         }
         let token = jwt::sign(&self.keys, &claims, &d.uaa_url);
@@ -267,6 +281,14 @@ pub async fn token(
     let Some((id, secret)) = client_credentials(&form, &headers) else {
         return bad_credentials();
     };
+    // Cloud Foundry's UAA: client `cf` with an empty secret (J.3).
+    if id == "cf" && secret.is_empty() {
+        return super::btp::cf::token(&sb, &form);
+    }
+    let grant_type = super::wire::form_value(&form, "grant_type");
+    if let Some(r) = sb.btp_token(&id, &secret, grant_type, &form) {
+        return r;
+    }
     let Some((client, _)) = sb.client(&id, &secret) else {
         return bad_credentials();
     };

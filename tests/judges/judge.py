@@ -17,6 +17,14 @@ UNDECLARED_FIELDS = {
     "last_operation": "instances and bindings: in the operator's types (types/service_instance.go, service_binding.go)",
     "usable": "instances and bindings: in the operator's types",
 }
+# SAP's own findings about its CIS files (../../shared/specs/btp/README.md,
+# sap-apis-btp.md G.8): real subaccounts may have no description, and the
+# Entitlements service sends its dates as epoch milliseconds though its
+# file (even patched) types them as strings.
+NULLABLE = {
+    "description": "subaccounts: a real subaccount answers \"description\": null (recorded traffic, G.8)",
+}
+NUMERIC_DATES = "entitlements: createdDate/modifiedDate arrive as epoch milliseconds; the patched file keeps type string, format number (G.8)"
 ENUM_CASES = {
     ("CREATE", "UPDATE", "DELETE"): "operation type: SAP documents and the operator compares lowercase create/update/delete (get-operation-status, types/operation.go)",
 }
@@ -34,6 +42,14 @@ def closed(node):
             if names & {"id", "name"} and names & {"labels", "ready", "catalog_name", "service_plan_id", "service_instance_id"}:
                 for f in UNDECLARED_FIELDS:
                     node["properties"].setdefault(f, {})
+        props = node.get("properties")
+        if isinstance(props, dict):
+            if "guid" in props and "subdomain" in props and "description" in props:
+                props["description"] = dict(props["description"], nullable=True)
+            for d in ("createdDate", "modifiedDate"):
+                p = props.get(d)
+                if isinstance(p, dict) and p.get("type") == "string" and p.get("format") == "number":
+                    props[d] = {"type": "number"}
         if isinstance(node.get("enum"), list):
             for upper, why in ENUM_CASES.items():
                 if tuple(node["enum"]) == upper:
@@ -157,6 +173,9 @@ def main():
             print(f"exception: {f} is not in SAP's file but in SAP's live answers: {why}")
         for _, why in ENUM_CASES.items():
             print(f"exception: {why}")
+        for f, why in NULLABLE.items():
+            print(f"exception: {f} may be null: {why}")
+        print(f"exception: {NUMERIC_DATES}")
     for f in findings:
         print(f)
     print(f"{len(exchanges)} exchanges judged, {len(findings)} findings")
