@@ -128,6 +128,11 @@ pub struct ServeArgs {
     /// Loopback address of the sandbox started by --sandbox.
     #[arg(long, env = "WIZARD_SANDBOX_LISTEN", default_value = "127.0.0.1:8081")]
     pub sandbox_listen: SocketAddr,
+    /// Send every SAP call to a sandbox already serving at this loopback
+    /// address (`taskcenter-wizard sandbox`), so that what "SAP" holds
+    /// outlives a restart of the wizard. Certificate (mTLS) calls need --sandbox.
+    #[arg(long, env = "WIZARD_SANDBOX_AT", conflicts_with = "sandbox")]
+    pub sandbox_at: Option<SocketAddr>,
     /// Rendered pages held in memory (each until its setup changes; 0: off).
     #[arg(long, env = "WIZARD_PAGE_CACHE", default_value_t = 256)]
     pub page_cache: usize,
@@ -190,6 +195,7 @@ impl ServeArgs {
             public_url: None,
             sandbox: false,
             sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sandbox_at: None,
             page_cache: 256,
             connect_timeout: 5,
             timeout: 20,

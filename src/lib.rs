@@ -37,6 +37,8 @@ pub struct Running {
     pub sandbox: Option<sandbox::RunningSandbox>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The server's state, for the runs still going when it stops.
+    state: Arc<web::AppState>,
     /// Held while serving: no second server on the same database file.
     lock: Option<std::fs::File>,
 }
@@ -46,6 +48,7 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.task.await.context("server task")??;
+        self.state.runs.abort_all();
         drop(self.lock);
         Ok(())
     }
@@ -121,16 +124,22 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     } else {
         None
     };
+    if let Some(at) = args.sandbox_at
+        && !at.ip().is_loopback()
+    {
+        anyhow::bail!("--sandbox-at must be a loopback address, not {at}");
+    }
+    let sandbox_addr = sandbox.as_ref().map(|s| s.addr).or(args.sandbox_at);
     let mut sap_config = sap::SapConfig::new(
         std::time::Duration::from_secs(args.connect_timeout.max(1)),
         std::time::Duration::from_secs(args.timeout.max(1)),
         &args.allow_hosts,
-        sandbox.as_ref().map(|s| s.addr),
+        sandbox_addr,
     );
     sap_config.sandbox_tls = sandbox.as_ref().map(|s| (s.tls_addr, s.ca_pem.clone()));
     let sap = sap::SapClient::new(sap_config)?;
     let state = Arc::new(AppState {
-        sandbox_url: sandbox.as_ref().map(|s| format!("http://{}/", s.addr)),
+        sandbox_url: sandbox_addr.map(|a| format!("http://{a}/")),
         sap,
         store,
         secure_cookies: args.secure_cookies,
@@ -147,7 +156,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));
-    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stopped = stopped;
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -162,6 +171,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         sandbox,
         stop,
         task,
+        state,
         lock,
     })
 }

@@ -19,7 +19,8 @@ pub use ids::{
     user_name,
 };
 pub use service_key::{
-    Credential, DestinationKey, ServiceKey, ServiceManagerKey, cross_check as check_key_subaccount,
+    CisKey, Credential, DestinationKey, ServiceKey, ServiceManagerKey,
+    cross_check as check_key_subaccount,
 };
 
 /// A value that parsed, with notes the consultant should read but that do not

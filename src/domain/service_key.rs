@@ -481,9 +481,138 @@ impl ServiceManagerKey {
     }
 }
 
+/// A Cloud Management key of plan `central` with client credentials
+/// (sap-apis-btp.md G.1-G.2): what the wizard needs to set up the BTP half.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CisKey {
+    pub accounts_url: String,
+    pub entitlements_url: String,
+    pub provisioning_url: String,
+    pub saas_url: String,
+    pub url: String,
+    pub clientid: String,
+    pub clientsecret: String,
+}
+
+impl CisKey {
+    pub fn parse(raw: &str) -> Result<Checked<CisKey>, Invalid> {
+        let (v, wrapped) = read_pasted(raw, "Cloud Management key", "accounts_service_url")?;
+        if text(&v, &["endpoints", "accounts_service_url"]).is_none() {
+            let which = if text(&v, &["endpoints", "inbox_rest_url"]).is_some() {
+                "the Task Center service key"
+            } else if text(&v, &["sm_url"]).is_some() {
+                "a Service Manager key"
+            } else if text(&v, &["uri"]).is_some() {
+                "a Destination service key"
+            } else {
+                "not a Cloud Management key"
+            };
+            return Err(format!(
+                "This is {which}. Paste the key of a Cloud Management service instance (cis) of plan central: it has endpoints.accounts_service_url"
+            ));
+        }
+        if text(&v, &["sap.cloud.service"]).is_some_and(|s| s.ends_with(".local")) {
+            return Err("This key is of plan local: it administers only the subaccount it lives in. The global account administrator creates an instance of plan central (see the steps on this page) and a key of it".into());
+        }
+        if text(&v, &["grant_type"]) == Some("user_token") {
+            return Err("This key only allows signing in as a user (grant type user_token). Create the key with the parameters {\"grantType\": \"clientCredentials\"}: SAP's own Terraform and Crossplane providers need the same (G.1)".into());
+        }
+        if text(&v, &["uaa", "certificate"]).is_some()
+            && text(&v, &["uaa", "clientsecret"]).is_none()
+        {
+            return Err("This key uses an X.509 certificate. Create a key with the default credential type (client ID and secret) and paste that one".into());
+        }
+        let mut flat = serde_json::Map::new();
+        for (name, path) in [
+            ("uaa.url", ["uaa", "url"]),
+            (
+                "endpoints.accounts_service_url",
+                ["endpoints", "accounts_service_url"],
+            ),
+            (
+                "endpoints.entitlements_service_url",
+                ["endpoints", "entitlements_service_url"],
+            ),
+            (
+                "endpoints.provisioning_service_url",
+                ["endpoints", "provisioning_service_url"],
+            ),
+            (
+                "endpoints.saas_registry_service_url",
+                ["endpoints", "saas_registry_service_url"],
+            ),
+            ("uaa.clientid", ["uaa", "clientid"]),
+            ("uaa.clientsecret", ["uaa", "clientsecret"]),
+        ] {
+            if let Some(t) = text(&v, &path) {
+                flat.insert(name.into(), Value::String(t.into()));
+            }
+        }
+        let [
+            url,
+            accounts_url,
+            entitlements_url,
+            provisioning_url,
+            saas_url,
+            clientid,
+            clientsecret,
+        ] = key_fields(
+            &Value::Object(flat),
+            "Cloud Management key",
+            [
+                "uaa.url",
+                "endpoints.accounts_service_url",
+                "endpoints.entitlements_service_url",
+                "endpoints.provisioning_service_url",
+                "endpoints.saas_registry_service_url",
+                "uaa.clientid",
+                "uaa.clientsecret",
+            ],
+            5,
+        )?;
+        let mut out = Checked::ok(CisKey {
+            accounts_url,
+            entitlements_url,
+            provisioning_url,
+            saas_url,
+            url,
+            clientid,
+            clientsecret,
+        });
+        out.warnings.extend(wrapped);
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cloud_management_keys_of_plan_central_with_client_credentials_only() {
+        let key = r#"{"endpoints":{"accounts_service_url":"https://accounts-service.cfapps.eu10.hana.ondemand.com/","entitlements_service_url":"https://entitlements-service.cfapps.eu10.hana.ondemand.com","provisioning_service_url":"https://provisioning-service.cfapps.eu10.hana.ondemand.com","saas_registry_service_url":"https://saas-manager.cfapps.eu10.hana.ondemand.com"},"grant_type":"client_credentials","sap.cloud.service":"com.sap.core.commercial.service.central","uaa":{"clientid":"sb-x!b14|cis-central!b14","clientsecret":"s3cr3t","url":"https://acme.authentication.eu10.hana.ondemand.com"}}"#;
+        let k = CisKey::parse(key).unwrap().value;
+        assert_eq!(
+            k.accounts_url,
+            "https://accounts-service.cfapps.eu10.hana.ondemand.com"
+        );
+        assert_eq!(k.clientsecret, "s3cr3t");
+        let user = key.replace("\"client_credentials\"", "\"user_token\"");
+        assert!(
+            CisKey::parse(&user)
+                .unwrap_err()
+                .contains("clientCredentials")
+        );
+        let local = key.replace("service.central", "service.local");
+        assert!(CisKey::parse(&local).unwrap_err().contains("plan local"));
+        assert!(
+            CisKey::parse(KEY)
+                .unwrap_err()
+                .contains("Task Center service key")
+        );
+        let cut = CisKey::parse(&key.replace("\"provisioning_service_url\"", "\"x\"")).unwrap_err();
+        assert!(cut.contains("endpoints.provisioning_service_url"), "{cut}");
+    }
 
     #[test]
     fn service_manager_keys_are_read_and_others_named() {

@@ -87,8 +87,9 @@ impl Item {
         self
     }
 
+    /// A sentence under the object (an empty one is none).
     pub fn noted(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
+        self.note = Some(note.into()).filter(|n: &String| !n.is_empty());
         self
     }
 
@@ -184,11 +185,13 @@ impl Plan {
     }
 }
 
-/// How far an apply is, for a progress page (counted as writes finish).
+/// How far an apply is, for a progress page (counted as writes finish),
+/// and what it waits for now (SAP's state of a long step).
 #[derive(Default)]
 pub struct Progress {
     total: AtomicUsize,
     done: AtomicUsize,
+    now: std::sync::Mutex<Option<String>>,
 }
 
 impl Progress {
@@ -197,6 +200,15 @@ impl Progress {
     }
     pub fn step(&self) {
         self.done.fetch_add(1, Ordering::Relaxed);
+    }
+    /// What the run does or waits for now, in SAP's words.
+    pub fn say(&self, what: String) {
+        if let Ok(mut n) = self.now.lock() {
+            *n = Some(what);
+        }
+    }
+    pub fn saying(&self) -> Option<String> {
+        self.now.lock().ok().and_then(|n| n.clone())
     }
     /// (done, total); total 0 while the remote system is still being read.
     pub fn get(&self) -> (usize, usize) {
@@ -270,6 +282,9 @@ pub trait Flow: Send + Sync {
     /// flows whose plan never empties (a rotation) or that read back each
     /// write themselves (many approvers).
     const READ_BACK: bool = false;
+    /// Whether a run takes minutes: its start and end go into the history,
+    /// so that a restart of the wizard mid-run is reported on the page.
+    const LONG: bool = false;
     /// The answers' wanted state; the message names what is missing.
     fn wanted(&self, ctx: &Ctx) -> Result<Self::Wanted, String>;
     fn connect<'a>(

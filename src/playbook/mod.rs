@@ -5,6 +5,7 @@
 //! is special). Nothing here knows about HTTP or SQL.
 
 pub mod actions;
+pub mod btp_account;
 pub mod btp_destination;
 pub mod change;
 mod engine;
@@ -101,6 +102,11 @@ pub struct ByApi {
 /// The automated path of a page, if it has one (the one place that says so).
 pub fn by_api(page: &str) -> Option<ByApi> {
     Some(match page {
+        ids::SUBACCOUNT | ids::IAS_TRUST | ids::BOOSTER => ByApi {
+            slug: "btp",
+            says: "With the global account's Cloud Management key, the wizard creates the subaccount, trust, Cloud Foundry, Work Zone, Task Center and the booster's destinations and roles for you (steps 1 to 2.2, and the keys of 3.1 and 3.2), after you saw the plan.",
+            link: "Do the BTP half through SAP's APIs",
+        },
         ids::TASK_CENTER_KEY => ByApi {
             slug: "push-key",
             says: "With a Service Manager key (below), the wizard can create the push channel's dedicated instance and key for you.",

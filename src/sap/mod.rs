@@ -2,6 +2,8 @@
 //! https only and a host allow-list; every call is recorded. Nothing here
 //! knows the database: callers store the records.
 
+pub mod btp;
+pub mod cf;
 pub mod destinations;
 pub mod ias;
 pub mod s4;
@@ -27,6 +29,12 @@ pub enum Service {
     Ias,
     S4,
     ServiceManager,
+    /// The Cloud Management services of a global account (sap-apis-btp.md H-K).
+    Cis,
+    /// XSUAA's REST APIs of a subaccount (L.2, L.3).
+    XsuaaApi,
+    /// Cloud Foundry's API and its UAA (J.3).
+    CloudFoundry,
 }
 
 impl Service {
@@ -44,6 +52,14 @@ impl Service {
             Service::Ias => &["*.accounts.ondemand.com", "*.accounts.cloud.sap"],
             Service::S4 => &["*.s4hana.ondemand.com", "*.s4hana.cloud.sap"],
             Service::ServiceManager => &["service-manager.cfapps.*.hana.ondemand.com"],
+            Service::Cis => &[
+                "accounts-service.cfapps.*.hana.ondemand.com",
+                "entitlements-service.cfapps.*.hana.ondemand.com",
+                "provisioning-service.cfapps.*.hana.ondemand.com",
+                "saas-manager.cfapps.*.hana.ondemand.com",
+            ],
+            Service::XsuaaApi => &["api.authentication.*.hana.ondemand.com"],
+            Service::CloudFoundry => &["api.cf.*.hana.ondemand.com", "uaa.cf.*.hana.ondemand.com"],
         }
     }
 
@@ -55,6 +71,9 @@ impl Service {
             Service::Ias => "Identity Authentication",
             Service::S4 => "SAP S/4HANA Cloud",
             Service::ServiceManager => "SAP Service Manager",
+            Service::Cis => "the SAP Cloud Management service",
+            Service::XsuaaApi => "the subaccount's XSUAA API",
+            Service::CloudFoundry => "Cloud Foundry",
         }
     }
 }
@@ -252,11 +271,36 @@ impl Resp {
     /// The error as SAP words it, from any of its error body shapes.
     pub fn sap_message(&self) -> Option<String> {
         let v: Value = serde_json::from_str(&self.body).ok()?;
-        // OData V4 (S/4HANA): {"error":{"code":"CM_APS_CS/026","message":...}}
+        // OData V4 (S/4HANA): {"error":{"code":"CM_APS_CS/026","message":...}};
+        // the CIS services (G.7): a numeric code, details and correlationID.
         if let Some(e) = v.get("error").filter(|e| e.is_object()) {
             let m = e.get("message").and_then(Value::as_str).unwrap_or("");
-            let code = e.get("code").and_then(Value::as_str).unwrap_or("");
-            return Some(format!("{m} ({code})").chars().take(300).collect());
+            let code = match e.get("code") {
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(c)) => c.clone(),
+                _ => String::new(),
+            };
+            let details: Vec<&str> = e
+                .get("details")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.get("message").and_then(Value::as_str))
+                .collect();
+            let mut out = format!("{m} ({code})");
+            if !details.is_empty() {
+                out = format!("{m}: {} ({code})", details.join("; "));
+            }
+            if let Some(c) = e.get("correlationID").and_then(Value::as_str) {
+                out.push_str(&format!(", correlation ID {c}"));
+            }
+            return Some(out.chars().take(400).collect());
+        }
+        // Cloud Foundry v3: {"errors":[{"code","title","detail"}]}.
+        if let Some(e) = v.pointer("/errors/0").filter(|e| e.is_object()) {
+            let detail = e.get("detail").and_then(Value::as_str).unwrap_or("");
+            let title = e.get("title").and_then(Value::as_str).unwrap_or("");
+            return Some(format!("{detail} ({title})").chars().take(300).collect());
         }
         [
             "error_description",
@@ -334,6 +378,27 @@ impl<'a> TokenSession<'a> {
             base: base.trim_end_matches('/').to_string(),
             token: token.access_token,
         })
+    }
+
+    /// A session on another base with the same token (one token serves
+    /// every CIS service of its key, G.4).
+    pub fn on(&self, service: Service, base: &str) -> TokenSession<'a> {
+        TokenSession {
+            c: self.c,
+            service,
+            base: base.trim_end_matches('/').to_string(),
+            token: self.token.clone(),
+        }
+    }
+
+    /// A session with a token got otherwise (Cloud Foundry's password grant).
+    pub fn with_token(c: &'a SapClient, service: Service, base: &str, token: String) -> Self {
+        TokenSession {
+            c,
+            service,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+        }
     }
 
     pub fn base(&self) -> &str {

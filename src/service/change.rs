@@ -129,6 +129,21 @@ async fn record_outcome<F: Flow>(d: &impl Deps, setup: &Setup, o: &Outcome) -> a
         .await
 }
 
+const RUN_STARTED: &str = "Run started: applying the confirmed plan.";
+const RUN_ENDED: &str = "Run ended:";
+
+/// When a long run of this flow was started and never ended in this
+/// process: the wizard stopped mid-run (a restart). `None` otherwise.
+pub async fn interrupted<F: Flow>(d: &impl Deps, setup: &str) -> anyhow::Result<Option<i64>> {
+    if !F::LONG || running::<F>(d, setup).is_some() {
+        return Ok(None);
+    }
+    let last = d.store().audit(setup).await?.into_iter().find(|a| {
+        a.page == F::SOURCE && (a.field == RUN_STARTED || a.field.starts_with(RUN_ENDED))
+    });
+    Ok(last.filter(|a| a.field == RUN_STARTED).map(|a| a.at))
+}
+
 /// The run of this flow for the setup: still going (its progress) or ended.
 pub fn running<F: Flow>(d: &impl Deps, setup: &str) -> Option<Arc<super::Job<Outcome>>> {
     d.runs().get(&run_key::<F>(setup))
@@ -161,6 +176,17 @@ pub async fn apply<D: Deps, F: Flow + 'static>(
     let run = {
         let job = job.clone();
         async move {
+            if F::LONG
+                && let Err(e) = d
+                    .store()
+                    .record_event(&setup.id, &user, F::SOURCE, RUN_STARTED, fmt::now())
+                    .await
+            {
+                job.finish(Outcome::failed(format!(
+                    "The wizard's database failed: {e:#}"
+                )));
+                return;
+            }
             let calls = Calls::default();
             let outcome = confirmed(
                 &*d,
@@ -177,14 +203,24 @@ pub async fn apply<D: Deps, F: Flow + 'static>(
                 .store()
                 .record_calls(&setup.id, F::PAGE, &user, &calls.take())
                 .await;
-            job.finish(match (outcome, logged) {
+            let outcome = match (outcome, logged) {
                 (Ok(o), Ok(())) => o,
                 (Err(e), _) => Outcome::failed(format!("The wizard's database failed: {e:#}")),
                 (_, Err(e)) => Outcome::failed(format!("The calls could not be recorded: {e:#}")),
-            });
+            };
+            if F::LONG {
+                let ended = format!("{RUN_ENDED} {:?}.", outcome.ended);
+                // The run's result is shown either way; a lost line only
+                // makes a later restart look like an interruption.
+                let _ = d
+                    .store()
+                    .record_event(&setup.id, &user, F::SOURCE, &ended, fmt::now())
+                    .await;
+            }
+            job.finish(outcome);
         }
     };
-    tokio::spawn(run);
+    job.ran_by(tokio::spawn(run).abort_handle());
     match job.wait(wait).await {
         Some(o) => Started::Ended(o),
         None => Started::Running,

@@ -17,6 +17,8 @@ pub struct Job<T> {
     pub progress: Progress,
     result: tokio::sync::watch::Sender<Option<Arc<T>>>,
     ended: Mutex<Option<Instant>>,
+    /// Ends the run's task when the server stops (as the process would).
+    abort: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 impl<T> Job<T> {
@@ -37,6 +39,13 @@ impl<T> Job<T> {
         match tokio::time::timeout(wait, rx.wait_for(Option::is_some)).await {
             Ok(Ok(r)) => r.clone(),
             _ => None,
+        }
+    }
+
+    /// The task that runs it, so that stopping the server ends it.
+    pub fn ran_by(&self, task: tokio::task::AbortHandle) {
+        if let Ok(mut a) = self.abort.lock() {
+            *a = Some(task);
         }
     }
 
@@ -68,6 +77,19 @@ impl<T> Jobs<T> {
         m.get(setup).cloned()
     }
 
+    /// End every run still going: the server stops, and a run must not
+    /// outlive it (the next start reports it as interrupted).
+    pub fn abort_all(&self) {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for job in m.values().filter(|j| j.result().is_none()) {
+            if let Ok(a) = job.abort.lock()
+                && let Some(a) = a.as_ref()
+            {
+                a.abort();
+            }
+        }
+    }
+
     /// A new run for `setup`, unless one is still going (then `Err` with it).
     pub fn start(&self, setup: &str) -> Result<Arc<Job<T>>, Arc<Job<T>>> {
         // The map is never left half-changed, so a poisoned lock is still good.
@@ -80,6 +102,7 @@ impl<T> Jobs<T> {
             progress: Progress::default(),
             result: tokio::sync::watch::Sender::new(None),
             ended: Mutex::new(None),
+            abort: Mutex::new(None),
         });
         m.insert(setup.to_string(), job.clone());
         Ok(job)

@@ -30,6 +30,8 @@ pub struct ChangeView {
     pub warnings: Vec<String>,
     /// A run still going: (done, total).
     pub progress: Option<(usize, usize)>,
+    /// What a run still going does or waits for now.
+    pub progress_now: Option<String>,
     /// The confirmation button's words; `None`: nothing to confirm.
     pub confirm: Option<String>,
     pub status: StatusCode,
@@ -63,13 +65,14 @@ impl ChangeView {
             failed: o.failed.clone(),
             warnings,
             progress: None,
+            progress_now: None,
             status,
             next: None,
         }
     }
 
     /// Lead on to the next step once a run ended well.
-    fn leading_on(mut self, state: &AppState, setup: &Setup) -> ChangeView {
+    pub fn leading_on(mut self, state: &AppState, setup: &Setup) -> ChangeView {
         if self.notice.is_some() && self.error.is_none() && self.failed.is_empty() {
             self.next = super::setups::with_ctx(state, setup, |ctx| {
                 crate::playbook::next_to_do(setup, ctx).map(|p| {
@@ -105,6 +108,7 @@ impl ChangeView {
                 Some(o) => ChangeView::of(&o, confirm),
                 None => ChangeView {
                     progress: Some(job.progress()),
+                    progress_now: job.progress.saying(),
                     ..ChangeView::default()
                 },
             },
@@ -157,13 +161,18 @@ pub async fn plan<F: FlowPage>(
     State(state): State<super::State>,
     Editor { setup, me, .. }: Editor,
 ) -> Result<Response> {
-    let o = service::change::plan(&*state, &F::default(), &setup, &me.name).await?;
-    Ok(F::render(
-        &state,
-        &setup,
-        &me,
-        ChangeView::of(&o, F::confirm),
-    ))
+    plan_with(&state, &setup, &me, F::default()).await
+}
+
+/// `plan` for a flow that carries what the form gave (a password for the run).
+pub async fn plan_with<F: FlowPage>(
+    state: &super::State,
+    setup: &Setup,
+    me: &User,
+    flow: F,
+) -> Result<Response> {
+    let o = service::change::plan(&**state, &flow, setup, &me.name).await?;
+    Ok(F::render(state, setup, me, ChangeView::of(&o, F::confirm)))
 }
 
 /// Apply the plan the consultant saw (its fingerprint), never another one.
@@ -173,9 +182,21 @@ pub async fn apply<F: FlowPage>(
     Submitted(input): Submitted,
 ) -> Result<Response> {
     let fingerprint = input.first("fingerprint").unwrap_or("").to_string();
+    apply_with(&state, setup, &me, F::default(), fingerprint).await
+}
+
+/// `apply` for a flow that carries what the form gave.
+pub async fn apply_with<F: FlowPage>(
+    state: &super::State,
+    setup: std::sync::Arc<Setup>,
+    me: &User,
+    flow: F,
+    fingerprint: String,
+) -> Result<Response> {
+    let me = me.clone();
     let started = service::change::apply(
         state.clone(),
-        F::default(),
+        flow,
         setup.clone(),
         me.name.clone(),
         fingerprint,
@@ -186,8 +207,8 @@ pub async fn apply<F: FlowPage>(
         Started::Ended(o) => {
             // The page shows the answers the run filled in.
             let now = state.store.setup(&setup.id).await?.unwrap_or(setup);
-            let view = ChangeView::of(&o, F::confirm).leading_on(&state, &now);
-            F::render(&state, &now, &me, view)
+            let view = ChangeView::of(&o, F::confirm).leading_on(state, &now);
+            F::render(state, &now, &me, view)
         }
         Started::Running => {
             Redirect::to(&format!("/setups/{}/{}", setup.id, F::SLUG)).into_response()

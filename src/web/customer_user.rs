@@ -118,9 +118,17 @@ fn describe(token: &str) -> (String, bool) {
         .find_map(|k| claims[k].as_str())
         .unwrap_or("a customer user")
         .to_string();
-    let admin = claims["xs.system.attributes"]["xs.rolecollections"]
+    // TaskCenterAdmin is a role (sap-apis-btp.md L.4): a scope of Task
+    // Center's application, whatever the collection that carries it is named.
+    let scoped = claims["scope"].as_array().is_some_and(|r| {
+        r.iter()
+            .filter_map(|x| x.as_str())
+            .any(|x| x.starts_with("one-inbox-service!b") && x.ends_with(".TaskCenterAdmin"))
+    });
+    let named = claims["xs.system.attributes"]["xs.rolecollections"]
         .as_array()
         .is_some_and(|r| r.iter().any(|x| x == "TaskCenterAdmin"));
+    let admin = scoped || named;
     (who, admin)
 }
 

@@ -3,6 +3,7 @@
 mod access;
 mod actions;
 mod admin;
+mod btp;
 mod change;
 mod customer_user;
 mod downloads;
@@ -89,6 +90,10 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-setup/credentials", post(s4_setup::credentials))
         .route("/setups/{id}/s4-setup/plan", post(change::plan::<S4Setup>))
         .route("/setups/{id}/s4-setup/apply", post(change::apply::<S4Setup>))
+        .route("/setups/{id}/btp", get(btp::show))
+        .route("/setups/{id}/btp/choices", post(btp::choices))
+        .route("/setups/{id}/btp/plan", post(btp::plan))
+        .route("/setups/{id}/btp/apply", post(btp::apply))
         .route("/setups/{id}/push-key", get(change::show::<PushKey>))
         .route("/setups/{id}/push-key/plan", post(change::plan::<PushKey>))
         .route("/setups/{id}/push-key/apply", post(change::apply::<PushKey>))

@@ -22,7 +22,7 @@ fn python() -> PathBuf {
 }
 
 /// Run a judge on `exchanges`; (passed, what it printed).
-fn judge(args: &[&str], exchanges: &Value) -> (bool, String) {
+pub(crate) fn judge(args: &[&str], exchanges: &Value) -> (bool, String) {
     let dir = temp_dir();
     let file = dir.path().join("exchanges.json");
     std::fs::write(&file, exchanges.to_string()).expect("write");
@@ -47,7 +47,7 @@ fn judge(args: &[&str], exchanges: &Value) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn spec(name: &str) -> String {
+pub(crate) fn spec(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/judges/specs")
         .join(name)
@@ -57,7 +57,7 @@ fn spec(name: &str) -> String {
 
 /// The first exchange whose answer is a JSON object with `field`, with that
 /// field renamed: what a sandbox that drifted from SAP would send.
-fn renamed(exchanges: &Value, field: &str) -> Value {
+pub(crate) fn renamed(exchanges: &Value, field: &str) -> Value {
     let mut all = exchanges.as_array().cloned().unwrap_or_default();
     let e = all
         .iter_mut()

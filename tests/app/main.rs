@@ -4,6 +4,7 @@
 
 mod accounts;
 mod browser;
+mod btp;
 mod conformance;
 mod handover;
 mod judged;

@@ -20,6 +20,57 @@ const PLANS: &[(&str, &str)] = &[
     ),
 ];
 
+const WORK_ZONE_PLANS: &[(&str, &str)] = &[
+    ("standard", "standard (the booster's default)"),
+    ("free", "free (one per global account, for trials)"),
+];
+
+/// The Cloud Management key's values (G.2), the secret encrypted.
+const CIS_KEYS: &[&str] = &[
+    "cis_uaa_url",
+    "cis_clientid",
+    "cis_clientsecret",
+    "cis_accounts_url",
+    "cis_entitlements_url",
+    "cis_provisioning_url",
+    "cis_saas_url",
+];
+
+fn parse_cis_key(s: &str, _: &Ctx) -> Result<Parsed, String> {
+    let c = domain::CisKey::parse(s)?;
+    let k = c.value;
+    Ok(Parsed {
+        values: vec![
+            ("cis_uaa_url", Stored::Plain(k.url)),
+            ("cis_clientid", Stored::Plain(k.clientid)),
+            ("cis_clientsecret", Stored::Secret(k.clientsecret)),
+            ("cis_accounts_url", Stored::Plain(k.accounts_url)),
+            ("cis_entitlements_url", Stored::Plain(k.entitlements_url)),
+            ("cis_provisioning_url", Stored::Plain(k.provisioning_url)),
+            ("cis_saas_url", Stored::Plain(k.saas_url)),
+        ],
+        warnings: c.warnings,
+    })
+}
+
+/// At most this many administrators: each is assigned four role collections.
+const MAX_ADMINS: usize = 20;
+
+fn parse_admins(s: &str, _: &Ctx) -> Result<Parsed, String> {
+    let c = domain::parse_approvers(s)?;
+    if c.value.len() > MAX_ADMINS {
+        return Err(format!(
+            "{} addresses: name at most {MAX_ADMINS} administrators; the others get their roles in the cockpit",
+            c.value.len()
+        ));
+    }
+    let emails: Vec<String> = c.value.into_iter().map(|a| a.email).collect();
+    Ok(Parsed {
+        values: vec![("btp_admins", Stored::Plain(emails.join("\n")))],
+        warnings: Vec::new(),
+    })
+}
+
 const STEP1: &[Field] = &[
     text(
         "subdomain",
@@ -47,6 +98,50 @@ const STEP1: &[Field] = &[
             domain::bounded_text(s, "Cloud Foundry space", 100).map(|c| plain("cf_space", c, |v| v))
         },
     )),
+    Field {
+        key: "cis_key",
+        label: "Cloud Management key of the global account (JSON) (optional)",
+        hint: "Only for the BTP half through SAP's APIs: the key of a Cloud Management instance of plan central, created with {\"grantType\": \"clientCredentials\"}. The secret is stored encrypted and sent only to that key's token service. Leave blank to keep the saved key.",
+        kind: Kind::Json,
+        optional: true,
+        parse: Parser::Text(parse_cis_key),
+        prefill: None,
+        also_stores: CIS_KEYS,
+        known: None,
+    },
+    optional(text(
+        "subaccount_name",
+        "Subaccount display name (optional)",
+        "How the cockpit lists the subaccount the wizard creates, for example Task Center PRD. No slash.",
+        |s, _| {
+            if s.contains('/') {
+                return Err("The display name may not contain a slash (SAP refuses it)".into());
+            }
+            domain::bounded_text(s, "display name", 255).map(|c| plain("subaccount_name", c, |v| v))
+        },
+    )),
+    Field {
+        key: "btp_admins",
+        label: "Administrators (optional)",
+        hint: "Only for the BTP half through SAP's APIs: one e-mail address per line. The first becomes the Cloud Foundry Org Manager; all become Space Developers and get the Task Center, Work Zone and Destination administrator role collections as users of the customer's Identity Authentication.",
+        kind: Kind::Lines,
+        optional: true,
+        parse: Parser::Text(parse_admins),
+        prefill: None,
+        also_stores: &[],
+        known: None,
+    },
+    Field {
+        key: "workzone_plan",
+        label: "SAP Build Work Zone plan (optional)",
+        hint: "Only for the BTP half through SAP's APIs: the plan of the Work Zone subscription.",
+        kind: Kind::Choice(WORK_ZONE_PLANS),
+        optional: true,
+        parse: Parser::None,
+        prefill: None,
+        also_stores: &[],
+        known: None,
+    },
     confirm(
         "step1_confirm",
         "Done in the BTP cockpit",

@@ -151,6 +151,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "scim_api_password",
     "push_clientsecret",
     "sm_clientsecret",
+    "cis_clientsecret",
 ];
 
 /// Where each secret is sent: (answer key holding a URL or host, what it is).
@@ -207,6 +208,16 @@ pub const SECRET_HOSTS: &[(&str, &[(&str, &str)])] = &[
             ("sm_url", "the Service Manager"),
         ],
     ),
+    (
+        "cis_clientsecret",
+        &[
+            (
+                "cis_uaa_url",
+                "the token service of the Cloud Management key",
+            ),
+            ("cis_accounts_url", "the Accounts service"),
+        ],
+    ),
 ];
 
 pub const KEY_LABELS: &[(&str, &str)] = &[
@@ -242,4 +253,11 @@ pub const KEY_LABELS: &[(&str, &str)] = &[
     ("sm_uaa_url", "Service Manager token URL base"),
     ("sm_clientid", "Service Manager client ID"),
     ("sm_clientsecret", "Service Manager client secret"),
+    ("cis_uaa_url", "Cloud Management token URL base"),
+    ("cis_clientid", "Cloud Management client ID"),
+    ("cis_clientsecret", "Cloud Management client secret"),
+    ("cis_accounts_url", "Accounts service URL"),
+    ("cis_entitlements_url", "Entitlements service URL"),
+    ("cis_provisioning_url", "Provisioning service URL"),
+    ("cis_saas_url", "SaaS Provisioning service URL"),
 ];

@@ -90,7 +90,9 @@ impl TestApp {
             sandbox: running
                 .sandbox
                 .as_ref()
-                .map(|s| format!("http://{}", s.addr)),
+                .map(|s| s.addr)
+                .or(args.sandbox_at)
+                .map(|a| format!("http://{a}")),
             running: Some(running),
         };
         let link = path_of(&app.bootstrap_link);
@@ -290,11 +292,16 @@ impl TestApp {
         }
     }
 
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(|_| {}).await
+    }
+
+    /// Restart with other arguments (the same database file).
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut ServeArgs)) -> TestApp {
         self.stop().await;
-        let running = taskcenter_wizard::start(&Self::args(&self.dir))
-            .await
-            .expect("restart app");
+        let mut args = Self::args(&self.dir);
+        adjust(&mut args);
+        let running = taskcenter_wizard::start(&args).await.expect("restart app");
         self.base = format!("http://{}", running.addr);
         self.running = Some(running);
         self
