@@ -62,4 +62,28 @@
     b.hidden = false;
     b.addEventListener("click", function () { copyText(b); });
   });
+  // A run in the background: its status is fetched every two seconds and
+  // put in place, instead of reloading the page (a timed refresh takes
+  // the reader's place away, WCAG 2.2.1); once it ended, the page shows
+  // its result. Without scripts the panel's "Refresh now" link does it.
+  var run = document.querySelector("[data-refresh]");
+  if (run && window.fetch && window.DOMParser) {
+    var tick = function () {
+      fetch(window.location.href, { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var next = doc.querySelector("[data-refresh]");
+          var main = document.querySelector("main");
+          if (next) {
+            run.innerHTML = next.innerHTML;
+            setTimeout(tick, 2000);
+          } else if (main && doc.querySelector("main")) {
+            main.replaceWith(doc.querySelector("main"));
+          }
+        })
+        .catch(function () { setTimeout(tick, 5000); });
+    };
+    setTimeout(tick, 2000);
+  }
 })();

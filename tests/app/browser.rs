@@ -623,23 +623,90 @@ async fn the_automated_path_is_walked_end_to_end_in_the_browser() {
     let _one = ONE_BROWSER.lock().await;
     let app = TestApp::spawn().await;
     let demo = app.demo().await;
-    // An S/4HANA without the Task Center objects; the BTP side already done.
-    let r = client()
-        .post(app.sandbox_url("/_sandbox/s4"))
-        .form(&[("empty", "true")])
-        .send()
-        .await
-        .expect("s4");
-    assert!(r.status().is_success());
-    let id = app.create_setup("API in the browser").await;
-    for page in [
-        "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2",
+    // An empty global account and an S/4HANA without the Task Center
+    // objects: both halves are done through SAP's APIs.
+    for (path, form) in [
+        ("/_sandbox/s4", vec![("empty", "true")]),
+        (
+            "/_sandbox/settings",
+            vec![("global_account", "empty"), ("btp_delay_ms", "3000")],
+        ),
     ] {
-        let r = complete_demo_page(&app, &demo, &id, page).await;
-        assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{page}");
+        let r = client()
+            .post(app.sandbox_url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("sandbox");
+        assert!(r.status().is_success(), "{path}");
     }
+    let id = app.create_setup("API in the browser").await;
+    let r = complete_demo_page(&app, &demo, &id, "facts").await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER);
     let b = Browser::start(&app.base).await;
     sign_in(&b).await;
+
+    // The BTP half: the global account's key and the choices, the plan,
+    // the confirmation, the run's progress, the result.
+    let d = |k: &str| demo[k].as_str().unwrap_or_default().to_string();
+    b.open(&format!("/setups/{id}/pages/step-1")).await;
+    b.click_nav("#by-api a.button").await;
+    assert!(b.path().await.ends_with("/btp"));
+    b.axe("btp").await;
+    b.fill("#f-cis_key", &d("cis_central_key")).await;
+    b.fill("#f-subdomain", &d("subdomain")).await;
+    b.fill("#f-subaccount_name", "Task Center").await;
+    b.fill("#f-ias_host", &d("ias_host")).await;
+    b.fill("#f-ias_client_id", &d("ias_clientid")).await;
+    b.fill("#f-ias_client_secret", &d("ias_clientsecret")).await;
+    b.fill("#f-btp_admins", "ada.admin@acme.example").await;
+    b.click_nav("form[action$='/btp/choices'] button").await;
+    assert!(b.source().await.contains("Saved. Read the global account"));
+    b.click_nav("form[action$='/btp/plan'] button").await;
+    let plan = b.source().await;
+    assert!(
+        plan.contains("Subaccount acme-demo: will be created"),
+        "{plan}"
+    );
+    b.axe("btp-plan").await;
+    let ada_pw = demo["people"]
+        .as_array()
+        .and_then(|p| p.iter().find(|x| x["email"] == "ada.admin@acme.example"))
+        .and_then(|x| x["password"].as_str())
+        .unwrap_or("")
+        .to_string();
+    b.fill("#f-cf_password-confirm", &ada_pw).await;
+    b.click_nav("form[action$='/btp/apply'] button").await;
+    let started = std::time::Instant::now();
+    let mut saw_progress = false;
+    loop {
+        let now = b.source().await;
+        if now.contains("Steps 1, 2.1 and 2.2 are filled in from SAP") {
+            break;
+        }
+        if now.contains("<p>Now: ") && !saw_progress {
+            saw_progress = true;
+            b.axe("btp-progress").await;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120)
+                && !now.contains("There is a problem"),
+            "{now}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(
+        saw_progress,
+        "the run's progress was shown while SAP worked"
+    );
+    b.axe("btp-done").await;
+    // What has no API: the consultant's own confirmations on step 2.1.
+    let r = complete_demo_page(&app, &demo, &id, "step-2").await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER);
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-3-2/run"), &[])
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.body);
 
     // The trust certificate S/4HANA's "Upload Signing Certificate" needs:
     // its download links work (fetched here by the page itself, with its cookie).
@@ -776,6 +843,14 @@ async fn the_automated_path_is_walked_end_to_end_in_the_browser() {
     assert!(tasks.contains("Done by the wizard through SAP"));
     b.axe("task-list-automated").await;
 
+    // The subject name identifier, set by hand in IAS as the BTP plan said.
+    let r = client()
+        .post(app.sandbox_url("/_sandbox/settings"))
+        .form(&[("subject", "user_uuid")])
+        .send()
+        .await
+        .expect("subject");
+    assert!(r.status().is_success());
     // Verify as a customer user, back from the sandbox's IAS sign-in.
     b.open(&format!("/setups/{id}/customer-user")).await;
     let href = b
@@ -798,6 +873,7 @@ async fn the_automated_path_is_walked_end_to_end_in_the_browser() {
         "S/4HANA gives a token for a real user",
         "Mandatory service destinations",
         "S/4HANA holds the Global User IDs",
+        "Task Center's connector for the destination",
     ] {
         let row = verified
             .split(&format!("<tr><td>{check}</td>"))

@@ -101,7 +101,7 @@ async fn finished(app: &TestApp, id: &str) -> Page {
     let started = Instant::now();
     loop {
         let p = app.get(&format!("/setups/{id}/btp")).await;
-        if !p.body.contains("This page refreshes itself") {
+        if !p.body.contains("This status follows the run") {
             return p;
         }
         assert!(
