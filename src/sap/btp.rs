@@ -461,7 +461,10 @@ impl XsApi<'_> {
     }
 
     pub async fn create_trust(&self, calls: &Calls, ias_host: &str) -> Result<Value, SapError> {
-        let body = json!({"type": "oidc1.0", "config": {"iasTenant": {"host": ias_host}}});
+        // SAP's sample sends type and tenant only; its file requires the
+        // name and origin too (`XSIdentityProvider`): the defaults, spelt out.
+        let body = json!({"name": "Custom IAS tenant", "originKey": "sap.custom", "type": "oidc1.0",
+                          "config": {"iasTenant": {"host": ias_host}}});
         json_of(
             send(
                 &self.0,
