@@ -53,7 +53,13 @@ const LONG: Duration = Duration::from_secs(10 * 60);
 
 /// What the answers ask for.
 pub struct Wanted {
-    pub key: CisKey,
+    /// The global account's key; without it, the subaccount-level keys of
+    /// step 3.1 do what they allow (the subaccount of step 1 must exist).
+    pub key: Option<CisKey>,
+    /// Step 3.1's Service Manager key, used without the global account's.
+    pub sm: Option<ServiceManagerKey>,
+    /// Step 1's subaccount ID, used without the global account's key.
+    pub subaccount_id: Option<String>,
     pub subdomain: String,
     pub display_name: String,
     pub region: String,
@@ -221,11 +227,23 @@ fn access<'f>(f: &'f Found, name: &str) -> Option<&'f Value> {
 /// Everything SAP has, in the order of the plan.
 async fn read_all(
     sap: &SapClient,
-    central: &Central<'_>,
+    central: Option<&Central<'_>>,
     calls: &Calls,
     w: &Wanted,
 ) -> Result<Found, String> {
     let mut f = Found::default();
+    let Some(central) = central else {
+        // Subaccount-level keys: the subaccount is step 1's, the access
+        // step 3.1's Service Manager key.
+        f.subaccount = w
+            .subaccount_id
+            .clone()
+            .map(|g| (g, "OK".to_string(), String::new()));
+        f.sm = w.sm.as_ref().map(|k| {
+            json!({"clientid": k.clientid, "clientsecret": k.clientsecret, "sm_url": k.sm_url, "url": k.url})
+        });
+        return read_subaccount(sap, calls, w, f).await;
+    };
     let subs = central.subaccounts(calls).await.map_err(|e| why(&e))?;
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     f.subaccount = subs
@@ -250,6 +268,17 @@ async fn read_all(
         .sm_binding(calls, &guid)
         .await
         .map_err(|e| why(&e))?;
+    read_subaccount(sap, calls, w, f).await
+}
+
+/// What lives in the subaccount, read through its Service Manager access.
+async fn read_subaccount(
+    sap: &SapClient,
+    calls: &Calls,
+    w: &Wanted,
+    mut f: Found,
+) -> Result<Found, String> {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let Some(sm) = &f.sm else { return Ok(f) };
     let sm = sm_session(sap, calls, sm).await?;
     f.access = read_access(&sm, calls).await.map_err(|e| why(&e))?;
@@ -459,9 +488,15 @@ fn service_destination(name: &str, tc_key: Option<&Value>) -> Map<String, Value>
 fn plan_of(w: &Wanted, f: &Found) -> Plan {
     let mut items = Vec::new();
     let mut warnings = Vec::new();
-    let sub_ok = f.subaccount.as_ref().is_some_and(|(_, s, _)| s == "OK");
+    let global = w.key.is_some();
     // 2. The subaccount.
     items.push(match &f.subaccount {
+        Some((guid, _, _)) if !global => Item::new(
+            "Subaccount",
+            &w.subdomain,
+            Todo::Left("creating or changing it needs the global account's Cloud Management key".into()),
+        )
+        .noted(format!("The subaccount {guid} of step 1 is used.")),
         None => Item::new("Subaccount", &w.subdomain, Todo::Create).with(vec![
             FieldRow::new("Display name", "", &w.display_name),
             FieldRow::new("Region", "", &w.region),
@@ -482,6 +517,14 @@ fn plan_of(w: &Wanted, f: &Found) -> Plan {
     // 3. Entitlements.
     for (service, plan) in wanted_plans(w) {
         let name = format!("{service} / {plan}");
+        if !global {
+            items.push(Item::new(
+                "Entitlement",
+                &name,
+                Todo::Left("assigning entitlements needs the global account's Cloud Management key".into()),
+            ).noted("Check it in the cockpit (subaccount > Entitlements): a plan SAP does not offer shows further down."));
+            continue;
+        }
         let in_catalog = f
             .entitled
             .iter()
@@ -505,8 +548,16 @@ fn plan_of(w: &Wanted, f: &Found) -> Plan {
         });
     }
     // 4. Service Manager access.
-    items.push(match (&f.sm, sub_ok) {
-        (Some(_), _) => Item::new(
+    items.push(match &f.sm {
+        Some(_) if !global => Item::new("Service Manager access", "step 3.1's key", Todo::Right),
+        None if !global => Item::new(
+            "Service Manager access",
+            "step 3.1's key",
+            Todo::Cannot(
+                "paste a Service Manager key on step 3.1, or the global account's key here".into(),
+            ),
+        ),
+        Some(_) => Item::new(
             "Service Manager access",
             "serviceManagementBinding",
             Todo::Right,
@@ -794,7 +845,7 @@ where
 /// The run, step by step: each step reads what the previous ones made.
 async fn run(
     sap: &SapClient,
-    central: &Central<'_>,
+    central: Option<&Central<'_>>,
     calls: &Calls,
     w: &Wanted,
     mut f: Found,
@@ -802,136 +853,18 @@ async fn run(
     r: &mut Report<Learned>,
 ) -> Result<(), String> {
     let mut learned = Learned::default();
-    // 2. The subaccount.
-    let guid = match f.subaccount.clone() {
-        Some((g, _, _)) => g,
+    let sm = match central {
+        Some(central) => match global_steps(central, calls, w, &f, progress, r).await? {
+            Some((guid, sm)) => {
+                learned.subaccount_id = guid;
+                sm
+            }
+            None => return Ok(()),
+        },
         None => {
-            progress.say("Creating the subaccount".into());
-            let mut body = json!({"displayName": w.display_name, "region": w.region, "subdomain": w.subdomain,
-                "description": "SAP Task Center, set up by taskcenter-wizard", "usedForProduction": "USED_FOR_PRODUCTION",
-                "labels": {"purpose": ["taskcenter"]}, "betaEnabled": false});
-            if !w.admins.is_empty() {
-                body["subaccountAdmins"] = json!(w.admins);
-            }
-            let created = match central.create_subaccount(calls, &body).await {
-                Ok(c) => c,
-                Err(SapError::Status {
-                    status: 409,
-                    message,
-                }) => {
-                    // H.3: ours if this global account now lists it, else taken.
-                    let again = central.subaccounts(calls).await.map_err(|e| why(&e))?;
-                    match again.iter().find(|v| {
-                        v.get("subdomain").and_then(Value::as_str) == Some(&w.subdomain)
-                            && v.get("region").and_then(Value::as_str) == Some(&w.region)
-                    }) {
-                        Some(v) => v.clone(),
-                        None => {
-                            return Err(format!(
-                                "The subdomain {} is taken in {} by another global account ({}). Choose another subdomain on this page.",
-                                w.subdomain,
-                                w.region,
-                                message.unwrap_or_default()
-                            ));
-                        }
-                    }
-                }
-                Err(e) => return Err(format!("Creating the subaccount failed: {}", why(&e))),
-            };
-            r.done.push(format!(
-                "Created the subaccount {} ({}) in {}.",
-                w.subdomain, w.display_name, w.region
-            ));
-            progress.step();
-            created
-                .get("guid")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        }
-    };
-    learned.subaccount_id = guid.clone();
-    let g = guid.as_str();
-    let ready = poll(progress, "Subaccount", LONG, move || async move {
-        match central.subaccount(calls, g).await.map_err(|e| why(&e))? {
-            Some(v) => {
-                let state = v.get("state").and_then(Value::as_str).unwrap_or("");
-                let message = v.get("stateMessage").and_then(Value::as_str).unwrap_or("");
-                if state == "OK" {
-                    Ok(None)
-                } else if state.ends_with("FAILED") || state == "CANCELED" {
-                    Err(format!(
-                        "SAP could not create the subaccount: {state}, {message}"
-                    ))
-                } else {
-                    Ok(Some(format!("{state}, {message}")))
-                }
-            }
-            None => Ok(Some("not listed yet".into())),
-        }
-    })
-    .await?;
-    if !ready {
-        r.still_running = Some("SAP is still creating the subaccount. Read the plan again in a few minutes: the wizard finds it by its subdomain and goes on.".into());
-        return Ok(());
-    }
-    // 3. Entitlements: only what differs, then wait for each.
-    let missing: Vec<Entitled> = wanted_plans(w)
-        .iter()
-        .filter(|(s, p)| assigned(&f, s, p).is_none_or(|a| a.off || a.state == "PROCESSING_FAILED"))
-        .filter_map(|(s, p)| {
-            f.entitled
-                .iter()
-                .find(|e| e.service == *s && e.plan == *p)
-                .cloned()
-        })
-        .collect();
-    if !missing.is_empty() {
-        progress.say("Assigning the entitlements".into());
-        central
-            .assign(calls, &guid, &missing)
-            .await
-            .map_err(|e| format!("Assigning the entitlements failed: {}", why(&e)))?;
-        for m in &missing {
-            r.done.push(format!(
-                "Assigned {} plan {} to the subaccount.",
-                m.service, m.plan
-            ));
-            progress.step();
-        }
-    }
-    let ready = poll(progress, "Entitlements", LONG, move || async move {
-        let (now, _) = central.assignments(calls, g).await.map_err(|e| why(&e))?;
-        let mut waiting = Vec::new();
-        for (s, p) in wanted_plans(w) {
-            match now.iter().find(|a| a.service == s && a.plan == p) {
-                Some(a) if a.state == "OK" => {}
-                Some(a) if a.state == "PROCESSING_FAILED" => {
-                    return Err(format!("SAP could not assign {s} plan {p}: {}", a.message));
-                }
-                Some(a) => waiting.push(format!("{s}/{p} {}", a.state)),
-                None => waiting.push(format!("{s}/{p} not listed yet")),
-            }
-        }
-        Ok((!waiting.is_empty()).then(|| waiting.join(", ")))
-    })
-    .await?;
-    if !ready {
-        r.still_running = Some("SAP is still assigning the entitlements. Read the plan again in a minute: the run goes on from there.".into());
-        return Ok(());
-    }
-    // 4. Service Manager access.
-    let sm = match f.sm.clone() {
-        Some(b) => b,
-        None => {
-            let b = central
-                .create_sm_binding(calls, &guid)
-                .await
-                .map_err(|e| format!("Creating the Service Manager access failed: {}", why(&e)))?;
-            r.done
-                .push("Created the Service Manager access of the subaccount.".into());
-            progress.step();
-            b
+            learned.subaccount_id = w.subaccount_id.clone().unwrap_or_default();
+            f.sm.clone()
+                .ok_or("Paste a Service Manager key on step 3.1 first.")?
         }
     };
     learned.sm = Some(sm.clone());
@@ -1234,6 +1167,151 @@ async fn run(
     Ok(())
 }
 
+/// Steps 2-4, with the global account's key: the subaccount, its
+/// entitlements and the wizard's Service Manager access. `None`: SAP is
+/// still working (the report says so).
+async fn global_steps(
+    central: &Central<'_>,
+    calls: &Calls,
+    w: &Wanted,
+    f: &Found,
+    progress: &Progress,
+    r: &mut Report<Learned>,
+) -> Result<Option<(String, Value)>, String> {
+    // 2. The subaccount.
+    let guid = match f.subaccount.clone() {
+        Some((g, _, _)) => g,
+        None => {
+            progress.say("Creating the subaccount".into());
+            let mut body = json!({"displayName": w.display_name, "region": w.region, "subdomain": w.subdomain,
+                "description": "SAP Task Center, set up by taskcenter-wizard", "usedForProduction": "USED_FOR_PRODUCTION",
+                "labels": {"purpose": ["taskcenter"]}, "betaEnabled": false});
+            if !w.admins.is_empty() {
+                body["subaccountAdmins"] = json!(w.admins);
+            }
+            let created = match central.create_subaccount(calls, &body).await {
+                Ok(c) => c,
+                Err(SapError::Status {
+                    status: 409,
+                    message,
+                }) => {
+                    // H.3: ours if this global account now lists it, else taken.
+                    let again = central.subaccounts(calls).await.map_err(|e| why(&e))?;
+                    match again.iter().find(|v| {
+                        v.get("subdomain").and_then(Value::as_str) == Some(&w.subdomain)
+                            && v.get("region").and_then(Value::as_str) == Some(&w.region)
+                    }) {
+                        Some(v) => v.clone(),
+                        None => {
+                            return Err(format!(
+                                "The subdomain {} is taken in {} by another global account ({}). Choose another subdomain on this page.",
+                                w.subdomain,
+                                w.region,
+                                message.unwrap_or_default()
+                            ));
+                        }
+                    }
+                }
+                Err(e) => return Err(format!("Creating the subaccount failed: {}", why(&e))),
+            };
+            r.done.push(format!(
+                "Created the subaccount {} ({}) in {}.",
+                w.subdomain, w.display_name, w.region
+            ));
+            progress.step();
+            created
+                .get("guid")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        }
+    };
+    let g = guid.as_str();
+    let ready = poll(progress, "Subaccount", LONG, move || async move {
+        match central.subaccount(calls, g).await.map_err(|e| why(&e))? {
+            Some(v) => {
+                let state = v.get("state").and_then(Value::as_str).unwrap_or("");
+                let message = v.get("stateMessage").and_then(Value::as_str).unwrap_or("");
+                if state == "OK" {
+                    Ok(None)
+                } else if state.ends_with("FAILED") || state == "CANCELED" {
+                    Err(format!(
+                        "SAP could not create the subaccount: {state}, {message}"
+                    ))
+                } else {
+                    Ok(Some(format!("{state}, {message}")))
+                }
+            }
+            None => Ok(Some("not listed yet".into())),
+        }
+    })
+    .await?;
+    if !ready {
+        r.still_running = Some("SAP is still creating the subaccount. Read the plan again in a few minutes: the wizard finds it by its subdomain and goes on.".into());
+        return Ok(None);
+    }
+    // 3. Entitlements: only what differs, then wait for each.
+    let missing: Vec<Entitled> = wanted_plans(w)
+        .iter()
+        .filter(|(s, p)| assigned(f, s, p).is_none_or(|a| a.off || a.state == "PROCESSING_FAILED"))
+        .filter_map(|(s, p)| {
+            f.entitled
+                .iter()
+                .find(|e| e.service == *s && e.plan == *p)
+                .cloned()
+        })
+        .collect();
+    if !missing.is_empty() {
+        progress.say("Assigning the entitlements".into());
+        central
+            .assign(calls, &guid, &missing)
+            .await
+            .map_err(|e| format!("Assigning the entitlements failed: {}", why(&e)))?;
+        for m in &missing {
+            r.done.push(format!(
+                "Assigned {} plan {} to the subaccount.",
+                m.service, m.plan
+            ));
+            progress.step();
+        }
+    }
+    let ready = poll(progress, "Entitlements", LONG, move || async move {
+        let (now, _) = central.assignments(calls, g).await.map_err(|e| why(&e))?;
+        let mut waiting = Vec::new();
+        for (s, p) in wanted_plans(w) {
+            match now.iter().find(|a| a.service == s && a.plan == p) {
+                Some(a) if a.state == "OK" => {}
+                Some(a) if a.state == "PROCESSING_FAILED" => {
+                    return Err(format!("SAP could not assign {s} plan {p}: {}", a.message));
+                }
+                Some(a) => waiting.push(format!("{s}/{p} {}", a.state)),
+                None => waiting.push(format!("{s}/{p} not listed yet")),
+            }
+        }
+        Ok((!waiting.is_empty()).then(|| waiting.join(", ")))
+    })
+    .await?;
+    if !ready {
+        r.still_running = Some("SAP is still assigning the entitlements. Read the plan again in a minute: the run goes on from there.".into());
+        return Ok(None);
+    }
+    // 4. Service Manager access.
+    let sm = match f.sm.clone() {
+        Some(b) => b,
+        None => {
+            let b = central
+                .create_sm_binding(calls, &guid)
+                .await
+                .map_err(|e| format!("Creating the Service Manager access failed: {}", why(&e)))?;
+            r.done
+                .push("Created the Service Manager access of the subaccount.".into());
+            progress.step();
+            b
+        }
+    };
+    Ok(Some((guid, sm)))
+}
+
 async fn create_access(
     sms: &service_manager::Session<'_>,
     calls: &Calls,
@@ -1430,8 +1508,9 @@ impl std::fmt::Debug for BtpAccount {
 
 /// Why the BTP page cannot read yet, in words; `Ok` when it can.
 pub fn missing(ctx: &Ctx) -> Result<(), String> {
-    if ctx.get("cis_clientid").is_none() {
-        return Err("Paste the global account's Cloud Management key (plan central) first.".into());
+    let subaccount_level = ctx.get("sm_clientid").is_some() && ctx.get("subaccount_id").is_some();
+    if ctx.get("cis_clientid").is_none() && !subaccount_level {
+        return Err("Paste the global account's Cloud Management key (plan central) first, or, for what a subaccount's own keys allow, a Service Manager key on step 3.1 and the subaccount ID on step 1.".into());
     }
     for (k, what) in [
         ("subdomain", "the subaccount's subdomain"),
@@ -1448,7 +1527,7 @@ pub fn missing(ctx: &Ctx) -> Result<(), String> {
 
 impl Flow for BtpAccount {
     type Wanted = Wanted;
-    type Session<'a> = (&'a SapClient, Central<'a>);
+    type Session<'a> = (&'a SapClient, Option<Central<'a>>);
     type Current = Found;
     type Output = Learned;
 
@@ -1461,9 +1540,31 @@ impl Flow for BtpAccount {
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
         missing(ctx)?;
         let get = |k: &str| ctx.get(k).unwrap_or("").to_string();
-        let secret = ctx
-            .secret_to_send("cis_clientsecret")?
-            .ok_or("Paste the Cloud Management key again: its secret is missing.")?;
+        let key = match ctx.get("cis_clientid") {
+            None => None,
+            Some(clientid) => Some(CisKey {
+                accounts_url: get("cis_accounts_url"),
+                entitlements_url: get("cis_entitlements_url"),
+                provisioning_url: get("cis_provisioning_url"),
+                saas_url: get("cis_saas_url"),
+                url: get("cis_uaa_url"),
+                clientid: clientid.to_string(),
+                clientsecret: ctx
+                    .secret_to_send("cis_clientsecret")?
+                    .ok_or("Paste the Cloud Management key again: its secret is missing.")?,
+            }),
+        };
+        let sm = match (&key, ctx.get("sm_clientid")) {
+            (None, Some(clientid)) => Some(ServiceManagerKey {
+                sm_url: get("sm_url"),
+                url: get("sm_uaa_url"),
+                clientid: clientid.to_string(),
+                clientsecret: ctx.secret_to_send("sm_clientsecret")?.ok_or(
+                    "Paste the Service Manager key on step 3.1 again: its secret is missing.",
+                )?,
+            }),
+            _ => None,
+        };
         let admins: Vec<String> = get("btp_admins")
             .lines()
             .map(|l| l.trim().to_ascii_lowercase())
@@ -1472,15 +1573,9 @@ impl Flow for BtpAccount {
         let ias_secret = ctx.secret_to_send("ias_client_secret")?.unwrap_or_default();
         let subdomain = get("subdomain");
         Ok(Wanted {
-            key: CisKey {
-                accounts_url: get("cis_accounts_url"),
-                entitlements_url: get("cis_entitlements_url"),
-                provisioning_url: get("cis_provisioning_url"),
-                saas_url: get("cis_saas_url"),
-                url: get("cis_uaa_url"),
-                clientid: get("cis_clientid"),
-                clientsecret: secret,
-            },
+            key,
+            sm,
+            subaccount_id: ctx.get("subaccount_id").map(str::to_string),
             display_name: ctx.get("subaccount_name").map_or_else(|| format!("Task Center {subdomain}"), str::to_string),
             org: ctx.get("cf_org").map_or_else(|| format!("{subdomain}_taskcenter"), str::to_string),
             space: ctx.get("cf_space").unwrap_or("dev").to_string(),
@@ -1509,11 +1604,14 @@ impl Flow for BtpAccount {
         calls: &Calls,
         w: &Wanted,
     ) -> Result<Self::Session<'a>, String> {
-        let c = btp::central(sap, calls, &w.key).await.map_err(|e| match e {
+        let Some(key) = &w.key else {
+            return Ok((sap, None));
+        };
+        let c = btp::central(sap, calls, key).await.map_err(|e| match e {
             SapError::Status { status: 401, .. } => format!("The Cloud Management key was refused: {}. Create a new key of the central instance and paste it.", e.explain()),
             e => e.explain(),
         })?;
-        Ok((sap, c))
+        Ok((sap, Some(c)))
     }
     async fn read<'s>(
         &self,
@@ -1521,7 +1619,7 @@ impl Flow for BtpAccount {
         calls: &Calls,
         w: &Wanted,
     ) -> Result<Found, String> {
-        read_all(s.0, &s.1, calls, w).await
+        read_all(s.0, s.1.as_ref(), calls, w).await
     }
     fn plan(&self, w: &Wanted, c: &Found) -> Plan {
         plan_of(w, c)
@@ -1535,7 +1633,7 @@ impl Flow for BtpAccount {
         progress: &Progress,
     ) -> Report<Learned> {
         let mut r = Report::new();
-        if let Err(e) = run(s.0, &s.1, calls, w, c, progress, &mut r).await {
+        if let Err(e) = run(s.0, s.1.as_ref(), calls, w, c, progress, &mut r).await {
             r.failed.push(e);
         }
         r
@@ -1604,7 +1702,7 @@ impl Flow for BtpAccount {
     }
     fn finished(
         &self,
-        _w: &Wanted,
+        w: &Wanted,
         l: Option<&Learned>,
         done: &[String],
         unfilled: &[String],
@@ -1615,13 +1713,20 @@ impl Flow for BtpAccount {
                 unfilled.join(" ")
             ));
         }
-        let head = if done.is_empty() {
+        let head = if done.is_empty() && w.key.is_none() {
+            "The subaccount already had everything: nothing was written."
+        } else if done.is_empty() {
             "The global account already had everything: nothing was written."
         } else {
             "Done."
         };
+        let left = if w.key.is_some() {
+            "the subject name identifier in Identity Authentication (step 2.1)"
+        } else {
+            "the subaccount's entitlements, which only the global account's key can assign (check them in the cockpit), and the subject name identifier in Identity Authentication (step 2.1)"
+        };
         Ok(format!(
-            "{head} Steps 1, 2.1 and 2.2 are filled in from SAP (subaccount {}), and steps 3.1 and 3.2 have the Task Center, Service Manager and Destination service keys. Left for you: the subject name identifier in Identity Authentication (step 2.1).",
+            "{head} Steps 1, 2.1 and 2.2 are filled in from SAP (subaccount {}), and steps 3.1 and 3.2 have the Task Center, Service Manager and Destination service keys. Left for you: {left}.",
             l.map_or("", |l| l.subaccount_id.as_str())
         ))
     }
@@ -1633,7 +1738,7 @@ mod tests {
 
     fn wanted() -> Wanted {
         Wanted {
-            key: CisKey {
+            key: Some(CisKey {
                 accounts_url: String::new(),
                 entitlements_url: String::new(),
                 provisioning_url: String::new(),
@@ -1641,7 +1746,9 @@ mod tests {
                 url: String::new(),
                 clientid: String::new(),
                 clientsecret: String::new(),
-            },
+            }),
+            sm: None,
+            subaccount_id: None,
             subdomain: "acme-tc".into(),
             display_name: "Task Center".into(),
             region: "eu10".into(),

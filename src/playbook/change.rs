@@ -20,6 +20,8 @@ pub enum Todo {
     Change,
     /// It cannot be done (why, in the consultant's words); nothing is tried.
     Cannot(String),
+    /// Not this run's to do (why, and who does it): the rest goes on.
+    Left(String),
 }
 
 /// One field of an object: what the remote system has now and what it will have.
@@ -104,6 +106,7 @@ impl Item {
             Todo::Create => "will be created".into(),
             Todo::Change => "will be changed".into(),
             Todo::Cannot(why) => format!("cannot be done: {why}"),
+            Todo::Left(why) => format!("left for you: {why}"),
         }
     }
 
@@ -118,6 +121,7 @@ impl Item {
                 None => "to change".into(),
             },
             Todo::Cannot(why) => why.clone(),
+            Todo::Left(why) => format!("left for you: {why}"),
         }
     }
 }
@@ -459,6 +463,15 @@ mod tests {
         assert!(plan.blocked());
         plan.layout = Layout::Rows;
         assert!(!plan.blocked(), "a list writes the rows it can");
+        let left = Plan::of(vec![
+            Item::new("o", "a", Todo::Create),
+            Item::new("o", "b", Todo::Left("needs another key".into())),
+        ]);
+        assert!(
+            !left.blocked() && left.writes() == 1,
+            "what is left does not stop the rest"
+        );
+        assert_eq!(left.items[1].verdict(), "left for you: needs another key");
     }
 
     #[test]

@@ -141,7 +141,7 @@ pub async fn choices(
     Submitted(input): Submitted,
 ) -> Result<Response> {
     let v = |k: &str| input.first(k).unwrap_or("").to_string();
-    let fills = [
+    let mut fills = [
         Fill {
             page: ids::SUBACCOUNT,
             values: vec![
@@ -174,7 +174,11 @@ pub async fn choices(
         },
     ];
     let mut now = setup.clone();
-    for f in &fills {
+    // Blank keeps what is saved (the key, a secret, a choice made elsewhere).
+    for f in fills.iter_mut() {
+        f.values.retain(|(_, v)| !v.trim().is_empty());
+    }
+    for f in fills.iter().filter(|f| !f.values.is_empty()) {
         match answers::fill(&state.store, &now, f, &me.name).await? {
             Some(Ok(s)) => now = s,
             Some(Err(r)) => {

@@ -522,3 +522,91 @@ async fn the_cloud_management_services_answer_as_sap_s_openapi_files_say() {
         }
     }
 }
+
+#[tokio::test]
+async fn with_only_the_subaccount_s_own_keys_the_wizard_does_what_they_allow_and_names_the_rest() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let ada = password(&demo, "ada.admin@acme.example");
+    // No global account key: step 1's subaccount, step 3.1's Service Manager key.
+    let id = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
+    let r = app
+        .save(
+            &id,
+            "step-3-1",
+            &[
+                (
+                    "service_key",
+                    &demo_task_center_key(&demo, demo["tc_clientsecret"].as_str().unwrap_or("")),
+                ),
+                ("sm_key", &service_manager_key(&demo, false)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app
+        .post(
+            &format!("/setups/{id}/btp/choices"),
+            &[
+                ("btp_admins", "ada.admin@acme.example"),
+                ("subdomain", demo["subdomain"].as_str().unwrap_or("")),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Someone removed the global settings destination in the cockpit.
+    let token = dest_token(&app, &demo).await;
+    let gone = client()
+        .delete(app.sandbox_url(
+            "/destination-configuration/v1/subaccountDestinations/Task_Center_global_settings",
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete");
+    assert!(gone.status().is_success());
+    let shown = plan(&app, &id, &ada).await;
+    for left in [
+        "Subaccount acme-demo: left for you: creating or changing it needs the global account",
+        "Entitlement one-inbox-service / all-tasks: left for you",
+    ] {
+        assert!(shown.body.contains(left), "{left}: {}", shown.body);
+    }
+    assert!(
+        shown.body.contains("The plan: 1 to write")
+            && shown
+                .body
+                .contains("Destination Task_Center_global_settings: will be created"),
+        "{}",
+        shown.body
+    );
+    let done = confirm(&app, &id, &shown, &ada).await;
+    assert!(
+        done.body
+            .contains("Created the destination Task_Center_global_settings"),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.body
+            .contains("Left for you: the subaccount&#39;s entitlements"),
+        "{}",
+        done.body
+    );
+    let written: Vec<String> = get_json(app.sandbox_url("/_sandbox/exchanges"))
+        .await
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e["host"].as_str().unwrap_or("").contains("-service.cfapps")
+                || e["host"].as_str().unwrap_or("").starts_with("saas-manager")
+        })
+        .map(|e| format!("{} {}", e["method"], e["path"]))
+        .filter(|e| !e.contains("/provisioning/") && !e.contains("/saas-manager/"))
+        .collect();
+    assert!(
+        written.is_empty(),
+        "no global account API was called: {written:?}"
+    );
+}
