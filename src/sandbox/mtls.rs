@@ -229,7 +229,7 @@ async fn token(
     if presented.as_deref() != Some(pki.client_der.as_slice())
         || client != Some(sb.demo.tc_x509_clientid.as_str())
     {
-        return super::xsuaa::oauth_error(
+        return super::wire::oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Bad credentials",

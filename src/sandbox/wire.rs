@@ -10,6 +10,15 @@ use serde_json::{Value, json};
 
 use super::Shared;
 
+/// An OAuth error as XSUAA and Cloud Foundry's UAA answer it.
+pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
 pub(super) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let raw = base64::engine::general_purpose::STANDARD

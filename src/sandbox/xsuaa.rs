@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde_json::{Value, json};
 
+use super::wire::oauth_error;
 use super::{Person, Shared, jwt};
 use crate::store::secrets::random_hex;
 
@@ -27,14 +28,6 @@ pub struct Code {
     redirect_uri: String,
     email: String,
     expires: i64,
-}
-
-pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": error, "error_description": description})),
-    )
-        .into_response()
 }
 
 fn bad_credentials() -> Response {

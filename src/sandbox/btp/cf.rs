@@ -188,21 +188,21 @@ pub fn root(host: &str) -> Response {
 pub fn token(sb: &Shared, form: &[(String, String)]) -> Response {
     let v = |k: &str| crate::sandbox::wire::form_value(form, k);
     if v("grant_type") != Some("password") {
-        return crate::sandbox::xsuaa::oauth_error(
+        return crate::sandbox::wire::oauth_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Client cf may only use the password grant",
         );
     }
     let Some(p) = v("username").and_then(|u| sb.person(u)) else {
-        return crate::sandbox::xsuaa::oauth_error(
+        return crate::sandbox::wire::oauth_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Bad credentials",
         );
     };
     if v("password") != Some(p.password.as_str()) {
-        return crate::sandbox::xsuaa::oauth_error(
+        return crate::sandbox::wire::oauth_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Bad credentials",

@@ -426,7 +426,7 @@ impl Sandbox {
         let user = match grant {
             Some("client_credentials") if client.client_credentials => None,
             Some("client_credentials") => {
-                return Some(super::xsuaa::oauth_error(
+                return Some(super::wire::oauth_error(
                     StatusCode::UNAUTHORIZED,
                     "unauthorized",
                     "This key was not created for the client credentials grant",
@@ -437,7 +437,7 @@ impl Sandbox {
                 match v("username").and_then(|u| self.person(u)) {
                     Some(p) if v("password") == Some(p.password.as_str()) => Some(p.email),
                     _ => {
-                        return Some(super::xsuaa::oauth_error(
+                        return Some(super::wire::oauth_error(
                             StatusCode::UNAUTHORIZED,
                             "unauthorized",
                             "Bad credentials",
@@ -446,7 +446,7 @@ impl Sandbox {
                 }
             }
             _ => {
-                return Some(super::xsuaa::oauth_error(
+                return Some(super::wire::oauth_error(
                     StatusCode::BAD_REQUEST,
                     "unsupported_grant_type",
                     "Unsupported grant type",
