@@ -95,6 +95,9 @@ pub struct Access {
 pub struct Found {
     /// (guid, state, stateMessage) of the subaccount with our subdomain and region.
     pub subaccount: Option<(String, String, String)>,
+    /// The global account's other subaccounts, "subdomain (region): name",
+    /// so that an existing one can be chosen instead.
+    pub others: Vec<String>,
     pub assigned: Vec<Assigned>,
     pub entitled: Vec<Entitled>,
     pub sm: Option<Value>,
@@ -250,6 +253,18 @@ async fn read_all(
         .iter()
         .find(|v| s(v, "subdomain") == w.subdomain && s(v, "region") == w.region)
         .map(|v| (s(v, "guid"), s(v, "state"), s(v, "stateMessage")));
+    f.others = subs
+        .iter()
+        .filter(|v| s(v, "subdomain") != w.subdomain || s(v, "region") != w.region)
+        .map(|v| {
+            format!(
+                "{} ({}): {}",
+                s(v, "subdomain"),
+                s(v, "region"),
+                s(v, "displayName")
+            )
+        })
+        .collect();
     let Some((guid, state, _)) = f.subaccount.clone() else {
         let (_, entitled) = central.assignments(calls, "").await.map_err(|e| why(&e))?;
         f.entitled = entitled;
@@ -502,7 +517,14 @@ fn plan_of(w: &Wanted, f: &Found) -> Plan {
             FieldRow::new("Region", "", &w.region),
             FieldRow::new("Subdomain", "", &w.subdomain),
             FieldRow::new("Administrators", "", w.admins.join(", ")),
-        ]).noted("SAP takes about half a minute to create a subaccount; the run waits for it."),
+        ]).noted(if f.others.is_empty() {
+            "SAP takes about half a minute to create a subaccount; the run waits for it.".to_string()
+        } else {
+            format!(
+                "SAP takes about half a minute to create a subaccount; the run waits for it. To use one the global account has instead, enter its subdomain: {}.",
+                f.others.join("; ")
+            )
+        }),
         Some((guid, state, message)) if state.ends_with("FAILED") || state == "CANCELED" => Item::new(
             "Subaccount",
             &w.subdomain,
@@ -605,8 +627,12 @@ fn plan_of(w: &Wanted, f: &Found) -> Plan {
             "The global account may trust {} only. A tenant of another customer ID is never offered; a tenant created in the last two hours may not be known yet.",
             if offered.is_empty() { "no tenant".to_string() } else { offered.join(", ") }
         )),
-        (None, _) => Item::new("Trust", &w.ias_host, Todo::Create)
-            .with(vec![FieldRow::new("Origin", "", "sap.custom"), FieldRow::new("Protocol", "", "OpenID Connect")]),
+        (None, offered) => Item::new("Trust", &w.ias_host, Todo::Create)
+            .with(vec![FieldRow::new("Origin", "", "sap.custom"), FieldRow::new("Protocol", "", "OpenID Connect")])
+            .noted(match offered {
+                Some(o) => format!("SAP offers this subaccount the tenants {}.", o.join(", ")),
+                None => "Which tenants SAP offers is read once the subaccount exists; a tenant of another customer ID is never offered.".into(),
+            }),
     });
     warnings.push(format!(
         "SAP has no confirmed API for the subject name identifier of the application the trust creates in {} (\"SAP BTP subaccount {}\"): set it to User UUID there yourself (step 2.1; failure mode 19). Verify checks it.",

@@ -610,3 +610,55 @@ async fn with_only_the_subaccount_s_own_keys_the_wizard_does_what_they_allow_and
         "no global account API was called: {written:?}"
     );
 }
+
+#[tokio::test]
+async fn the_global_account_is_rate_limited_as_sap_documents() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let key: Value =
+        serde_json::from_str(demo["cis_central_key"].as_str().unwrap_or("{}")).expect("key");
+    let token: Value = client()
+        .post(app.sandbox_url("/oauth/token"))
+        .basic_auth(
+            key["uaa"]["clientid"].as_str().unwrap_or(""),
+            key["uaa"]["clientsecret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let bearer = token["access_token"].as_str().unwrap_or("").to_string();
+    assert!(
+        token["scope"]
+            .as_str()
+            .unwrap_or("")
+            .contains("global-account.subaccount.create"),
+        "{token}"
+    );
+    let mut statuses = Vec::new();
+    let mut last = Value::Null;
+    for _ in 0..6 {
+        let r = client()
+            .get(app.sandbox_url("/accounts/v1/globalAccount"))
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .expect("get");
+        statuses.push(r.status().as_u16());
+        last = r.json().await.unwrap_or(Value::Null);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+    assert_eq!(last["error"]["code"], 11006, "{last}");
+    assert_eq!(last["error"]["details"][0]["code"], 11007, "{last}");
+    // A central token on a subaccount's Provisioning service: refused (G.4).
+    let r = client()
+        .get(app.sandbox_url("/provisioning/v1/environments"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

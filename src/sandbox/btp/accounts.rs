@@ -109,11 +109,26 @@ impl Subaccount {
 }
 
 pub async fn global_account(State(sb): State<Shared>, headers: HeaderMap) -> Response {
-    cis_fault!(sb, "cis-accounts", "/accounts/v1/globalAccount");
+    let target = "/accounts/v1/globalAccount";
+    cis_fault!(sb, "cis-accounts", target);
     btp_caller!(sb, headers, "global-account.read");
+    let caller = crate::sandbox::wire::token_client(&sb, &headers).unwrap_or_default();
     let Ok(mut g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
+    if !g.admit(&caller, target) {
+        let mut r = cis_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            11006,
+            "Request rate limit exceeded.",
+            target,
+        );
+        r.headers_mut().insert(
+            "x-ratelimit-reset",
+            axum::http::HeaderValue::from_static("3"),
+        );
+        return r;
+    }
     g.settle();
     let subs: Vec<Value> = g.subaccounts.iter().map(Subaccount::json).collect();
     Json(json!({

@@ -162,8 +162,14 @@ pub struct Global {
     pub fast: Option<u64>,
     /// Which step fails with SAP's failed state (`btp_fail`).
     pub fail: Option<String>,
+    /// Requests per (caller, path) in the rate limit's window (G.7, G.9 5).
+    pub calls: std::collections::HashMap<(String, String), std::collections::VecDeque<Instant>>,
     n: u64,
 }
+
+/// SAP's documented example limit: 5 requests in 3 s per caller and path
+/// on `/accounts/v1/globalAccount*` (G.7).
+pub const RATE: (usize, Duration) = (5, Duration::from_secs(3));
 
 /// The names a `btp_fail` switch takes: the step whose object ends in its
 /// failed state, or `lock` (the entitlement lock 30004, once).
@@ -233,10 +239,28 @@ impl Global {
             managed_roles: true,
             fast: None,
             fail: None,
+            calls: std::collections::HashMap::new(),
             n: 0,
         };
         g.settle();
         g
+    }
+
+    /// Whether `caller` may call `path` now (and count it), per `RATE`.
+    pub fn admit(&mut self, caller: &str, path: &str) -> bool {
+        let now = Instant::now();
+        let q = self
+            .calls
+            .entry((caller.to_string(), path.to_string()))
+            .or_default();
+        while q.front().is_some_and(|t| now.duration_since(*t) > RATE.1) {
+            q.pop_front();
+        }
+        if q.len() >= RATE.0 {
+            return false;
+        }
+        q.push_back(now);
+        true
     }
 
     pub fn next(&mut self, what: &str) -> String {
