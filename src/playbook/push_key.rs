@@ -16,6 +16,13 @@ use crate::sap::{Calls, SapClient, SapError};
 /// The names the wizard gives what it creates (CLI-friendly, F.2).
 pub const INSTANCE: &str = "tc-push";
 pub const BINDING: &str = "tc-push-key";
+/// The key with credential type x509 (O.1): a name of its own, so that a
+/// secret key made before is never taken for it.
+pub const BINDING_X509: &str = "tc-push-key-x509";
+/// SAP's binding parameters for an x509 key, valid one year at most (O.1).
+fn x509_parameters() -> Value {
+    json!({"xsuaa": {"credential-type": "x509", "x509": {"key-length": 2048, "validity": 1, "validity-type": "YEARS"}}})
+}
 const OFFERING: &str = "one-inbox-service";
 
 /// What the plan needs from the answers: the Service Manager key (step 3.1)
@@ -23,6 +30,8 @@ const OFFERING: &str = "one-inbox-service";
 pub struct Wanted {
     pub key: ServiceManagerKey,
     pub plan: &'static str,
+    /// A key with credential type x509 instead of a secret (step 3.1's choice).
+    pub x509: bool,
 }
 
 #[derive(Serialize, Clone, PartialEq, Eq)]
@@ -36,6 +45,8 @@ pub struct Existing {
 /// What Service Manager has now.
 pub struct Found {
     pub plan: &'static str,
+    /// The key's name: `BINDING` or `BINDING_X509`.
+    pub binding_name: &'static str,
     pub plan_id: String,
     pub instance: Option<Existing>,
     pub binding: Option<Existing>,
@@ -67,17 +78,21 @@ fn plan_of(f: &Found) -> Plan {
     let binding = match &f.binding {
         Some(b) if b.failed => Item::new(
             "Service key",
-            BINDING,
+            f.binding_name,
             Todo::Cannot("SAP could not create it".into()),
         )
         .noted(format!(
-            "The key {BINDING} (ID {}) exists, but SAP could not create it. Delete it in the cockpit, then read the plan again.",
-            b.id
+            "The key {} (ID {}) exists, but SAP could not create it. Delete it in the cockpit, then read the plan again.",
+            f.binding_name, b.id
         )),
-        None => Item::new("Service key", BINDING, Todo::Create)
-            .noted(format!("Create the service key {BINDING} of that instance.")),
-        Some(b) => Item::new("Service key", BINDING, Todo::Right)
-            .noted(format!("Read the existing key {BINDING} (ID {}).", b.id)),
+        None => Item::new("Service key", f.binding_name, Todo::Create)
+            .noted(if f.binding_name == BINDING_X509 {
+            format!("Create the service key {} of that instance with credential type x509 (a client certificate valid one year).", f.binding_name)
+        } else {
+            format!("Create the service key {} of that instance.", f.binding_name)
+        }),
+        Some(b) => Item::new("Service key", f.binding_name, Todo::Right)
+            .noted(format!("Read the existing key {} (ID {}).", f.binding_name, b.id)),
     };
     Plan::of(vec![instance, binding])
 }
@@ -99,6 +114,10 @@ fn missing(what: String) -> SapError {
         status: 404,
         message: Some(what),
     }
+}
+
+fn binding_name(w: &Wanted) -> &'static str {
+    if w.x509 { BINDING_X509 } else { BINDING }
 }
 
 /// Read Service Manager: the offering, the plan, and what already exists.
@@ -140,7 +159,10 @@ async fn read(sm: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Found, SapE
             .list(
                 calls,
                 "service_bindings",
-                &[eq("name", BINDING), eq("service_instance_id", &i.id)],
+                &[
+                    eq("name", binding_name(w)),
+                    eq("service_instance_id", &i.id),
+                ],
             )
             .await?
             .first()
@@ -149,6 +171,7 @@ async fn read(sm: &Session<'_>, calls: &Calls, w: &Wanted) -> Result<Found, SapE
     };
     Ok(Found {
         plan: w.plan,
+        binding_name: binding_name(w),
         plan_id,
         instance,
         binding,
@@ -202,19 +225,26 @@ async fn create(
     let binding = match &plan.binding {
         Some(b) => sm.read(calls, "service_bindings", &b.id).await?,
         None => {
-            let body = json!({"name": BINDING, "service_instance_id": instance, "parameters": {}});
+            let name = plan.binding_name;
+            let parameters = if name == BINDING_X509 {
+                x509_parameters()
+            } else {
+                json!({})
+            };
+            let body =
+                json!({"name": name, "service_instance_id": instance, "parameters": parameters});
             let created = sm.create(calls, "service_bindings", &body).await?;
-            done.push(format!("Created the service key {BINDING} of {INSTANCE}."));
+            done.push(format!("Created the service key {name} of {INSTANCE}."));
             match created {
                 Some(b) => b,
-                None => return still(&format!("the key {BINDING}")),
+                None => return still(&format!("the key {}", plan.binding_name)),
             }
         }
     };
     match binding.get("credentials").filter(|c| c.is_object()) {
         Some(c) => Ok(Applied::Key(c.clone())),
         None if binding.get("ready").and_then(Value::as_bool) == Some(false) => {
-            still(&format!("the key {BINDING}"))
+            still(&format!("the key {}", plan.binding_name))
         }
         None => Err(SapError::Garbage {
             what: "a service key without credentials".into(),
@@ -265,6 +295,7 @@ impl Flow for PushKey {
             _ => "all-tasks",
         };
         Ok(Wanted {
+            x509: ctx.get("push_credential") == Some("x509"),
             key: ServiceManagerKey {
                 sm_url: sm_url.into(),
                 url: url.into(),
@@ -336,7 +367,8 @@ impl Flow for PushKey {
     ) -> Result<String, String> {
         if !unfilled.is_empty() {
             return Err(format!(
-                "The key was created in SAP ({BINDING} of {INSTANCE}), but step 3.1 did not accept it: {}",
+                "The key was created in SAP ({} of {INSTANCE}), but step 3.1 did not accept it: {}",
+                binding_name(_w),
                 unfilled.join(" ")
             ));
         }
@@ -349,7 +381,13 @@ impl Flow for PushKey {
             })
             .unwrap_or_default();
         Ok(format!(
-            "The key {BINDING} of the instance {INSTANCE} is saved on step 3.1 as the push channel's key (client {client}). Next: the outbound user in S/4HANA (steps 3.3 to 3.5)."
+            "The key {} of the instance {INSTANCE} is saved on step 3.1 as the push channel's key (client {client}). Next: the outbound user in S/4HANA (steps 3.3 to 3.5){}.",
+            binding_name(_w),
+            if _w.x509 {
+                ", which for an X.509 key you set up by hand as the S/4HANA plan says"
+            } else {
+                ""
+            }
         ))
     }
 }
@@ -361,6 +399,7 @@ mod tests {
     fn found(instance: Option<Existing>, binding: Option<Existing>) -> Found {
         Found {
             plan: "all-tasks",
+            binding_name: BINDING,
             plan_id: "p1".into(),
             instance,
             binding,

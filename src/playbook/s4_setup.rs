@@ -37,6 +37,9 @@ pub struct Wanted {
     pub arrangement: String,
     /// The push channel's outbound user, when a dedicated key was given.
     pub push: Option<Push>,
+    /// The client of an X.509 push key: its mTLS outbound user is left to
+    /// the consultant (sap-apis-btp.md O.2, field mapping [U]).
+    pub push_mtls: Option<String>,
     /// The bootstrap API user of SAP_COM_0A48 and its password (step 3.3).
     pub api_user: String,
     pub api_password: String,
@@ -343,6 +346,16 @@ fn plan_of(w: &Wanted, c: &Current) -> Plan {
             "oauth2",
         )]),
     });
+    if let Some(client) = &w.push_mtls {
+        items.push(
+            Item::new(
+                "Outbound user (push, mTLS)",
+                client,
+                Todo::Left("SAP has confirmed no API mapping for S/4HANA's mTLS outbound user".into()),
+            )
+            .noted("In the communication system, add an outbound user with SSL client certificate authentication from the push key's certificate followed by its private key (SAP calls that file outbound.p12), and the OAuth 2.0 client credentials of that key against its certurl, as SAP's \"Connect ... Using mTLS\" describes. The key is in the BTP cockpit (Instances and Subscriptions > the instance > its key)."),
+        );
+    }
     if let Some(p) = &w.push {
         let now = |k: &str| c.outbound.as_ref().map(|o| s(o, k)).unwrap_or_default();
         let todo = if c.outbound.is_some() {
@@ -680,7 +693,12 @@ impl Flow for S4Setup {
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
         let (s4, pem) = earlier_steps(ctx)?;
         let get = |k: &str, default: &str| ctx.get(k).unwrap_or(default).to_string();
+        let push_mtls = ctx
+            .get("push_certurl")
+            .and(ctx.get("push_clientid"))
+            .map(str::to_string);
         let push = match (ctx.get("push_clientid"), ctx.get("push_uaa_url")) {
+            _ if push_mtls.is_some() => None,
             (Some(client), Some(uaa)) => Some(Push {
                 client_id: client.to_string(),
                 secret: ctx
@@ -713,6 +731,7 @@ impl Flow for S4Setup {
             certificate_b64: pem_body(pem),
             arrangement: get("arrangement_name", "SAP_COM_0501_TASKCENTER"),
             push,
+            push_mtls,
         })
     }
     async fn connect<'a>(
@@ -870,6 +889,7 @@ mod tests {
                 secret: "s".into(),
                 token_url: "https://x.authentication.eu10.hana.ondemand.com/oauth/token".into(),
             }),
+            push_mtls: None,
             api_user: "TC_COMM_API".into(),
             api_password: "p".into(),
             password: None,

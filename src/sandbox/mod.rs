@@ -271,18 +271,27 @@ impl Demo {
         let Ok(pki) = mtls::pki(&self.subdomain) else {
             return String::new();
         };
-        serde_json::to_string_pretty(&json!({
+        serde_json::to_string_pretty(&self.x509_key(
+            &self.tc_x509_clientid,
+            &pki.client_chain_pem,
+            &pki.client_key_pem,
+        ))
+        .unwrap_or_default()
+    }
+
+    /// A Task Center key with credential type x509 for `clientid`.
+    pub(crate) fn x509_key(&self, clientid: &str, chain: &str, key: &str) -> Value {
+        json!({
             "endpoints": {"inbox_rest_url": self.inbox_rest_url, "inbox_odata_url": format!("{}/odata/v2", self.inbox_rest_url)},
             "sap.cloud.service": "com.sap.bpm.inbox-service",
             "uaa": {
-                "clientid": self.tc_x509_clientid, "credential-type": "x509",
-                "certificate": pki.client_chain_pem, "key": pki.client_key_pem,
+                "clientid": clientid, "credential-type": "x509",
+                "certificate": chain, "key": key,
                 "certurl": self.cert_url(), "url": self.uaa_url, "certificate-pinning": true,
                 "uaadomain": "authentication.eu10.hana.ondemand.com", "identityzone": self.subdomain,
                 "tenantid": self.subaccount_id, "xsappname": "clone!b1234|one-inbox-service!b456"
             }
-        }))
-        .unwrap_or_default()
+        })
     }
 
     /// `uaa.certurl`: the token service that takes client certificates.
@@ -424,6 +433,12 @@ pub struct Settings {
     pub tc_rate_limit: Option<u32>,
     /// How long Service Manager's create operations stay "in progress".
     pub sm_delay_ms: u64,
+    /// Task Center instances made before May 2022: without the x509
+    /// credential type in their parameters they refuse x509 bindings (O.3 3).
+    pub sm_old_instances: bool,
+    /// Task Center lists a connector no destination backs, as SAP's
+    /// formation may leave one (N, [U]).
+    pub formation_connector: bool,
 }
 
 impl Default for Settings {
@@ -437,6 +452,8 @@ impl Default for Settings {
             scim_patch: true,
             tc_rate_limit: None,
             sm_delay_ms: 200,
+            sm_old_instances: false,
+            formation_connector: false,
         }
     }
 }
@@ -479,6 +496,9 @@ pub struct Sandbox {
     exchanges: exchanges::Exchanges,
     /// The global account: subaccounts, entitlements, CF, trust, roles.
     btp: Mutex<btp::Global>,
+    /// X.509 bindings made through Service Manager: (client, certificate
+    /// DER, not after), what `certurl` accepts besides the demo's.
+    x509: Mutex<Vec<(String, Vec<u8>, time::OffsetDateTime)>>,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -535,6 +555,7 @@ impl Sandbox {
             seen: Mutex::new(HashMap::new()),
             exchanges: exchanges::Exchanges::default(),
             btp: Mutex::new(global),
+            x509: Mutex::new(Vec::new()),
             demo,
         })
     }
@@ -883,6 +904,8 @@ struct SettingsForm {
     scim_patch: Option<bool>,
     tc_rate_limit: Option<u32>,
     sm_delay_ms: Option<u64>,
+    sm_old_instances: Option<bool>,
+    formation_connector: Option<bool>,
     /// `empty`: a global account without the demo subaccount; `booster`:
     /// the subaccount as the booster leaves it (the start).
     global_account: Option<String>,
@@ -917,6 +940,12 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
     }
     if let Some(v) = f.sm_delay_ms {
         s.sm_delay_ms = v;
+    }
+    if let Some(v) = f.sm_old_instances {
+        s.sm_old_instances = v;
+    }
+    if let Some(v) = f.formation_connector {
+        s.formation_connector = v;
     }
     if let Some(v) = f.tc_rate_limit {
         s.tc_rate_limit = (v > 0).then_some(v);

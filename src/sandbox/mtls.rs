@@ -27,6 +27,50 @@ pub struct Pki {
     pub client_chain_pem: String,
     pub client_key_pem: String,
     client_der: Vec<u8>,
+    /// The CA, to sign the certificates of bindings made later (O.3 1).
+    ca_params: rcgen::CertificateParams,
+    ca_key: rcgen::KeyPair,
+}
+
+/// A client certificate issued for a binding: what its key holds, and
+/// what `certurl` accepts.
+pub struct Issued {
+    pub chain_pem: String,
+    pub key_pem: String,
+    pub der: Vec<u8>,
+    pub not_after: time::OffsetDateTime,
+}
+
+impl Pki {
+    /// Sign a new binding's certificate, valid `days` from today (O.1: SAP
+    /// issues them for at most a year). The key is RSA as SAP's (PKCS#1).
+    pub fn issue(&self, cn: &str, serial: u64, days: i64) -> anyhow::Result<Issued> {
+        use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
+        let rsa = seeded_rsa(&format!("mtls-binding/{cn}/{serial}"))?;
+        let key = key_pair(&rsa)?;
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "SAP SE");
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::minutes(5);
+        params.not_after = now + time::Duration::days(days);
+        params.serial_number = Some(rcgen::SerialNumber::from(100 + serial));
+        let issuer = rcgen::Issuer::from_params(&self.ca_params, &self.ca_key);
+        let cert = params.signed_by(&key, &issuer)?;
+        Ok(Issued {
+            chain_pem: format!("{}{}", cert.pem(), self.ca_pem),
+            key_pem: rsa
+                .to_pkcs1_pem(LineEnding::LF)
+                .map_err(|e| anyhow::anyhow!("encoding a binding's key: {e}"))?
+                .to_string(),
+            der: cert.der().to_vec(),
+            not_after: params.not_after,
+        })
+    }
 }
 
 /// x509 bindings are valid one year at most (O.1): the sandbox's is that of
@@ -84,7 +128,7 @@ fn make(subdomain: &str) -> anyhow::Result<Pki> {
     ca.not_after = until + time::Duration::days(365);
     ca.serial_number = Some(rcgen::SerialNumber::from(1u64));
     let ca_cert = ca.self_signed(&ca_key)?;
-    let issuer = rcgen::Issuer::new(ca, &ca_key);
+    let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
 
     // The server's own certificate for every `certurl` host of the region.
     let server_key = key_pair(&seeded_rsa("mtls-server")?)?;
@@ -125,6 +169,8 @@ fn make(subdomain: &str) -> anyhow::Result<Pki> {
             .map_err(|e| anyhow::anyhow!("encoding the binding's key: {e}"))?
             .to_string(),
         client_der: client_cert.der().to_vec(),
+        ca_params: ca,
+        ca_key,
     })
 }
 
@@ -226,14 +272,24 @@ async fn token(
         .iter()
         .find(|(k, _)| k == "client_id")
         .map(|(_, v)| v.as_str());
-    if presented.as_deref() != Some(pki.client_der.as_slice())
-        || client != Some(sb.demo.tc_x509_clientid.as_str())
-    {
+    let demo = presented.as_deref() == Some(pki.client_der.as_slice())
+        && client == Some(sb.demo.tc_x509_clientid.as_str());
+    // A binding made through Service Manager: its own certificate, unexpired.
+    let bound = sb.x509.lock().ok().and_then(|b| {
+        b.iter()
+            .find(|(id, der, until)| {
+                Some(id.as_str()) == client
+                    && presented.as_deref() == Some(der.as_slice())
+                    && *until > time::OffsetDateTime::now_utc()
+            })
+            .map(|(id, _, _)| id.clone())
+    });
+    let Some(id) = bound.or(demo.then(|| sb.demo.tc_x509_clientid.clone())) else {
         return super::wire::oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Bad credentials",
         );
-    }
-    super::xsuaa::grant(&sb, &sb.demo.tc_x509_clientid, &headers, &query, &form).await
+    };
+    super::xsuaa::grant(&sb, &id, &headers, &query, &form).await
 }

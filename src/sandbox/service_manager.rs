@@ -565,10 +565,77 @@ pub async fn create(
         }
         let offering = plan_of(&i.parent).map_or("one-inbox-service", |(o, _)| o);
         let cc = i.parameters.get("grantType").and_then(Value::as_str) == Some("clientCredentials");
+        let x509_ok = i
+            .parameters
+            .pointer("/xs-security/oauth2-configuration/credential-types")
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.iter().any(|x| x == "x509"));
         s.next += 1;
         let n = s.next;
+        let wants_x509 = v
+            .pointer("/parameters/xsuaa/credential-type")
+            .and_then(Value::as_str)
+            == Some("x509");
+        if wants_x509 && offering != "one-inbox-service" {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Service broker error: x509 binding parameters are only supported for this offering's xsuaa credentials",
+            );
+        }
+        let old = sb.settings.lock().is_ok_and(|st| st.sm_old_instances);
         // Its tokens work at once (F.4 5): a client of the demo XSUAA.
         let key = match offering {
+            "one-inbox-service" if wants_x509 => {
+                if old && !x509_ok {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "BadRequest",
+                        "Service broker error: the credential type x509 is not enabled for this instance. Instances created before May 2022 need the parameter xs-security.oauth2-configuration.credential-types with x509 first (update the instance)",
+                    );
+                }
+                let n_ = v
+                    .pointer("/parameters/xsuaa/x509/validity")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(7);
+                let days = match v
+                    .pointer("/parameters/xsuaa/x509/validity-type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("DAYS")
+                {
+                    "YEARS" => n_ * 365,
+                    "MONTHS" => n_ * 30,
+                    _ => n_,
+                };
+                if !(1..=365).contains(&days) {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "BadRequest",
+                        "Service broker error: x509 credentials are valid for one year at most",
+                    );
+                }
+                let clientid = format!(
+                    "sb-{}!b1234|one-inbox-service!b456",
+                    uuid(&format!("sm-x509-client-{n}"))
+                );
+                let Ok(issued) = super::mtls::pki(&sb.demo.subdomain).and_then(|p| {
+                    p.issue(
+                        &format!("{} Task Center binding {n} (x509)", sb.demo.subdomain),
+                        n,
+                        days,
+                    )
+                }) else {
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                };
+                if let Ok(mut c) = sb.extra_clients.lock() {
+                    c.push((clientid.clone(), String::new()));
+                }
+                if let Ok(mut x) = sb.x509.lock() {
+                    x.push((clientid.clone(), issued.der.clone(), issued.not_after));
+                }
+                sb.demo
+                    .x509_key(&clientid, &issued.chain_pem, &issued.key_pem)
+            }
             "one-inbox-service" => {
                 let clientid = format!(
                     "sb-{}!b1234|one-inbox-service!b456",

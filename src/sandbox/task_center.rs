@@ -252,7 +252,17 @@ fn all_connectors(sb: &Shared, user: &Value) -> Vec<Value> {
                 .collect()
         })
         .unwrap_or_default();
-    dests.iter().map(|d| connector(sb, d, user)).collect()
+    let mut all: Vec<Value> = dests.iter().map(|d| connector(sb, d, user)).collect();
+    // What SAP's formation may leave (N, [U]): a connector that no
+    // destination of the subaccount backs.
+    if sb.settings.lock().is_ok_and(|s| s.formation_connector) {
+        all.push(json!({
+            "id": super::uuid("connector/formation"), "destinationName": "SAP_S4HC_FORMATION",
+            "providerType": "S/4HANACloud", "status": "OK",
+            "jobs": [job("CONFIG", "OK", "Configuration read")],
+        }));
+    }
+    all
 }
 
 pub async fn connectors(State(sb): State<Shared>, headers: HeaderMap) -> Response {

@@ -302,10 +302,12 @@ impl Resp {
             let title = e.get("title").and_then(Value::as_str).unwrap_or("");
             return Some(format!("{detail} ({title})").chars().take(300).collect());
         }
+        // Service Manager (F.2): {"error": "BadRequest", "description": ...}.
         [
             "error_description",
             "ErrorMessage",
             "detail",
+            "description",
             "error",
             "message",
         ]

@@ -269,6 +269,26 @@ async fn from_an_empty_global_account_to_verify_as_a_real_user() {
         !v.contains("is not a TaskCenterAdmin"),
         "the wizard's role assignment carries: {v}"
     );
+    // A connector SAP's formation left, that no destination backs (N rule 3).
+    sandbox_post(
+        &app,
+        "/_sandbox/settings",
+        &[("formation_connector", "true")],
+    )
+    .await;
+    let v = app.post(&format!("/setups/{id}/verify"), &[]).await.body;
+    let row = v
+        .split("<tr><td>Task Center&#39;s connector for the destination</td>")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        row.starts_with("<td><strong class=\"tag tag--amber\">") || row.contains("Warning"),
+        "{row}"
+    );
+    assert!(
+        row.contains("SAP_S4HC_FORMATION") && row.contains("formation"),
+        "{row}"
+    );
 }
 
 #[tokio::test]

@@ -995,3 +995,147 @@ async fn a_second_task_center_destination_for_one_system_is_never_created() {
         "nothing written"
     );
 }
+
+/// Issue 20, O.3: the push channel's key with credential type x509 made
+/// through Service Manager — refused on an instance from before May 2022,
+/// then made with a certificate `certurl` accepts; S/4HANA's mTLS outbound
+/// user is left to the consultant with SAP's steps.
+#[tokio::test]
+async fn an_x509_push_key_is_made_through_service_manager_and_its_outbound_user_left_to_s4_by_hand()
+{
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts", "step-1", "step-2", "booster"]).await;
+    let tc_key = demo_task_center_key(&demo, demo["tc_clientsecret"].as_str().unwrap_or(""));
+    let r = app
+        .save(
+            &id,
+            "step-3-1",
+            &[
+                ("service_key", &tc_key),
+                ("sm_key", &service_manager_key(&demo, false)),
+                ("push_credential", "x509"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", title_of(&r.body));
+    let settings = |form: &'static [(&'static str, &'static str)]| {
+        let url = app.sandbox_url("/_sandbox/settings");
+        async move {
+            let r = client()
+                .post(url)
+                .form(form)
+                .send()
+                .await
+                .expect("settings");
+            assert!(r.status().is_success());
+        }
+    };
+    // An instance as SAP made them before May 2022: x509 is refused.
+    settings(&[("sm_old_instances", "true"), ("sm_delay_ms", "20")]).await;
+    let p = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
+    assert!(
+        p.body.contains("tc-push-key-x509") && p.body.contains("credential type x509"),
+        "{}",
+        p.body
+    );
+    let refused = app
+        .post(
+            &format!("/setups/{id}/push-key/apply"),
+            &[("fingerprint", &fingerprint(&p.body))],
+        )
+        .await;
+    assert!(
+        refused
+            .body
+            .contains("credential type x509 is not enabled for this instance"),
+        "{}",
+        refused.body
+    );
+    settings(&[("sm_old_instances", "false")]).await;
+    let p = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
+    assert!(
+        p.body.contains("Service instance tc-push: already right"),
+        "adopted: {}",
+        p.body
+    );
+    let done = app
+        .post(
+            &format!("/setups/{id}/push-key/apply"),
+            &[("fingerprint", &fingerprint(&p.body))],
+        )
+        .await;
+    assert!(
+        done.body
+            .contains("is saved on step 3.1 as the push channel")
+            && done.body.contains("set up by hand"),
+        "{}",
+        done.body
+    );
+    // The key SAP made: a client certificate, no secret; certurl takes it.
+    let sm: serde_json::Value = client()
+        .post(app.sandbox_url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", demo["sm_clientid"].as_str().unwrap_or("")),
+            (
+                "client_secret",
+                demo["sm_clientsecret"].as_str().unwrap_or(""),
+            ),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let list: serde_json::Value = client()
+        .get(app.sandbox_url("/v1/service_bindings?fieldQuery=name%20eq%20%27tc-push-key-x509%27"))
+        .bearer_auth(sm["access_token"].as_str().unwrap_or(""))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let key = &list["items"][0]["credentials"];
+    assert_eq!(key["uaa"]["credential-type"], "x509", "{list}");
+    assert!(key["uaa"]["clientsecret"].is_null());
+    let r = app
+        .save(&id, "step-3-1", &[("service_key", &key.to_string())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", title_of(&r.body));
+    let page = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    assert!(page.contains("The key works: SAP issued a token"), "{page}");
+    // S/4HANA's plan names the mTLS outbound user as left for the consultant.
+    let r = client()
+        .post(app.sandbox_url("/_sandbox/s4"))
+        .form(&[("empty", "true")])
+        .send()
+        .await
+        .expect("s4");
+    assert!(r.status().is_success());
+    let r = complete_demo_page(&app, &demo, &id, "step-3-2").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let api = &demo["s4_api_users"][0];
+    let ok = app
+        .post(
+            &format!("/setups/{id}/s4-setup/credentials"),
+            &[
+                ("s4_api_user", api[0].as_str().unwrap_or("")),
+                ("s4_api_password", api[1].as_str().unwrap_or("")),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let plan = app
+        .post(&format!("/setups/{id}/s4-setup/plan"), &[])
+        .await
+        .body;
+    assert!(
+        plan.contains("Outbound user (push, mTLS)")
+            && plan.contains("left for you: SAP has confirmed no API mapping")
+            && plan.contains("outbound.p12"),
+        "{plan}"
+    );
+}

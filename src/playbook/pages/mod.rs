@@ -152,6 +152,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "push_clientsecret",
     "sm_clientsecret",
     "cis_clientsecret",
+    "push_certificate",
+    "push_private_key",
 ];
 
 /// Where each secret is sent: (answer key holding a URL or host, what it is).
@@ -209,6 +211,20 @@ pub const SECRET_HOSTS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "push_private_key",
+        &[(
+            "push_certurl",
+            "the certificate token service of the push key",
+        )],
+    ),
+    (
+        "push_certificate",
+        &[(
+            "push_certurl",
+            "the certificate token service of the push key",
+        )],
+    ),
+    (
         "cis_clientsecret",
         &[
             (
@@ -253,6 +269,16 @@ pub const KEY_LABELS: &[(&str, &str)] = &[
     ("sm_uaa_url", "Service Manager token URL base"),
     ("sm_clientid", "Service Manager client ID"),
     ("sm_clientsecret", "Service Manager client secret"),
+    ("push_certificate", "Push channel client certificate"),
+    (
+        "push_private_key",
+        "Private key of the push channel's certificate",
+    ),
+    ("push_certurl", "Push channel certificate token URL"),
+    (
+        "push_cert_not_after",
+        "Push channel certificate valid until",
+    ),
     ("cis_uaa_url", "Cloud Management token URL base"),
     ("cis_clientid", "Cloud Management client ID"),
     ("cis_clientsecret", "Cloud Management client secret"),

@@ -70,6 +70,10 @@ const PUSH_KEYS: &[&str] = &[
     "push_uaa_url",
     "push_clientid",
     "push_clientsecret",
+    "push_certificate",
+    "push_private_key",
+    "push_certurl",
+    "push_cert_not_after",
 ];
 
 /// The dedicated key for S/4HANA's push channel: its client becomes
@@ -77,9 +81,6 @@ const PUSH_KEYS: &[&str] = &[
 fn parse_push_key(s: &str, ctx: &Ctx) -> Result<Parsed, String> {
     let c = ServiceKey::parse(s)?;
     let k = c.value;
-    let Some(secret) = k.credential.secret().map(str::to_string) else {
-        return Err("The push channel with an X.509 key needs S/4HANA's outbound user with mTLS (outbound.p12), which the wizard does not set up yet: its field mapping is not confirmed by SAP. Paste a push key with a client secret, or set the push channel up by hand as SAP's \"Connect ... Using mTLS\" describes; the main key above may be X.509".into());
-    };
     let mut warnings = c.warnings;
     if ctx.get("sk_clientid") == Some(k.clientid.as_str()) {
         warnings.push("This is the same key as above. SAP recommends a dedicated Task Center instance and key for the push channel, so that rotating one does not stop the other.".into());
@@ -92,19 +93,40 @@ fn parse_push_key(s: &str, ctx: &Ctx) -> Result<Parsed, String> {
     ) {
         return Err(format!("The push key: {e}"));
     }
-    Ok(Parsed {
-        values: vec![
-            (
-                "push_key",
-                Stored::Plain(format!("saved for client {}", k.clientid)),
-            ),
-            ("push_inbox_rest_url", Stored::Plain(k.inbox_rest_url)),
-            ("push_uaa_url", Stored::Plain(k.uaa_url)),
-            ("push_clientid", Stored::Plain(k.clientid)),
-            ("push_clientsecret", Stored::Secret(secret)),
-        ],
-        warnings,
-    })
+    let mut values = vec![
+        (
+            "push_key",
+            Stored::Plain(format!("saved for client {}", k.clientid)),
+        ),
+        ("push_inbox_rest_url", Stored::Plain(k.inbox_rest_url)),
+        ("push_uaa_url", Stored::Plain(k.uaa_url)),
+        ("push_clientid", Stored::Plain(k.clientid)),
+    ];
+    match k.credential {
+        domain::Credential::Secret(secret) => {
+            values.push(("push_clientsecret", Stored::Secret(secret)))
+        }
+        // SAP's mTLS push (tc 0aff1b4): S/4HANA's outbound user takes the
+        // certificate and key (SAP's outbound.p12); the wizard keeps them
+        // encrypted and leaves that upload to the consultant (its field
+        // mapping is unconfirmed, sap-apis-btp.md O.2).
+        domain::Credential::Certificate {
+            certificate,
+            key,
+            certurl,
+            not_after,
+            ..
+        } => {
+            warnings.push("An X.509 push key: S/4HANA's outbound user with mTLS is set up by hand (SAP's \"Connect ... Using mTLS\"): the S/4HANA plan says how; SAP has confirmed no API mapping for it.".into());
+            values.extend([
+                ("push_certificate", Stored::Secret(certificate)),
+                ("push_private_key", Stored::Secret(key)),
+                ("push_certurl", Stored::Plain(certurl)),
+                ("push_cert_not_after", Stored::Plain(not_after.to_string())),
+            ]);
+        }
+    }
+    Ok(Parsed { values, warnings })
 }
 
 const SM_KEYS: &[&str] = &["sm_url", "sm_uaa_url", "sm_clientid", "sm_clientsecret"];
@@ -637,6 +659,20 @@ pub(super) const TASK_CENTER_KEY_PAGE: Page = Page {
             parse: Parser::Text(parse_push_key),
             prefill: None,
             also_stores: PUSH_KEYS,
+            known: None,
+        },
+        Field {
+            key: "push_credential",
+            label: "Credential type of the push key the wizard creates (optional)",
+            hint: "For the push key made through Service Manager: a client secret, or an X.509 certificate (SAP's recommendation; valid one year, and S/4HANA's outbound user with mTLS is then set up by hand).",
+            kind: Kind::Choice(&[
+                ("secret", "Client ID and secret"),
+                ("x509", "X.509 certificate"),
+            ]),
+            optional: true,
+            parse: Parser::None,
+            prefill: None,
+            also_stores: &[],
             known: None,
         },
         Field {

@@ -33,6 +33,40 @@ fn token_failure(error: &str, user: &str) -> (&'static str, String) {
 
 /// The checks only a customer user's token can run (failure modes 1-6, 8,
 /// 14, 21, 22); "Not checked" without one, never Pass.
+/// The S/4HANA connectors Task Center lists that no subaccount destination
+/// backs (sap-apis-btp.md N rule 3); none when the destinations cannot be read.
+async fn stray_connectors(
+    i: &OnlineInputs,
+    sap: &SapClient,
+    calls: &Calls,
+    all: &[task_center::Connector],
+    ours: &str,
+) -> Vec<String> {
+    let Some(key) = &i.dest_key else {
+        return Vec::new();
+    };
+    let Ok(session) = destinations::connect(sap, calls, key).await else {
+        return Vec::new();
+    };
+    let Ok(dests) = session.list(calls).await else {
+        return Vec::new();
+    };
+    let names: Vec<&str> = dests
+        .iter()
+        .filter_map(|d| d.get("Name").and_then(Value::as_str))
+        .collect();
+    all.iter()
+        .filter(|c| c.destination != ours && !names.contains(&c.destination.as_str()))
+        .filter(|c| {
+            c.raw
+                .get("providerType")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.to_ascii_lowercase().starts_with("s/4hana"))
+        })
+        .map(|c| c.destination.clone())
+        .collect()
+}
+
 pub(super) async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Check> {
     use Verdict::*;
     const SIGN_IN: &str =
@@ -96,7 +130,8 @@ pub(super) async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls
                 ),
             ),
             Ok(task_center::AsUser::Read(all)) => {
-                match all.iter().find(|c| c.destination == name) {
+                let stray = stray_connectors(i, sap, calls, &all, &name).await;
+                let mut checked = match all.iter().find(|c| c.destination == name) {
                     None => def.says(Fail,
                         format!(
                             "Failure mode 1: Task Center has no connector for {name}. Check that the destination exists and has tc.enabled = true."
@@ -161,7 +196,18 @@ pub(super) async fn user_checks(i: &OnlineInputs, sap: &SapClient, calls: &Calls
                         result.detail = raw;
                         result
                     }
+                };
+                // Section N rule 3: a connector no destination backs.
+                if !stray.is_empty() {
+                    if checked.verdict == Pass {
+                        checked.verdict = Warning;
+                    }
+                    checked.reason.push_str(&format!(
+                        " Task Center also has the S/4HANA connector(s) {}, which no destination of the subaccount backs: SAP's formation \"Integration with Customer-Managed SAP Task Center\" probably made them (check System Landscape > Formations in the global account). If one is for this system, every task arrives twice (failure mode 9): keep one, and do not create a second connection.",
+                        stray.join(", ")
+                    ));
                 }
+                checked
             }
         }
     };
