@@ -259,6 +259,14 @@ fn explain(e: &SapError) -> String {
             "{} Creating instances needs a Service Manager key of plan subaccount-admin (or container); a subaccount-audit key can only read.",
             e.explain()
         ),
+        // sap-apis-btp.md J.3 [U]: Task Center may allow its instances only
+        // in Cloud Foundry spaces.
+        SapError::Status {
+            message: Some(m), ..
+        } if m.contains("not supported on platform") => format!(
+            "{} This subaccount's Task Center takes instances only in a Cloud Foundry space: create the dedicated instance and its key there (cockpit > the space > Instances, or cf create-service one-inbox-service <plan> tc-push), then paste the key on step 3.1.",
+            e.explain()
+        ),
         _ => e.explain(),
     }
 }

@@ -439,6 +439,9 @@ pub struct Settings {
     /// Task Center lists a connector no destination backs, as SAP's
     /// formation may leave one (N, [U]).
     pub formation_connector: bool,
+    /// Task Center refuses instances made by Service Manager outside Cloud
+    /// Foundry (J.4 5, [U]; off: the wizard's push-key path works).
+    pub sm_tc_other_env_refused: bool,
 }
 
 impl Default for Settings {
@@ -454,6 +457,7 @@ impl Default for Settings {
             sm_delay_ms: 200,
             sm_old_instances: false,
             formation_connector: false,
+            sm_tc_other_env_refused: false,
         }
     }
 }
@@ -906,6 +910,7 @@ struct SettingsForm {
     sm_delay_ms: Option<u64>,
     sm_old_instances: Option<bool>,
     formation_connector: Option<bool>,
+    sm_tc_other_env_refused: Option<bool>,
     /// `empty`: a global account without the demo subaccount; `booster`:
     /// the subaccount as the booster leaves it (the start).
     global_account: Option<String>,
@@ -946,6 +951,9 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
     }
     if let Some(v) = f.formation_connector {
         s.formation_connector = v;
+    }
+    if let Some(v) = f.sm_tc_other_env_refused {
+        s.sm_tc_other_env_refused = v;
     }
     if let Some(v) = f.tc_rate_limit {
         s.tc_rate_limit = (v > 0).then_some(v);

@@ -530,6 +530,18 @@ pub async fn create(
                 &format!("could not find service plan {parent}"),
             );
         }
+        // J.4 5 [U]: whether Task Center allows instances outside Cloud Foundry.
+        let refuse_other = sb
+            .settings
+            .lock()
+            .is_ok_and(|st| st.sm_tc_other_env_refused);
+        if refuse_other && plan_of(&parent).is_some_and(|(o, _)| o == "one-inbox-service") {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Service broker error: one-inbox-service instances are not supported on platform service-manager (environment Other): create the instance in a Cloud Foundry space",
+            );
+        }
         if s.instances.iter().any(|i| i.name == name) {
             return error(
                 StatusCode::CONFLICT,

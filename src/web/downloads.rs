@@ -1,5 +1,6 @@
 //! Files the consultant takes to SAP's consoles: the destination (.properties,
-//! JSON), the trust certificate (PEM, .cer), step 6's Global User IDs (CSV).
+//! JSON), the trust certificate (PEM, .cer), step 6's Global User IDs (CSV),
+//! the X.509 push key's outbound.p12 (owner's password, recorded).
 
 use crate::playbook::ids;
 use axum::extract::{Path, State};
@@ -13,6 +14,106 @@ use crate::handover;
 use crate::playbook;
 use crate::store::Setup;
 use crate::{domain, fmt};
+
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "outbound.html")]
+pub struct OutboundPage {
+    pub title: String,
+    pub head: super::SetupHead,
+    pub errors: Vec<(&'static str, String)>,
+    pub client: Option<String>,
+    pub until: Option<String>,
+}
+super::setup_page!(OutboundPage);
+
+fn outbound_page(
+    state: &super::AppState,
+    setup: &Setup,
+    me: &crate::store::User,
+    errors: Vec<(&'static str, String)>,
+) -> Result<OutboundPage> {
+    let (client, until) = with_ctx(state, setup, |ctx| {
+        (
+            ctx.get("push_certurl")
+                .and(ctx.get("push_clientid"))
+                .map(str::to_string),
+            ctx.get("push_cert_not_after").map(str::to_string),
+        )
+    });
+    if client.is_none() {
+        return Err(AppError::NotFound);
+    }
+    Ok(OutboundPage {
+        title: format!(
+            "{}outbound.p12 — {}",
+            if errors.is_empty() { "" } else { "Error: " },
+            setup.name
+        ),
+        head: super::SetupHead::of(setup, me),
+        errors,
+        client,
+        until,
+    })
+}
+
+/// The page that offers outbound.p12 (an X.509 push key only).
+pub async fn outbound_form(
+    State(state): State<super::State>,
+    super::Manager { setup, me, .. }: super::Manager,
+) -> Result<OutboundPage> {
+    outbound_page(&state, &setup, &me, Vec::new())
+}
+
+/// SAP's outbound.p12 (O.2): the push key's certificate chain, then its
+/// private key, as PEM text, for S/4HANA's mTLS outbound user. A private
+/// key leaves the wizard only to its owner, after their password.
+pub async fn outbound_p12(
+    State(state): State<super::State>,
+    super::Manager { setup, me, .. }: super::Manager,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    super::form::Submitted(input): super::form::Submitted,
+) -> Result<Response> {
+    let password = input.first("password").unwrap_or("");
+    let refuse = |why: &str| -> Result<Response> {
+        let page = outbound_page(&state, &setup, &me, vec![("password", why.to_string())])?;
+        Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    };
+    if password.is_empty() {
+        return refuse("Enter your own password to take the private key out");
+    }
+    if super::login::check_password(&state, &me.name, password, &peer)
+        .await?
+        .is_none_or(|u| u.id != me.id)
+    {
+        return refuse("Your password is not right. Enter the password you sign in with");
+    }
+    let pem = with_ctx(&state, &setup, |ctx| {
+        match (
+            ctx.secret("push_certificate"),
+            ctx.secret("push_private_key"),
+        ) {
+            (Some(c), Some(k)) => Some(format!("{}\n{}\n", c.trim_end(), k.trim_end())),
+            _ => None,
+        }
+    })
+    .ok_or(AppError::NotFound)?;
+    state
+        .store
+        .record_event(
+            &setup.id,
+            &me.name,
+            "Download",
+            "outbound.p12 (the push key's certificate and private key)",
+            fmt::now(),
+        )
+        .await?;
+    tracing::info!(target: "security", setup = %setup.id, user = %me.name, "outbound.p12 downloaded");
+    Ok(attachment(
+        pem.into_bytes(),
+        "application/x-pem-file",
+        &format!("{}-outbound.p12", file_stem(&setup)),
+    ))
+}
 
 pub(super) fn attachment(body: Vec<u8>, content_type: &'static str, file: &str) -> Response {
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))

@@ -32,13 +32,16 @@ pub struct S4SetupPage {
     pub missing: Option<String>,
     pub c: ChangeView,
     pub unconfirmed: &'static [&'static str],
+    /// An X.509 push key: its outbound.p12 is offered for S/4HANA.
+    pub push_mtls: bool,
 }
 
 fn page(state: &super::AppState, setup: &Setup, me: &User, c: ChangeView) -> S4SetupPage {
-    let (api_user, missing) = with_ctx(state, setup, |ctx| {
+    let (api_user, missing, push_mtls) = with_ctx(state, setup, |ctx| {
         (
             ctx.get("s4_api_user").map(str::to_string),
             s4_setup::earlier_steps(ctx).err(),
+            ctx.get("push_certurl").is_some(),
         )
     });
     S4SetupPage {
@@ -48,6 +51,7 @@ fn page(state: &super::AppState, setup: &Setup, me: &User, c: ChangeView) -> S4S
         missing,
         c,
         unconfirmed: s4_setup::UNCONFIRMED,
+        push_mtls,
     }
 }
 

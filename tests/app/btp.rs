@@ -344,7 +344,7 @@ async fn a_fault_at_each_step_is_recorded_and_the_next_run_goes_on() {
     let ada = password(&demo, "ada.admin@acme.example");
     let id = with_choices(&app, &demo).await;
     // Each step fails once, in SAP's order; every run continues from there.
-    let faults: [(&str, &str, &str); 7] = [
+    let faults: [(&str, &str, &str); 8] = [
         (
             "fault",
             "cis-accounts-write",
@@ -356,6 +356,7 @@ async fn a_fault_at_each_step_is_recorded_and_the_next_run_goes_on() {
             "cis-entitlements-write",
             "Assigning the entitlements failed",
         ),
+        ("fail", "new-tenant", "wait and retry after 2 hours"),
         ("fail", "environment", "SAP could not enable Cloud Foundry"),
         (
             "fail",

@@ -1138,4 +1138,79 @@ async fn an_x509_push_key_is_made_through_service_manager_and_its_outbound_user_
             && plan.contains("outbound.p12"),
         "{plan}"
     );
+    // outbound.p12: the chain, then the key, for the owner after their password.
+    let form = app.get(&format!("/setups/{id}/outbound.p12")).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let wrong = app
+        .post(
+            &format!("/setups/{id}/outbound.p12"),
+            &[("password", "not mine")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.body.contains("Your password is not right"),
+        "{}",
+        wrong.body
+    );
+    let got = app
+        .post(
+            &format!("/setups/{id}/outbound.p12"),
+            &[("password", ADMIN_PASSWORD)],
+        )
+        .await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    let chain = key["uaa"]["certificate"].as_str().unwrap_or("-");
+    let private = key["uaa"]["key"].as_str().unwrap_or("-");
+    assert!(
+        got.body.starts_with(chain.trim_end()) && got.body.contains(private.trim_end()),
+        "{}",
+        &got.body[..got.body.len().min(200)]
+    );
+    let history = app.get(&format!("/setups/{id}/history")).await.body;
+    assert!(history.contains("outbound.p12"), "{history}");
+}
+
+/// Issue 20, J.4 5 [U]: where Task Center takes its instances only in a
+/// Cloud Foundry space, Service Manager's refusal is explained with the way
+/// that works, and nothing is half made.
+#[tokio::test]
+async fn a_task_center_that_refuses_service_manager_instances_is_explained() {
+    let app = TestApp::spawn_sandbox().await;
+    let demo = app.demo().await;
+    let id = demo_setup(&app, &demo, &["facts", "step-1", "step-2", "booster"]).await;
+    let tc_key = demo_task_center_key(&demo, demo["tc_clientsecret"].as_str().unwrap_or(""));
+    let r = app
+        .save(
+            &id,
+            "step-3-1",
+            &[
+                ("service_key", &tc_key),
+                ("sm_key", &service_manager_key(&demo, false)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", title_of(&r.body));
+    let r = client()
+        .post(app.sandbox_url("/_sandbox/settings"))
+        .form(&[("sm_tc_other_env_refused", "true")])
+        .send()
+        .await
+        .expect("settings");
+    assert!(r.status().is_success());
+    let p = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
+    let r = app
+        .post(
+            &format!("/setups/{id}/push-key/apply"),
+            &[("fingerprint", &fingerprint(&p.body))],
+        )
+        .await;
+    assert!(
+        r.body.contains("not supported on platform service-manager")
+            && r.body.contains("only in a Cloud Foundry space"),
+        "{}",
+        r.body
+    );
+    let page = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    assert!(!page.contains("tc-push-key"), "no key was filled in");
 }

@@ -154,13 +154,52 @@ pub async fn list(
     };
     g.settle();
     let dir = q.get("directoryGUID");
+    let selector = match q.get("labelSelector").map(|l| label_selector(l)) {
+        Some(Err(())) => {
+            return cis_error(
+                StatusCode::BAD_REQUEST,
+                12003,
+                "Invalid labelSelector format. Each label condition must consist of a URL-encoded key-value pair with either an equals or not equals operator: <label-key><=/!=><label-value>",
+                "/accounts/v1/subaccounts",
+            );
+        }
+        Some(Ok(c)) => c,
+        None => Vec::new(),
+    };
     let value: Vec<Value> = g
         .subaccounts
         .iter()
         .filter(|s| dir.is_none_or(|d| *d == s.global))
+        .filter(|s| {
+            selector.iter().all(|(k, eq, v)| {
+                let has = s.labels[k.as_str()]
+                    .as_array()
+                    .is_some_and(|vs| vs.iter().any(|x| x == v.as_str()));
+                has == *eq
+            })
+        })
         .map(Subaccount::json)
         .collect();
     Json(json!({ "value": value })).into_response()
+}
+
+/// `k=v AND k!=v` (H.1): (key, equals, value) per condition.
+fn label_selector(s: &str) -> Result<Vec<(String, bool, String)>, ()> {
+    s.split(" AND ")
+        .map(|c| {
+            let (k, eq, v) = match c.split_once("!=") {
+                Some((k, v)) => (k, false, v),
+                None => {
+                    let (k, v) = c.split_once('=').ok_or(())?;
+                    (k, true, v)
+                }
+            };
+            if k.trim().is_empty() || v.trim().is_empty() {
+                return Err(());
+            }
+            Ok((k.trim().to_string(), eq, v.trim().to_string()))
+        })
+        .collect()
 }
 
 pub async fn read(

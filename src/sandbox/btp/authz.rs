@@ -20,6 +20,8 @@ const TASK_CENTER_ROLES: &[&str] = &[
     "TaskCenterBusinessAdministrator",
     "TaskCenterTenantOperator",
 ];
+/// Custom role collections a subaccount may hold (L.3: 422 above it).
+const COLLECTION_LIMIT: usize = 100;
 /// The IAS tenants of the customer a subaccount may trust (L.5 2).
 pub const TENANTS: &[&str] = &[
     "acme-demo.accounts.ondemand.com",
@@ -306,6 +308,15 @@ pub async fn create_identity_provider(
     let Ok(mut g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
+    if g.fail.as_deref() == Some("new-tenant") {
+        // L.2: a tenant created in the last two hours is not known yet.
+        return xs_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "The Identity Authentication tenant {host} could not be found: a new tenant can take up to 2 hours to be known; wait and retry after 2 hours"
+            ),
+        );
+    }
     if !TENANTS.contains(&host.as_str()) {
         return xs_error(
             StatusCode::BAD_REQUEST,
@@ -437,6 +448,18 @@ pub async fn create_collection(
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     g.settle();
+    let custom = g
+        .authz
+        .collections
+        .iter()
+        .filter(|c| c.subaccount == zone && !c.read_only)
+        .count();
+    if custom >= COLLECTION_LIMIT {
+        return xs_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The maximal number of custom role collections per subaccount was exceeded",
+        );
+    }
     if g.authz.collection(&zone, &name).is_some() {
         return xs_error(
             StatusCode::CONFLICT,

@@ -172,7 +172,8 @@ pub struct Global {
 pub const RATE: (usize, Duration) = (5, Duration::from_secs(3));
 
 /// The names a `btp_fail` switch takes: the step whose object ends in its
-/// failed state, or `lock` (the entitlement lock 30004, once).
+/// failed state, `lock` (the entitlement lock 30004, once) or `new-tenant`
+/// (an IAS tenant too new to be trusted yet, 404).
 pub const FAILS: &[&str] = &[
     "subaccount",
     "entitlement",
@@ -180,6 +181,7 @@ pub const FAILS: &[&str] = &[
     "subscription",
     "cf-instance",
     "lock",
+    "new-tenant",
 ];
 
 impl Global {
