@@ -380,19 +380,30 @@ async fn read_subaccount(
             .map_err(|e| why(&e))?;
     }
     if !w.ias_admin.0.is_empty() {
-        let found = ias::users_by_email(
-            sap,
-            calls,
-            (&w.ias_host, &w.ias_admin.0, &w.ias_admin.1),
-            w.admins.clone(),
-        )
-        .await;
-        for (email, r) in w.admins.iter().zip(found) {
-            let uuid = r.map_err(|e| why(&e))?.map(|u| u.uuid);
-            f.admins.push((email.clone(), uuid));
-        }
+        f.admins = admin_uuids(sap, calls, w).await?;
     }
     Ok(f)
+}
+
+/// The administrators' user UUIDs in IAS (the user names XSUAA knows them
+/// by with User UUID as subject name identifier), in their order.
+async fn admin_uuids(
+    sap: &SapClient,
+    calls: &Calls,
+    w: &Wanted,
+) -> Result<Vec<(String, Option<String>)>, String> {
+    let found = ias::users_by_email(
+        sap,
+        calls,
+        (&w.ias_host, &w.ias_admin.0, &w.ias_admin.1),
+        w.admins.clone(),
+    )
+    .await;
+    w.admins
+        .iter()
+        .zip(found)
+        .map(|(email, r)| Ok((email.clone(), r.map_err(|e| why(&e))?.map(|u| u.uuid))))
+        .collect()
 }
 
 fn explain_cf(e: &SapError, user: &str) -> String {
@@ -1474,15 +1485,8 @@ async fn roles(
     if w.ias_admin.0.is_empty() {
         return Ok(());
     }
-    let found = ias::users_by_email(
-        sap,
-        calls,
-        (&w.ias_host, &w.ias_admin.0, &w.ias_admin.1),
-        w.admins.clone(),
-    )
-    .await;
-    for (email, u) in w.admins.iter().zip(found) {
-        let Some(u) = u.map_err(|e| why(&e))? else {
+    for (email, uuid) in admin_uuids(sap, calls, w).await? {
+        let Some(uuid) = uuid else {
             return Err(format!(
                 "{} has no user {email}: create the user there, then run it again.",
                 w.ias_host
@@ -1499,10 +1503,10 @@ async fn roles(
                 .is_some_and(|users| {
                     users
                         .iter()
-                        .any(|x| x.get("username").and_then(Value::as_str) == Some(u.uuid.as_str()))
+                        .any(|x| x.get("username").and_then(Value::as_str) == Some(uuid.as_str()))
                 });
             if !has {
-                xs.assign(calls, "sap.custom", &u.uuid, c)
+                xs.assign(calls, "sap.custom", &uuid, c)
                     .await
                     .map_err(|e| format!("Assigning {c} to {email} failed: {}", why(&e)))?;
                 assigned.push(c);

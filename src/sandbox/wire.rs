@@ -19,6 +19,14 @@ pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) ->
         .into_response()
 }
 
+/// The text at a JSON pointer of a request body ("" when absent).
+pub(super) fn text_at(v: &Value, pointer: &str) -> String {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
 pub(super) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let raw = base64::engine::general_purpose::STANDARD

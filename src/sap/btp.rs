@@ -51,6 +51,16 @@ fn json_of(resp: Resp) -> Result<Value, SapError> {
     }
 }
 
+/// The array at `key` of `v` (none when absent).
+fn items<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// Every (service, plan) of an Entitlements answer's `key` list (I.2).
+fn plans_of<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = (&'v Value, &'v Value)> {
+    items(v, key).flat_map(|svc| items(svc, "servicePlans").map(move |p| (svc, p)))
+}
+
 /// The global account, through the central key (G.4).
 pub struct Central<'a> {
     accounts: TokenSession<'a>,
@@ -160,57 +170,27 @@ impl Central<'_> {
         let v = json_of(resp)?;
         let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let mut assigned = Vec::new();
-        for svc in v
-            .get("assignedServices")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for plan in svc
-                .get("servicePlans")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                for info in plan
-                    .get("assignmentInfo")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if info.get("entityId").and_then(Value::as_str) != Some(guid) {
-                        continue;
-                    }
-                    assigned.push(Assigned {
-                        service: s(svc, "name"),
-                        plan: s(plan, "name"),
-                        state: s(info, "entityState"),
-                        message: s(info, "stateMessage"),
-                        off: info.get("amount").and_then(Value::as_f64) == Some(0.0),
-                    });
+        for (svc, plan) in plans_of(&v, "assignedServices") {
+            for info in items(plan, "assignmentInfo") {
+                if info.get("entityId").and_then(Value::as_str) != Some(guid) {
+                    continue;
                 }
-            }
-        }
-        let mut entitled = Vec::new();
-        for svc in v
-            .get("entitledServices")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for plan in svc
-                .get("servicePlans")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                entitled.push(Entitled {
+                assigned.push(Assigned {
                     service: s(svc, "name"),
                     plan: s(plan, "name"),
-                    category: s(plan, "category"),
+                    state: s(info, "entityState"),
+                    message: s(info, "stateMessage"),
+                    off: info.get("amount").and_then(Value::as_f64) == Some(0.0),
                 });
             }
         }
+        let entitled = plans_of(&v, "entitledServices")
+            .map(|(svc, plan)| Entitled {
+                service: s(svc, "name"),
+                plan: s(plan, "name"),
+                category: s(plan, "category"),
+            })
+            .collect();
         Ok((assigned, entitled))
     }
 

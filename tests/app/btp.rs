@@ -229,16 +229,7 @@ async fn from_an_empty_global_account_to_verify_as_a_real_user() {
     let cert = app.get(&format!("/setups/{id}/pages/step-3-2")).await.body;
     assert!(cert.contains("CP Destination Configuration"), "{cert}");
     sandbox_post(&app, "/_sandbox/s4", &[("empty", "true")]).await;
-    let api = &demo["s4_api_users"][0];
-    let ok = app
-        .post(
-            &format!("/setups/{id}/s4-setup/credentials"),
-            &[
-                ("s4_api_user", api[0].as_str().unwrap_or("")),
-                ("s4_api_password", api[1].as_str().unwrap_or("")),
-            ],
-        )
-        .await;
+    let ok = save_s4_api_user(&app, &demo, &id).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     let p = app.post(&format!("/setups/{id}/s4-setup/plan"), &[]).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);

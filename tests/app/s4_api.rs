@@ -48,15 +48,7 @@ async fn ready(app: &TestApp, demo: &Value) -> String {
         "{}",
         wrong.body
     );
-    let ok = app
-        .post(
-            &format!("/setups/{id}/s4-setup/credentials"),
-            &[
-                ("s4_api_user", api[0].as_str().unwrap_or("")),
-                ("s4_api_password", api[1].as_str().unwrap_or("")),
-            ],
-        )
-        .await;
+    let ok = save_s4_api_user(app, demo, &id).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     // An "empty" tenant still has what its administrator made by hand for
     // the APIs: the bootstrap system with its two users and arrangements.

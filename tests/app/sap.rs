@@ -1117,16 +1117,7 @@ async fn an_x509_push_key_is_made_through_service_manager_and_its_outbound_user_
     assert!(r.status().is_success());
     let r = complete_demo_page(&app, &demo, &id, "step-3-2").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let api = &demo["s4_api_users"][0];
-    let ok = app
-        .post(
-            &format!("/setups/{id}/s4-setup/credentials"),
-            &[
-                ("s4_api_user", api[0].as_str().unwrap_or("")),
-                ("s4_api_password", api[1].as_str().unwrap_or("")),
-            ],
-        )
-        .await;
+    let ok = save_s4_api_user(&app, &demo, &id).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     let plan = app
         .post(&format!("/setups/{id}/s4-setup/plan"), &[])

@@ -262,7 +262,7 @@ pub async fn create(
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return invalid("the body is not JSON");
     };
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |k: &str| crate::sandbox::wire::text_at(&v, &format!("/{k}"));
     let (name, region, subdomain) = (s("displayName"), s("region"), s("subdomain"));
     if name.is_empty() || name.contains('/') {
         return invalid("displayName: must be set and contain no slash");

@@ -212,6 +212,25 @@ impl Authz {
     }
 }
 
+/// Every XSUAA API handler's start: its faults, the caller's zone with
+/// `scope`, and the global account, locked and settled (returns on refusal).
+macro_rules! xs_enter {
+    ($sb:expr, $h:expr, $scope:expr, $write:expr) => {{
+        if let Some(r) = $sb.fault("xsuaa-api").await {
+            return r;
+        }
+        let (_, zone) = btp_caller!($sb, $h, $scope);
+        if $write && let Some(r) = $sb.fault("xsuaa-api-write").await {
+            return r;
+        }
+        let Ok(mut g) = $sb.btp.lock() else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        g.settle();
+        (zone, g)
+    }};
+}
+
 fn xs_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": status.canonical_reason().unwrap_or("error"), "error_description": message}))).into_response()
 }
@@ -236,13 +255,7 @@ fn idp_json(i: &Idp, sub_name: &str) -> Value {
 }
 
 pub async fn identity_providers(State(sb): State<Shared>, headers: HeaderMap) -> Response {
-    if let Some(r) = sb.fault("xsuaa-api").await {
-        return r;
-    }
-    let (_, zone) = btp_caller!(sb, headers, "xs_idp.read");
-    let Ok(g) = sb.btp.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
+    let (zone, g) = xs_enter!(sb, headers, "xs_idp.read", false);
     let name = g
         .subaccount(&zone)
         .map_or(String::new(), |s| s.display_name.clone());
@@ -262,13 +275,7 @@ pub async fn identity_providers(State(sb): State<Shared>, headers: HeaderMap) ->
 
 /// `GET …/identity-providers/ias`: the customer's tenants without a trust.
 pub async fn ias_tenants(State(sb): State<Shared>, headers: HeaderMap) -> Response {
-    if let Some(r) = sb.fault("xsuaa-api").await {
-        return r;
-    }
-    let (_, zone) = btp_caller!(sb, headers, "xs_idp.read");
-    let Ok(g) = sb.btp.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
+    let (zone, g) = xs_enter!(sb, headers, "xs_idp.read", false);
     let all: Vec<Value> = TENANTS
         .iter()
         .filter(|h| {
@@ -289,13 +296,7 @@ pub async fn create_identity_provider(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = sb.fault("xsuaa-api").await {
-        return r;
-    }
-    let (_, zone) = btp_caller!(sb, headers, "xs_idp.write");
-    if let Some(r) = sb.fault("xsuaa-api-write").await {
-        return r;
-    }
+    let (zone, mut g) = xs_enter!(sb, headers, "xs_idp.write", true);
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let host = v
         .pointer("/config/iasTenant/host")
@@ -305,9 +306,6 @@ pub async fn create_identity_provider(
     if v.get("type").and_then(Value::as_str) != Some("oidc1.0") {
         return xs_error(StatusCode::BAD_REQUEST, "type must be oidc1.0");
     }
-    let Ok(mut g) = sb.btp.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
     if g.fail.as_deref() == Some("new-tenant") {
         // L.2: a tenant created in the last two hours is not known yet.
         return xs_error(
@@ -356,14 +354,7 @@ pub async fn create_identity_provider(
 }
 
 pub async fn apps(State(sb): State<Shared>, headers: HeaderMap) -> Response {
-    if let Some(r) = sb.fault("xsuaa-api").await {
-        return r;
-    }
-    let (_, zone) = btp_caller!(sb, headers, "xs_authorization.read");
-    let Ok(mut g) = sb.btp.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    g.settle();
+    let (zone, g) = xs_enter!(sb, headers, "xs_authorization.read", false);
     let all: Vec<Value> = g
         .authz
         .apps
@@ -405,14 +396,7 @@ pub async fn collection(
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = sb.fault("xsuaa-api").await {
-        return r;
-    }
-    let (_, zone) = btp_caller!(sb, headers, "xs_authorization.read");
-    let Ok(mut g) = sb.btp.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    g.settle();
+    let (zone, g) = xs_enter!(sb, headers, "xs_authorization.read", false);
     match g.authz.collection(&zone, &name) {
         Some(c) => Json(collection_json(c, &q)).into_response(),
         None => xs_error(
@@ -428,13 +412,7 @@ pub async fn create_collection(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(r) = sb.fault("xsuaa-api").await {
-        return r;
-    }
-    let (_, zone) = btp_caller!(sb, headers, "xs_authorization.write");
-    if let Some(r) = sb.fault("xsuaa-api-write").await {
-        return r;
-    }
+    let (zone, mut g) = xs_enter!(sb, headers, "xs_authorization.write", true);
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let name = v
         .get("name")
@@ -444,10 +422,6 @@ pub async fn create_collection(
     if name.is_empty() {
         return xs_error(StatusCode::BAD_REQUEST, "name must be set");
     }
-    let Ok(mut g) = sb.btp.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    g.settle();
     let custom = g
         .authz
         .collections
@@ -524,17 +498,7 @@ pub async fn assign(
     Path((origin, user, name)): Path<(String, String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = sb.fault("xsuaa-api").await {
-        return r;
-    }
-    let (_, zone) = btp_caller!(sb, headers, "xs_user.write");
-    if let Some(r) = sb.fault("xsuaa-api-write").await {
-        return r;
-    }
-    let Ok(mut g) = sb.btp.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    g.settle();
+    let (zone, mut g) = xs_enter!(sb, headers, "xs_user.write", true);
     let known_origin = origin == "sap.default"
         || g.authz
             .idps
@@ -573,13 +537,7 @@ pub async fn user(
     headers: HeaderMap,
     Path((origin, user)): Path<(String, String)>,
 ) -> Response {
-    if let Some(r) = sb.fault("xsuaa-api").await {
-        return r;
-    }
-    let (_, zone) = btp_caller!(sb, headers, "xs_user.read");
-    let Ok(g) = sb.btp.lock() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
+    let (zone, g) = xs_enter!(sb, headers, "xs_user.read", false);
     let (names, _) = g.authz.roles_of(&zone, &origin, &user);
     if names.is_empty() {
         return xs_error(StatusCode::NOT_FOUND, &format!("User {user} not found"));

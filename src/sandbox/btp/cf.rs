@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{Global, Timeline, delay};
+use crate::sandbox::wire::text_at;
 use crate::sandbox::{Demo, Shared, uuid};
 
 pub const OFFERING: &str = "one-inbox-service";
@@ -360,12 +361,7 @@ pub async fn create_role(
     let who = cf_user!(sb, headers);
     fault!(sb, "cf-write");
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let s = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let s = |p: &str| text_at(&v, p);
     let (kind, space, username) = (
         s("/type"),
         s("/relationships/space/data/guid"),
@@ -576,12 +572,7 @@ pub async fn create_instance(
     let who = cf_user!(sb, headers);
     fault!(sb, "cf-write");
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let s = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let s = |p: &str| text_at(&v, p);
     let (name, space, plan) = (
         s("/name"),
         s("/relationships/space/data/guid"),
@@ -709,12 +700,7 @@ pub async fn create_binding(
     let who = cf_user!(sb, headers);
     fault!(sb, "cf-write");
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let s = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let s = |p: &str| text_at(&v, p);
     let (name, instance) = (s("/name"), s("/relationships/service_instance/data/guid"));
     if s("/type") != "key" {
         return cf_error(

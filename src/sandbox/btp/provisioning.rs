@@ -162,7 +162,7 @@ pub async fn create(
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return bad("The request body is not JSON");
     };
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |k: &str| crate::sandbox::wire::text_at(&v, &format!("/{k}"));
     if s("environmentType") != "cloudfoundry"
         || s("serviceName") != "cloudfoundry"
         || s("planName") != "standard"

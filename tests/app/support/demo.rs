@@ -301,3 +301,16 @@ pub fn service_manager_key(demo: &serde_json::Value, audit: bool) -> String {
     })
     .to_string()
 }
+
+/// Save the demo's SAP_COM_0A48 API user on the S/4HANA API page.
+pub async fn save_s4_api_user(app: &TestApp, demo: &serde_json::Value, id: &str) -> Page {
+    let api = &demo["s4_api_users"][0];
+    app.post(
+        &format!("/setups/{id}/s4-setup/credentials"),
+        &[
+            ("s4_api_user", api[0].as_str().unwrap_or("")),
+            ("s4_api_password", api[1].as_str().unwrap_or("")),
+        ],
+    )
+    .await
+}
