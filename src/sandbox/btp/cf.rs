@@ -249,6 +249,17 @@ macro_rules! cf_user {
     };
 }
 
+/// A write's start: its faults, the platform user, the body as JSON.
+macro_rules! cf_post {
+    ($sb:expr, $h:expr, $body:expr) => {{
+        fault!($sb, "cf");
+        let who = cf_user!($sb, $h);
+        fault!($sb, "cf-write");
+        let v: Value = serde_json::from_slice(&$body).unwrap_or(Value::Null);
+        (who, v)
+    }};
+}
+
 fn not_authorized() -> Response {
     cf_error(
         StatusCode::FORBIDDEN,
@@ -306,20 +317,11 @@ pub async fn create_space(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    fault!(sb, "cf");
-    let who = cf_user!(sb, headers);
-    fault!(sb, "cf-write");
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let name = v
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let org = v
-        .pointer("/relationships/organization/data/guid")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let (who, v) = cf_post!(sb, headers, body);
+    let (name, org) = (
+        text_at(&v, "/name"),
+        text_at(&v, "/relationships/organization/data/guid"),
+    );
     let Ok(mut g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -357,10 +359,7 @@ pub async fn create_role(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    fault!(sb, "cf");
-    let who = cf_user!(sb, headers);
-    fault!(sb, "cf-write");
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (who, v) = cf_post!(sb, headers, body);
     let s = |p: &str| text_at(&v, p);
     let (kind, space, username) = (
         s("/type"),
@@ -568,10 +567,7 @@ pub async fn create_instance(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    fault!(sb, "cf");
-    let who = cf_user!(sb, headers);
-    fault!(sb, "cf-write");
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (who, v) = cf_post!(sb, headers, body);
     let s = |p: &str| text_at(&v, p);
     let (name, space, plan) = (
         s("/name"),
@@ -696,10 +692,7 @@ pub async fn create_binding(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    fault!(sb, "cf");
-    let who = cf_user!(sb, headers);
-    fault!(sb, "cf-write");
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (who, v) = cf_post!(sb, headers, body);
     let s = |p: &str| text_at(&v, p);
     let (name, instance) = (s("/name"), s("/relationships/service_instance/data/guid"));
     if s("/type") != "key" {
