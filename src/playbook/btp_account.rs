@@ -28,6 +28,9 @@ pub const ACCESS: [(&str, &str, &str); 3] = [
 /// The booster's Task Center instance and the wizard's name for its key (M.1).
 pub const INSTANCE: &str = "default_taskcenter";
 pub const KEY: &str = "default_taskcenter-key";
+/// The push channel's dedicated instance (SAP wants one, tc 0aff1b4) and
+/// its key's names, as the Service Manager path names them.
+pub const PUSH_INSTANCE: &str = super::push_key::INSTANCE;
 const WORK_ZONE: &str = "SAPLaunchpadSMS";
 /// The role collections of L.4: made for Task Center, then assigned with
 /// Work Zone's and the Destination service's to every administrator.
@@ -75,6 +78,9 @@ pub struct Wanted {
     pub ias_admin: (String, String),
     /// The org manager's password, for Cloud Foundry (never stored).
     pub cf_password: Option<String>,
+    /// The push channel's dedicated instance and the name of its key (and
+    /// whether it is x509); `None`: not made by this run.
+    pub push: Option<(&'static str, bool)>,
 }
 
 /// A user a role collection is assigned to: (origin, user name).
@@ -116,6 +122,9 @@ pub struct Found {
     pub instances: Vec<(String, String, String)>,
     pub key: Option<(String, bool)>,
     pub tc_key: Option<Value>,
+    /// The push channel's instance (guid, state) and its key (guid, ready).
+    pub push_instance: Option<(String, String)>,
+    pub push_key: Option<(String, bool)>,
     /// (state, plan) of the Work Zone application.
     pub work_zone: Option<(String, String)>,
     pub destinations: Vec<(&'static str, Option<Map<String, Value>>)>,
@@ -435,11 +444,20 @@ async fn read_cf(
             }
         }
         f.instances = cf.instances(calls, org, &plans).await?;
+        f.push_instance = f
+            .instances
+            .iter()
+            .find(|(_, n, _)| n == PUSH_INSTANCE)
+            .map(|(g, _, s)| (g.clone(), s.clone()));
+        f.instances.retain(|(_, n, _)| n != PUSH_INSTANCE);
         if let Some((guid, _, _)) = f.instances.first() {
             f.key = cf.key(calls, guid, KEY).await?;
             if let Some((k, true)) = &f.key {
                 f.tc_key = Some(cf.key_credentials(calls, k).await?);
             }
+        }
+        if let (Some((guid, _)), Some((name, _))) = (&f.push_instance, w.push) {
+            f.push_key = cf.key(calls, guid, name).await?;
         }
     }
     Ok(())
@@ -748,6 +766,28 @@ fn plan_of(w: &Wanted, f: &Found) -> Plan {
             Some(_) => Item::new("Service key", KEY, Todo::Right),
             None => Item::new("Service key", KEY, Todo::Create),
         });
+        if let Some((name, x509)) = w.push {
+            items.push(match &f.push_instance {
+                Some((_, state)) if state == "failed" => Item::new(
+                    "Task Center instance",
+                    PUSH_INSTANCE,
+                    Todo::Cannot("SAP could not create it".into()),
+                )
+                .noted("Delete it in the cockpit (the wizard never deletes), then read the plan again."),
+                Some(_) => Item::new("Task Center instance", PUSH_INSTANCE, Todo::Right),
+                None => Item::new("Task Center instance", PUSH_INSTANCE, Todo::Create).noted(
+                    "The push channel's dedicated instance (SAP wants one for S/4HANA's pushes, so that rotating one key does not stop the other).",
+                ),
+            });
+            items.push(match &f.push_key {
+                Some(_) => Item::new("Service key", name, Todo::Right),
+                None => Item::new("Service key", name, Todo::Create).noted(if x509 {
+                    "With credential type x509: a client certificate valid one year."
+                } else {
+                    ""
+                }),
+            });
+        }
     }
     // 11. Destinations.
     for name in DESTINATIONS {
@@ -849,6 +889,8 @@ pub struct Learned {
     pub subaccount_id: String,
     pub org: String,
     pub tc_key: Option<Value>,
+    /// The push channel's key (credentials), when the run made or read it.
+    pub push_key: Option<Value>,
     pub sm: Option<Value>,
     pub destination_key: Option<Value>,
 }
@@ -1089,79 +1131,48 @@ async fn run(
             plans.push(g);
         }
     }
-    let existing = cf
-        .instances(calls, &org, &plans)
-        .await
-        .map_err(|e| why(&e))?;
-    let instance = match existing.first() {
-        Some((g, _, state)) if state == "succeeded" => g.clone(),
-        Some((_, name, _)) => {
-            r.still_running = Some(format!(
-                "SAP is still creating {name}. Read the plan again in a minute: the run goes on from there."
-            ));
-            return Ok(());
-        }
-        None => {
-            progress.say(format!("Creating {INSTANCE}"));
-            let job = cf
-                .create_instance(calls, &space, &plan_guid, INSTANCE)
-                .await
-                .map_err(|e| format!("Creating {INSTANCE} failed: {}", why(&e)))?;
-            r.done.push(format!(
-                "Created the Task Center instance {INSTANCE} (plan {}) in {}.",
-                w.plan, w.space
-            ));
-            progress.step();
-            if !cf
-                .wait(calls, &job, LONG)
-                .await
-                .map_err(|e| format!("Creating {INSTANCE} failed: {}", why(&e)))?
-            {
-                r.still_running = Some(format!(
-                    "SAP is still creating {INSTANCE}. Read the plan again in a minute: the run goes on from there."
-                ));
-                return Ok(());
-            }
-            let made = cf
-                .instances(calls, &org, &plans)
-                .await
-                .map_err(|e| why(&e))?;
-            made.first()
-                .map(|(g, _, _)| g.clone())
-                .ok_or("Cloud Foundry does not list the instance it created")?
-        }
+    let at = Where {
+        space: &space,
+        org: &org,
+        plans: &plans,
+        plan_guid: &plan_guid,
     };
-    let key = match cf.key(calls, &instance, KEY).await.map_err(|e| why(&e))? {
-        Some((k, true)) => k,
-        Some(_) => {
-            r.still_running = Some(format!(
-                "SAP is still creating the key {KEY}. Read the plan again in a minute."
-            ));
-            return Ok(());
-        }
-        None => {
-            let job = cf
-                .create_key(calls, &instance, KEY)
-                .await
-                .map_err(|e| format!("Creating the key {KEY} failed: {}", why(&e)))?;
-            r.done
-                .push(format!("Created the service key {KEY} of {INSTANCE}."));
-            progress.step();
-            if !cf.wait(calls, &job, LONG).await.map_err(|e| why(&e))? {
-                r.still_running = Some(format!(
-                    "SAP is still creating the key {KEY}. Read the plan again in a minute."
-                ));
-                return Ok(());
-            }
-            cf.key(calls, &instance, KEY)
-                .await
-                .map_err(|e| why(&e))?
-                .map(|(k, _)| k)
-                .ok_or("Cloud Foundry does not list the key it created")?
-        }
+    let Some(instance) = ensure_instance(&cf, calls, &at, INSTANCE, w, r, progress).await? else {
+        return Ok(());
     };
-    let tc_key = cf.key_credentials(calls, &key).await.map_err(|e| why(&e))?;
+    let Some(tc_key) = ensure_key(
+        &cf,
+        calls,
+        &instance,
+        INSTANCE,
+        KEY,
+        &json!({}),
+        r,
+        progress,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
     learned.tc_key = Some(tc_key.clone());
+    if let Some((name, x509)) = w.push {
+        let Some(push) = ensure_instance(&cf, calls, &at, PUSH_INSTANCE, w, r, progress).await?
+        else {
+            return Ok(());
+        };
+        let params = if x509 {
+            super::push_key::x509_parameters()
+        } else {
+            json!({})
+        };
+        let Some(key) =
+            ensure_key(&cf, calls, &push, PUSH_INSTANCE, name, &params, r, progress).await?
+        else {
+            return Ok(());
+        };
+        learned.push_key = Some(key);
+    }
+
     // 11. Destinations.
     let dkey = DestinationKey::parse(&dest.to_string())
         .map_err(|e| format!("The Destination service key SAP made is not usable: {e}"))?
@@ -1347,6 +1358,116 @@ async fn global_steps(
         }
     };
     Ok(Some((guid, sm)))
+}
+
+/// Where a run makes Task Center's instances: the space, its org, the
+/// plans that count as Task Center's, the one to create with.
+struct Where<'a> {
+    space: &'a str,
+    org: &'a str,
+    plans: &'a [String],
+    plan_guid: &'a str,
+}
+
+/// The instance `name` in the org, made in the space if absent (the main
+/// one: any instance but the push channel's counts, data being per org).
+/// `None`: SAP is still working (the report says so).
+async fn ensure_instance(
+    cf: &Cf<'_>,
+    calls: &Calls,
+    at: &Where<'_>,
+    name: &str,
+    w: &Wanted,
+    r: &mut Report<Learned>,
+    progress: &Progress,
+) -> Result<Option<String>, String> {
+    let find = || async {
+        let all = cf
+            .instances(calls, at.org, at.plans)
+            .await
+            .map_err(|e| why(&e))?;
+        Ok::<_, String>(all.into_iter().find(|(_, n, _)| {
+            if name == PUSH_INSTANCE {
+                n == PUSH_INSTANCE
+            } else {
+                n != PUSH_INSTANCE
+            }
+        }))
+    };
+    let still = |r: &mut Report<Learned>, what: &str| {
+        r.still_running = Some(format!(
+            "SAP is still creating {what}. Read the plan again in a minute: the run goes on from there."
+        ));
+        Ok(None)
+    };
+    match find().await? {
+        Some((g, _, state)) if state == "succeeded" => Ok(Some(g)),
+        Some((_, n, _)) => still(r, &n),
+        None => {
+            progress.say(format!("Creating {name}"));
+            let job = cf
+                .create_instance(calls, at.space, at.plan_guid, name)
+                .await
+                .map_err(|e| format!("Creating {name} failed: {}", why(&e)))?;
+            r.done.push(format!(
+                "Created the Task Center instance {name} (plan {}) in {}.",
+                w.plan, w.space
+            ));
+            progress.step();
+            if !cf
+                .wait(calls, &job, LONG)
+                .await
+                .map_err(|e| format!("Creating {name} failed: {}", why(&e)))?
+            {
+                return still(r, name);
+            }
+            Ok(find().await?.map(|(g, _, _)| g))
+        }
+    }
+}
+
+/// The key `name` of an instance, made if absent; its credentials.
+#[allow(clippy::too_many_arguments)]
+async fn ensure_key(
+    cf: &Cf<'_>,
+    calls: &Calls,
+    instance: &str,
+    of: &str,
+    name: &str,
+    parameters: &Value,
+    r: &mut Report<Learned>,
+    progress: &Progress,
+) -> Result<Option<Value>, String> {
+    let still = |r: &mut Report<Learned>| {
+        r.still_running = Some(format!(
+            "SAP is still creating the key {name}. Read the plan again in a minute."
+        ));
+        Ok(None)
+    };
+    let key = match cf.key(calls, instance, name).await.map_err(|e| why(&e))? {
+        Some((k, true)) => k,
+        Some(_) => return still(r),
+        None => {
+            let job = cf
+                .create_key(calls, instance, name, parameters)
+                .await
+                .map_err(|e| format!("Creating the key {name} failed: {}", why(&e)))?;
+            r.done
+                .push(format!("Created the service key {name} of {of}."));
+            progress.step();
+            if !cf.wait(calls, &job, LONG).await.map_err(|e| why(&e))? {
+                return still(r);
+            }
+            match cf.key(calls, instance, name).await.map_err(|e| why(&e))? {
+                Some((k, _)) => k,
+                None => return Err("Cloud Foundry does not list the key it created".into()),
+            }
+        }
+    };
+    cf.key_credentials(calls, &key)
+        .await
+        .map(Some)
+        .map_err(|e| why(&e))
 }
 
 async fn create_access(
@@ -1626,6 +1747,11 @@ impl Flow for BtpAccount {
             },
             admins,
             cf_password: self.cf_password.clone(),
+            push: match ctx.get("push_instance") {
+                Some("none") => None,
+                Some("x509") => Some((super::push_key::BINDING_X509, true)),
+                _ => Some((super::push_key::BINDING, false)),
+            },
         })
     }
     async fn connect<'a>(
@@ -1709,6 +1835,9 @@ impl Flow for BtpAccount {
         if let Some(k) = &l.tc_key {
             keys.push(("service_key", k.to_string()));
         }
+        if let Some(k) = &l.push_key {
+            keys.push(("push_key", k.to_string()));
+        }
         if let Some(k) = &l.sm {
             keys.push(("sm_key", k.to_string()));
         }
@@ -1790,6 +1919,7 @@ mod tests {
             admins: vec!["ada@acme.example".into()],
             ias_admin: ("id".into(), "secret".into()),
             cf_password: Some("pw".into()),
+            push: Some((crate::playbook::push_key::BINDING, false)),
         }
     }
 

@@ -20,7 +20,7 @@ pub const BINDING: &str = "tc-push-key";
 /// secret key made before is never taken for it.
 pub const BINDING_X509: &str = "tc-push-key-x509";
 /// SAP's binding parameters for an x509 key, valid one year at most (O.1).
-fn x509_parameters() -> Value {
+pub fn x509_parameters() -> Value {
     json!({"xsuaa": {"credential-type": "x509", "x509": {"key-length": 2048, "validity": 1, "validity-type": "YEARS"}}})
 }
 const OFFERING: &str = "one-inbox-service";

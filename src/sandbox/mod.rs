@@ -440,7 +440,7 @@ pub struct Settings {
     /// formation may leave one (N, [U]).
     pub formation_connector: bool,
     /// Task Center refuses instances made by Service Manager outside Cloud
-    /// Foundry (J.4 5, [U]; off: the wizard's push-key path works).
+    /// Foundry (J.4 5: the default; [U], so `false` is the alternative).
     pub sm_tc_other_env_refused: bool,
 }
 
@@ -457,7 +457,7 @@ impl Default for Settings {
             sm_delay_ms: 200,
             sm_old_instances: false,
             formation_connector: false,
-            sm_tc_other_env_refused: false,
+            sm_tc_other_env_refused: true,
         }
     }
 }

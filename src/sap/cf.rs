@@ -349,13 +349,18 @@ impl Cf<'_> {
         }))
     }
 
+    /// A key of the instance, with the broker's `parameters` (an x509 key's, O.1).
     pub async fn create_key(
         &self,
         calls: &Calls,
         instance: &str,
         name: &str,
+        parameters: &Value,
     ) -> Result<String, SapError> {
-        let body = json!({"type": "key", "name": name, "relationships": {"service_instance": {"data": {"guid": instance}}}});
+        let mut body = json!({"type": "key", "name": name, "relationships": {"service_instance": {"data": {"guid": instance}}}});
+        if parameters.as_object().is_some_and(|p| !p.is_empty()) {
+            body["parameters"] = parameters.clone();
+        }
         match self
             .post(calls, "/v3/service_credential_bindings", &body)
             .await?

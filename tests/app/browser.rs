@@ -734,7 +734,9 @@ async fn the_automated_path_is_walked_end_to_end_in_the_browser() {
     assert!(b.source().await.contains("step 3.2 holds it"));
     b.axe("trust-read").await;
 
-    // The push channel's key through SAP Service Manager (step 3.1).
+    // The push channel's key through SAP Service Manager (step 3.1), where
+    // Task Center takes instances made there ([U], J.4 5).
+    app.allow_task_center_through_service_manager().await;
     b.open(&format!("/setups/{id}/pages/step-3-1")).await;
     let sm_key = serde_json::json!({
         "clientid": demo["sm_clientid"], "clientsecret": demo["sm_clientsecret"],

@@ -149,6 +149,7 @@ async fn from_an_empty_global_account_to_verify_as_a_real_user() {
         "Trust acme-demo.accounts.ondemand.com: will be created",
         "Cloud Foundry org acme-demo_taskcenter: will be created",
         "Task Center instance default_taskcenter: will be created",
+        "Task Center instance tc-push: will be created",
         "Destination Identity_Authentication_Connectivity_IDS: will be created",
         "Role collection Task_Center_Administrator: will be created",
     ] {
@@ -208,11 +209,17 @@ async fn from_an_empty_global_account_to_verify_as_a_real_user() {
             "POST",
             "/saas-manager/v1/applications/SAPLaunchpadSMS/subscription",
         ),
-        ("POST", "/v3/service_instances"),
         ("POST", "/sap/rest/identity-providers"),
     ] {
         assert_eq!(writes(&app, method, path).await, 1, "{method} {path}");
     }
+    // default_taskcenter and the push channel's dedicated tc-push.
+    assert_eq!(writes(&app, "POST", "/v3/service_instances").await, 2);
+    let step31 = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    assert!(
+        step31.matches("saved for client").count() >= 2,
+        "the Task Center key and the push key: {step31}"
+    );
 
     // The S/4HANA half, then Verify as the administrator the wizard made one.
     let r = save_ticking_all(&app, &id, "step-2", &demo_answers(&demo, "step-2")).await;
@@ -673,4 +680,39 @@ async fn the_global_account_is_rate_limited_as_sap_documents() {
         .await
         .expect("get");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_btp_run_makes_the_push_channel_s_x509_key_when_asked() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    empty_global_account(&app, "40").await;
+    let ada = password(&demo, "ada.admin@acme.example");
+    let id = with_choices(&app, &demo).await;
+    let r = app
+        .post(
+            &format!("/setups/{id}/btp/choices"),
+            &[("push_instance", "x509")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let shown = plan(&app, &id, "").await;
+    assert!(
+        shown
+            .body
+            .contains("Service key tc-push-key-x509: will be created")
+            && shown.body.contains("With credential type x509"),
+        "{}",
+        shown.body
+    );
+    let done = confirm(&app, &id, &shown, &ada).await;
+    assert!(
+        done.body
+            .contains("Created the service key tc-push-key-x509 of tc-push"),
+        "{}",
+        done.body
+    );
+    // Step 3.1 holds it as an X.509 push key: S/4HANA's mTLS user is by hand.
+    let s4 = app.get(&format!("/setups/{id}/s4-setup")).await.body;
+    assert!(s4.contains("outbound.p12"), "{s4}");
 }

@@ -91,6 +91,7 @@ async fn service_manager_answers_as_sap_s_openapi_file_says() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // Read, create (instance, then key, each asynchronous), read again.
+    app.allow_task_center_through_service_manager().await;
     let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
     let done = app
@@ -100,6 +101,7 @@ async fn service_manager_answers_as_sap_s_openapi_file_says() {
         )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    app.allow_task_center_through_service_manager().await;
     let again = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert_eq!(again.status, StatusCode::OK);
     let host = "service-manager.cfapps.eu10.hana.ondemand.com";

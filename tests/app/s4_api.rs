@@ -695,6 +695,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    app.allow_task_center_through_service_manager().await;
     let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
     let fp = fingerprint(&plan.body);
@@ -722,6 +723,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    app.allow_task_center_through_service_manager().await;
     let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
     assert!(plan.body.contains("Create the service instance tc-push of SAP Task Center (one-inbox-service), plan all-tasks."), "{}", plan.body);
@@ -764,6 +766,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
         failed.body
     );
     app.fault("service-manager-operation", "none").await;
+    app.allow_task_center_through_service_manager().await;
     let blocked = app
         .post(&format!("/setups/{id}/push-key/plan"), &[])
         .await
@@ -776,6 +779,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
     let before = sm_writes(&app).await;
 
     // Confirmed: created, waited for, read, and saved on step 3.1.
+    app.allow_task_center_through_service_manager().await;
     let plan = app
         .post(&format!("/setups/{id}/push-key/plan"), &[])
         .await
@@ -808,6 +812,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
         "{step31}"
     );
     // Again: everything is reused, nothing created, the same key saved.
+    app.allow_task_center_through_service_manager().await;
     let again = app
         .post(&format!("/setups/{id}/push-key/plan"), &[])
         .await

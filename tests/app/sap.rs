@@ -1033,6 +1033,7 @@ async fn an_x509_push_key_is_made_through_service_manager_and_its_outbound_user_
     };
     // An instance as SAP made them before May 2022: x509 is refused.
     settings(&[("sm_old_instances", "true"), ("sm_delay_ms", "20")]).await;
+    app.allow_task_center_through_service_manager().await;
     let p = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert!(
         p.body.contains("tc-push-key-x509") && p.body.contains("credential type x509"),
@@ -1053,6 +1054,7 @@ async fn an_x509_push_key_is_made_through_service_manager_and_its_outbound_user_
         refused.body
     );
     settings(&[("sm_old_instances", "false")]).await;
+    app.allow_task_center_through_service_manager().await;
     let p = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert!(
         p.body.contains("Service instance tc-push: already right"),

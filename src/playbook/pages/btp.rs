@@ -20,6 +20,15 @@ const PLANS: &[(&str, &str)] = &[
     ),
 ];
 
+const PUSH_INSTANCE: &[(&str, &str)] = &[
+    ("secret", "Create it, with a key of client ID and secret"),
+    (
+        "x509",
+        "Create it, with an X.509 key (S/4HANA's mTLS user is then set up by hand)",
+    ),
+    ("none", "Do not create it"),
+];
+
 const WORK_ZONE_PLANS: &[(&str, &str)] = &[
     ("standard", "standard (the booster's default)"),
     ("free", "free (one per global account, for trials)"),
@@ -127,6 +136,17 @@ const STEP1: &[Field] = &[
         kind: Kind::Lines,
         optional: true,
         parse: Parser::Text(parse_admins),
+        prefill: None,
+        also_stores: &[],
+        known: None,
+    },
+    Field {
+        key: "push_instance",
+        label: "The push channel's dedicated instance (optional)",
+        hint: "Only for the BTP half through SAP's APIs: SAP wants a second Task Center instance for S/4HANA's pushes; the wizard makes it (tc-push) in the space beside default_taskcenter.",
+        kind: Kind::Choice(PUSH_INSTANCE),
+        optional: true,
+        parse: Parser::None,
         prefill: None,
         also_stores: &[],
         known: None,

@@ -113,6 +113,23 @@ impl Cf {
             credentials,
             job: String::new(),
         });
+        // The push channel's dedicated instance and key the demo page lists.
+        let push = uuid("cf-instance/demo-push");
+        self.instances.push(Instance {
+            guid: push.clone(),
+            name: "tc-push".into(),
+            space: uuid("cf-space/demo"),
+            plan: plan_guid("all-tasks"),
+            job: String::new(),
+            settled: true,
+        });
+        self.bindings.push(Binding {
+            guid: uuid("cf-binding/demo-push"),
+            name: "tc-push-key".into(),
+            instance: push,
+            credentials: serde_json::from_str(&d.task_center_push_key()).unwrap_or(Value::Null),
+            job: String::new(),
+        });
     }
 
     fn job(&self, guid: &str) -> Option<&Job> {
@@ -746,12 +763,34 @@ pub async fn create_binding(
     }
     let n = g.next("tc-key");
     let clientid = format!("sb-{}!b1234|one-inbox-service!b456", &n[..13]);
-    let secret = format!("{}$sandbox-{}", &n[14..22], &n[24..]);
-    if let Ok(mut c) = sb.extra_clients.lock() {
-        c.push((clientid.clone(), secret.clone()));
-    }
-    let credentials =
-        serde_json::from_str(&sb.demo.tc_key(&clientid, &secret)).unwrap_or(Value::Null);
+    // An x509 key (O.1): a certificate of its own that certurl accepts.
+    let x509 = text_at(&v, "/parameters/xsuaa/credential-type") == "x509";
+    let credentials = if x509 {
+        let serial = g.cf.bindings.len() as u64 + 500;
+        let Ok(issued) = crate::sandbox::mtls::pki(&sb.demo.subdomain).and_then(|p| {
+            p.issue(
+                &format!("{} Task Center key {name} (x509)", sb.demo.subdomain),
+                serial,
+                365,
+            )
+        }) else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        if let Ok(mut x) = sb.x509.lock() {
+            x.push((clientid.clone(), issued.der.clone(), issued.not_after));
+        }
+        if let Ok(mut c) = sb.extra_clients.lock() {
+            c.push((clientid.clone(), String::new()));
+        }
+        sb.demo
+            .x509_key(&clientid, &issued.chain_pem, &issued.key_pem)
+    } else {
+        let secret = format!("{}$sandbox-{}", &n[14..22], &n[24..]);
+        if let Ok(mut c) = sb.extra_clients.lock() {
+            c.push((clientid.clone(), secret.clone()));
+        }
+        serde_json::from_str(&sb.demo.tc_key(&clientid, &secret)).unwrap_or(Value::Null)
+    };
     let job = g.next("cf-job");
     let takes = delay(g.fast, 2);
     g.cf.jobs.push(Job {

@@ -213,6 +213,19 @@ impl TestApp {
             .expect("demo json")
     }
 
+    /// The [U] alternative of sap-apis-btp.md J.3/J.4 5: this subaccount's
+    /// Task Center takes instances made by Service Manager (the sandbox,
+    /// like the contract, refuses them by default).
+    pub async fn allow_task_center_through_service_manager(&self) {
+        let r = client()
+            .post(self.sandbox_url("/_sandbox/settings"))
+            .form(&[("sm_tc_other_env_refused", "false")])
+            .send()
+            .await
+            .expect("settings");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
     /// Switch a fault on (or "none" to clear it).
     pub async fn fault(&self, endpoint: &str, fault: &str) {
         let r = client()
