@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// outlives a restart of the wizard. Certificate (mTLS) calls need --sandbox.
     #[arg(long, env = "WIZARD_SANDBOX_AT", conflicts_with = "sandbox")]
     pub sandbox_at: Option<SocketAddr>,
+    /// Seconds between the watch's looks for due runs (the runs keep their
+    /// own intervals, at least 15 minutes).
+    #[arg(long, env = "WIZARD_WATCH_TICK", default_value_t = 60)]
+    pub watch_tick: u64,
     /// Rendered pages held in memory (each until its setup changes; 0: off).
     #[arg(long, env = "WIZARD_PAGE_CACHE", default_value_t = 256)]
     pub page_cache: usize,
@@ -196,6 +200,7 @@ impl ServeArgs {
             sandbox: false,
             sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sandbox_at: None,
+            watch_tick: 60,
             page_cache: 256,
             connect_timeout: 5,
             timeout: 20,

@@ -156,6 +156,10 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));
+    tokio::spawn(service::watch::schedule(
+        Arc::downgrade(&state),
+        std::time::Duration::from_secs(args.watch_tick.max(1)),
+    ));
     let app = web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stopped = stopped;
     let task = tokio::spawn(async move {

@@ -503,6 +503,9 @@ pub struct Sandbox {
     /// X.509 bindings made through Service Manager: (client, certificate
     /// DER, not after), what `certurl` accepts besides the demo's.
     x509: Mutex<Vec<(String, Vec<u8>, time::OffsetDateTime)>>,
+    /// What reached the stand-in for Teams' incoming webhooks (the watch's
+    /// notifications), for tests and demos: `GET /_sandbox/webhooks`.
+    webhooks: Mutex<Vec<Value>>,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -560,6 +563,7 @@ impl Sandbox {
             exchanges: exchanges::Exchanges::default(),
             btp: Mutex::new(global),
             x509: Mutex::new(Vec::new()),
+            webhooks: Mutex::new(Vec::new()),
             demo,
         })
     }
@@ -1054,6 +1058,8 @@ pub fn router(sb: Shared) -> Router {
         .route("/_sandbox/faults", post(set_fault))
         .route("/_sandbox/reset", post(reset))
         .route("/_sandbox/seen", get(seen))
+        .route("/_sandbox/webhooks", get(webhooks))
+        .route("/webhookb2/{*rest}", post(teams_webhook))
         .route("/_sandbox/clients", post(add_client))
         .route("/_sandbox/settings", post(settings))
         .route("/_sandbox/s4", get(s4::show).post(s4::change))
@@ -1096,6 +1102,22 @@ pub fn router(sb: Shared) -> Router {
         .route("/sap/opu/odata4/sap/api_task_spi_replication/default/sap/api_task_spi_replication/0001", get(s4::odata))
         .layer(axum::middleware::from_fn_with_state(sb.clone(), exchanges::record))
         .with_state(sb)
+}
+
+/// Teams' incoming webhook, standing in (`https://<tenant>.webhook.office.com/webhookb2/...`):
+/// it answers `1`, as Teams does, and keeps what was posted.
+async fn teams_webhook(State(sb): State<Shared>, body: axum::body::Bytes) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Ok(mut w) = sb.webhooks.lock() {
+        w.push(v);
+    }
+    (StatusCode::OK, "1").into_response()
+}
+
+async fn webhooks(State(sb): State<Shared>) -> axum::Json<Value> {
+    axum::Json(Value::Array(
+        sb.webhooks.lock().map(|w| w.clone()).unwrap_or_default(),
+    ))
 }
 
 /// The global account's services (sap-apis-btp.md H-L, J.3).

@@ -35,6 +35,9 @@ pub enum Service {
     XsuaaApi,
     /// Cloud Foundry's API and its UAA (J.3).
     CloudFoundry,
+    /// The watch's notifications: Teams' and Slack's incoming webhooks (or
+    /// a host given with --allow-host).
+    Webhook,
 }
 
 impl Service {
@@ -60,6 +63,7 @@ impl Service {
             ],
             Service::XsuaaApi => &["api.authentication.*.hana.ondemand.com"],
             Service::CloudFoundry => &["api.cf.*.hana.ondemand.com", "uaa.cf.*.hana.ondemand.com"],
+            Service::Webhook => &["*.webhook.office.com", "hooks.slack.com"],
         }
     }
 
@@ -74,6 +78,7 @@ impl Service {
             Service::Cis => "the SAP Cloud Management service",
             Service::XsuaaApi => "the subaccount's XSUAA API",
             Service::CloudFoundry => "Cloud Foundry",
+            Service::Webhook => "the watch's webhook",
         }
     }
 }

@@ -9,6 +9,7 @@ mod calls;
 pub mod hashing;
 pub mod secrets;
 mod setups;
+pub mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

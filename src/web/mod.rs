@@ -26,6 +26,7 @@ mod throttle;
 mod trust;
 mod urls;
 mod verify;
+mod watch;
 
 pub use kept_forms::KeptForms;
 pub use urls::{encode, safe_next};
@@ -90,6 +91,8 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-setup/credentials", post(s4_setup::credentials))
         .route("/setups/{id}/s4-setup/plan", post(change::plan::<S4Setup>))
         .route("/setups/{id}/s4-setup/apply", post(change::apply::<S4Setup>))
+        .route("/setups/{id}/watch", get(watch::show).post(watch::change))
+        .route("/watch", get(watch::overview))
         .route("/setups/{id}/btp", get(btp::show))
         .route("/setups/{id}/btp/choices", post(btp::choices))
         .route("/setups/{id}/btp/plan", post(btp::plan))

@@ -15,4 +15,5 @@ mod sap;
 mod scale;
 mod security;
 mod support;
+mod watch;
 mod wizard;

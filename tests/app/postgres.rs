@@ -245,3 +245,65 @@ async fn an_instance_starting_on_postgresql_moves_old_answers_to_their_pages() {
         .expect("layout");
     assert_eq!(layout, 2);
 }
+
+/// Issue 22: two instances on one PostgreSQL claim each due watch run once
+/// (`FOR UPDATE SKIP LOCKED`): every claim races the other instance's, and
+/// no setup is claimed twice.
+#[tokio::test]
+async fn two_instances_on_one_postgresql_claim_each_due_watch_once() {
+    use taskcenter_wizard::store::{CacheLimits, Cipher, Store};
+    let url = postgres_database().await;
+    let open = || async {
+        Store::open(
+            std::path::Path::new(&url),
+            Cipher::from_hex(PG_KEY).expect("key"),
+            taskcenter_wizard::playbook::STORE,
+            CacheLimits {
+                setups: 100,
+                idle_secs: 60,
+            },
+        )
+        .await
+        .expect("open")
+    };
+    let (a, b) = (open().await, open().await);
+    let now = taskcenter_wizard::fmt::now();
+    let invite = a
+        .create_invite(Some("ada"), false, "test", 60, now)
+        .await
+        .expect("invite");
+    let ada = a
+        .redeem_invite(&invite, "ada", "a long passphrase".into(), now)
+        .await
+        .expect("redeem")
+        .expect("user");
+    for round in 0..5 {
+        let mut ids = Vec::new();
+        for n in 0..24 {
+            let s = a
+                .create_setup(&format!("Watched {round}-{n}"), ada.id, now)
+                .await
+                .expect("setup");
+            a.set_watch(&s.id, 900, None, now).await.expect("watch");
+            ids.push(s.id.clone());
+        }
+        let mut claimed = Vec::new();
+        loop {
+            let (x, y) = tokio::join!(a.claim_due(now, 4), b.claim_due(now, 4));
+            let (x, y) = (x.expect("claim a"), y.expect("claim b"));
+            if x.is_empty() && y.is_empty() {
+                break;
+            }
+            claimed.extend(x.into_iter().chain(y).map(|w| w.setup_id));
+        }
+        claimed.sort();
+        let mut once = claimed.clone();
+        once.dedup();
+        assert_eq!(claimed, once, "round {round}: a watch was claimed twice");
+        ids.sort();
+        assert_eq!(claimed, ids, "round {round}: every due watch was claimed");
+        for id in &ids {
+            a.unwatch(id).await.expect("unwatch");
+        }
+    }
+}

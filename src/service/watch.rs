@@ -1,0 +1,218 @@
+//! The watch after handover (issue 22): each watched setup's checks that
+//! need no user token (every offline check and Verify's online ones), run on
+//! its schedule in the background, at most `AT_ONCE` setups at a time; the
+//! state, what changed since the last run (drift, with when it was first
+//! seen), and a notification when the state changes.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{Deps, with_ctx};
+use crate::fmt;
+use crate::playbook::verify::{self, Check, Verdict};
+use crate::sap::{Auth, Calls, Req, Service};
+use crate::store::watch::{Watch, WatchRun};
+
+/// A watch's interval at the least, and by default (issue 22).
+pub const MIN_INTERVAL: i64 = 15 * 60;
+pub const DEFAULT_INTERVAL: i64 = 24 * 3600;
+/// Setups checked at once; each checks SAP as Verify does (bounded there).
+pub const AT_ONCE: i64 = 8;
+
+/// The state a run comes to: a failing check fails it, a warning or a
+/// confirmation not given warns; checks not run (a user's) do not count.
+pub fn state_of(checks: &[Check]) -> &'static str {
+    if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+        "failing"
+    } else if checks
+        .iter()
+        .any(|c| matches!(c.verdict, Verdict::Warning | Verdict::NotConfirmed))
+    {
+        "warning"
+    } else {
+        "healthy"
+    }
+}
+
+/// What changed since the previous run, a sentence per check, naming when
+/// it was first seen (between the two runs).
+pub fn drift(before: Option<(i64, &[Check])>, now: i64, checks: &[Check]) -> Vec<String> {
+    let Some((then, old)) = before else {
+        return Vec::new();
+    };
+    checks
+        .iter()
+        .filter_map(|c| {
+            let was = old.iter().find(|o| o.id == c.id)?;
+            (was.verdict != c.verdict).then(|| {
+                format!(
+                    "{}: {} → {}, first seen between {} and {}. {}",
+                    c.title,
+                    was.verdict.label(),
+                    c.verdict.label(),
+                    fmt::date_time(then),
+                    fmt::date_time(now),
+                    c.reason
+                )
+            })
+        })
+        .collect()
+}
+
+/// The next due time: the interval on, shifted by up to a tenth of it per
+/// setup, so that watches made together do not all run together.
+fn next_due(w: &Watch, now: i64) -> i64 {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(w.setup_id.as_bytes());
+    let spread = (w.interval_secs / 10).max(1);
+    now + w.interval_secs + i64::from(h[0]) * spread / 255
+}
+
+/// Run one claimed watch and record it.
+pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
+    let store = d.store();
+    let Some(setup) = store.setup(&w.setup_id).await? else {
+        return store.unwatch(&w.setup_id).await;
+    };
+    // No user token: the watch never has one (tokens are never stored).
+    let (offline, inputs) = with_ctx(store, &setup, |ctx| {
+        (verify::offline(ctx), verify::online_inputs(ctx))
+    });
+    let calls = Calls::default();
+    let online = verify::online(inputs, d.sap(), &calls).await;
+    store
+        .record_calls(&setup.id, "watch", "watch", &calls.take())
+        .await?;
+    let checks: Vec<Check> = offline.into_iter().chain(online).collect();
+    let state = state_of(&checks);
+    let last = store.watch_runs(&setup.id, 1).await?;
+    let before: Option<(i64, Vec<Check>)> = last
+        .first()
+        .and_then(|r| serde_json::from_str(&r.checks).ok().map(|c| (r.at, c)));
+    let drift = drift(
+        before.as_ref().map(|(at, c)| (*at, c.as_slice())),
+        now,
+        &checks,
+    );
+    let changed = state != w.state;
+    let run = WatchRun {
+        at: now,
+        state: state.to_string(),
+        checks: serde_json::to_string(&checks)?,
+        drift: serde_json::to_string(&drift)?,
+    };
+    store
+        .finish_watch_run(&setup.id, &run, changed, next_due(w, now))
+        .await?;
+    // A change of state is told once; a first healthy run is not news.
+    let news = changed && !(w.state == "unchecked" && state == "healthy");
+    if news && let Some(url) = w.webhook.as_deref().and_then(|c| store.reveal(c)) {
+        notify(d, &setup.id, &setup.name, &url, &w.state, state, &drift).await;
+    }
+    Ok(())
+}
+
+/// A webhook's message (Teams' and Slack's incoming webhooks read `text`):
+/// the setup, its state and what changed. Never a secret.
+async fn notify(
+    d: &impl Deps,
+    id: &str,
+    name: &str,
+    url: &str,
+    was: &str,
+    now: &str,
+    drift: &[String],
+) {
+    let body = json!({
+        "text": format!("Task Center integration {name}: {was} → {now}. {}", drift.join(" ")),
+        "setup": id, "name": name, "previous": was, "state": now, "drift": drift,
+    });
+    let req = Req {
+        service: Service::Webhook,
+        method: reqwest::Method::POST,
+        url: url.to_string(),
+        auth: Auth::None,
+        headers: Vec::new(),
+        form: None,
+        json: Some(&body),
+        accept: "application/json",
+    };
+    let calls = Calls::default();
+    match d.sap().send(&calls, req).await {
+        Ok(r) if r.ok() => {}
+        Ok(r) => {
+            tracing::warn!(setup = %id, status = r.status, "the watch's webhook refused the notification")
+        }
+        Err(e) => {
+            tracing::warn!(setup = %id, error = %e.explain(), "the watch's webhook could not be reached")
+        }
+    }
+    let _ = d
+        .store()
+        .record_calls(id, "watch", "watch", &calls.take())
+        .await;
+}
+
+/// The scheduler: every `tick`, claim the due watches and run them, at
+/// most `AT_ONCE` at a time, until the application is gone.
+pub async fn schedule<D: Deps>(deps: Weak<D>, tick: Duration) {
+    loop {
+        tokio::time::sleep(tick).await;
+        let Some(d) = deps.upgrade() else { return };
+        let now = fmt::now();
+        let due = match d.store().claim_due(now, AT_ONCE).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "the watch could not read what is due");
+                continue;
+            }
+        };
+        let runs = due.iter().map(|w| run_one(&*d, w, now));
+        for (w, r) in due.iter().zip(futures_util::future::join_all(runs).await) {
+            if let Err(e) = r {
+                tracing::warn!(setup = %w.setup_id, error = %e, "a watch run failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(id: &str, verdict: Verdict) -> Check {
+        Check {
+            id: id.into(),
+            title: id.to_uppercase(),
+            verdict,
+            reason: format!("{id} says why"),
+            page: "step-4".into(),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn the_state_follows_the_worst_check_and_drift_names_what_changed_and_when() {
+        let ok = [check("a", Verdict::Pass), check("b", Verdict::Skipped)];
+        assert_eq!(state_of(&ok), "healthy", "a check not run does not count");
+        let warn = [check("a", Verdict::Warning), check("b", Verdict::Pass)];
+        assert_eq!(state_of(&warn), "warning");
+        let bad = [check("a", Verdict::Fail), check("b", Verdict::Warning)];
+        assert_eq!(state_of(&bad), "failing");
+        assert!(
+            drift(None, 1, &bad).is_empty(),
+            "a first run has nothing to compare"
+        );
+        let d = drift(Some((0, &ok)), 86_400, &bad);
+        assert_eq!(d.len(), 2);
+        assert!(
+            d[0].starts_with("A: Pass → Fail, first seen between 1970-01-01")
+                && d[0].contains("1970-01-02")
+                && d[0].ends_with("a says why"),
+            "{}",
+            d[0]
+        );
+    }
+}

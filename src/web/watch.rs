@@ -1,0 +1,207 @@
+//! The watch after handover: a setup's watch (on or off, interval, webhook,
+//! its runs with what changed) and the overview of every watched setup.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::error::Result;
+use super::form::Submitted;
+use super::layout::Nav;
+use super::{CurrentUser, Manager, Need, SetupHead, Viewer, can, setup_page};
+use crate::fmt;
+use crate::playbook::verify::Check;
+use crate::service::watch::{DEFAULT_INTERVAL, MIN_INTERVAL};
+use crate::store::{Setup, User};
+
+pub struct RunView {
+    pub at: String,
+    pub state: String,
+    pub drift: Vec<String>,
+    pub failing: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "watch.html")]
+pub struct WatchPage {
+    pub title: String,
+    pub head: SetupHead,
+    pub watched: bool,
+    pub state: String,
+    pub minutes: i64,
+    pub next_due: String,
+    pub webhook: Option<String>,
+    pub runs: Vec<RunView>,
+    pub can_manage: bool,
+    pub error: Option<String>,
+}
+setup_page!(WatchPage);
+
+async fn page(
+    state: &super::AppState,
+    setup: &Setup,
+    me: &User,
+    error: Option<String>,
+) -> Result<WatchPage> {
+    let w = state.store.watch(&setup.id).await?;
+    let runs = state
+        .store
+        .watch_runs(&setup.id, 20)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let checks: Vec<Check> = serde_json::from_str(&r.checks).unwrap_or_default();
+            RunView {
+                at: fmt::date_time(r.at),
+                state: r.state,
+                drift: serde_json::from_str(&r.drift).unwrap_or_default(),
+                failing: checks
+                    .iter()
+                    .filter(|c| {
+                        crate::service::watch::state_of(std::slice::from_ref(*c)) != "healthy"
+                    })
+                    .map(|c| format!("{}: {}", c.title, c.reason))
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(WatchPage {
+        title: format!(
+            "{}Watch — {}",
+            if error.is_some() { "Error: " } else { "" },
+            setup.name
+        ),
+        head: SetupHead::of(setup, me),
+        watched: w.is_some(),
+        state: w.as_ref().map_or("not watched".into(), |w| w.state.clone()),
+        minutes: w.as_ref().map_or(DEFAULT_INTERVAL, |w| w.interval_secs) / 60,
+        next_due: w
+            .as_ref()
+            .map_or(String::new(), |w| fmt::date_time(w.next_due)),
+        webhook: w
+            .as_ref()
+            .and_then(|w| w.webhook.as_deref())
+            .and_then(|c| state.store.mask(c)),
+        runs,
+        can_manage: can(setup, me, Need::Manage),
+        error,
+    })
+}
+
+pub async fn show(
+    State(state): State<super::State>,
+    Viewer { setup, me, .. }: Viewer,
+) -> Result<WatchPage> {
+    page(&state, &setup, &me, None).await
+}
+
+/// Turn the watch on (or change it), off, or run it now: the owner's call.
+pub async fn change(
+    State(state): State<super::State>,
+    Manager { setup, me, .. }: Manager,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let now = fmt::now();
+    let here = format!("/setups/{}/watch", setup.id);
+    match input.first("action") {
+        Some("stop") => state.store.unwatch(&setup.id).await?,
+        Some("run") => state.store.watch_now(&setup.id, now).await?,
+        _ => {
+            let minutes = input.first("minutes").unwrap_or("").trim();
+            let Some(secs) = minutes
+                .parse::<i64>()
+                .ok()
+                .map(|m| m * 60)
+                .filter(|s| *s >= MIN_INTERVAL)
+            else {
+                let p = page(
+                    &state,
+                    &setup,
+                    &me,
+                    Some(format!(
+                        "Enter the interval in minutes, at least {}",
+                        MIN_INTERVAL / 60
+                    )),
+                )
+                .await?;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+            };
+            let webhook = input
+                .first("webhook")
+                .map(str::trim)
+                .filter(|w| !w.is_empty());
+            if let Some(w) = webhook
+                && !w.starts_with("https://")
+            {
+                let p = page(
+                    &state,
+                    &setup,
+                    &me,
+                    Some(
+                        "The webhook must be an https address (a Teams or Slack incoming webhook)"
+                            .into(),
+                    ),
+                )
+                .await?;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+            }
+            state.store.set_watch(&setup.id, secs, webhook, now).await?;
+        }
+    }
+    Ok(Redirect::to(&here).into_response())
+}
+
+pub struct OverviewRow {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub last_run: String,
+    pub rank: u8,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "watch_overview.html")]
+pub struct Overview {
+    pub title: String,
+    pub nav: Nav,
+    pub rows: Vec<OverviewRow>,
+}
+
+/// Every watched setup the signed-in user may see, what needs someone first.
+pub async fn overview(
+    State(state): State<super::State>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Overview> {
+    let mut rows = Vec::new();
+    for w in state.store.watches().await? {
+        let Some(setup) = state.store.setup(&w.setup_id).await? else {
+            continue;
+        };
+        if !can(&setup, &me, Need::View) {
+            continue;
+        }
+        let rank = match w.state.as_str() {
+            "failing" => 0,
+            "warning" => 1,
+            "unchecked" => 2,
+            _ => 3,
+        };
+        rows.push(OverviewRow {
+            id: setup.id.clone(),
+            name: setup.name.clone(),
+            last_run: w.last_run.map_or("not checked yet".into(), |t| {
+                format!("checked {}", fmt::date_time(t))
+            }),
+            state: w.state,
+            rank,
+        });
+    }
+    rows.sort_by(|a, b| (a.rank, &a.name).cmp(&(b.rank, &b.name)));
+    Ok(Overview {
+        title: "Watched integrations".into(),
+        nav: Nav::of(&me),
+        rows,
+    })
+}

@@ -1,0 +1,147 @@
+//! The watch after handover (issue 22): a watched setup, changed behind the
+//! wizard's back in the cockpit, turns failing with the change named, is
+//! reported once to the webhook, and turns healthy again after the fix; its
+//! schedule outlives a restart.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::*;
+
+const WEBHOOK: &str = "https://acme.webhook.office.com/webhookb2/3f1c-watch-test";
+
+/// The watch page once a run after `runs` earlier ones was recorded.
+async fn after_run(app: &TestApp, id: &str, runs: usize) -> String {
+    let started = Instant::now();
+    loop {
+        let p = app.get(&format!("/setups/{id}/watch")).await.body;
+        if p.matches("<h3>").count() > runs {
+            return p;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no run: {p}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn webhooks(app: &TestApp) -> Vec<Value> {
+    get_json(app.sandbox_url("/_sandbox/webhooks"))
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_and_recovers() {
+    let app = TestApp::spawn_with(|a| {
+        a.sandbox = true;
+        a.timeout = 10;
+        a.connect_timeout = 5;
+        a.watch_tick = 1;
+    })
+    .await;
+    let demo = app.demo().await;
+    let id = demo_setup(
+        &app,
+        &demo,
+        &[
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+            "step-3-5", "step-4",
+        ],
+    )
+    .await;
+    let r = app.apply_destination(&id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Watching needs at least 15 minutes between runs.
+    let r = app
+        .post(
+            &format!("/setups/{id}/watch"),
+            &[("minutes", "5"), ("action", "save")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("at least 15"), "{}", r.body);
+    let r = app
+        .post(
+            &format!("/setups/{id}/watch"),
+            &[
+                ("minutes", "1440"),
+                ("webhook", WEBHOOK),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let first = after_run(&app, &id, 0).await;
+    assert!(
+        first.contains("State: <strong class=\"tag\">healthy</strong>"),
+        "{first}"
+    );
+    assert!(!first.contains(WEBHOOK), "the webhook is shown masked");
+    assert!(
+        webhooks(&app).await.is_empty(),
+        "a first healthy run is not news"
+    );
+
+    // Someone removes tc.enabled from the destination in the cockpit.
+    let status = edit_destination(&app, &demo, "S4HANACloud", |d| {
+        if let Some(o) = d.as_object_mut() {
+            o.remove("tc.enabled");
+        }
+    })
+    .await;
+    assert!(status.is_success());
+    let r = app
+        .post(&format!("/setups/{id}/watch"), &[("action", "run")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let failing = after_run(&app, &id, 1).await;
+    assert!(
+        failing.contains("State: <strong class=\"tag\">failing</strong>"),
+        "{failing}"
+    );
+    assert!(
+        failing.contains("Pass → Fail, first seen between") && failing.contains("tc.enabled"),
+        "the drift is named: {failing}"
+    );
+    let sent = webhooks(&app).await;
+    assert_eq!(sent.len(), 1, "one notification for the change: {sent:?}");
+    assert_eq!(sent[0]["state"], "failing");
+    assert_eq!(sent[0]["previous"], "healthy");
+    let text = sent[0].to_string();
+    for secret in ["dest_clientsecret", "tc_clientsecret", "comm_password"] {
+        let s = demo[secret].as_str().unwrap_or("-");
+        assert!(!text.contains(s), "no secret in a notification ({secret})");
+    }
+
+    // Put right: healthy again, told once more.
+    let status = edit_destination(&app, &demo, "S4HANACloud", |d| {
+        d["tc.enabled"] = "true".into();
+    })
+    .await;
+    assert!(status.is_success());
+    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
+        .await;
+    let healthy = after_run(&app, &id, 2).await;
+    assert!(
+        healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
+        "{healthy}"
+    );
+    assert_eq!(webhooks(&app).await.len(), 2);
+
+    // The overview lists it; a restart keeps the schedule.
+    let all = app.get("/watch").await.body;
+    assert!(
+        all.contains(&format!("/setups/{id}/watch")) && all.contains("healthy"),
+        "{all}"
+    );
+    let due = between(&healthy, "next run ", ",")
+        .unwrap_or("")
+        .to_string();
+    assert!(!due.is_empty(), "{healthy}");
+    let app = app.restart().await;
+    let after = app.get(&format!("/setups/{id}/watch")).await.body;
+    assert!(after.contains(&format!("next run {due},")), "{after}");
+}
