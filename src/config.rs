@@ -137,6 +137,10 @@ pub struct ServeArgs {
     /// own intervals, at least 15 minutes).
     #[arg(long, env = "WIZARD_WATCH_TICK", default_value_t = 60)]
     pub watch_tick: u64,
+    /// Serve `GET /metrics` (Prometheus) to a bearer of this token; off
+    /// without it, so the numbers are not public by default.
+    #[arg(long, env = "WIZARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Rendered pages held in memory (each until its setup changes; 0: off).
     #[arg(long, env = "WIZARD_PAGE_CACHE", default_value_t = 256)]
     pub page_cache: usize,
@@ -201,6 +205,7 @@ impl ServeArgs {
             sandbox_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sandbox_at: None,
             watch_tick: 60,
+            metrics_token: None,
             page_cache: 256,
             connect_timeout: 5,
             timeout: 20,

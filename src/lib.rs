@@ -153,6 +153,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         customer_tokens: web::CustomerTokens::default(),
         runs: service::change::Runs::default(),
         pages: web::PageCache::new(args.page_cache),
+        metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));

@@ -67,6 +67,22 @@ impl Service {
         }
     }
 
+    /// A metric label for the service.
+    pub fn label(self) -> &'static str {
+        match self {
+            Service::Xsuaa => "xsuaa",
+            Service::Destination => "destination",
+            Service::TaskCenter => "task_center",
+            Service::Ias => "ias",
+            Service::S4 => "s4hana",
+            Service::ServiceManager => "service_manager",
+            Service::Cis => "cloud_management",
+            Service::XsuaaApi => "xsuaa_api",
+            Service::CloudFoundry => "cloud_foundry",
+            Service::Webhook => "webhook",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Service::Xsuaa => "the BTP token service (XSUAA)",
@@ -430,6 +446,8 @@ impl<'a> TokenSession<'a> {
 pub struct SapClient {
     http: reqwest::Client,
     cfg: SapConfig,
+    /// Per service: (calls, errors, milliseconds), for `/metrics`.
+    stats: Mutex<std::collections::BTreeMap<&'static str, (u64, u64, u64)>>,
 }
 
 const READ_RETRIES: u32 = 2;
@@ -449,11 +467,20 @@ impl SapClient {
         Ok(SapClient {
             http: b.build()?,
             cfg,
+            stats: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
     pub fn config(&self) -> &SapConfig {
         &self.cfg
+    }
+
+    /// Per service since start: (label, calls, errors, milliseconds).
+    pub fn stats(&self) -> Vec<(&'static str, u64, u64, u64)> {
+        self.stats
+            .lock()
+            .map(|s| s.iter().map(|(k, (c, e, ms))| (*k, *c, *e, *ms)).collect())
+            .unwrap_or_default()
     }
 
     /// Check the target before anything is sent: https and the service's hosts.
@@ -610,6 +637,12 @@ impl SapClient {
                 Err(_) => (None, "could not connect".to_string()),
             };
             tracing::info!(method = %req.method, url = %shown, status = ?status, ms = duration_ms, "SAP call");
+            if let Ok(mut st) = self.stats.lock() {
+                let e = st.entry(req.service.label()).or_default();
+                e.0 += 1;
+                e.1 += u64::from(status.is_none_or(|s| s >= 400));
+                e.2 += duration_ms.max(0) as u64;
+            }
             calls.push(CallRecord {
                 at,
                 method: req.method.to_string(),

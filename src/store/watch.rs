@@ -154,6 +154,14 @@ impl Store {
         Ok(())
     }
 
+    /// How many watch runs were recorded, for `/metrics`.
+    pub async fn watch_run_count(&self) -> anyhow::Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM watch_runs")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
     /// The latest runs of a setup, newest first.
     pub async fn watch_runs(&self, setup_id: &str, n: i64) -> anyhow::Result<Vec<WatchRun>> {
         Ok(sqlx::query_as(

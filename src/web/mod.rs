@@ -93,6 +93,7 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/s4-setup/apply", post(change::apply::<S4Setup>))
         .route("/setups/{id}/watch", get(watch::show).post(watch::change))
         .route("/watch", get(watch::overview))
+        .route("/metrics", get(watch::metrics))
         .route("/setups/{id}/btp", get(btp::show))
         .route("/setups/{id}/btp/choices", post(btp::choices))
         .route("/setups/{id}/btp/plan", post(btp::plan))

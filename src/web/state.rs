@@ -26,6 +26,8 @@ pub struct AppState {
     pub runs: service::change::Runs,
     /// Setup pages as last rendered, per setup revision and viewer.
     pub pages: super::PageCache,
+    /// `GET /metrics` answers only a bearer of this token (off without it).
+    pub metrics_token: Option<String>,
 }
 
 pub type State = Arc<AppState>;

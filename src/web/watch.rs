@@ -20,7 +20,8 @@ pub struct RunView {
     pub at: String,
     pub state: String,
     pub drift: Vec<String>,
-    pub failing: Vec<String>,
+    /// (what needs someone, the page that fixes it).
+    pub failing: Vec<(String, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -62,7 +63,12 @@ async fn page(
                     .filter(|c| {
                         crate::service::watch::state_of(std::slice::from_ref(*c)) != "healthy"
                     })
-                    .map(|c| format!("{}: {}", c.title, c.reason))
+                    .map(|c| {
+                        (
+                            format!("{}: {}", c.title, c.reason),
+                            format!("/setups/{}/pages/{}", setup.id, c.page),
+                        )
+                    })
                     .collect(),
             }
         })
@@ -204,4 +210,92 @@ pub async fn overview(
         nav: Nav::of(&me),
         rows,
     })
+}
+
+/// `GET /metrics` in Prometheus' text format, for a bearer of the
+/// `--metrics-token` only (404 without the option, 401 without the token):
+/// watched setups by state, watch runs, SAP calls, errors and time per service.
+pub async fn metrics(
+    State(state): State<super::State>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response> {
+    use sha2::Digest;
+    let Some(token) = &state.metrics_token else {
+        return Err(super::error::AppError::NotFound);
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compared as digests: no early exit on the first wrong byte.
+    if sha2::Sha256::digest(given.as_bytes()) != sha2::Sha256::digest(token.as_bytes()) {
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+            "a bearer token is required\n",
+        )
+            .into_response());
+    }
+    let mut by_state = std::collections::BTreeMap::from([
+        ("failing", 0u64),
+        ("healthy", 0),
+        ("unchecked", 0),
+        ("warning", 0),
+    ]);
+    for w in state.store.watches().await? {
+        if let Some(n) = by_state.get_mut(w.state.as_str()) {
+            *n += 1;
+        }
+    }
+    let mut out = String::new();
+    out.push_str("# HELP taskcenter_wizard_watched_setups Watched setups by the state of their last run.\n# TYPE taskcenter_wizard_watched_setups gauge\n");
+    for (s, n) in &by_state {
+        out.push_str(&format!(
+            "taskcenter_wizard_watched_setups{{state=\"{s}\"}} {n}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "# HELP taskcenter_wizard_watch_runs_total Watch runs recorded.\n# TYPE taskcenter_wizard_watch_runs_total counter\ntaskcenter_wizard_watch_runs_total {}\n",
+        state.store.watch_run_count().await?
+    ));
+    let stats = state.sap.stats();
+    for (name, help, kind, pick) in [
+        (
+            "taskcenter_wizard_sap_calls_total",
+            "Calls to SAP since start, per service.",
+            "counter",
+            0usize,
+        ),
+        (
+            "taskcenter_wizard_sap_call_errors_total",
+            "Calls to SAP that failed or got an error status, per service.",
+            "counter",
+            1,
+        ),
+        (
+            "taskcenter_wizard_sap_call_seconds_total",
+            "Time spent in calls to SAP, per service.",
+            "counter",
+            2,
+        ),
+    ] {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (service, calls, errors, ms) in &stats {
+            let v = match pick {
+                0 => calls.to_string(),
+                1 => errors.to_string(),
+                _ => format!("{:.3}", *ms as f64 / 1000.0),
+            };
+            out.push_str(&format!("{name}{{service=\"{service}\"}} {v}\n"));
+        }
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
 }

@@ -887,6 +887,17 @@ async fn the_automated_path_is_walked_end_to_end_in_the_browser() {
         );
     }
     b.axe("verify-automated").await;
+
+    // The watch after handover: turned on, its page, the overview.
+    b.open(&format!("/setups/{id}/watch")).await;
+    b.axe("watch-off").await;
+    b.fill("#f-minutes", "1440").await;
+    b.click_nav("button[value='save']").await;
+    assert!(b.source().await.contains("Stop watching"));
+    b.axe("watch").await;
+    b.click_nav("a[href='/watch']").await;
+    assert!(b.source().await.contains("API in the browser"));
+    b.axe("watch-overview").await;
     b.close().await;
 }
 

@@ -40,6 +40,7 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         a.timeout = 10;
         a.connect_timeout = 5;
         a.watch_tick = 1;
+        a.metrics_token = Some("metrics-token-for-the-test".into());
     })
     .await;
     let demo = app.demo().await;
@@ -131,6 +132,74 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     );
     assert_eq!(webhooks(&app).await.len(), 2);
 
+    // The IAS application's subject name identifier changed to the e-mail
+    // (failure mode 19): failing, named, told; then back.
+    let subject = |v: &'static str| {
+        let url = app.sandbox_url("/_sandbox/settings");
+        async move {
+            let r = client()
+                .post(url)
+                .form(&[("subject", v)])
+                .send()
+                .await
+                .expect("subject");
+            assert!(r.status().is_success());
+        }
+    };
+    subject("email").await;
+    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
+        .await;
+    let ias = after_run(&app, &id, 3).await;
+    assert!(
+        ias.contains("State: <strong class=\"tag\">failing</strong>"),
+        "{ias}"
+    );
+    assert!(
+        ias.contains("User UUID") && ias.contains("first seen between"),
+        "{ias}"
+    );
+    assert_eq!(webhooks(&app).await.len(), 3);
+    subject("user_uuid").await;
+    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
+        .await;
+    let healthy = after_run(&app, &id, 4).await;
+    assert!(
+        healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
+        "{healthy}"
+    );
+
+    // /metrics, for the bearer of the token only.
+    let metrics = |token: Option<&'static str>| {
+        let url = format!("{}/metrics", app.base);
+        async move {
+            let mut r = client().get(url);
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            let r = r.send().await.expect("metrics");
+            (r.status(), r.text().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(metrics(None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(metrics(Some("wrong")).await.0, StatusCode::UNAUTHORIZED);
+    let (status, text) = metrics(Some("metrics-token-for-the-test")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        text.contains("taskcenter_wizard_watched_setups{state=\"healthy\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("taskcenter_wizard_watch_runs_total 5"),
+        "{text}"
+    );
+    let calls: u64 = text
+        .lines()
+        .find(|l| l.starts_with("taskcenter_wizard_sap_calls_total{service=\"destination\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(calls > 0, "{text}");
+
     // The overview lists it; a restart keeps the schedule.
     let all = app.get("/watch").await.body;
     assert!(
@@ -144,4 +213,14 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     let app = app.restart().await;
     let after = app.get(&format!("/setups/{id}/watch")).await.body;
     assert!(after.contains(&format!("next run {due},")), "{after}");
+    let off = client()
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(
+        off.status(),
+        StatusCode::NOT_FOUND,
+        "off without --metrics-token"
+    );
 }
