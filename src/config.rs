@@ -137,6 +137,17 @@ pub struct ServeArgs {
     /// own intervals, at least 15 minutes).
     #[arg(long, env = "WIZARD_WATCH_TICK", default_value_t = 60)]
     pub watch_tick: u64,
+    /// Where the watch sends its e-mails: `smtps://user:password@host` (TLS),
+    /// `smtp://host?tls=required` (STARTTLS) or `smtp://host:port` (none).
+    #[arg(long, env = "WIZARD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of the watch's e-mails.
+    #[arg(
+        long,
+        env = "WIZARD_SMTP_FROM",
+        default_value = "Task Center wizard <taskcenter-wizard@localhost>"
+    )]
+    pub smtp_from: String,
     /// Serve `GET /metrics` (Prometheus) to a bearer of this token; off
     /// without it, so the numbers are not public by default.
     #[arg(long, env = "WIZARD_METRICS_TOKEN", hide_env_values = true)]
@@ -206,6 +217,8 @@ impl ServeArgs {
             sandbox_at: None,
             watch_tick: 60,
             metrics_token: None,
+            smtp_url: None,
+            smtp_from: "Task Center wizard <taskcenter-wizard@localhost>".into(),
             page_cache: 256,
             connect_timeout: 5,
             timeout: 20,

@@ -154,6 +154,10 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         runs: service::change::Runs::default(),
         pages: web::PageCache::new(args.page_cache),
         metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+        mailer: match &args.smtp_url {
+            Some(url) => Some(service::watch::Mailer::new(url, &args.smtp_from)?),
+            None => None,
+        },
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));

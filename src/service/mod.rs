@@ -21,6 +21,10 @@ pub trait Deps: Send + Sync + 'static {
     fn sap(&self) -> &SapClient;
     /// Remote changes running in the background, one per setup and flow.
     fn runs(&self) -> &change::Runs;
+    /// Where the watch's e-mails go, when SMTP is set up.
+    fn mailer(&self) -> Option<&watch::Mailer> {
+        None
+    }
 }
 
 /// The answers of `setup` as the playbook reads them (secrets revealed on use).

@@ -15,6 +15,25 @@ use crate::playbook::verify::{self, Check, Verdict};
 use crate::sap::{Auth, Calls, Req, Service};
 use crate::store::watch::{Watch, WatchRun};
 
+/// The watch's SMTP connection and sender (lettre: TLS as the URL says).
+pub struct Mailer {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl Mailer {
+    pub fn new(url: &str, from: &str) -> anyhow::Result<Mailer> {
+        Ok(Mailer {
+            transport: lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+                .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?
+                .build(),
+            from: from
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--smtp-from: {e}"))?,
+        })
+    }
+}
+
 /// A watch's interval at the least, and by default (issue 22).
 pub const MIN_INTERVAL: i64 = 15 * 60;
 pub const DEFAULT_INTERVAL: i64 = 24 * 3600;
@@ -111,7 +130,45 @@ pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
     if news && let Some(url) = w.webhook.as_deref().and_then(|c| store.reveal(c)) {
         notify(d, &setup.id, &setup.name, &url, &w.state, state, &drift).await;
     }
+    if news && let (Some(m), Some(to)) = (d.mailer(), w.emails.as_deref()) {
+        mail(m, &setup.id, &setup.name, to, &w.state, state, &drift).await;
+    }
     Ok(())
+}
+
+/// The e-mail of a change of state: the setup, its state and what changed,
+/// never a secret; one message to each address.
+async fn mail(m: &Mailer, id: &str, name: &str, to: &str, was: &str, now: &str, drift: &[String]) {
+    use lettre::AsyncTransport;
+    let body = format!(
+        "The Task Center integration {name} went from {was} to {now}.\n\n{}\n\nIts watch page: /setups/{id}/watch\n",
+        if drift.is_empty() {
+            "No check changed its verdict; see the page.".to_string()
+        } else {
+            drift.join("\n")
+        }
+    );
+    for addr in to.lines().map(str::trim).filter(|a| !a.is_empty()) {
+        let Ok(rcpt) = addr.parse::<lettre::message::Mailbox>() else {
+            tracing::warn!(setup = %id, "a watch's e-mail address is not one");
+            continue;
+        };
+        let msg = lettre::Message::builder()
+            .from(m.from.clone())
+            .to(rcpt)
+            .subject(format!("Task Center integration {name}: {now}"))
+            .body(body.clone());
+        match msg {
+            Ok(msg) => {
+                if let Err(e) = m.transport.send(msg).await {
+                    tracing::warn!(setup = %id, error = %e, "the watch's e-mail could not be sent");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(setup = %id, error = %e, "the watch's e-mail could not be built")
+            }
+        }
+    }
 }
 
 /// A webhook's message (Teams' and Slack's incoming webhooks read `text`):

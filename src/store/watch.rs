@@ -16,6 +16,8 @@ pub struct Watch {
     pub state: String,
     pub changed_at: Option<i64>,
     pub last_run: Option<i64>,
+    /// Who gets an e-mail when the state changes: addresses, one per line.
+    pub emails: Option<String>,
 }
 
 /// One run: when, the state it came to, its checks and drift (JSON).
@@ -38,6 +40,7 @@ impl Store {
         setup_id: &str,
         interval_secs: i64,
         webhook: Option<&str>,
+        emails: Option<&str>,
         now: i64,
     ) -> anyhow::Result<()> {
         let webhook = match webhook {
@@ -45,14 +48,15 @@ impl Store {
             None => None,
         };
         sqlx::query(
-            "INSERT INTO watches (setup_id, interval_secs, next_due, webhook, state) VALUES ($1, $2, $3, $4, 'unchecked')
+            "INSERT INTO watches (setup_id, interval_secs, next_due, webhook, state, emails) VALUES ($1, $2, $3, $4, 'unchecked', $5)
              ON CONFLICT (setup_id) DO UPDATE SET interval_secs = excluded.interval_secs, next_due = excluded.next_due,
-             webhook = COALESCE(excluded.webhook, watches.webhook)",
+             webhook = COALESCE(excluded.webhook, watches.webhook), emails = excluded.emails",
         )
         .bind(setup_id)
         .bind(interval_secs)
         .bind(now)
         .bind(webhook)
+        .bind(emails)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -68,7 +72,7 @@ impl Store {
 
     pub async fn watch(&self, setup_id: &str) -> anyhow::Result<Option<Watch>> {
         Ok(sqlx::query_as(
-            "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run FROM watches WHERE setup_id = $1",
+            "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails FROM watches WHERE setup_id = $1",
         )
         .bind(setup_id)
         .fetch_optional(&self.pool)
@@ -77,7 +81,7 @@ impl Store {
 
     pub async fn watches(&self) -> anyhow::Result<Vec<Watch>> {
         Ok(sqlx::query_as(
-            "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run FROM watches ORDER BY setup_id",
+            "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails FROM watches ORDER BY setup_id",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -100,9 +104,9 @@ impl Store {
     /// over then; SQLite has one server per file (the lock file).
     pub async fn claim_due(&self, now: i64, n: i64) -> anyhow::Result<Vec<Watch>> {
         let mut tx = self.pool.begin().await?;
-        const DUE: &str = "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run FROM watches
+        const DUE: &str = "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails FROM watches
              WHERE next_due <= $1 ORDER BY next_due LIMIT $2";
-        const DUE_LOCKED: &str = "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run FROM watches
+        const DUE_LOCKED: &str = "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails FROM watches
              WHERE next_due <= $1 ORDER BY next_due LIMIT $2 FOR UPDATE SKIP LOCKED";
         let due: Vec<Watch> = sqlx::query_as(if self.shared { DUE_LOCKED } else { DUE })
             .bind(now)

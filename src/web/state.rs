@@ -28,6 +28,8 @@ pub struct AppState {
     pub pages: super::PageCache,
     /// `GET /metrics` answers only a bearer of this token (off without it).
     pub metrics_token: Option<String>,
+    /// The watch's e-mail, when `--smtp-url` is given.
+    pub mailer: Option<service::watch::Mailer>,
 }
 
 pub type State = Arc<AppState>;
@@ -41,5 +43,8 @@ impl service::Deps for AppState {
     }
     fn runs(&self) -> &service::change::Runs {
         &self.runs
+    }
+    fn mailer(&self) -> Option<&service::watch::Mailer> {
+        self.mailer.as_ref()
     }
 }

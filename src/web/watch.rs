@@ -34,6 +34,7 @@ pub struct WatchPage {
     pub minutes: i64,
     pub next_due: String,
     pub webhook: Option<String>,
+    pub emails: String,
     pub runs: Vec<RunView>,
     pub can_manage: bool,
     pub error: Option<String>,
@@ -90,6 +91,10 @@ async fn page(
             .as_ref()
             .and_then(|w| w.webhook.as_deref())
             .and_then(|c| state.store.mask(c)),
+        emails: w
+            .as_ref()
+            .and_then(|w| w.emails.clone())
+            .unwrap_or_default(),
         runs,
         can_manage: can(setup, me, Need::Manage),
         error,
@@ -153,7 +158,36 @@ pub async fn change(
                 .await?;
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
             }
-            state.store.set_watch(&setup.id, secs, webhook, now).await?;
+            let emails = match input
+                .first("emails")
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+            {
+                None => None,
+                Some(raw) => match crate::domain::parse_approvers(raw) {
+                    Ok(c) => Some(
+                        c.value
+                            .into_iter()
+                            .map(|a| a.email)
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    ),
+                    Err(e) => {
+                        let p = page(
+                            &state,
+                            &setup,
+                            &me,
+                            Some(format!("The e-mail addresses: {e}")),
+                        )
+                        .await?;
+                        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+                    }
+                },
+            };
+            state
+                .store
+                .set_watch(&setup.id, secs, webhook, emails.as_deref(), now)
+                .await?;
         }
     }
     Ok(Redirect::to(&here).into_response())

@@ -284,7 +284,9 @@ async fn two_instances_on_one_postgresql_claim_each_due_watch_once() {
                 .create_setup(&format!("Watched {round}-{n}"), ada.id, now)
                 .await
                 .expect("setup");
-            a.set_watch(&s.id, 900, None, now).await.expect("watch");
+            a.set_watch(&s.id, 900, None, None, now)
+                .await
+                .expect("watch");
             ids.push(s.id.clone());
         }
         let mut claimed = Vec::new();

@@ -12,6 +12,59 @@ use crate::support::*;
 
 const WEBHOOK: &str = "https://acme.webhook.office.com/webhookb2/3f1c-watch-test";
 
+/// A local SMTP server that keeps every message it is given (RFC 5321's
+/// happy path: greeting, EHLO, MAIL, RCPT, DATA, QUIT).
+async fn smtp_sink() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = got.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut lines = BufReader::new(r).lines();
+                let _ = w.write_all(b"220 sink ESMTP\r\n").await;
+                let (mut data, mut message) = (false, String::new());
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if data {
+                        if line == "." {
+                            data = false;
+                            keep.lock()
+                                .expect("lock")
+                                .push(std::mem::take(&mut message));
+                            let _ = w.write_all(b"250 kept\r\n").await;
+                        } else {
+                            message.push_str(&line);
+                            message.push('\n');
+                        }
+                        continue;
+                    }
+                    let reply: &[u8] =
+                        match line.get(..4).unwrap_or("").to_ascii_uppercase().as_str() {
+                            "EHLO" | "HELO" => b"250 sink\r\n",
+                            "DATA" => {
+                                data = true;
+                                b"354 end with .\r\n"
+                            }
+                            "QUIT" => b"221 bye\r\n",
+                            _ => b"250 ok\r\n",
+                        };
+                    let _ = w.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (addr, got)
+}
+
 /// The watch page once a run after `runs` earlier ones was recorded.
 async fn after_run(app: &TestApp, id: &str, runs: usize) -> String {
     let started = Instant::now();
@@ -35,7 +88,9 @@ async fn webhooks(app: &TestApp) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_and_recovers() {
+    let (smtp, mails) = smtp_sink().await;
     let app = TestApp::spawn_with(|a| {
+        a.smtp_url = Some(format!("smtp://{smtp}"));
         a.sandbox = true;
         a.timeout = 10;
         a.connect_timeout = 5;
@@ -70,6 +125,10 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
             &[
                 ("minutes", "1440"),
                 ("webhook", WEBHOOK),
+                (
+                    "emails",
+                    "Ops <ops@consultancy.example>\nada.admin@acme.example",
+                ),
                 ("action", "save"),
             ],
         )
@@ -109,12 +168,34 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     );
     let sent = webhooks(&app).await;
     assert_eq!(sent.len(), 1, "one notification for the change: {sent:?}");
+    // The e-mails follow the webhook: wait for them a little.
+    let started = Instant::now();
+    while mails.lock().expect("lock").len() < 2 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = mails.lock().expect("lock").clone();
+    assert_eq!(
+        got.len(),
+        2,
+        "one e-mail to each of the two addresses: {got:?}"
+    );
+    assert!(
+        got.iter().all(
+            |m| m.contains("Subject: Task Center integration ACME Demo: failing")
+                && m.contains("tc.enabled")
+        ),
+        "{got:?}"
+    );
     assert_eq!(sent[0]["state"], "failing");
     assert_eq!(sent[0]["previous"], "healthy");
     let text = sent[0].to_string();
+    let mailed = got.join("\n");
     for secret in ["dest_clientsecret", "tc_clientsecret", "comm_password"] {
         let s = demo[secret].as_str().unwrap_or("-");
-        assert!(!text.contains(s), "no secret in a notification ({secret})");
+        assert!(
+            !text.contains(s) && !mailed.contains(s),
+            "no secret in a notification ({secret})"
+        );
     }
 
     // Put right: healthy again, told once more.
