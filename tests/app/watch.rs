@@ -281,6 +281,41 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         .unwrap_or(0);
     assert!(calls > 0, "{text}");
 
+    // The trust certificate renewed in BTP, not given to S/4HANA (failure
+    // mode 13): failing, named; fetched on step 3.2 again: healthy.
+    let token = dest_token(&app, &demo).await;
+    let renewed = client()
+        .post(app.sandbox_url("/destination-configuration/v1/saml2Metadata/certificate"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("renew");
+    assert!(renewed.status().is_success(), "{}", renewed.status());
+    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
+        .await;
+    let cert = after_run(&app, &id, 5).await;
+    assert!(
+        cert.contains("State: <strong class=\"tag\">failing</strong>"),
+        "{cert}"
+    );
+    assert!(
+        cert.contains("The trust certificate given to S/4HANA is the subaccount&#39;s current one: Pass → Fail")
+            && cert.contains("Failure mode 13"),
+        "{cert}"
+    );
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-3-2/run"), &[])
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.body);
+    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
+        .await;
+    let healthy = after_run(&app, &id, 6).await;
+    assert!(
+        healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
+        "{healthy}"
+    );
+    assert_eq!(webhooks(&app).await.len(), 6);
+
     // The overview lists it; a restart keeps the schedule.
     let all = app.get("/watch").await.body;
     assert!(

@@ -70,6 +70,8 @@ pub struct OnlineInputs {
     /// subaccount whose application's subject name identifier is read.
     ias_admin: Option<(String, String, String)>,
     subaccount_id: Option<String>,
+    /// The SHA-256 of the trust certificate step 3.2 holds (the one given to S/4HANA).
+    cert_sha256: Option<String>,
     /// A customer user's token (never stored): the checks that only a user
     /// can prove run with it (failure mode 22).
     pub user: Option<CustomerUser>,
@@ -128,6 +130,7 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
         ias_host: ctx.get("ias_host").map(str::to_string),
         ias_admin,
         subaccount_id: ctx.get("subaccount_id").map(str::to_string),
+        cert_sha256: ctx.get("cert_sha256").map(str::to_string),
         user: None,
     }
 }
@@ -200,6 +203,7 @@ checks! {
     STRAY_PROPERTIES = "online-stray-properties", "No properties copied from other guides", ids::DESTINATION, Sap;
     DUPLICATES = "online-duplicates", "One destination per S/4HANA system", ids::DESTINATION, Sap;
     SERVICE_DESTINATIONS_IN_BTP = "online-service-destinations", "Mandatory service destinations in BTP", ids::BOOSTER, Sap;
+    TRUST_CURRENT = "online-trust-current", "The trust certificate given to S/4HANA is the subaccount's current one", ids::TRUST_CERTIFICATE, Sap;
     SAML_ISSUER = "saml-issuer", "SAML issuer equals the certificate CN", ids::COMM_SYSTEM, Confirmation;
     IAS_TENANT = "ias-tenant", "One Identity Authentication tenant", ids::IAS_TRUST, Confirmation;
     SUBJECT_NAME = "subject-name", "Subject name identifier is the User UUID", ids::IAS_TRUST, Confirmation;

@@ -129,15 +129,42 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             Err(e) => def.says(Fail, e.explain()),
         }
     };
-    let (t, mut d, u, s4, a, mut as_user) = tokio::join!(
+    // Failure mode 13: renewed or rotated in BTP, not yet uploaded to S/4HANA.
+    let trust = async {
+        let (Some(key), Some(held)) = (&i.dest_key, &i.cert_sha256) else {
+            return TRUST_CURRENT.says(
+                Skipped,
+                "Needs the Destination service key and the certificate (step 3.2).",
+            );
+        };
+        let active = match destinations::connect(sap, calls, key).await {
+            Ok(s) => s.certificate(calls).await,
+            Err(e) => Err(e),
+        };
+        match active.map(|pem| domain::TrustCertificate::parse(pem.as_bytes(), crate::fmt::now())) {
+            Err(e) => TRUST_CURRENT.says(Fail, e.explain()),
+            Ok(Err(e)) => TRUST_CURRENT.says(Fail, format!("The Destination service's certificate could not be read: {e}")),
+            Ok(Ok(now)) if now.value.sha256 == *held => TRUST_CURRENT.says(Pass,
+                "The subaccount signs with the certificate step 3.2 holds (the one given to S/4HANA).",
+            ),
+            Ok(Ok(now)) => TRUST_CURRENT.says(Fail, format!(
+                "Failure mode 13: the subaccount's trust certificate was renewed or rotated (it now signs with SHA-256 {}, valid until {}), but step 3.2 holds {held}, the one given to S/4HANA, which refuses what the new one signs. Fetch it on step 3.2 and upload it to the communication system (step 3.4, or the trust page).",
+                now.value.sha256,
+                crate::fmt::date(now.value.not_after)
+            )),
+        }
+    };
+    let (t, mut d, u, s4, a, c, mut as_user) = tokio::join!(
         token,
         dest,
         users,
         s4_ids,
         application,
+        trust,
         user_checks(&i, sap, calls)
     );
     let mut out = vec![t];
+    out.push(c);
     out.append(&mut d);
     out.push(u);
     out.push(s4);
