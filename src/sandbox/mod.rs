@@ -442,6 +442,9 @@ pub struct Settings {
     /// Task Center refuses instances made by Service Manager outside Cloud
     /// Foundry (J.4 5: the default; [U], so `false` is the alternative).
     pub sm_tc_other_env_refused: bool,
+    /// A renewed trust certificate runs out in this many days (to show the
+    /// dates ahead: failure mode 13 before it happens).
+    pub trust_days_left: Option<i64>,
 }
 
 impl Default for Settings {
@@ -458,6 +461,7 @@ impl Default for Settings {
             sm_old_instances: false,
             formation_connector: false,
             sm_tc_other_env_refused: true,
+            trust_days_left: None,
         }
     }
 }
@@ -717,7 +721,21 @@ impl Sandbox {
             t.made += 1;
             t.made
         };
-        TrustCert::new(&self.demo.subaccount_id, n)
+        let days_left = self.settings.lock().ok().and_then(|s| s.trust_days_left);
+        let mut made = TrustCert::new(&self.demo.subaccount_id, n)?;
+        // A renewal that SAP dated earlier: it runs out in `days_left` days.
+        if let Some(d) = days_left {
+            let from = time::OffsetDateTime::now_utc()
+                - time::Duration::days(TRUST_PERIOD_DAYS - d.clamp(1, TRUST_PERIOD_DAYS));
+            let (pem, not_after_ms) = trust_certificate(&self.demo.subaccount_id, 1000 + n, from)?;
+            made = TrustCert {
+                sha256: s4::fingerprint(&pem).unwrap_or_default(),
+                pem,
+                not_after_ms,
+                generated_on: made.generated_on,
+            };
+        }
+        Ok(made)
     }
 }
 
@@ -915,6 +933,7 @@ struct SettingsForm {
     sm_old_instances: Option<bool>,
     formation_connector: Option<bool>,
     sm_tc_other_env_refused: Option<bool>,
+    trust_days_left: Option<i64>,
     /// `empty`: a global account without the demo subaccount; `booster`:
     /// the subaccount as the booster leaves it (the start).
     global_account: Option<String>,
@@ -958,6 +977,9 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
     }
     if let Some(v) = f.sm_tc_other_env_refused {
         s.sm_tc_other_env_refused = v;
+    }
+    if let Some(v) = f.trust_days_left {
+        s.trust_days_left = (v > 0).then_some(v);
     }
     if let Some(v) = f.tc_rate_limit {
         s.tc_rate_limit = (v > 0).then_some(v);

@@ -316,16 +316,48 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     );
     assert_eq!(webhooks(&app).await.len(), 6);
 
+    // A renewal that runs out in 29 days, given to S/4HANA: the dates
+    // ahead turn the watch to warning (60 days ahead), told once.
+    let r = client()
+        .post(app.sandbox_url("/_sandbox/settings"))
+        .form(&[("trust_days_left", "29")])
+        .send()
+        .await
+        .expect("settings");
+    assert!(r.status().is_success());
+    let renewed = client()
+        .post(app.sandbox_url("/destination-configuration/v1/saml2Metadata/certificate"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("renew");
+    assert!(renewed.status().is_success());
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-3-2/run"), &[])
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.body);
+    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
+        .await;
+    let soon = after_run(&app, &id, 7).await;
+    assert!(
+        soon.contains("State: <strong class=\"tag\">warning</strong>"),
+        "{soon}"
+    );
+    assert!(
+        soon.contains("It expires in 28 days") || soon.contains("It expires in 29 days"),
+        "{soon}"
+    );
+    assert_eq!(webhooks(&app).await.len(), 7);
+    assert_eq!(webhooks(&app).await[6]["state"], "warning");
+
     // The overview lists it; a restart keeps the schedule.
     let all = app.get("/watch").await.body;
     assert!(
-        all.contains(&format!("/setups/{id}/watch")) && all.contains("healthy"),
+        all.contains(&format!("/setups/{id}/watch")) && all.contains("warning"),
         "{all}"
     );
-    let due = between(&healthy, "next run ", ",")
-        .unwrap_or("")
-        .to_string();
-    assert!(!due.is_empty(), "{healthy}");
+    let due = between(&soon, "next run ", ",").unwrap_or("").to_string();
+    assert!(!due.is_empty(), "{soon}");
     let app = app.restart().await;
     let after = app.get(&format!("/setups/{id}/watch")).await.body;
     assert!(after.contains(&format!("next run {due},")), "{after}");
