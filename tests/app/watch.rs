@@ -78,6 +78,33 @@ async fn after_run(app: &TestApp, id: &str, runs: usize) -> String {
     }
 }
 
+/// "Check now" on the watch page: due at the next tick.
+async fn check_now(app: &TestApp, id: &str) {
+    let r = app
+        .post(&format!("/setups/{id}/watch"), &[("action", "run")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+/// Renew the subaccount's trust certificate in BTP (the Destination service).
+async fn renew_trust(app: &TestApp, token: &str) {
+    let renewed = client()
+        .post(app.sandbox_url("/destination-configuration/v1/saml2Metadata/certificate"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("renew");
+    assert!(renewed.status().is_success(), "{}", renewed.status());
+}
+
+/// Step 3.2 fetches the certificate the subaccount signs with now.
+async fn fetch_trust(app: &TestApp, id: &str) {
+    let r = app
+        .post(&format!("/setups/{id}/pages/step-3-2/run"), &[])
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.body);
+}
+
 async fn webhooks(app: &TestApp) -> Vec<Value> {
     get_json(app.sandbox_url("/_sandbox/webhooks"))
         .await
@@ -204,8 +231,7 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     })
     .await;
     assert!(status.is_success());
-    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
-        .await;
+    check_now(&app, &id).await;
     let healthy = after_run(&app, &id, 2).await;
     assert!(
         healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
@@ -228,8 +254,7 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         }
     };
     subject("email").await;
-    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
-        .await;
+    check_now(&app, &id).await;
     let ias = after_run(&app, &id, 3).await;
     assert!(
         ias.contains("State: <strong class=\"tag\">failing</strong>"),
@@ -241,8 +266,7 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     );
     assert_eq!(webhooks(&app).await.len(), 3);
     subject("user_uuid").await;
-    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
-        .await;
+    check_now(&app, &id).await;
     let healthy = after_run(&app, &id, 4).await;
     assert!(
         healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
@@ -284,15 +308,8 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     // The trust certificate renewed in BTP, not given to S/4HANA (failure
     // mode 13): failing, named; fetched on step 3.2 again: healthy.
     let token = dest_token(&app, &demo).await;
-    let renewed = client()
-        .post(app.sandbox_url("/destination-configuration/v1/saml2Metadata/certificate"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("renew");
-    assert!(renewed.status().is_success(), "{}", renewed.status());
-    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
-        .await;
+    renew_trust(&app, &token).await;
+    check_now(&app, &id).await;
     let cert = after_run(&app, &id, 5).await;
     assert!(
         cert.contains("State: <strong class=\"tag\">failing</strong>"),
@@ -303,12 +320,8 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
             && cert.contains("Failure mode 13"),
         "{cert}"
     );
-    let r = app
-        .post(&format!("/setups/{id}/pages/step-3-2/run"), &[])
-        .await;
-    assert!(r.status.is_redirection(), "{}", r.body);
-    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
-        .await;
+    fetch_trust(&app, &id).await;
+    check_now(&app, &id).await;
     let healthy = after_run(&app, &id, 6).await;
     assert!(
         healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
@@ -325,19 +338,9 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         .await
         .expect("settings");
     assert!(r.status().is_success());
-    let renewed = client()
-        .post(app.sandbox_url("/destination-configuration/v1/saml2Metadata/certificate"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("renew");
-    assert!(renewed.status().is_success());
-    let r = app
-        .post(&format!("/setups/{id}/pages/step-3-2/run"), &[])
-        .await;
-    assert!(r.status.is_redirection(), "{}", r.body);
-    app.post(&format!("/setups/{id}/watch"), &[("action", "run")])
-        .await;
+    renew_trust(&app, &token).await;
+    fetch_trust(&app, &id).await;
+    check_now(&app, &id).await;
     let soon = after_run(&app, &id, 7).await;
     assert!(
         soon.contains("State: <strong class=\"tag\">warning</strong>"),
