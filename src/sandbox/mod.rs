@@ -349,6 +349,38 @@ impl Demo {
     }
 }
 
+impl Sandbox {
+    /// A Task Center key a broker just made (Service Manager or Cloud
+    /// Foundry): its client works at the sandbox's XSUAA at once (F.4 5).
+    pub(crate) fn issue_secret_key(&self, clientid: &str, secret: &str) -> Value {
+        if let Ok(mut c) = self.extra_clients.lock() {
+            c.push((clientid.to_string(), secret.to_string()));
+        }
+        serde_json::from_str(&self.demo.tc_key(clientid, secret)).unwrap_or(Value::Null)
+    }
+
+    /// The same with credential type x509 (O.3 1): a certificate of its
+    /// own, signed by the sandbox CA and valid `days`, that `certurl` takes.
+    pub(crate) fn issue_x509_key(
+        &self,
+        clientid: &str,
+        cn: &str,
+        serial: u64,
+        days: i64,
+    ) -> anyhow::Result<Value> {
+        let issued = mtls::pki(&self.demo.subdomain)?.issue(cn, serial, days)?;
+        if let Ok(mut c) = self.extra_clients.lock() {
+            c.push((clientid.to_string(), String::new()));
+        }
+        if let Ok(mut x) = self.x509.lock() {
+            x.push((clientid.to_string(), issued.der.clone(), issued.not_after));
+        }
+        Ok(self
+            .demo
+            .x509_key(clientid, &issued.chain_pem, &issued.key_pem))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     Latency(u64),

@@ -503,9 +503,6 @@ pub async fn create(
         .ok()
         .and_then(|f| f.get("service-manager-operation").cloned())
         .is_some();
-    let demo_key = |clientid: &str, secret: &str| {
-        serde_json::from_str::<Value>(&sb.demo.tc_key(clientid, secret)).unwrap_or(Value::Null)
-    };
     let Ok(mut s) = sb.sm.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -630,23 +627,11 @@ pub async fn create(
                     "sb-{}!b1234|one-inbox-service!b456",
                     uuid(&format!("sm-x509-client-{n}"))
                 );
-                let Ok(issued) = super::mtls::pki(&sb.demo.subdomain).and_then(|p| {
-                    p.issue(
-                        &format!("{} Task Center binding {n} (x509)", sb.demo.subdomain),
-                        n,
-                        days,
-                    )
-                }) else {
+                let cn = format!("{} Task Center binding {n} (x509)", sb.demo.subdomain);
+                let Ok(key) = sb.issue_x509_key(&clientid, &cn, n, days) else {
                     return StatusCode::INTERNAL_SERVER_ERROR.into_response();
                 };
-                if let Ok(mut c) = sb.extra_clients.lock() {
-                    c.push((clientid.clone(), String::new()));
-                }
-                if let Ok(mut x) = sb.x509.lock() {
-                    x.push((clientid.clone(), issued.der.clone(), issued.not_after));
-                }
-                sb.demo
-                    .x509_key(&clientid, &issued.chain_pem, &issued.key_pem)
+                key
             }
             "one-inbox-service" => {
                 let clientid = format!(
@@ -658,10 +643,7 @@ pub async fn create(
                     &uuid(&format!("sm-secret-{n}"))[..8],
                     &uuid(&format!("sm-secret-b-{n}"))[..13]
                 );
-                if let Ok(mut c) = sb.extra_clients.lock() {
-                    c.push((clientid.clone(), secret.clone()));
-                }
-                demo_key(&clientid, &secret)
+                sb.issue_secret_key(&clientid, &secret)
             }
             other => {
                 let Ok(mut g) = sb.btp.lock() else {

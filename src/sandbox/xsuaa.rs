@@ -197,12 +197,20 @@ impl super::Sandbox {
                 claims["xs.system.attributes"] = json!({"xs.rolecollections": collections});
             }
         }
-        let token = jwt::sign(&self.keys, &claims, &d.uaa_url);
+        let token = self.sign_and_keep(&claims, &d.uaa_url);
+        (token, claims)
+    }
+
+    /// Sign a token and remember its claims (expired ones are dropped):
+    /// every token the sandbox's services accept comes from here.
+    pub(super) fn sign_and_keep(&self, claims: &Value, issuer: &str) -> String {
+        let token = jwt::sign(&self.keys, claims, issuer);
+        let now = crate::fmt::now();
         if let Ok(mut t) = self.tokens.lock() {
             t.retain(|_, c| c["exp"].as_i64().unwrap_or(0) > now);
             t.insert(token.clone(), claims.clone());
         }
-        (token, claims)
+        token
     }
 
     /// The claims of a live token this XSUAA issued; `None` if unknown or expired.

@@ -231,11 +231,7 @@ pub fn token(sb: &Shared, form: &[(String, String)]) -> Response {
     let claims = json!({"jti": jti, "iat": now, "exp": now + 1199, "cid": "cf", "client_id": "cf",
         "user_name": p.email, "email": p.email, "origin": "sap.ids", "zid": "uaa", "grant_type": "password",
         "scope": ["cloud_controller.read", "cloud_controller.write", "openid"]});
-    let token =
-        crate::sandbox::jwt::sign(&sb.keys, &claims, "https://uaa.cf.eu10.hana.ondemand.com");
-    if let Ok(mut t) = sb.tokens.lock() {
-        t.insert(token.clone(), claims);
-    }
+    let token = sb.sign_and_keep(&claims, "https://uaa.cf.eu10.hana.ondemand.com");
     Json(
         json!({"access_token": token, "token_type": "bearer", "expires_in": 1199,
                 "scope": "cloud_controller.read cloud_controller.write openid", "jti": jti}),
@@ -767,29 +763,14 @@ pub async fn create_binding(
     let x509 = text_at(&v, "/parameters/xsuaa/credential-type") == "x509";
     let credentials = if x509 {
         let serial = g.cf.bindings.len() as u64 + 500;
-        let Ok(issued) = crate::sandbox::mtls::pki(&sb.demo.subdomain).and_then(|p| {
-            p.issue(
-                &format!("{} Task Center key {name} (x509)", sb.demo.subdomain),
-                serial,
-                365,
-            )
-        }) else {
+        let cn = format!("{} Task Center key {name} (x509)", sb.demo.subdomain);
+        let Ok(key) = sb.issue_x509_key(&clientid, &cn, serial, 365) else {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };
-        if let Ok(mut x) = sb.x509.lock() {
-            x.push((clientid.clone(), issued.der.clone(), issued.not_after));
-        }
-        if let Ok(mut c) = sb.extra_clients.lock() {
-            c.push((clientid.clone(), String::new()));
-        }
-        sb.demo
-            .x509_key(&clientid, &issued.chain_pem, &issued.key_pem)
+        key
     } else {
         let secret = format!("{}$sandbox-{}", &n[14..22], &n[24..]);
-        if let Ok(mut c) = sb.extra_clients.lock() {
-            c.push((clientid.clone(), secret.clone()));
-        }
-        serde_json::from_str(&sb.demo.tc_key(&clientid, &secret)).unwrap_or(Value::Null)
+        sb.issue_secret_key(&clientid, &secret)
     };
     let job = g.next("cf-job");
     let takes = delay(g.fast, 2);

@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Demo, Fault, Sandbox, jwt, uuid};
+use super::{Demo, Fault, Sandbox, uuid};
 
 /// What a key issued in this global account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -499,11 +499,7 @@ impl Sandbox {
             claims["user_name"] = json!(email);
             claims["origin"] = json!("sap.default");
         }
-        let token = jwt::sign(&self.keys, &claims, &self.demo.uaa_url);
-        if let Ok(mut t) = self.tokens.lock() {
-            t.retain(|_, c| c["exp"].as_i64().unwrap_or(0) > now);
-            t.insert(token.clone(), claims.clone());
-        }
+        let token = self.sign_and_keep(&claims, &self.demo.uaa_url);
         Some(
             Json(json!({
                 "access_token": token, "token_type": "bearer", "expires_in": validity,
