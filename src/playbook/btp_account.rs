@@ -7,7 +7,7 @@
 //! Everything that exists is adopted (SAP's services are not idempotent),
 //! nothing is deleted.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
@@ -906,19 +906,19 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<String>, String>>,
 {
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(100);
-    loop {
-        match check().await? {
-            None => return Ok(true),
-            Some(state) => progress.say(format!("{what}: {state}")),
+    crate::sap::poll_until(wait, Duration::from_secs(5), || {
+        let state = check();
+        async move {
+            match state.await? {
+                None => Ok(true),
+                Some(state) => {
+                    progress.say(format!("{what}: {state}"));
+                    Ok(false)
+                }
+            }
         }
-        if started.elapsed() + pause > wait {
-            return Ok(false);
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(5));
-    }
+    })
+    .await
 }
 
 /// The run, step by step: each step reads what the previous ones made.

@@ -2,7 +2,7 @@
 //! J.3): a platform user's token from the UAA the API names, spaces, space
 //! roles, Task Center's service instance and key, through v3 jobs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
@@ -297,31 +297,26 @@ impl Cf<'_> {
     /// Follow a job to its end: `Ok(true)` complete, `Ok(false)` still
     /// running after `wait`, an error with SAP's words when it failed.
     pub async fn wait(&self, calls: &Calls, job: &str, wait: Duration) -> Result<bool, SapError> {
-        let path = job.find("/v3/").map_or(job, |i| &job[i..]).to_string();
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(100);
-        loop {
-            let v = self.get(calls, &path).await?;
+        let path = job.find("/v3/").map_or(job, |i| &job[i..]);
+        let this = self;
+        super::poll_until(wait, Duration::from_secs(5), move || async move {
+            let v = this.get(calls, path).await?;
             match v.get("state").and_then(Value::as_str).unwrap_or("") {
-                "COMPLETE" => return Ok(true),
+                "COMPLETE" => Ok(true),
                 "FAILED" => {
                     let why = v
                         .pointer("/errors/0/detail")
                         .and_then(Value::as_str)
                         .unwrap_or("the job failed");
-                    return Err(SapError::Status {
+                    Err(SapError::Status {
                         status: 502,
                         message: Some(why.to_string()),
-                    });
+                    })
                 }
-                _ => {}
+                _ => Ok(false),
             }
-            if started.elapsed() + pause > wait {
-                return Ok(false);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
-        }
+        })
+        .await
     }
 
     /// A key of the instance: (guid, ready).

@@ -160,6 +160,29 @@ impl SapConfig {
     }
 }
 
+/// Ask `step` until it says done (`Ok(true)`): at once, then after 100 ms,
+/// the pause doubling up to `most`; `Ok(false)` when the next pause would
+/// pass `wait`. How SAP's long operations are followed (Service Manager's
+/// operations, Cloud Foundry's jobs, the BTP run's states).
+pub async fn poll_until<E, F, Fut>(wait: Duration, most: Duration, mut step: F) -> Result<bool, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, E>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        if step().await? {
+            return Ok(true);
+        }
+        if started.elapsed() + pause > wait {
+            return Ok(false);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(most);
+    }
+}
+
 /// One outbound call as the call log keeps it: no secrets, ever.
 #[derive(Debug, Clone)]
 pub struct CallRecord {

@@ -1,7 +1,7 @@
 //! SAP Service Manager (sap-apis.md F): find or create a service instance and
 //! a binding, following its asynchronous operations. It never deletes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
@@ -155,16 +155,15 @@ impl Session<'_> {
     pub async fn follow(&self, calls: &Calls, op: &str) -> Result<bool, SapError> {
         // Relative as SAP sends it; tolerated absolute on this Service Manager.
         let op = op.strip_prefix(self.base()).unwrap_or(op);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(100);
-        loop {
-            let resp = self.c.send(calls, self.req(Method::GET, op, None)).await?;
+        let this = self;
+        super::poll_until(OPERATION_WAIT, Duration::from_secs(3), move || async move {
+            let resp = this.c.send(calls, this.req(Method::GET, op, None)).await?;
             if !resp.ok() {
                 return Err(resp.into_error());
             }
             let v = resp.json()?;
             match v.get("state").and_then(Value::as_str).unwrap_or("") {
-                "succeeded" => return Ok(true),
+                "succeeded" => Ok(true),
                 "failed" => {
                     let why = v
                         .get("errors")
@@ -174,18 +173,14 @@ impl Session<'_> {
                                 .map_or_else(|| e.to_string(), str::to_string)
                         })
                         .unwrap_or_default();
-                    return Err(SapError::Status {
+                    Err(SapError::Status {
                         status: 500,
                         message: Some(format!("the operation failed: {why}")),
-                    });
+                    })
                 }
-                _ => {}
+                _ => Ok(false),
             }
-            if started.elapsed() + pause > OPERATION_WAIT {
-                return Ok(false);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(3));
-        }
+        })
+        .await
     }
 }
