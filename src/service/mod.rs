@@ -6,6 +6,7 @@ pub mod actions;
 pub mod answers;
 pub mod change;
 mod jobs;
+pub mod verify;
 pub mod watch;
 
 pub use jobs::{Job, Jobs, WAIT};

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{Deps, with_ctx};
+use super::Deps;
 use crate::fmt;
-use crate::playbook::verify::{self, Check, Verdict};
+use crate::playbook::verify::{Check, Verdict};
 use crate::sap::{Auth, Calls, Req, Service};
 use crate::store::watch::{Watch, WatchRun};
 
@@ -45,14 +45,19 @@ pub const AT_ONCE: i64 = 8;
 pub fn state_of(checks: &[Check]) -> &'static str {
     if checks.iter().any(|c| c.verdict == Verdict::Fail) {
         "failing"
-    } else if checks
-        .iter()
-        .any(|c| matches!(c.verdict, Verdict::Warning | Verdict::NotConfirmed))
-    {
+    } else if checks.iter().any(needs_someone) {
         "warning"
     } else {
         "healthy"
     }
+}
+
+/// Whether a check keeps a run from being healthy (what its page lists).
+pub fn needs_someone(c: &Check) -> bool {
+    matches!(
+        c.verdict,
+        Verdict::Fail | Verdict::Warning | Verdict::NotConfirmed
+    )
 }
 
 /// What changed since the previous run, a sentence per check, naming when
@@ -96,15 +101,7 @@ pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
         return store.unwatch(&w.setup_id).await;
     };
     // No user token: the watch never has one (tokens are never stored).
-    let (offline, inputs) = with_ctx(store, &setup, |ctx| {
-        (verify::offline(ctx), verify::online_inputs(ctx))
-    });
-    let calls = Calls::default();
-    let online = verify::online(inputs, d.sap(), &calls).await;
-    store
-        .record_calls(&setup.id, "watch", "watch", &calls.take())
-        .await?;
-    let checks: Vec<Check> = offline.into_iter().chain(online).collect();
+    let checks = super::verify::run(d, &setup, None, "watch", "watch").await?;
     let state = state_of(&checks);
     let last = store.watch_runs(&setup.id, 1).await?;
     let before: Option<(i64, Vec<Check>)> = last

@@ -193,7 +193,6 @@ pub async fn apply_with<F: FlowPage>(
     flow: F,
     fingerprint: String,
 ) -> Result<Response> {
-    let me = me.clone();
     let started = service::change::apply(
         state.clone(),
         flow,
@@ -208,7 +207,7 @@ pub async fn apply_with<F: FlowPage>(
             // The page shows the answers the run filled in.
             let now = state.store.setup(&setup.id).await?.unwrap_or(setup);
             let view = ChangeView::of(&o, F::confirm).leading_on(state, &now);
-            F::render(state, &now, &me, view)
+            F::render(state, &now, me, view)
         }
         Started::Running => {
             Redirect::to(&format!("/setups/{}/{}", setup.id, F::SLUG)).into_response()

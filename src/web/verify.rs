@@ -9,7 +9,6 @@ use super::setups::with_ctx;
 use super::{Editor, Need, SetupHead, Viewer, can, setup_page};
 use crate::fmt;
 use crate::playbook::verify::{self, Check, Verdict};
-use crate::sap::Calls;
 use crate::store::{Setup, User};
 
 pub struct CheckView {
@@ -134,17 +133,8 @@ pub async fn verify_run(
     headers: axum::http::HeaderMap,
 ) -> Result<VerifyPage> {
     let id = setup.id.as_str();
-    let (offline, mut inputs) = with_ctx(&state, &setup, |ctx| {
-        (verify::offline(ctx), verify::online_inputs(ctx))
-    });
-    inputs.user = super::customer_user::for_verify(&state, &headers, id);
-    let calls = Calls::default();
-    let online = verify::online(inputs, &state.sap, &calls).await;
-    state
-        .store
-        .record_calls(id, "verify", &me.name, &calls.take())
-        .await?;
-    let all: Vec<Check> = offline.into_iter().chain(online).collect();
+    let user = super::customer_user::for_verify(&state, &headers, id);
+    let all = crate::service::verify::run(&*state, &setup, user, "verify", &me.name).await?;
     state
         .store
         .save_verification(

@@ -61,9 +61,7 @@ async fn page(
                 drift: serde_json::from_str(&r.drift).unwrap_or_default(),
                 failing: checks
                     .iter()
-                    .filter(|c| {
-                        crate::service::watch::state_of(std::slice::from_ref(*c)) != "healthy"
-                    })
+                    .filter(|c| crate::service::watch::needs_someone(c))
                     .map(|c| {
                         (
                             format!("{}: {}", c.title, c.reason),

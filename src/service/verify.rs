@@ -1,0 +1,29 @@
+//! Verify's checks for a setup as one use case: the offline ones and those
+//! that read SAP with its keys (and, with a customer user's token, theirs),
+//! the calls logged — for the Verify page and the watch alike.
+
+use super::{Deps, with_ctx};
+use crate::playbook::verify::{self, Check, CustomerUser};
+use crate::sap::Calls;
+use crate::store::Setup;
+
+/// Every check, the online ones concurrently; the calls are logged under
+/// "verify" or "watch" (`who` ran them).
+pub async fn run(
+    d: &impl Deps,
+    setup: &Setup,
+    user: Option<CustomerUser>,
+    page: &str,
+    who: &str,
+) -> anyhow::Result<Vec<Check>> {
+    let (offline, mut inputs) = with_ctx(d.store(), setup, |ctx| {
+        (verify::offline(ctx), verify::online_inputs(ctx))
+    });
+    inputs.user = user;
+    let calls = Calls::default();
+    let online = verify::online(inputs, d.sap(), &calls).await;
+    d.store()
+        .record_calls(&setup.id, page, who, &calls.take())
+        .await?;
+    Ok(offline.into_iter().chain(online).collect())
+}
