@@ -113,6 +113,7 @@ pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
         &checks,
     );
     let changed = state != w.state;
+    let tell = what_to_tell(w, state, now);
     let run = WatchRun {
         at: now,
         state: state.to_string(),
@@ -120,31 +121,102 @@ pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
         drift: serde_json::to_string(&drift)?,
     };
     store
-        .finish_watch_run(&setup.id, &run, changed, next_due(w, now))
+        .finish_watch_run(
+            &setup.id,
+            &run,
+            changed,
+            tell != Tell::Nothing,
+            next_due(w, now),
+        )
         .await?;
-    // A change of state is told once; a first healthy run is not news.
-    let news = changed && !(w.state == "unchecked" && state == "healthy");
-    if news && let Some(url) = w.webhook.as_deref().and_then(|c| store.reveal(c)) {
-        notify(d, &setup.id, &setup.name, &url, &w.state, state, &drift).await;
+    let news = match tell {
+        Tell::Nothing => return Ok(()),
+        Tell::Change => News {
+            subject: format!("Task Center integration {}: {state}", setup.name),
+            text: format!(
+                "The Task Center integration {} went from {} to {state}.\n\n{}",
+                setup.name,
+                w.state,
+                if drift.is_empty() {
+                    "No check changed its verdict; see the page.".to_string()
+                } else {
+                    drift.join("\n")
+                }
+            ),
+            lines: drift,
+        },
+        Tell::Digest => {
+            let still: Vec<String> = checks
+                .iter()
+                .filter(|c| needs_someone(c))
+                .map(|c| format!("{}: {}", c.title, c.verdict.label()))
+                .collect();
+            News {
+                subject: format!(
+                    "Task Center integration {}: still {state} (daily digest)",
+                    setup.name
+                ),
+                text: format!(
+                    "The Task Center integration {} is still {state}, since {}. Still needs someone:\n\n{}",
+                    setup.name,
+                    w.changed_at.map_or("its first run".into(), fmt::date_time),
+                    still.join("\n")
+                ),
+                lines: still,
+            }
+        }
+    };
+    if let Some(url) = w.webhook.as_deref().and_then(|c| store.reveal(c)) {
+        notify(d, &setup.id, &setup.name, &url, &w.state, state, &news).await;
     }
-    if news && let (Some(m), Some(to)) = (d.mailer(), w.emails.as_deref()) {
-        mail(m, &setup.id, &setup.name, to, &w.state, state, &drift).await;
+    if let (Some(m), Some(to)) = (d.mailer(), w.emails.as_deref()) {
+        mail(m, &setup.id, to, &news).await;
     }
     Ok(())
 }
 
-/// The e-mail of a change of state: the setup, its state and what changed,
-/// never a secret; one message to each address.
-async fn mail(m: &Mailer, id: &str, name: &str, to: &str, was: &str, now: &str, drift: &[String]) {
-    use lettre::AsyncTransport;
-    let body = format!(
-        "The Task Center integration {name} went from {was} to {now}.\n\n{}\n\nIts watch page: /setups/{id}/watch\n",
-        if drift.is_empty() {
-            "No check changed its verdict; see the page.".to_string()
+/// How long a state that stays bad waits before it is told again.
+pub const DIGEST_SECS: i64 = 24 * 3600;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Tell {
+    Nothing,
+    /// The state changed: told at once (a first healthy run is not news).
+    Change,
+    /// Still warning or failing a day after anyone was last told.
+    Digest,
+}
+
+/// What a run that came to `state` tells the webhook and the e-mails.
+pub fn what_to_tell(w: &Watch, state: &str, now: i64) -> Tell {
+    if state != w.state {
+        if w.state == "unchecked" && state == "healthy" {
+            Tell::Nothing
         } else {
-            drift.join("\n")
+            Tell::Change
         }
-    );
+    } else if state != "healthy"
+        && state != "unchecked"
+        && now - w.told_at.or(w.changed_at).unwrap_or(0) >= DIGEST_SECS
+    {
+        Tell::Digest
+    } else {
+        Tell::Nothing
+    }
+}
+
+/// What a notification says: the setup, its state and what changed or still
+/// needs someone, never a secret.
+struct News {
+    subject: String,
+    text: String,
+    lines: Vec<String>,
+}
+
+/// The e-mail: one message to each address.
+async fn mail(m: &Mailer, id: &str, to: &str, news: &News) {
+    use lettre::AsyncTransport;
+    let body = format!("{}\n\nIts watch page: /setups/{id}/watch\n", news.text);
     for addr in to.lines().map(str::trim).filter(|a| !a.is_empty()) {
         let Ok(rcpt) = addr.parse::<lettre::message::Mailbox>() else {
             tracing::warn!(setup = %id, "a watch's e-mail address is not one");
@@ -153,7 +225,7 @@ async fn mail(m: &Mailer, id: &str, name: &str, to: &str, was: &str, now: &str, 
         let msg = lettre::Message::builder()
             .from(m.from.clone())
             .to(rcpt)
-            .subject(format!("Task Center integration {name}: {now}"))
+            .subject(news.subject.clone())
             .body(body.clone());
         match msg {
             Ok(msg) => {
@@ -168,20 +240,12 @@ async fn mail(m: &Mailer, id: &str, name: &str, to: &str, was: &str, now: &str, 
     }
 }
 
-/// A webhook's message (Teams' and Slack's incoming webhooks read `text`):
-/// the setup, its state and what changed. Never a secret.
-async fn notify(
-    d: &impl Deps,
-    id: &str,
-    name: &str,
-    url: &str,
-    was: &str,
-    now: &str,
-    drift: &[String],
-) {
+/// A webhook's message (Teams' and Slack's incoming webhooks read `text`).
+async fn notify(d: &impl Deps, id: &str, name: &str, url: &str, was: &str, now: &str, news: &News) {
     let body = json!({
-        "text": format!("Task Center integration {name}: {was} → {now}. {}", drift.join(" ")),
-        "setup": id, "name": name, "previous": was, "state": now, "drift": drift,
+        "text": format!("{}. {}", news.subject, news.lines.join(" ")),
+        "setup": id, "name": name, "previous": was, "state": now, "drift": news.lines,
+        "digest": was == now,
     });
     let req = Req {
         service: Service::Webhook,
@@ -245,6 +309,58 @@ mod tests {
             page: "step-4".into(),
             detail: None,
         }
+    }
+
+    #[test]
+    fn a_change_is_told_at_once_and_a_state_that_stays_bad_once_a_day() {
+        let w = |state: &str, told_at: Option<i64>| Watch {
+            setup_id: "s".into(),
+            interval_secs: MIN_INTERVAL,
+            next_due: 0,
+            webhook: None,
+            state: state.into(),
+            changed_at: Some(1_000),
+            last_run: Some(1_000),
+            emails: None,
+            told_at,
+        };
+        let day = DIGEST_SECS;
+        assert_eq!(
+            what_to_tell(&w("unchecked", None), "healthy", 1),
+            Tell::Nothing
+        );
+        assert_eq!(
+            what_to_tell(&w("unchecked", None), "failing", 1),
+            Tell::Change
+        );
+        assert_eq!(
+            what_to_tell(&w("healthy", None), "warning", 1),
+            Tell::Change
+        );
+        assert_eq!(
+            what_to_tell(&w("failing", None), "healthy", 1),
+            Tell::Change
+        );
+        let told = Some(5_000);
+        assert_eq!(
+            what_to_tell(&w("failing", told), "failing", 5_000 + day - 1),
+            Tell::Nothing,
+            "a repeat waits a day"
+        );
+        assert_eq!(
+            what_to_tell(&w("failing", told), "failing", 5_000 + day),
+            Tell::Digest
+        );
+        assert_eq!(
+            what_to_tell(&w("failing", None), "failing", 1_000 + day),
+            Tell::Digest,
+            "told when it changed, before told_at was kept"
+        );
+        assert_eq!(
+            what_to_tell(&w("healthy", told), "healthy", 5_000 + 9 * day),
+            Tell::Nothing,
+            "healthy is never repeated"
+        );
     }
 
     #[test]

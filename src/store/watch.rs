@@ -4,6 +4,13 @@
 
 use super::Store;
 
+/// The columns of `Watch`, in one place for every query that reads it.
+macro_rules! watch_columns {
+    () => {
+        "setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails, told_at"
+    };
+}
+
 /// A watched setup as the scheduler and the pages see it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Watch {
@@ -18,6 +25,8 @@ pub struct Watch {
     pub last_run: Option<i64>,
     /// Who gets an e-mail when the state changes: addresses, one per line.
     pub emails: Option<String>,
+    /// When anyone was last told (a change of state, or the daily digest).
+    pub told_at: Option<i64>,
 }
 
 /// One run: when, the state it came to, its checks and drift (JSON).
@@ -71,18 +80,22 @@ impl Store {
     }
 
     pub async fn watch(&self, setup_id: &str) -> anyhow::Result<Option<Watch>> {
-        Ok(sqlx::query_as(
-            "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails FROM watches WHERE setup_id = $1",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            watch_columns!(),
+            " FROM watches WHERE setup_id = $1"
+        ))
         .bind(setup_id)
         .fetch_optional(&self.pool)
         .await?)
     }
 
     pub async fn watches(&self) -> anyhow::Result<Vec<Watch>> {
-        Ok(sqlx::query_as(
-            "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails FROM watches ORDER BY setup_id",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            watch_columns!(),
+            " FROM watches ORDER BY setup_id"
+        ))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -104,10 +117,18 @@ impl Store {
     /// over then; SQLite has one server per file (the lock file).
     pub async fn claim_due(&self, now: i64, n: i64) -> anyhow::Result<Vec<Watch>> {
         let mut tx = self.pool.begin().await?;
-        const DUE: &str = "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails FROM watches
-             WHERE next_due <= $1 ORDER BY next_due LIMIT $2";
-        const DUE_LOCKED: &str = "SELECT setup_id, interval_secs, next_due, webhook, state, changed_at, last_run, emails FROM watches
-             WHERE next_due <= $1 ORDER BY next_due LIMIT $2 FOR UPDATE SKIP LOCKED";
+        const DUE: &str = concat!(
+            "SELECT ",
+            watch_columns!(),
+            " FROM watches
+             WHERE next_due <= $1 ORDER BY next_due LIMIT $2"
+        );
+        const DUE_LOCKED: &str = concat!(
+            "SELECT ",
+            watch_columns!(),
+            " FROM watches
+             WHERE next_due <= $1 ORDER BY next_due LIMIT $2 FOR UPDATE SKIP LOCKED"
+        );
         let due: Vec<Watch> = sqlx::query_as(if self.shared { DUE_LOCKED } else { DUE })
             .bind(now)
             .bind(n)
@@ -130,6 +151,7 @@ impl Store {
         setup_id: &str,
         run: &WatchRun,
         changed: bool,
+        told: bool,
         next_due: i64,
     ) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
@@ -145,13 +167,15 @@ impl Store {
         .await?;
         sqlx::query(
             "UPDATE watches SET state = $2, last_run = $3, next_due = $4,
-             changed_at = CASE WHEN $5 = 1 THEN $3 ELSE changed_at END WHERE setup_id = $1",
+             changed_at = CASE WHEN $5 = 1 THEN $3 ELSE changed_at END,
+             told_at = CASE WHEN $6 = 1 THEN $3 ELSE told_at END WHERE setup_id = $1",
         )
         .bind(setup_id)
         .bind(&run.state)
         .bind(run.at)
         .bind(next_due)
         .bind(i64::from(changed))
+        .bind(i64::from(told))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

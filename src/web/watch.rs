@@ -12,7 +12,7 @@ use super::form::Submitted;
 use super::layout::Nav;
 use super::{CurrentUser, Manager, Need, SetupHead, Viewer, can, setup_page};
 use crate::fmt;
-use crate::playbook::verify::Check;
+use crate::playbook::verify::{CHECKS, Check, Source, Verdict};
 use crate::service::watch::{DEFAULT_INTERVAL, MIN_INTERVAL};
 use crate::store::{Setup, User};
 
@@ -22,6 +22,66 @@ pub struct RunView {
     pub drift: Vec<String>,
     /// (what needs someone, the page that fixes it).
     pub failing: Vec<(String, String)>,
+    /// Checks that passed (or were confirmed) of those run.
+    pub passed: usize,
+    pub counted: usize,
+    /// Every check of the run: (title, verdict, reason).
+    pub checks: Vec<(String, &'static str, String)>,
+}
+
+/// One run's bar in the chart of checks passed over time.
+pub struct Bar {
+    pub x: usize,
+    pub y: usize,
+    pub height: usize,
+    pub state: String,
+}
+
+/// The chart's size: a bar per run, oldest on the left.
+pub const CHART_RUNS: usize = 30;
+const BAR: usize = 12;
+pub const CHART_HEIGHT: usize = 60;
+
+/// The bars of the latest runs (newest first in `runs`), oldest left; a bar
+/// is as high as the share of its checks that passed.
+fn chart(runs: &[RunView]) -> Vec<Bar> {
+    runs.iter()
+        .take(CHART_RUNS)
+        .rev()
+        .enumerate()
+        .map(|(i, r)| {
+            let height = (r.passed * CHART_HEIGHT)
+                .checked_div(r.counted)
+                .unwrap_or(0)
+                .max(2);
+            Bar {
+                x: i * BAR,
+                y: CHART_HEIGHT - height,
+                height,
+                state: r.state.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The chart in words, for screen readers and text browsers.
+fn chart_text(runs: &[RunView]) -> String {
+    let shown: Vec<&RunView> = runs.iter().take(CHART_RUNS).collect();
+    match (shown.last(), shown.first()) {
+        (Some(first), Some(last)) => format!(
+            "Checks passed in the last {} runs: {} of {} on {} ({}), {} of {} on {} ({}).",
+            shown.len(),
+            first.passed,
+            first.counted,
+            first.at,
+            first.state,
+            last.passed,
+            last.counted,
+            last.at,
+            last.state
+        ),
+        _ => "No run yet.".into(),
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -36,6 +96,12 @@ pub struct WatchPage {
     pub webhook: Option<String>,
     pub emails: String,
     pub runs: Vec<RunView>,
+    pub bars: Vec<Bar>,
+    pub chart_text: String,
+    pub chart_width: usize,
+    pub chart_height: usize,
+    /// What only a signed-in customer user can check (never repeated here).
+    pub user_only: Vec<&'static str>,
     pub can_manage: bool,
     pub error: Option<String>,
 }
@@ -55,7 +121,20 @@ async fn page(
         .into_iter()
         .map(|r| {
             let checks: Vec<Check> = serde_json::from_str(&r.checks).unwrap_or_default();
+            let run: Vec<&Check> = checks
+                .iter()
+                .filter(|c| c.verdict != Verdict::Skipped)
+                .collect();
             RunView {
+                passed: run
+                    .iter()
+                    .filter(|c| matches!(c.verdict, Verdict::Pass | Verdict::Confirmed))
+                    .count(),
+                counted: run.len(),
+                checks: checks
+                    .iter()
+                    .map(|c| (c.title.clone(), c.verdict.label(), c.reason.clone()))
+                    .collect(),
                 at: fmt::date_time(r.at),
                 state: r.state,
                 drift: serde_json::from_str(&r.drift).unwrap_or_default(),
@@ -71,8 +150,18 @@ async fn page(
                     .collect(),
             }
         })
-        .collect();
+        .collect::<Vec<RunView>>();
+    let bars = chart(&runs);
     Ok(WatchPage {
+        chart_text: chart_text(&runs),
+        chart_width: bars.len() * BAR,
+        chart_height: CHART_HEIGHT,
+        bars,
+        user_only: CHECKS
+            .iter()
+            .filter(|c| c.source == Source::AsUser)
+            .map(|c| c.title)
+            .collect(),
         title: format!(
             "{}Watch — {}",
             if error.is_some() { "Error: " } else { "" },

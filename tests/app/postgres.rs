@@ -304,6 +304,19 @@ async fn two_instances_on_one_postgresql_claim_each_due_watch_once() {
         assert_eq!(claimed, once, "round {round}: a watch was claimed twice");
         ids.sort();
         assert_eq!(claimed, ids, "round {round}: every due watch was claimed");
+        // Nobody finished these runs (their instance crashed): the claim
+        // lapses and the other instance takes them over, once.
+        let later = now + taskcenter_wizard::store::watch::TAKE_OVER_SECS;
+        assert!(b.claim_due(later - 1, 100).await.expect("early").is_empty());
+        let mut taken: Vec<String> = b
+            .claim_due(later, 100)
+            .await
+            .expect("take over")
+            .into_iter()
+            .map(|w| w.setup_id)
+            .collect();
+        taken.sort();
+        assert_eq!(taken, ids, "round {round}: a lapsed claim is taken over");
         for id in &ids {
             a.unwatch(id).await.expect("unwatch");
         }

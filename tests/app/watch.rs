@@ -113,6 +113,71 @@ async fn webhooks(app: &TestApp) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// A watched setup and what it has told so far: each change of state is
+/// told exactly once, to the webhook and to each of its two addresses.
+struct Watched<'a> {
+    app: &'a TestApp,
+    id: String,
+    runs: usize,
+    told: usize,
+    mails: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Watched<'_> {
+    /// "Check now", and the page once the run is recorded.
+    async fn check(&mut self) -> String {
+        check_now(self.app, &self.id).await;
+        let p = after_run(self.app, &self.id, self.runs).await;
+        self.runs += 1;
+        p
+    }
+
+    /// The state the last run came to, as the page shows it.
+    fn state(page: &str) -> &str {
+        between(page, "State: <strong class=\"tag\">", "<").unwrap_or("")
+    }
+
+    /// Exactly one more webhook and one more e-mail to each address, for
+    /// the change to `state`; the messages, webhook first.
+    async fn told_once(&mut self, state: &str) -> (Value, Vec<String>) {
+        self.told += 1;
+        let sent = webhooks(self.app).await;
+        assert_eq!(sent.len(), self.told, "one webhook a change: {sent:?}");
+        let last = sent.last().cloned().unwrap_or_default();
+        assert_eq!(last["state"], state, "{last}");
+        // The e-mails follow the webhook: wait for them a little.
+        let started = Instant::now();
+        while self.mails.lock().expect("lock").len() < 2 * self.told
+            && started.elapsed() < Duration::from_secs(20)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let got = self.mails.lock().expect("lock").clone();
+        assert_eq!(
+            got.len(),
+            2 * self.told,
+            "one e-mail to each address: {got:?}"
+        );
+        let new = got[got.len() - 2..].to_vec();
+        assert!(
+            new.iter().all(|m| m.contains(&format!(
+                "Subject: Task Center integration ACME Demo: {state}"
+            ))),
+            "{new:?}"
+        );
+        (last, new)
+    }
+
+    /// A run that came to `state` again told no one (the digest waits a day).
+    async fn quiet(&mut self, state: &str) {
+        let p = self.check().await;
+        assert_eq!(Self::state(&p), state, "{p}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(webhooks(self.app).await.len(), self.told);
+        assert_eq!(self.mails.lock().expect("lock").len(), 2 * self.told);
+    }
+}
+
 #[tokio::test]
 async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_and_recovers() {
     let (smtp, mails) = smtp_sink().await;
@@ -131,10 +196,50 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         &demo,
         &[
             "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
-            "step-3-5", "step-4",
+            "step-3-5", "step-4", "step-5",
         ],
     )
     .await;
+    // Step 6 with the approvers' Global User IDs and the SCIM API user,
+    // and S/4HANA holding them: the watch reads them back each run.
+    let users = demo["users"].as_array().cloned().unwrap_or_default();
+    let approvers: Vec<String> = users
+        .iter()
+        .map(|u| {
+            format!(
+                "{}, {}",
+                u[0].as_str().unwrap_or(""),
+                u[1].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let scim = &demo["s4_api_users"][1];
+    let shown = app.get(&format!("/setups/{id}/pages/step-6")).await.body;
+    let ticks = checkbox_values(&shown, "step6_confirm");
+    let joined = approvers.join("\n");
+    let mut form: Vec<(&str, &str)> = vec![
+        ("approvers", joined.as_str()),
+        ("scim_api_user", scim[0].as_str().unwrap_or("")),
+        ("scim_api_password", scim[1].as_str().unwrap_or("")),
+    ];
+    form.extend(ticks.iter().map(|v| ("step6_confirm", v.as_str())));
+    let r = app.save(&id, "step-6", &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let s4 = |what: &'static str, email: String| {
+        let url = app.sandbox_url("/_sandbox/s4");
+        async move {
+            let r = client()
+                .post(url)
+                .form(&[(what, email)])
+                .send()
+                .await
+                .expect("s4");
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    };
+    for u in &users {
+        s4("set_global_id", u[0].as_str().unwrap_or("").to_string()).await;
+    }
     let r = app.apply_destination(&id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // Watching needs at least 15 minutes between runs.
@@ -162,9 +267,17 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let first = after_run(&app, &id, 0).await;
+    let mut w = Watched {
+        app: &app,
+        id: id.clone(),
+        runs: 1,
+        told: 0,
+        mails: mails.clone(),
+    };
+    assert_eq!(Watched::state(&first), "healthy", "{first}");
     assert!(
-        first.contains("State: <strong class=\"tag\">healthy</strong>"),
-        "{first}"
+        first.contains("S/4HANA holds the Global User IDs"),
+        "the watch reads S/4HANA's Global User IDs: {first}"
     );
     assert!(!first.contains(WEBHOOK), "the webhook is shown masked");
     assert!(
@@ -180,43 +293,24 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     })
     .await;
     assert!(status.is_success());
-    let r = app
-        .post(&format!("/setups/{id}/watch"), &[("action", "run")])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let failing = after_run(&app, &id, 1).await;
-    assert!(
-        failing.contains("State: <strong class=\"tag\">failing</strong>"),
-        "{failing}"
-    );
+    let failing = w.check().await;
+    assert_eq!(Watched::state(&failing), "failing", "{failing}");
     assert!(
         failing.contains("Pass → Fail, first seen between") && failing.contains("tc.enabled"),
         "the drift is named: {failing}"
     );
-    let sent = webhooks(&app).await;
-    assert_eq!(sent.len(), 1, "one notification for the change: {sent:?}");
-    // The e-mails follow the webhook: wait for them a little.
-    let started = Instant::now();
-    while mails.lock().expect("lock").len() < 2 && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let got = mails.lock().expect("lock").clone();
-    assert_eq!(
-        got.len(),
-        2,
-        "one e-mail to each of the two addresses: {got:?}"
-    );
+    let (sent, mailed) = w.told_once("failing").await;
     assert!(
-        got.iter().all(
-            |m| m.contains("Subject: Task Center integration ACME Demo: failing")
-                && m.contains("tc.enabled")
-        ),
-        "{got:?}"
+        mailed.iter().all(|m| m.contains("tc.enabled")),
+        "{mailed:?}"
     );
-    assert_eq!(sent[0]["state"], "failing");
-    assert_eq!(sent[0]["previous"], "healthy");
-    let text = sent[0].to_string();
-    let mailed = got.join("\n");
+    assert_eq!(sent["previous"], "healthy");
+    assert!(
+        sent["text"].as_str().unwrap_or("").contains("tc.enabled"),
+        "{sent}"
+    );
+    let text = sent.to_string();
+    let mailed = mailed.join("\n");
     for secret in ["dest_clientsecret", "tc_clientsecret", "comm_password"] {
         let s = demo[secret].as_str().unwrap_or("-");
         assert!(
@@ -224,6 +318,8 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
             "no secret in a notification ({secret})"
         );
     }
+    // Failing again on the next run: nobody is told again that day.
+    w.quiet("failing").await;
 
     // Put right: healthy again, told once more.
     let status = edit_destination(&app, &demo, "S4HANACloud", |d| {
@@ -231,13 +327,34 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     })
     .await;
     assert!(status.is_success());
-    check_now(&app, &id).await;
-    let healthy = after_run(&app, &id, 2).await;
+    let healthy = w.check().await;
+    assert_eq!(Watched::state(&healthy), "healthy", "{healthy}");
+    w.told_once("healthy").await;
+
+    // Identity Provisioning cleared an approver's Global User ID in S/4HANA
+    // (failure mode 30): failing, named, told once; set again: healthy.
+    let anna = users[0][0].as_str().unwrap_or("").to_string();
+    s4("clear_global_id", anna.clone()).await;
+    let cleared = w.check().await;
+    assert_eq!(Watched::state(&cleared), "failing", "{cleared}");
     assert!(
-        healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
-        "{healthy}"
+        cleared.contains("S/4HANA holds the Global User IDs: Pass → Fail, first seen between")
+            && cleared.contains(&format!("{anna}: none instead of"))
+            && cleared.contains("failure mode 30"),
+        "{cleared}"
     );
-    assert_eq!(webhooks(&app).await.len(), 2);
+    let (sent, _) = w.told_once("failing").await;
+    assert!(
+        sent["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Global User IDs"),
+        "{sent}"
+    );
+    s4("set_global_id", anna.clone()).await;
+    let healthy = w.check().await;
+    assert_eq!(Watched::state(&healthy), "healthy", "{healthy}");
+    w.told_once("healthy").await;
 
     // The IAS application's subject name identifier changed to the e-mail
     // (failure mode 19): failing, named, told; then back.
@@ -254,24 +371,17 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         }
     };
     subject("email").await;
-    check_now(&app, &id).await;
-    let ias = after_run(&app, &id, 3).await;
-    assert!(
-        ias.contains("State: <strong class=\"tag\">failing</strong>"),
-        "{ias}"
-    );
+    let ias = w.check().await;
+    assert_eq!(Watched::state(&ias), "failing", "{ias}");
     assert!(
         ias.contains("User UUID") && ias.contains("first seen between"),
         "{ias}"
     );
-    assert_eq!(webhooks(&app).await.len(), 3);
+    w.told_once("failing").await;
     subject("user_uuid").await;
-    check_now(&app, &id).await;
-    let healthy = after_run(&app, &id, 4).await;
-    assert!(
-        healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
-        "{healthy}"
-    );
+    let healthy = w.check().await;
+    assert_eq!(Watched::state(&healthy), "healthy", "{healthy}");
+    w.told_once("healthy").await;
 
     // /metrics, for the bearer of the token only.
     let metrics = |token: Option<&'static str>| {
@@ -294,7 +404,7 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         "{text}"
     );
     assert!(
-        text.contains("taskcenter_wizard_watch_runs_total 5"),
+        text.contains(&format!("taskcenter_wizard_watch_runs_total {}", w.runs)),
         "{text}"
     );
     let calls: u64 = text
@@ -309,25 +419,18 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     // mode 13): failing, named; fetched on step 3.2 again: healthy.
     let token = dest_token(&app, &demo).await;
     renew_trust(&app, &token).await;
-    check_now(&app, &id).await;
-    let cert = after_run(&app, &id, 5).await;
-    assert!(
-        cert.contains("State: <strong class=\"tag\">failing</strong>"),
-        "{cert}"
-    );
+    let cert = w.check().await;
+    assert_eq!(Watched::state(&cert), "failing", "{cert}");
     assert!(
         cert.contains("The trust certificate given to S/4HANA is the subaccount&#39;s current one: Pass → Fail")
             && cert.contains("Failure mode 13"),
         "{cert}"
     );
+    w.told_once("failing").await;
     fetch_trust(&app, &id).await;
-    check_now(&app, &id).await;
-    let healthy = after_run(&app, &id, 6).await;
-    assert!(
-        healthy.contains("State: <strong class=\"tag\">healthy</strong>"),
-        "{healthy}"
-    );
-    assert_eq!(webhooks(&app).await.len(), 6);
+    let healthy = w.check().await;
+    assert_eq!(Watched::state(&healthy), "healthy", "{healthy}");
+    w.told_once("healthy").await;
 
     // A renewal that runs out in 29 days, given to S/4HANA: the dates
     // ahead turn the watch to warning (60 days ahead), told once.
@@ -340,18 +443,13 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
     assert!(r.status().is_success());
     renew_trust(&app, &token).await;
     fetch_trust(&app, &id).await;
-    check_now(&app, &id).await;
-    let soon = after_run(&app, &id, 7).await;
-    assert!(
-        soon.contains("State: <strong class=\"tag\">warning</strong>"),
-        "{soon}"
-    );
+    let soon = w.check().await;
+    assert_eq!(Watched::state(&soon), "warning", "{soon}");
     assert!(
         soon.contains("It expires in 28 days") || soon.contains("It expires in 29 days"),
         "{soon}"
     );
-    assert_eq!(webhooks(&app).await.len(), 7);
-    assert_eq!(webhooks(&app).await[6]["state"], "warning");
+    w.told_once("warning").await;
 
     // The overview lists it; a restart keeps the schedule.
     let all = app.get("/watch").await.body;
