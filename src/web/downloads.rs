@@ -245,15 +245,11 @@ pub async fn destination_json(
     ))
 }
 
-/// The dates the customer must act on, as an iCalendar file (RFC 5545) for
-/// their calendar and the consultant's: the trust certificate's expiry and,
-/// for an X.509 Task Center key, its certificate's; each reminded 60, 30 and
-/// 7 days before.
-pub async fn calendar(
-    State(state): State<super::State>,
-    Viewer { setup, .. }: Viewer,
-) -> Result<Response> {
-    let dates = with_ctx(&state, &setup, |ctx| {
+/// The dates a setup's customer must act on: the trust certificate's
+/// expiry and, for X.509 keys (Task Center's, the push channel's), their
+/// certificates'.
+fn dates_of(state: &super::AppState, setup: &Setup) -> Vec<handover::DateAhead> {
+    with_ctx(state, setup, |ctx| {
         let at = |k: &str| ctx.get(k).and_then(|v| v.parse::<i64>().ok());
         let mut out = Vec::new();
         if let Some(day) = at("cert_not_after") {
@@ -272,8 +268,26 @@ pub async fn calendar(
                 description: "Create a new service key (credential type x509) for the Task Center instance and paste it on step 3.1; then delete the old key.".into(),
             });
         }
+        if let Some(day) = at("push_cert_not_after") {
+            out.push(handover::DateAhead {
+                uid: format!("{}-push-key@taskcenter-wizard", setup.id),
+                day,
+                summary: format!("{}: the push key's client certificate expires", setup.name),
+                description: "Create a new key (credential type x509) for the push channel's instance and paste it on step 3.1, give S/4HANA's outbound user its certificate (outbound.p12), check that tasks are pushed, and only then delete the old key.".into(),
+            });
+        }
         out
-    });
+    })
+}
+
+/// The dates the customer must act on, as an iCalendar file (RFC 5545) for
+/// their calendar and the consultant's, each reminded 60, 30 and 7 days
+/// before.
+pub async fn calendar(
+    State(state): State<super::State>,
+    Viewer { setup, .. }: Viewer,
+) -> Result<Response> {
+    let dates = dates_of(&state, &setup);
     if dates.is_empty() {
         return Err(AppError::NotFound);
     }
@@ -281,5 +295,46 @@ pub async fn calendar(
         handover::calendar(&setup.name, &dates, fmt::now()),
         "text/calendar; charset=utf-8",
         &format!("{}-dates.ics", file_stem(&setup)),
+    ))
+}
+
+/// The dates ahead of every active setup the signed-in person can see, in
+/// one calendar (empty is a valid calendar: nothing to do yet). Downloaded
+/// with the session, never a token in the URL: import it, or download it
+/// again after a rotation.
+pub async fn calendar_all(
+    State(state): State<super::State>,
+    super::CurrentUser(me): super::CurrentUser,
+) -> Result<Response> {
+    const PAGE: i64 = 500;
+    let mut dates = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = state
+            .store
+            .list(&crate::store::ListQuery {
+                user_id: me.id,
+                is_admin: me.is_admin,
+                archived: false,
+                text: "",
+                status: "",
+                offset,
+                limit: PAGE,
+            })
+            .await?;
+        for row in &page.rows {
+            if let Some(setup) = state.store.setup(&row.id).await? {
+                dates.extend(dates_of(&state, &setup));
+            }
+        }
+        offset += PAGE;
+        if page.rows.len() < PAGE as usize {
+            break;
+        }
+    }
+    Ok(attachment(
+        handover::calendar("every integration you can see", &dates, fmt::now()),
+        "text/calendar; charset=utf-8",
+        "task-center-dates.ics",
     ))
 }

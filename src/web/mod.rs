@@ -117,6 +117,7 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/destination.json", get(downloads::destination_json))
         .route("/setups/{id}/global-user-ids.csv", get(downloads::global_user_ids))
         .route("/setups/{id}/calendar.ics", get(downloads::calendar))
+        .route("/calendar.ics", get(downloads::calendar_all))
         .route("/setups/{id}/outbound.p12", get(downloads::outbound_form).post(downloads::outbound_p12))
         .route("/setups/{id}/export", get(export::export_form).post(export::export))
         .route("/import", get(export::import_form).post(export::import))

@@ -1172,11 +1172,22 @@ async fn the_new_failure_modes_are_caught_and_pass_once_fixed() {
 async fn the_dates_ahead_are_a_calendar_file_a_standard_parser_reads() {
     let app = TestApp::spawn().await;
     let id = walk_all(&app, "ACME; Calendar, prod").await;
+    walk_all(&app, "Globex quality").await;
     let r = app.get(&format!("/setups/{id}/calendar.ics")).await;
     assert_eq!(r.status, StatusCode::OK);
     let dir = temp_dir();
     let file = dir.path().join("dates.ics");
     std::fs::write(&file, &r.body).expect("write");
+    // Every setup the person can see, in one calendar; none for a stranger.
+    let all = app.get("/calendar.ics").await;
+    assert_eq!(all.status, StatusCode::OK);
+    let all_file = dir.path().join("all.ics");
+    std::fs::write(&all_file, &all.body).expect("write");
+    let stranger = app.user("stranger").await;
+    let none = app.get_as(&stranger, "/calendar.ics").await;
+    assert_eq!(none.status, StatusCode::OK);
+    let none_file = dir.path().join("none.ics");
+    std::fs::write(&none_file, &none.body).expect("write");
     let python = std::env::var_os("WIZARD_JUDGES_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
@@ -1192,7 +1203,7 @@ for e in events:
     print(e.get('DTSTART').dt.isoformat(), '|', e.get('SUMMARY'), '|', ','.join(alarms))
 print('calendar', cal.calendar_name)
 "#;
-    let out = std::process::Command::new(python)
+    let out = std::process::Command::new(&python)
         .arg("-c")
         .arg(script)
         .arg(&file)
@@ -1215,4 +1226,22 @@ print('calendar', cal.calendar_name)
     // The calendar's own name (NAME, X-WR-CALNAME): icalendar keeps it as
     // written, escaped as TEXT.
     assert!(said.contains("calendar SAP Task Center: ACME"), "{said}");
+    let parse = |f: &std::path::Path| {
+        let out = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(f)
+            .output()
+            .expect("python");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let everything = parse(&all_file);
+    assert!(
+        everything.contains("| ACME; Calendar, prod: the BTP trust certificate expires |")
+            && everything.contains("| Globex quality: the BTP trust certificate expires |"),
+        "{everything}"
+    );
+    let nothing = parse(&none_file);
+    assert!(!nothing.contains(" | "), "a stranger sees no date: {nothing}");
 }
