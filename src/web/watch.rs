@@ -283,10 +283,26 @@ pub async fn change(
 pub struct OverviewRow {
     pub id: String,
     pub name: String,
+    pub host: String,
+    pub owner: String,
     pub state: String,
     pub last_run: String,
-    pub rank: u8,
+    pub since: String,
+    rank: u8,
 }
+
+/// The overview's filters (`/watch?q=&owner=&state=`).
+#[derive(serde::Deserialize, Default)]
+pub struct Filters {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub state: String,
+}
+
+pub const STATES: &[&str] = &["failing", "warning", "unchecked", "healthy"];
 
 #[derive(Template, WebTemplate)]
 #[template(path = "watch_overview.html")]
@@ -294,14 +310,30 @@ pub struct Overview {
     pub title: String,
     pub nav: Nav,
     pub rows: Vec<OverviewRow>,
+    /// How many watched setups the person can see, before the filters.
+    pub watched: usize,
+    pub owners: Vec<String>,
+    pub states: &'static [&'static str],
+    pub filters: Filters,
 }
 
-/// Every watched setup the signed-in user may see, what needs someone first.
+/// Every watched setup the signed-in user may see, what needs someone
+/// first; filtered by customer (the setup's name or S/4HANA host), owner
+/// and state.
 pub async fn overview(
     State(state): State<super::State>,
     CurrentUser(me): CurrentUser,
+    axum::extract::Query(filters): axum::extract::Query<Filters>,
 ) -> Result<Overview> {
-    let mut rows = Vec::new();
+    let names: std::collections::HashMap<i64, String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.user.id, u.user.name))
+        .collect();
+    let q = filters.q.trim().to_lowercase();
+    let (mut rows, mut owners, mut watched) = (Vec::new(), Vec::new(), 0);
     for w in state.store.watches().await? {
         let Some(setup) = state.store.setup(&w.setup_id).await? else {
             continue;
@@ -309,27 +341,48 @@ pub async fn overview(
         if !can(&setup, &me, Need::View) {
             continue;
         }
-        let rank = match w.state.as_str() {
-            "failing" => 0,
-            "warning" => 1,
-            "unchecked" => 2,
-            _ => 3,
-        };
+        watched += 1;
+        let owner = setup
+            .owner_id
+            .and_then(|o| names.get(&o).cloned())
+            .unwrap_or_else(|| "nobody".into());
+        if !owners.contains(&owner) {
+            owners.push(owner.clone());
+        }
+        let host = crate::playbook::summarize(&setup).s4_host;
+        if (!q.is_empty()
+            && !setup.name.to_lowercase().contains(&q)
+            && !host.to_lowercase().contains(&q))
+            || (!filters.owner.is_empty() && filters.owner != owner)
+            || (!filters.state.is_empty() && filters.state != w.state)
+        {
+            continue;
+        }
+        let rank = STATES
+            .iter()
+            .position(|s| *s == w.state)
+            .unwrap_or(STATES.len()) as u8;
         rows.push(OverviewRow {
             id: setup.id.clone(),
             name: setup.name.clone(),
-            last_run: w.last_run.map_or("not checked yet".into(), |t| {
-                format!("checked {}", fmt::date_time(t))
-            }),
+            host,
+            owner,
+            last_run: w.last_run.map_or("not checked yet".into(), fmt::date_time),
+            since: w.changed_at.map_or(String::new(), fmt::date_time),
             state: w.state,
             rank,
         });
     }
+    owners.sort();
     rows.sort_by(|a, b| (a.rank, &a.name).cmp(&(b.rank, &b.name)));
     Ok(Overview {
         title: "Watched integrations".into(),
         nav: Nav::of(&me),
         rows,
+        watched,
+        owners,
+        states: STATES,
+        filters,
     })
 }
 

@@ -948,3 +948,74 @@ async fn copy_buttons_work_where_the_clipboard_api_is_missing() {
     );
     b.close().await;
 }
+
+/// Issue 22: the watch overview (with its filters) and a watched setup's
+/// page (its runs, the chart of checks passed, what needs someone) at 1280
+/// and 375 px, with no serious axe finding.
+#[tokio::test]
+async fn the_watch_pages_pass_axe_at_both_widths() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn_with(|a| {
+        a.sandbox = true;
+        a.watch_tick = 1;
+    })
+    .await;
+    let demo = app.demo().await;
+    let id = demo_setup(
+        &app,
+        &demo,
+        &[
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3", "step-3-4",
+            "step-3-5", "step-4",
+        ],
+    )
+    .await;
+    let r = app.apply_destination(&id).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    let watch = format!("/setups/{id}/watch");
+    let r = app
+        .post(&watch, &[("minutes", "1440"), ("action", "save")])
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{}", r.body);
+    // A run, a change in the cockpit, a second run: failing, with drift.
+    let runs = |n: usize| {
+        let (app, watch) = (&app, &watch);
+        async move {
+            for _ in 0..300 {
+                let p = app.get(watch).await.body;
+                if p.matches("<h3>").count() >= n {
+                    return p;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            panic!("no run {n}");
+        }
+    };
+    runs(1).await;
+    edit_destination(&app, &demo, "S4HANACloud", |d| {
+        if let Some(o) = d.as_object_mut() {
+            o.remove("tc.enabled");
+        }
+    })
+    .await;
+    let r = app.post(&watch, &[("action", "run")]).await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER);
+    let page = runs(2).await;
+    assert!(page.contains("<svg role=\"img\""), "{page}");
+
+    let b = Browser::start(&app.base).await;
+    sign_in(&b).await;
+    b.open("/watch").await;
+    b.axe("watch-overview").await;
+    b.fill("#f-q", "acme").await;
+    b.click_nav("form[role='search'] button").await;
+    let shown = b
+        .js("return document.getElementById('showing').textContent")
+        .await;
+    assert_eq!(shown, json!("Showing 1 of 1 watched."));
+    b.open("/watch?state=healthy").await;
+    b.axe("watch-overview-none").await;
+    b.open(&watch).await;
+    b.axe("watch").await;
+    b.close().await;
+}

@@ -1233,7 +1233,11 @@ print('calendar', cal.calendar_name)
             .arg(f)
             .output()
             .expect("python");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     let everything = parse(&all_file);
@@ -1243,5 +1247,8 @@ print('calendar', cal.calendar_name)
         "{everything}"
     );
     let nothing = parse(&none_file);
-    assert!(!nothing.contains(" | "), "a stranger sees no date: {nothing}");
+    assert!(
+        !nothing.contains(" | "),
+        "a stranger sees no date: {nothing}"
+    );
 }

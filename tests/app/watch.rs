@@ -134,7 +134,9 @@ impl Watched<'_> {
 
     /// The state the last run came to, as the page shows it.
     fn state(page: &str) -> &str {
-        between(page, "State: <strong class=\"tag\">", "<").unwrap_or("")
+        between(page, "State: <strong class=\"tag", "</strong>")
+            .and_then(|t| t.split_once('>'))
+            .map_or("", |(_, state)| state)
     }
 
     /// Exactly one more webhook and one more e-mail to each address, for
@@ -457,6 +459,22 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         all.contains(&format!("/setups/{id}/watch")) && all.contains("warning"),
         "{all}"
     );
+    // Filtered by customer (name or host), owner and state.
+    let listed = |q: String| {
+        let app = &app;
+        let row = format!("/setups/{id}/watch");
+        async move {
+            let p = app.get(&format!("/watch?{q}")).await;
+            assert_eq!(p.status, StatusCode::OK, "{q}");
+            p.body.contains(&row)
+        }
+    };
+    let host = demo["s4_host"].as_str().unwrap_or("").to_string();
+    assert!(listed("q=acme&owner=admin&state=warning".into()).await);
+    assert!(listed(format!("q={host}")).await);
+    assert!(!listed("state=healthy".into()).await, "another state");
+    assert!(!listed("owner=ada".into()).await, "another owner");
+    assert!(!listed("q=globex".into()).await, "another customer");
     let due = between(&soon, "next run ", ",").unwrap_or("").to_string();
     assert!(!due.is_empty(), "{soon}");
     let app = app.restart().await;
