@@ -181,6 +181,8 @@ async fn main() {
         .env("WIZARD_DATABASE", dir.join("wizard.db"))
         .env("WIZARD_SANDBOX", "true")
         .env("WIZARD_SANDBOX_LISTEN", "127.0.0.1:0")
+        .env("WIZARD_WATCH_TICK", "1")
+        .env("WIZARD_METRICS_TOKEN", "bench-metrics-token")
         .env("RUST_LOG", "warn,taskcenter_wizard=info")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -526,6 +528,109 @@ async fn main() {
     println!(
         "(its longest dependent chain is two calls: a Destination service token, then the destination reads: about 600 ms)"
     );
+
+    // The watch: 1,000 watched copies of this setup, every SAP request
+    // answered 100 ms late; one full round, with the watch's calls in
+    // flight bounded, and the process's memory meanwhile.
+    for ep in ["xsuaa-token", "destinations", "find-destination", "scim"] {
+        http.post(format!("{sandbox}/_sandbox/faults"))
+            .form(&[("endpoint", ep), ("fault", "none")])
+            .send()
+            .await
+            .expect("fault");
+    }
+    let watched = 1_000;
+    let setup_id = setup.trim_start_matches("/setups/").to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let db = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{}", dir.join("wizard.db").display()))
+        .await
+        .expect("open wizard.db");
+    let mut tx = db.begin().await.expect("tx");
+    for i in 1..watched {
+        let id = format!("watch{i:011x}");
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, s4_host, status, done_pages, total_pages, rev, layout)
+             SELECT ?, name || ' ' || ?, archived, created_at, updated_at, owner_id, s4_host, status, done_pages, total_pages, rev, layout FROM setups WHERE id = ?")
+            .bind(&id)
+            .bind(i)
+            .bind(&setup_id)
+            .execute(&mut *tx)
+            .await
+            .expect("copy setup");
+        sqlx::query("INSERT INTO answers (setup_id, page, data, version, basis, problem, updated_at, updated_by, checked_note, checked_at)
+             SELECT ?, page, data, version, basis, problem, updated_at, updated_by, checked_note, checked_at FROM answers WHERE setup_id = ?")
+            .bind(&id)
+            .bind(&setup_id)
+            .execute(&mut *tx)
+            .await
+            .expect("copy answers");
+    }
+    sqlx::query("INSERT INTO watches (setup_id, interval_secs, next_due, state) SELECT id, 86400, ?, 'unchecked' FROM setups")
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .expect("watch them");
+    tx.commit().await.expect("commit");
+    let rss_before = status_kb(pid, "VmRSS:");
+    http.post(format!("{sandbox}/_sandbox/settings"))
+        .form(&[("latency_ms", "100")])
+        .send()
+        .await
+        .expect("slow SAP");
+    let started = Instant::now();
+    let mut peak_rss = 0;
+    let ran = loop {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM watches WHERE last_run IS NOT NULL")
+                .fetch_one(&db)
+                .await
+                .expect("count");
+        peak_rss = peak_rss.max(status_kb(pid, "VmRSS:"));
+        if n >= watched || started.elapsed() > std::time::Duration::from_secs(900) {
+            break n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let round = started.elapsed();
+    let (calls,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls WHERE page = 'watch'")
+        .fetch_one(&db)
+        .await
+        .unwrap_or((0,));
+    db.close().await;
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth("bench-metrics-token")
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let in_flight = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("taskcenter_wizard_watch_sap_calls_in_flight_peak "))
+        .unwrap_or("?")
+        .to_string();
+    let bare_now = wrk(&format!("http://{bare}/"), None);
+    println!(
+        "\nwatch: {ran} of {watched} watched setups checked in one round in {:.1} s ({calls} SAP calls, each answered 100 ms late; at most {in_flight} in flight, bound {}); VmRSS {rss_before} kB before, at most {peak_rss} kB during the round",
+        round.as_secs_f64(),
+        taskcenter_wizard::service::watch::CALLS_AT_ONCE
+    );
+    println!(
+        "(baseline from the same run: the bare axum handler {:.0} req/s; the floor for one round is {calls} x 100 ms / {} = {:.1} s)",
+        bare_now.rps,
+        taskcenter_wizard::service::watch::CALLS_AT_ONCE,
+        calls as f64 * 0.1 / taskcenter_wizard::service::watch::CALLS_AT_ONCE as f64
+    );
+    http.post(format!("{sandbox}/_sandbox/settings"))
+        .form(&[("latency_ms", "0")])
+        .send()
+        .await
+        .expect("fast SAP");
     let _ = child.kill().await;
     let _ = child.wait().await;
 

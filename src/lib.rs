@@ -158,6 +158,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             Some(url) => Some(service::watch::Mailer::new(url, &args.smtp_from)?),
             None => None,
         },
+        watch_calls: Arc::new(sap::Bound::new(service::watch::CALLS_AT_ONCE)),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(prune_sessions(Arc::downgrade(&state), stopped.clone()));

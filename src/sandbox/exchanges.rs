@@ -65,6 +65,10 @@ pub async fn record(State(sb): State<Shared>, req: Request, next: Next) -> Respo
     if path.starts_with("/_sandbox") {
         return next.run(Request::from_parts(parts, body)).await;
     }
+    let slow = sb.settings.lock().map_or(0, |s| s.latency_ms);
+    if slow > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(slow)).await;
+    }
     let Ok(request_body) = to_bytes(body, BODY).await else {
         return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };

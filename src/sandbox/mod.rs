@@ -477,6 +477,9 @@ pub struct Settings {
     /// A renewed trust certificate runs out in this many days (to show the
     /// dates ahead: failure mode 13 before it happens).
     pub trust_days_left: Option<i64>,
+    /// Every SAP request answers this much later (a slow landscape, for the
+    /// benchmark); 0: at once.
+    pub latency_ms: u64,
 }
 
 impl Default for Settings {
@@ -494,6 +497,7 @@ impl Default for Settings {
             formation_connector: false,
             sm_tc_other_env_refused: true,
             trust_days_left: None,
+            latency_ms: 0,
         }
     }
 }
@@ -966,6 +970,7 @@ struct SettingsForm {
     formation_connector: Option<bool>,
     sm_tc_other_env_refused: Option<bool>,
     trust_days_left: Option<i64>,
+    latency_ms: Option<u64>,
     /// `empty`: a global account without the demo subaccount; `booster`:
     /// the subaccount as the booster leaves it (the start).
     global_account: Option<String>,
@@ -1012,6 +1017,9 @@ async fn settings(State(sb): State<Shared>, axum::Form(f): axum::Form<SettingsFo
     }
     if let Some(v) = f.trust_days_left {
         s.trust_days_left = (v > 0).then_some(v);
+    }
+    if let Some(v) = f.latency_ms {
+        s.latency_ms = v.min(60_000);
     }
     if let Some(v) = f.tc_rate_limit {
         s.tc_rate_limit = (v > 0).then_some(v);

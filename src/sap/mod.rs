@@ -194,21 +194,79 @@ pub struct CallRecord {
     pub outcome: String,
 }
 
-/// The records of one action's calls (filled concurrently by parallel calls).
+/// The records of one action's calls (filled concurrently by parallel
+/// calls), and the bound its calls share with other actions, if any.
 #[derive(Default)]
-pub struct Calls(Mutex<Vec<CallRecord>>);
+pub struct Calls {
+    records: Mutex<Vec<CallRecord>>,
+    bound: Option<std::sync::Arc<Bound>>,
+}
 
 impl Calls {
+    /// Calls that wait for a place under `bound` (shared with other runs).
+    pub fn bounded(bound: std::sync::Arc<Bound>) -> Calls {
+        Calls {
+            records: Mutex::default(),
+            bound: Some(bound),
+        }
+    }
     fn push(&self, r: CallRecord) {
-        if let Ok(mut v) = self.0.lock() {
+        if let Ok(mut v) = self.records.lock() {
             v.push(r);
         }
     }
     pub fn take(&self) -> Vec<CallRecord> {
-        self.0
+        self.records
             .lock()
             .map(|mut v| std::mem::take(&mut *v))
             .unwrap_or_default()
+    }
+}
+
+/// At most so many calls to SAP in flight across the runs that share it
+/// (the watch's), and the most that ever were.
+pub struct Bound {
+    places: tokio::sync::Semaphore,
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+/// A call's place under a `Bound`, given back when dropped.
+struct Place<'a> {
+    bound: &'a Bound,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.bound
+            .now
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Bound {
+    pub fn new(places: usize) -> Bound {
+        Bound {
+            places: tokio::sync::Semaphore::new(places),
+            now: Default::default(),
+            peak: Default::default(),
+        }
+    }
+    /// The most calls that were in flight at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    async fn enter(&self) -> Option<Place<'_>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        // Never closed: a closed semaphore would only lift the bound.
+        let permit = self.places.acquire().await.ok()?;
+        let now = self.now.fetch_add(1, Relaxed) + 1;
+        self.peak.fetch_max(now, Relaxed);
+        Some(Place {
+            bound: self,
+            _permit: permit,
+        })
     }
 }
 
@@ -612,6 +670,10 @@ impl SapClient {
             if let Some(j) = req.json {
                 rb = rb.json(j);
             }
+            let place = match &calls.bound {
+                Some(b) => b.enter().await,
+                None => None,
+            };
             let result = match rb.send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
@@ -652,6 +714,7 @@ impl SapClient {
                     host: url.host_str().unwrap_or("").to_string(),
                 }),
             };
+            drop(place);
             let duration_ms = started.elapsed().as_millis() as i64;
             let (status, outcome) = match &result {
                 Ok(r) if r.ok() => (Some(r.status), "ok".to_string()),
@@ -748,6 +811,30 @@ pub fn origin(raw: &str) -> Result<String, SapError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_bound_keeps_calls_in_flight_at_its_number() {
+        let bound = std::sync::Arc::new(Bound::new(3));
+        let calls: Vec<_> = (0..12)
+            .map(|_| {
+                let b = bound.clone();
+                tokio::spawn(async move {
+                    let place = b.enter().await;
+                    assert!(place.is_some());
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                })
+            })
+            .collect();
+        for c in calls {
+            assert!(c.await.is_ok());
+        }
+        assert_eq!(bound.peak(), 3, "three at once, never more");
+        assert_eq!(
+            bound.now.load(std::sync::atomic::Ordering::Relaxed),
+            0,
+            "every place given back"
+        );
+    }
 
     #[test]
     fn allow_list_and_https() {

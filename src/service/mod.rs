@@ -26,6 +26,10 @@ pub trait Deps: Send + Sync + 'static {
     fn mailer(&self) -> Option<&watch::Mailer> {
         None
     }
+    /// The bound on the watch's calls to SAP in flight, across its runs.
+    fn watch_calls(&self) -> Option<&std::sync::Arc<crate::sap::Bound>> {
+        None
+    }
 }
 
 /// The answers of `setup` as the playbook reads them (secrets revealed on use).

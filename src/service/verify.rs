@@ -8,19 +8,20 @@ use crate::sap::Calls;
 use crate::store::Setup;
 
 /// Every check, the online ones concurrently; the calls are logged under
-/// "verify" or "watch" (`who` ran them).
+/// "verify" or "watch" (`who` ran them), made through `calls` (bounded
+/// with other runs', for the watch).
 pub async fn run(
     d: &impl Deps,
     setup: &Setup,
     user: Option<CustomerUser>,
     page: &str,
     who: &str,
+    calls: Calls,
 ) -> anyhow::Result<Vec<Check>> {
     let (offline, mut inputs) = with_ctx(d.store(), setup, |ctx| {
         (verify::offline(ctx), verify::online_inputs(ctx))
     });
     inputs.user = user;
-    let calls = Calls::default();
     let online = verify::online(inputs, d.sap(), &calls).await;
     d.store()
         .record_calls(&setup.id, page, who, &calls.take())

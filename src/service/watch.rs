@@ -37,8 +37,10 @@ impl Mailer {
 /// A watch's interval at the least, and by default (issue 22).
 pub const MIN_INTERVAL: i64 = 15 * 60;
 pub const DEFAULT_INTERVAL: i64 = 24 * 3600;
-/// Setups checked at once; each checks SAP as Verify does (bounded there).
+/// Setups checked at once, and the watch's calls to SAP in flight at most
+/// across them (each run's checks go out together, as Verify's do).
 pub const AT_ONCE: i64 = 8;
+pub const CALLS_AT_ONCE: usize = 8;
 
 /// The state a run comes to: a failing check fails it, a warning or a
 /// confirmation not given warns; checks not run (a user's) do not count.
@@ -101,7 +103,11 @@ pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
         return store.unwatch(&w.setup_id).await;
     };
     // No user token: the watch never has one (tokens are never stored).
-    let checks = super::verify::run(d, &setup, None, "watch", "watch").await?;
+    let calls = match d.watch_calls() {
+        Some(b) => Calls::bounded(b.clone()),
+        None => Calls::default(),
+    };
+    let checks = super::verify::run(d, &setup, None, "watch", "watch", calls).await?;
     let state = state_of(&checks);
     let last = store.watch_runs(&setup.id, 1).await?;
     let before: Option<(i64, Vec<Check>)> = last
@@ -273,25 +279,36 @@ async fn notify(d: &impl Deps, id: &str, name: &str, url: &str, was: &str, now: 
         .await;
 }
 
-/// The scheduler: every `tick`, claim the due watches and run them, at
-/// most `AT_ONCE` at a time, until the application is gone.
+/// The scheduler: up to `AT_ONCE` runs in flight; as one ends, the next due
+/// watch is claimed, so a long round goes on without a pause; with nothing
+/// due, it looks again every `tick`. Ends with the application.
 pub async fn schedule<D: Deps>(deps: Weak<D>, tick: Duration) {
+    let mut running = tokio::task::JoinSet::new();
     loop {
-        tokio::time::sleep(tick).await;
-        let Some(d) = deps.upgrade() else { return };
-        let now = fmt::now();
-        let due = match d.store().claim_due(now, AT_ONCE).await {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::warn!(error = %e, "the watch could not read what is due");
-                continue;
-            }
+        let Some(d) = deps.upgrade() else {
+            running.abort_all();
+            return;
         };
-        let runs = due.iter().map(|w| run_one(&*d, w, now));
-        for (w, r) in due.iter().zip(futures_util::future::join_all(runs).await) {
-            if let Err(e) = r {
-                tracing::warn!(setup = %w.setup_id, error = %e, "a watch run failed");
+        let room = AT_ONCE - running.len() as i64;
+        if room > 0 {
+            match d.store().claim_due(fmt::now(), room).await {
+                Ok(due) => {
+                    for w in due {
+                        let d = d.clone();
+                        running.spawn(async move {
+                            if let Err(e) = run_one(&*d, &w, fmt::now()).await {
+                                tracing::warn!(setup = %w.setup_id, error = %e, "a watch run failed");
+                            }
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the watch could not read what is due"),
             }
+        }
+        drop(d);
+        tokio::select! {
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = tokio::time::sleep(tick) => {}
         }
     }
 }

@@ -38,6 +38,11 @@ pub struct WatchRun {
     pub drift: String,
 }
 
+/// Runs kept per setup (the page shows the newest 20, the chart 30), and
+/// how long the watch's SAP calls stay in the call log.
+pub const RUNS_KEPT: i64 = 200;
+pub const CALLS_KEPT_SECS: i64 = 30 * 24 * 3600;
+
 /// How long a claimed run may take before another instance takes it over
 /// (its instance crashed): the claim moves the due time this far ahead.
 pub const TAKE_OVER_SECS: i64 = 600;
@@ -178,6 +183,21 @@ impl Store {
         .bind(i64::from(told))
         .execute(&mut *tx)
         .await?;
+        // The wizard's own records are bounded: the newest runs, and the
+        // watch's calls of the last weeks.
+        sqlx::query(
+            "DELETE FROM watch_runs WHERE setup_id = $1 AND id NOT IN
+             (SELECT id FROM watch_runs WHERE setup_id = $1 ORDER BY at DESC, id DESC LIMIT $2)",
+        )
+        .bind(setup_id)
+        .bind(RUNS_KEPT)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM calls WHERE setup_id = $1 AND page = 'watch' AND at < $2")
+            .bind(setup_id)
+            .bind(run.at - CALLS_KEPT_SECS)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

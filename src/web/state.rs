@@ -30,6 +30,8 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// The watch's e-mail, when `--smtp-url` is given.
     pub mailer: Option<service::watch::Mailer>,
+    /// The watch's calls to SAP in flight, across its runs.
+    pub watch_calls: Arc<crate::sap::Bound>,
 }
 
 pub type State = Arc<AppState>;
@@ -46,5 +48,8 @@ impl service::Deps for AppState {
     }
     fn mailer(&self) -> Option<&service::watch::Mailer> {
         self.mailer.as_ref()
+    }
+    fn watch_calls(&self) -> Option<&Arc<crate::sap::Bound>> {
+        Some(&self.watch_calls)
     }
 }

@@ -134,7 +134,15 @@ pub async fn verify_run(
 ) -> Result<VerifyPage> {
     let id = setup.id.as_str();
     let user = super::customer_user::for_verify(&state, &headers, id);
-    let all = crate::service::verify::run(&*state, &setup, user, "verify", &me.name).await?;
+    let all = crate::service::verify::run(
+        &*state,
+        &setup,
+        user,
+        "verify",
+        &me.name,
+        Default::default(),
+    )
+    .await?;
     state
         .store
         .save_verification(

@@ -433,6 +433,11 @@ pub async fn metrics(
         "# HELP taskcenter_wizard_watch_runs_total Watch runs recorded.\n# TYPE taskcenter_wizard_watch_runs_total counter\ntaskcenter_wizard_watch_runs_total {}\n",
         state.store.watch_run_count().await?
     ));
+    out.push_str(&format!(
+        "# HELP taskcenter_wizard_watch_sap_calls_in_flight_peak The most calls to SAP the watch had in flight at once (bounded at {}).\n# TYPE taskcenter_wizard_watch_sap_calls_in_flight_peak gauge\ntaskcenter_wizard_watch_sap_calls_in_flight_peak {}\n",
+        crate::service::watch::CALLS_AT_ONCE,
+        state.watch_calls.peak()
+    ));
     let stats = state.sap.stats();
     for (name, help, kind, pick) in [
         (

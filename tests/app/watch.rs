@@ -416,6 +416,15 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(calls > 0, "{text}");
+    let peak: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("taskcenter_wizard_watch_sap_calls_in_flight_peak "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        (1..=8).contains(&peak),
+        "the watch's calls in flight: {text}"
+    );
 
     // The trust certificate renewed in BTP, not given to S/4HANA (failure
     // mode 13): failing, named; fetched on step 3.2 again: healthy.
@@ -489,5 +498,84 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         off.status(),
         StatusCode::NOT_FOUND,
         "off without --metrics-token"
+    );
+}
+
+/// The watch's own records stay bounded: the newest runs of a setup, and
+/// its watch calls of the last weeks (Verify's calls are not the watch's).
+#[tokio::test]
+async fn the_watch_keeps_its_newest_runs_and_recent_calls_only() {
+    use taskcenter_wizard::store::watch::{CALLS_KEPT_SECS, RUNS_KEPT, WatchRun};
+    use taskcenter_wizard::store::{CacheLimits, Cipher, Store};
+    let dir = temp_dir();
+    let store = Store::open(
+        &dir.path().join("watch.db"),
+        Cipher::from_hex(PG_KEY).expect("key"),
+        taskcenter_wizard::playbook::STORE,
+        CacheLimits {
+            setups: 10,
+            idle_secs: 60,
+        },
+    )
+    .await
+    .expect("open");
+    let invite = store
+        .create_invite(Some("ada"), false, "test", 60, 0)
+        .await
+        .expect("invite");
+    let ada = store
+        .redeem_invite(&invite, "ada", "a long passphrase".into(), 0)
+        .await
+        .expect("redeem")
+        .expect("user");
+    let setup = store.create_setup("Kept", ada.id, 0).await.expect("setup");
+    store
+        .set_watch(&setup.id, 900, None, None, 0)
+        .await
+        .expect("watch");
+    let call = |at: i64| taskcenter_wizard::sap::CallRecord {
+        at,
+        method: "GET".into(),
+        url: "https://example.invalid/".into(),
+        status: Some(200),
+        duration_ms: 1,
+        outcome: "ok".into(),
+    };
+    let first = 1_800_000_000;
+    store
+        .record_calls(&setup.id, "verify", "ada", &[call(first)])
+        .await
+        .expect("verify call");
+    let runs = RUNS_KEPT + 5;
+    for n in 0..runs {
+        let at = first + n * 86_400;
+        store
+            .record_calls(&setup.id, "watch", "watch", &[call(at)])
+            .await
+            .expect("calls");
+        let run = WatchRun {
+            at,
+            state: "healthy".into(),
+            checks: "[]".into(),
+            drift: "[]".into(),
+        };
+        store
+            .finish_watch_run(&setup.id, &run, false, false, at + 900)
+            .await
+            .expect("run");
+    }
+    let kept = store.watch_runs(&setup.id, 1_000).await.expect("runs");
+    assert_eq!(kept.len() as i64, RUNS_KEPT, "the newest runs only");
+    assert_eq!(kept[0].at, first + (runs - 1) * 86_400, "the newest first");
+    let calls = store.calls(&setup.id).await.expect("calls");
+    let watch: Vec<_> = calls.iter().filter(|(p, _, _)| p == "watch").collect();
+    assert_eq!(
+        watch.len() as i64,
+        CALLS_KEPT_SECS / 86_400 + 1,
+        "the watch's calls of the last 30 days"
+    );
+    assert!(
+        calls.iter().any(|(p, _, _)| p == "verify"),
+        "Verify's call stays"
     );
 }
