@@ -13,6 +13,7 @@ pub mod global_ids;
 pub mod layout;
 mod pages;
 pub mod push_key;
+pub mod rotate_push_key;
 pub mod s4_setup;
 pub mod trust;
 pub mod verify;
@@ -336,18 +337,35 @@ pub fn destination_key(ctx: &Ctx) -> Result<Option<crate::domain::DestinationKey
 /// or with its client certificate at `certurl` (credential type x509). An
 /// error when the secret or certificate may not be sent (a host changed).
 pub fn task_center_client(ctx: &Ctx) -> Result<Option<crate::sap::xsuaa::OAuthClient>, String> {
+    client_of(ctx, "sk", "sk_key")
+}
+
+/// The push channel's dedicated key of step 3.1 as an OAuth client.
+pub fn push_client(ctx: &Ctx) -> Result<Option<crate::sap::xsuaa::OAuthClient>, String> {
+    client_of(ctx, "push", "push_private_key")
+}
+
+/// A Task Center key stored under `prefix` (`sk` or `push`), with a secret
+/// or a client certificate and its private key (`key`).
+fn client_of(
+    ctx: &Ctx,
+    prefix: &str,
+    key: &str,
+) -> Result<Option<crate::sap::xsuaa::OAuthClient>, String> {
     use crate::sap::xsuaa::{ClientAuth, OAuthClient};
-    let (Some(uaa_url), Some(client_id)) = (ctx.get("sk_uaa_url"), ctx.get("sk_clientid")) else {
+    let at = |k: &str| format!("{prefix}_{k}");
+    let (Some(uaa_url), Some(client_id)) = (ctx.get(&at("uaa_url")), ctx.get(&at("clientid")))
+    else {
         return Ok(None);
     };
     let auth = match (
-        ctx.get("sk_certurl"),
-        ctx.secret_to_send("sk_clientsecret")?,
+        ctx.get(&at("certurl")),
+        ctx.secret_to_send(&at("clientsecret"))?,
     ) {
         (None, Some(secret)) => ClientAuth::Secret(secret),
         (Some(certurl), _) => match (
-            ctx.secret_to_send("sk_certificate")?,
-            ctx.secret_to_send("sk_key")?,
+            ctx.secret_to_send(&at("certificate"))?,
+            ctx.secret_to_send(key)?,
         ) {
             (Some(chain), Some(key)) => ClientAuth::Certificate {
                 certurl: certurl.to_string(),

@@ -359,6 +359,18 @@ impl Sandbox {
         serde_json::from_str(&self.demo.tc_key(clientid, secret)).unwrap_or(Value::Null)
     }
 
+    /// A key deleted: its secret (or certificate) no longer gets a token.
+    pub(crate) fn revoke_key(&self, clientid: &str, secret: &str) {
+        if let Ok(mut c) = self.extra_clients.lock() {
+            c.retain(|(i, s)| !(i == clientid && s == secret));
+        }
+        if secret.is_empty()
+            && let Ok(mut x) = self.x509.lock()
+        {
+            x.retain(|(i, _, _)| i != clientid);
+        }
+    }
+
     /// The same with credential type x509 (O.3 1): a certificate of its
     /// own, signed by the sandbox CA and valid `days`, that `certurl` takes.
     pub(crate) fn issue_x509_key(
@@ -1148,7 +1160,7 @@ pub fn router(sb: Shared) -> Router {
         .route("/v1/service_offerings", get(service_manager::offerings))
         .route("/v1/service_plans", get(service_manager::plans))
         .route("/v1/{resource}", get(service_manager::list).post(service_manager::create))
-        .route("/v1/{resource}/{id}", get(service_manager::read))
+        .route("/v1/{resource}/{id}", get(service_manager::read).delete(service_manager::delete))
         .route("/v1/{resource}/{id}/operations/{op}", get(service_manager::operation))
         .route(&format!("{}/", comm::CU), get(comm::users))
         .route(&format!("{}/CommunicationUsers", comm::CU), get(comm::users).post(comm::users))

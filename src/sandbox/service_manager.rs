@@ -1,7 +1,8 @@
 //! SAP Service Manager as sap-apis.md F.4 describes it: client-credentials
 //! tokens of a service-manager key, field-queried lists, asynchronous creates
 //! (202 + a relative Location) that succeed after a delay, 409 on a duplicate
-//! name, 429 beyond 50 creates a minute, and no DELETE at all.
+//! name, 429 beyond 50 creates a minute; keys can be deleted (as in the
+//! cockpit), instances not.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -390,6 +391,52 @@ pub async fn list(
         &["name", "id", "service_instance_id"]
     };
     list_of(items, &q, fields)
+}
+
+/// `DELETE /v1/service_bindings/{id}` (the spec's 200): what an
+/// administrator does in the cockpit after a rotation, never the wizard.
+/// The key's client stops working at once. Instances are not deleted here
+/// (F.4 7: deleting the last Task Center instance erases its data).
+pub async fn delete(
+    State(sb): State<Shared>,
+    Path((resource, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    fault!(sb, "service-manager");
+    sm_auth!(sb, headers, true);
+    if resource != "service_bindings" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the sandbox deletes service bindings only",
+        );
+    }
+    let gone = sb.sm.lock().ok().and_then(|mut s| {
+        let at = s.bindings.iter().position(|b| b.id == id)?;
+        Some(s.bindings.remove(at))
+    });
+    let Some(gone) = gone else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("could not find {id}"),
+        );
+    };
+    if let Some(client) = gone
+        .credentials
+        .as_ref()
+        .and_then(|c| c.pointer("/uaa/clientid"))
+        .and_then(Value::as_str)
+    {
+        let secret = gone
+            .credentials
+            .as_ref()
+            .and_then(|c| c.pointer("/uaa/clientsecret"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        sb.revoke_key(client, secret);
+    }
+    Json(json!({})).into_response()
 }
 
 pub async fn read(

@@ -104,12 +104,27 @@ fn connector(sb: &Shared, d: &Map<String, Value>, user: &Value) -> Value {
                 // With tc.clientId Task Center pauses DELTA and waits for
                 // S/4HANA's pushes (C.2); no outbound user, no updates (11).
                 let client = get("tc.clientId");
-                let pushes =
-                    !client.is_empty() && sb.s4.lock().is_ok_and(|t| t.comm.pushes_with(client));
-                let update = match (client.is_empty(), pushes) {
-                    (true, _) => job("DELTA", "OK", "Received Tasks"),
-                    (false, true) => job("PUSH", "OK", "Received pushed task updates"),
-                    (false, false) => job(
+                let secret = if client.is_empty() {
+                    None
+                } else {
+                    sb.s4.lock().ok().and_then(|t| t.comm.pushes_with(client))
+                };
+                // S/4HANA gets a token with its outbound user to push: a
+                // deleted key's secret gets none (failure mode 27).
+                let accepted = secret
+                    .as_deref()
+                    .is_some_and(|s| sb.accepts_client(client, s));
+                let update = match (client.is_empty(), secret.is_some(), accepted) {
+                    (true, _, _) => job("DELTA", "OK", "Received Tasks"),
+                    (false, true, true) => job("PUSH", "OK", "Received pushed task updates"),
+                    (false, true, false) => job(
+                        "PUSH",
+                        "ERROR",
+                        &format!(
+                            "S/4HANA's pushes for client {client} are refused: its outbound user's secret gets no token (was the key rotated or deleted?), so updates stop"
+                        ),
+                    ),
+                    (false, false, _) => job(
                         "PUSH",
                         "WARNING",
                         &format!(
@@ -117,13 +132,15 @@ fn connector(sb: &Shared, d: &Map<String, Value>, user: &Value) -> Value {
                         ),
                     ),
                 };
-                let push_warning = update["status"] == "WARNING";
+                let push_status = update["status"].as_str().unwrap_or("OK").to_string();
                 let mut jobs = vec![
                     config,
                     job("INITIAL", "OK", "Stored tasks in CACHE: 0"),
                     update,
                 ];
-                if push_warning {
+                if push_status == "ERROR" {
+                    ("ERROR", jobs)
+                } else if push_status == "WARNING" {
                     ("WARNING", jobs)
                 } else if !notif.is_empty() && notif != "true" && notif != "false" {
                     jobs.push(job(

@@ -102,6 +102,11 @@ impl super::Sandbox {
         all
     }
 
+    /// Whether this client and secret get a token (a key not deleted).
+    pub(crate) fn accepts_client(&self, id: &str, secret: &str) -> bool {
+        self.client(id, secret).is_some()
+    }
+
     fn client(&self, id: &str, secret: &str) -> Option<(String, String)> {
         // The x509 binding has no secret: only its certificate signs it in.
         self.clients()

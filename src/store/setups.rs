@@ -273,6 +273,18 @@ impl Store {
         self.current_locked(id).await
     }
 
+    /// A setup for a look in passing (the watch, the overview, a calendar
+    /// of many): the cached copy if it is in use, else read without caching
+    /// it, so that a round over every watched setup leaves memory as it was.
+    pub async fn setup_passing(&self, id: &str) -> anyhow::Result<Option<Arc<Setup>>> {
+        if let Some(s) = self.cached(id)
+            && self.is_current(&s).await?
+        {
+            return Ok(Some(s));
+        }
+        Ok(self.read_setup(id).await?.map(Arc::new))
+    }
+
     /// One page of the setups `q.user_id` may see, most recently changed
     /// first, searched in SQLite (nothing is loaded into the cache). Only
     /// the conditions asked for are in the query, so the plain list walks

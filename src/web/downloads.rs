@@ -323,7 +323,7 @@ pub async fn calendar_all(
             })
             .await?;
         for row in &page.rows {
-            if let Some(setup) = state.store.setup(&row.id).await? {
+            if let Some(setup) = state.store.setup_passing(&row.id).await? {
                 dates.extend(dates_of(&state, &setup));
             }
         }

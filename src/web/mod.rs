@@ -17,6 +17,7 @@ mod page_cache;
 mod pages;
 mod push_key;
 mod report;
+mod rotate_push_key;
 mod s4_setup;
 mod s4_users;
 mod session;
@@ -50,6 +51,7 @@ use tower_http::csrf::CsrfLayer;
 use crate::playbook::btp_destination::Destination;
 use crate::playbook::global_ids::GlobalIds;
 use crate::playbook::push_key::PushKey;
+use crate::playbook::rotate_push_key::RotatePushKey;
 use crate::playbook::s4_setup::S4Setup;
 use error::AppError;
 
@@ -101,6 +103,15 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/push-key", get(change::show::<PushKey>))
         .route("/setups/{id}/push-key/plan", post(change::plan::<PushKey>))
         .route("/setups/{id}/push-key/apply", post(change::apply::<PushKey>))
+        .route("/setups/{id}/rotate-push-key", get(change::show::<RotatePushKey>))
+        .route(
+            "/setups/{id}/rotate-push-key/plan",
+            post(change::plan::<RotatePushKey>),
+        )
+        .route(
+            "/setups/{id}/rotate-push-key/apply",
+            post(change::apply::<RotatePushKey>),
+        )
         .route("/setups/{id}/s4-users", get(change::show::<GlobalIds>))
         .route("/setups/{id}/s4-users/credentials", post(s4_users::credentials))
         .route("/setups/{id}/s4-users/plan", post(change::plan::<GlobalIds>))

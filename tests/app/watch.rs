@@ -579,3 +579,212 @@ async fn the_watch_keeps_its_newest_runs_and_recent_calls_only() {
         "Verify's call stays"
     );
 }
+
+/// Failure mode 27 after the handover: the push key S/4HANA's outbound user
+/// holds is deleted in the cockpit. The watch names it, tells it once; the
+/// guided rotation (a new key through Service Manager, S/4HANA's outbound
+/// user given it, a token got with it, the old key left to the cockpit)
+/// puts it right, and the watch tells that once too.
+#[tokio::test]
+async fn a_push_key_deleted_in_the_cockpit_is_told_once_and_rotated_in_sap_order() {
+    let (smtp, mails) = smtp_sink().await;
+    let app = TestApp::spawn_with(|a| {
+        a.smtp_url = Some(format!("smtp://{smtp}"));
+        a.sandbox = true;
+        a.watch_tick = 1;
+    })
+    .await;
+    let demo = app.demo().await;
+    let id = demo_setup(
+        &app,
+        &demo,
+        &[
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2", "step-3-3",
+        ],
+    )
+    .await;
+    // The push key through Service Manager, S/4HANA's half through its API
+    // (with the outbound user), the destination with tc.clientId.
+    let r = app
+        .save(
+            &id,
+            "step-3-1",
+            &[("sm_key", &service_manager_key(&demo, false))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    app.allow_task_center_through_service_manager().await;
+    let confirmed = |slug: &'static str| {
+        let (app, id) = (&app, &id);
+        async move {
+            let plan = app.post(&format!("/setups/{id}/{slug}/plan"), &[]).await;
+            assert_eq!(plan.status, StatusCode::OK, "{slug}: {}", plan.body);
+            let done = app
+                .post(
+                    &format!("/setups/{id}/{slug}/apply"),
+                    &[("fingerprint", &fingerprint(&plan.body))],
+                )
+                .await;
+            assert_eq!(done.status, StatusCode::OK, "{slug}: {}", done.body);
+            (plan.body, done.body)
+        }
+    };
+    confirmed("push-key").await;
+    assert_eq!(
+        save_s4_api_user(&app, &demo, &id).await.status,
+        StatusCode::OK
+    );
+    let (plan, _) = confirmed("s4-setup").await;
+    assert!(plan.contains("Outbound user (push)"), "{plan}");
+    let mut step4 = demo_answers(&demo, "step-4");
+    step4.retain(|(k, _)| *k != "push");
+    step4.push(("push", "yes".into()));
+    let r = save_ticking_all(&app, &id, "step-4", &step4).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app.apply_destination(&id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let r = app
+        .post(
+            &format!("/setups/{id}/watch"),
+            &[
+                ("minutes", "60"),
+                ("emails", "ops@consultancy.example\nada.admin@acme.example"),
+                ("webhook", WEBHOOK),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let first = after_run(&app, &id, 0).await;
+    let before = Watched::state(&first).to_string();
+    assert_ne!(before, "failing", "{first}");
+    assert!(
+        first.contains("The push key S/4HANA pushes with gets a token: Pass"),
+        "{first}"
+    );
+    let mut w = Watched {
+        app: &app,
+        id: id.clone(),
+        runs: 1,
+        told: webhooks(&app).await.len(),
+        mails: mails.clone(),
+    };
+
+    // Housekeeping in the cockpit: someone deletes the key tc-push-key.
+    let sm_token = {
+        let r: Value = client()
+            .post(app.sandbox_url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", demo["sm_clientid"].as_str().unwrap_or("")),
+                (
+                    "client_secret",
+                    demo["sm_clientsecret"].as_str().unwrap_or(""),
+                ),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        r["access_token"].as_str().unwrap_or("").to_string()
+    };
+    let keys: Value = client()
+        .get(app.sandbox_url("/v1/service_bindings?fieldQuery=name%20eq%20%27tc-push-key%27"))
+        .bearer_auth(&sm_token)
+        .send()
+        .await
+        .expect("bindings")
+        .json()
+        .await
+        .expect("json");
+    let old = keys["items"][0]["id"].as_str().unwrap_or("").to_string();
+    assert!(!old.is_empty(), "{keys}");
+    let gone = client()
+        .delete(app.sandbox_url(&format!("/v1/service_bindings/{old}")))
+        .bearer_auth(&sm_token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(gone.status(), StatusCode::OK);
+
+    let failing = w.check().await;
+    assert_eq!(Watched::state(&failing), "failing", "{failing}");
+    assert!(
+        failing.contains(
+            "The push key S/4HANA pushes with gets a token: Pass → Fail, first seen between"
+        ) && failing.contains("Failure mode 27"),
+        "{failing}"
+    );
+    let (sent, mailed) = w.told_once("failing").await;
+    assert!(
+        sent["text"].as_str().unwrap_or("").contains("push key"),
+        "{sent}"
+    );
+    assert!(
+        mailed.iter().all(|m| m.contains("Failure mode 27")),
+        "{mailed:?}"
+    );
+
+    // The guided rotation: one plan, confirmed; nothing deleted.
+    let page = app.get(&format!("/setups/{id}/rotate-push-key")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let (plan, done) = confirmed("rotate-push-key").await;
+    assert!(
+        plan.contains("Outbound user (push)") && plan.contains("will be created"),
+        "{plan}"
+    );
+    assert!(
+        done.contains("S/4HANA&#39;s outbound user now holds the key tc-push-key-")
+            && done.contains("S/4HANA&#39;s pushes go through"),
+        "{done}"
+    );
+    let tenant = get_json(app.sandbox_url("/_sandbox/s4")).await;
+    let outbound = &tenant["comm"]["outbound"][0];
+    let key = app.get(&format!("/setups/{id}/pages/step-3-1")).await.body;
+    let new_client = outbound["OAuth2ClientID"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        key.contains(&new_client),
+        "step 3.1 holds the new key: {new_client}"
+    );
+    assert_eq!(
+        tenant["comm"]["outbound"].as_array().map_or(0, Vec::len),
+        1,
+        "the outbound user is edited, not duplicated"
+    );
+    let all: Value = client()
+        .get(app.sandbox_url("/v1/service_bindings"))
+        .bearer_auth(&sm_token)
+        .send()
+        .await
+        .expect("bindings")
+        .json()
+        .await
+        .expect("json");
+    let new_key = all["items"]
+        .as_array()
+        .and_then(|k| {
+            k.iter().find(|b| {
+                b["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("tc-push-key-"))
+            })
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        outbound["Password"], new_key["credentials"]["uaa"]["clientsecret"],
+        "S/4HANA's outbound user holds the new key's secret: {new_key}"
+    );
+    // With a client ID of its own, tc.clientId follows: the destination again.
+    let r = app.apply_destination(&id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let fixed = w.check().await;
+    assert_eq!(Watched::state(&fixed), before, "{fixed}");
+    w.told_once(&before).await;
+}

@@ -56,6 +56,8 @@ pub struct Check {
 /// What the online checks need, read up front (secrets only for the calls).
 pub struct OnlineInputs {
     key: Option<xsuaa::OAuthClient>,
+    /// The push channel's key (step 3.1), S/4HANA's outbound user's.
+    push: Option<xsuaa::OAuthClient>,
     dest_key: Option<DestinationKey>,
     intended: Option<serde_json::Map<String, Value>>,
     s4_host: Option<String>,
@@ -122,6 +124,7 @@ pub fn online_inputs(ctx: &Ctx) -> OnlineInputs {
     OnlineInputs {
         scim,
         key,
+        push: crate::playbook::push_client(ctx).ok().flatten(),
         dest_key,
         intended,
         s4_host: ctx.s4().map(|s: S4Host| s.host()),
@@ -197,6 +200,7 @@ checks! {
     PUSH_OUTBOUND = "push-outbound", "S/4HANA pushes with the push key", ids::COMM_ARRANGEMENT, Answers;
     GLOBAL_IDS = "global-ids", "Global User IDs", ids::APPROVERS, Answers;
     TOKEN = "online-token", "Task Center key gets a token", ids::TASK_CENTER_KEY, Sap;
+    PUSH_TOKEN = "online-push-token", "The push key S/4HANA pushes with gets a token", ids::TASK_CENTER_KEY, Sap;
     BTP_DESTINATION = "online-destination", "Destination in BTP", ids::DESTINATION, Sap;
     IAS_USERS = "online-users", "Approvers exist in Identity Authentication", ids::APPROVERS, Sap;
     S4_GLOBAL_IDS = "online-s4-global-ids", "S/4HANA holds the Global User IDs", ids::APPROVERS, Sap;

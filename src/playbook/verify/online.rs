@@ -27,6 +27,24 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             },
         }
     };
+    // Failure mode 27: the key S/4HANA's outbound user holds was deleted
+    // or rotated in BTP, so S/4HANA's pushes get no token.
+    let push = async {
+        let Some(client) = &i.push else {
+            return PUSH_TOKEN.says(Skipped, "No dedicated push key on step 3.1.");
+        };
+        match xsuaa::token_for(sap, calls, client, &[]).await {
+            Ok(_) => PUSH_TOKEN.says(Pass, format!(
+                "SAP issued a token for the push key (client {}), as it must for S/4HANA's outbound user.",
+                client.client_id
+            )),
+            Err(SapError::Status { status: 401, .. }) => PUSH_TOKEN.says(Fail, format!(
+                "Failure mode 27: the push key of step 3.1 (client {}) no longer gets a token: it was deleted or rotated in BTP, and S/4HANA's outbound user still holds it, so task updates are not pushed. Rotate it (\"Rotate the push key\" on step 3.1's Service Manager page): a new key, S/4HANA's outbound user updated, checked, and only then the old key deleted.",
+                client.client_id
+            )),
+            Err(e) => PUSH_TOKEN.says(Fail, e.explain()),
+        }
+    };
     let dest = async {
         let (Some(key), Some(intended)) = (&i.dest_key, &i.intended) else {
             return vec![BTP_DESTINATION.says(
@@ -154,8 +172,9 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
             )),
         }
     };
-    let (t, mut d, u, s4, a, c, mut as_user) = tokio::join!(
+    let (t, p, mut d, u, s4, a, c, mut as_user) = tokio::join!(
         token,
+        push,
         dest,
         users,
         s4_ids,
@@ -163,7 +182,7 @@ pub async fn online(i: OnlineInputs, sap: &SapClient, calls: &Calls) -> Vec<Chec
         trust,
         user_checks(&i, sap, calls)
     );
-    let mut out = vec![t];
+    let mut out = vec![t, p];
     out.push(c);
     out.append(&mut d);
     out.push(u);

@@ -273,22 +273,27 @@ impl Objects {
         })
     }
 
-    /// Whether S/4HANA pushes task changes with this Task Center client: a
-    /// SAP_COM_0501 arrangement whose outbound user is an OAuth 2.0 client
-    /// credentials user of that client (procedure 3.1, failure mode 11).
-    pub fn pushes_with(&self, client: &str) -> bool {
-        self.arrangements.iter().any(|a| {
+    /// The secret S/4HANA pushes task changes with for this Task Center
+    /// client: a SAP_COM_0501 arrangement whose outbound user is an OAuth 2.0
+    /// client credentials user of that client (procedure 3.1, failure mode 11).
+    pub fn pushes_with(&self, client: &str) -> Option<String> {
+        self.arrangements.iter().find_map(|a| {
             let out = a
                 .get("OutboundUser")
                 .and_then(|o| o.get("CommunicationSystemOutboundUserUUID"))
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            s(a, "CommunicationScenarioID") == "SAP_COM_0501"
-                && self.outbound.iter().any(|o| {
+            if s(a, "CommunicationScenarioID") != "SAP_COM_0501" {
+                return None;
+            }
+            self.outbound
+                .iter()
+                .find(|o| {
                     s(o, "UUID") == out
                         && s(o, "AuthenticationMethod") == "oauth2"
                         && s(o, "OAuth2ClientID") == client
                 })
+                .map(|o| s(o, "Password"))
         })
     }
 
@@ -703,6 +708,27 @@ pub async fn systems(
                     for (k, v) in patch {
                         if matches!(k.as_str(), "AuthenticationMethod" | "OAuth2GrantType") {
                             i.insert(k, v);
+                        }
+                    }
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                None => odata_error(StatusCode::NOT_FOUND, "/IWBEP/CM_V4_RUNTIME/002", "Resource not found", ""),
+            }
+        }
+        // "Edit Outbound User": a rotated key's client and secret (the
+        // password is write-only, as on create).
+        ("OutboundUsers", &Method::PATCH, Some(uuid)) => {
+            let Some(patch) = body else {
+                return not_json();
+            };
+            if patch.get("Password").is_some_and(|p| p.as_str().is_none_or(str::is_empty)) {
+                return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/071", "Enter the OAuth 2.0 client ID and client secret of the outbound user", "Password");
+            }
+            match t.comm.outbound.iter_mut().find(|o| s(o, "UUID") == uuid) {
+                Some(o) => {
+                    for (k, v) in patch {
+                        if matches!(k.as_str(), "Password" | "OAuth2ClientID" | "Name" | "OAuth2ClientAuthenticationMethod") {
+                            o.insert(k, v);
                         }
                     }
                     StatusCode::NO_CONTENT.into_response()
