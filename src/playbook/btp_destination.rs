@@ -16,11 +16,11 @@ use crate::sap::{Calls, SapClient};
 const SECRET_PROPERTIES: [&str; 2] = ["tokenServicePassword", "Password"];
 
 pub struct Wanted {
-    key: DestinationKey,
-    props: Props,
-    name: String,
+    pub(super) key: DestinationKey,
+    pub(super) props: Props,
+    pub(super) name: String,
     /// The S/4HANA host the destination points to.
-    s4: String,
+    pub(super) s4: String,
 }
 
 pub struct Current {

@@ -13,6 +13,8 @@ pub mod global_ids;
 pub mod layout;
 mod pages;
 pub mod push_key;
+pub mod rotate_comm_password;
+pub mod rotate_ids;
 pub mod rotate_push_key;
 pub mod s4_setup;
 pub mod trust;

@@ -853,7 +853,7 @@ impl Flow for S4Setup {
 }
 
 /// 32 characters of letters and digits (S/4HANA asks for 20 or more).
-fn strong_password() -> Result<String, String> {
+pub(super) fn strong_password() -> Result<String, String> {
     let hex = crate::store::secrets::random_hex(24)
         .map_err(|e| format!("No password could be generated: {e}"))?;
     Ok(hex

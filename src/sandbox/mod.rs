@@ -1164,6 +1164,7 @@ pub fn router(sb: Shared) -> Router {
         .route("/v1/{resource}/{id}/operations/{op}", get(service_manager::operation))
         .route(&format!("{}/", comm::CU), get(comm::users))
         .route(&format!("{}/CommunicationUsers", comm::CU), get(comm::users).post(comm::users))
+        .route(&format!("{}/{{set}}", comm::CU), patch(comm::user_patch))
         .route(&format!("{}/", comm::CS), get(comm::systems_root))
         .route(&format!("{}/{{set}}", comm::CS), get(comm::systems).post(comm::systems).patch(comm::systems))
         .route(&format!("{}/Users", scim::BASE), get(scim::users))

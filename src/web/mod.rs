@@ -17,7 +17,7 @@ mod page_cache;
 mod pages;
 mod push_key;
 mod report;
-mod rotate_push_key;
+mod rotations;
 mod s4_setup;
 mod s4_users;
 mod session;
@@ -51,6 +51,8 @@ use tower_http::csrf::CsrfLayer;
 use crate::playbook::btp_destination::Destination;
 use crate::playbook::global_ids::GlobalIds;
 use crate::playbook::push_key::PushKey;
+use crate::playbook::rotate_comm_password::RotateCommPassword;
+use crate::playbook::rotate_ids::RotateIds;
 use crate::playbook::rotate_push_key::RotatePushKey;
 use crate::playbook::s4_setup::S4Setup;
 use error::AppError;
@@ -112,6 +114,21 @@ pub fn router(state: State) -> Router {
             "/setups/{id}/rotate-push-key/apply",
             post(change::apply::<RotatePushKey>),
         )
+        .route(
+            "/setups/{id}/rotate-comm-password",
+            get(change::show::<RotateCommPassword>),
+        )
+        .route(
+            "/setups/{id}/rotate-comm-password/plan",
+            post(change::plan::<RotateCommPassword>),
+        )
+        .route(
+            "/setups/{id}/rotate-comm-password/apply",
+            post(change::apply::<RotateCommPassword>),
+        )
+        .route("/setups/{id}/rotate-ids", get(change::show::<RotateIds>))
+        .route("/setups/{id}/rotate-ids/plan", post(change::plan::<RotateIds>))
+        .route("/setups/{id}/rotate-ids/apply", post(change::apply::<RotateIds>))
         .route("/setups/{id}/s4-users", get(change::show::<GlobalIds>))
         .route("/setups/{id}/s4-users/credentials", post(s4_users::credentials))
         .route("/setups/{id}/s4-users/plan", post(change::plan::<GlobalIds>))

@@ -787,4 +787,137 @@ async fn a_push_key_deleted_in_the_cockpit_is_told_once_and_rotated_in_sap_order
     let fixed = w.check().await;
     assert_eq!(Watched::state(&fixed), before, "{fixed}");
     w.told_once(&before).await;
+
+    // The communication user's password, rotated on both sides in one
+    // plan; S/4HANA refusing first loses nothing, the second try finishes.
+    let secret_of = |tenant: &Value| {
+        tenant["comm"]["users"]
+            .as_array()
+            .and_then(|u| u.iter().find(|u| u["Name"] == demo["comm_user"]))
+            .map(|u| u["Password"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    let old_password = secret_of(&get_json(app.sandbox_url("/_sandbox/s4")).await);
+    assert!(!old_password.is_empty());
+    let plan = app
+        .post(&format!("/setups/{id}/rotate-comm-password/plan"), &[])
+        .await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
+    assert_eq!(
+        plan.body.matches("will be changed").count(),
+        2,
+        "{}",
+        plan.body
+    );
+    app.fault("s4-comm-user-write", "500").await;
+    let refused = app
+        .post(
+            &format!("/setups/{id}/rotate-comm-password/apply"),
+            &[("fingerprint", &fingerprint(&plan.body))],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("S/4HANA did not take the new password"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        secret_of(&get_json(app.sandbox_url("/_sandbox/s4")).await),
+        old_password,
+        "nothing changed in S/4HANA"
+    );
+    app.fault("s4-comm-user-write", "none").await;
+    confirmed("rotate-comm-password").await;
+    let new_password = secret_of(&get_json(app.sandbox_url("/_sandbox/s4")).await);
+    assert!(new_password.len() >= 20 && new_password != old_password);
+    let token = dest_token(&app, &demo).await;
+    let d: Value = client()
+        .get(app.sandbox_url("/destination-configuration/v1/subaccountDestinations/S4HANACloud"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("destination")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        d["tokenServicePassword"].as_str(),
+        Some(new_password.as_str()),
+        "the destination signs in with S/4HANA's new password"
+    );
+    let page = app
+        .get(&format!("/setups/{id}/rotate-comm-password"))
+        .await
+        .body;
+    assert!(!page.contains(&new_password), "never shown");
+    w.quiet(&before).await;
+
+    // The IDS destination's credentials: a secret IAS refuses never reaches
+    // the destination; one it accepts does.
+    const IDS: &str = "Identity_Authentication_Connectivity_IDS";
+    let ids_password = || {
+        let app = &app;
+        let demo = &demo;
+        async move {
+            let token = dest_token(app, demo).await;
+            let d: Value = client()
+                .get(app.sandbox_url(&format!(
+                    "/destination-configuration/v1/subaccountDestinations/{IDS}"
+                )))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("IDS")
+                .json()
+                .await
+                .expect("json");
+            d["Password"].as_str().unwrap_or("").to_string()
+        }
+    };
+    let right = demo["ias_clientsecret"].as_str().unwrap_or("").to_string();
+    let save_secret = |secret: String| {
+        let (app, id, demo) = (&app, &id, &demo);
+        async move {
+            let mut form = demo_answers(demo, "step-2");
+            form.retain(|(k, _)| *k != "ias_client_secret");
+            form.push(("ias_client_secret", secret));
+            let r = save_ticking_all(app, id, "step-2", &form).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        }
+    };
+    save_secret("not-what-ias-has-0123456789".into()).await;
+    let plan = app
+        .post(&format!("/setups/{id}/rotate-ids/plan"), &[])
+        .await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
+    assert!(plan.body.contains("(another value)"), "{}", plan.body);
+    let refused = app
+        .post(
+            &format!("/setups/{id}/rotate-ids/apply"),
+            &[("fingerprint", &fingerprint(&plan.body))],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+    assert!(
+        refused.body.contains("Identity Authentication refuses"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        ids_password().await,
+        right,
+        "the destination left as it was"
+    );
+    save_secret(right.clone()).await;
+    let status = edit_destination(&app, &demo, IDS, |d| {
+        d["Password"] = "changed-in-the-cockpit".into();
+    })
+    .await;
+    assert!(status.is_success());
+    let (_, done) = confirmed("rotate-ids").await;
+    assert!(done.contains("Delete the old secret"), "{done}");
+    assert_eq!(ids_password().await, right);
 }

@@ -581,6 +581,64 @@ pub async fn users(
     with_csrf(r, csrf)
 }
 
+/// `PATCH {CU}/CommunicationUsers('<ID>')`: a new password (at least 20
+/// characters, write-only) or description; the old password stops working.
+pub async fn user_patch(
+    State(sb): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    Path(set): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (csrf, mut t) = match enter(&sb, &headers, &method, "s4-comm-user-write").await {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let Some(id) = set
+        .strip_prefix("CommunicationUsers(")
+        .and_then(|k| k.strip_suffix(')'))
+        .map(|k| k.trim_matches('\'').to_string())
+    else {
+        return odata_error(
+            StatusCode::NOT_FOUND,
+            "/IWBEP/CM_V4_RUNTIME/002",
+            &format!("Resource not found for segment {set}"),
+            "",
+        );
+    };
+    let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(&body) else {
+        return not_json();
+    };
+    if patch
+        .get("Password")
+        .is_some_and(|p| p.as_str().is_none_or(|p| p.chars().count() < 20))
+    {
+        return odata_error(
+            StatusCode::BAD_REQUEST,
+            "CM_APS_CU/007",
+            "The password must have at least 20 characters",
+            "Password",
+        );
+    }
+    let r = match t.comm.users.iter_mut().find(|u| s(u, "ID") == id) {
+        Some(u) => {
+            for (k, v) in patch {
+                if matches!(k.as_str(), "Password" | "Description") {
+                    u.insert(k, v);
+                }
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => odata_error(
+            StatusCode::NOT_FOUND,
+            "/IWBEP/CM_V4_RUNTIME/002",
+            "Resource not found",
+            "",
+        ),
+    };
+    with_csrf(r, csrf)
+}
+
 /// Systems, inbound users: `GET|POST {CS}/{set}`, `PATCH {CS}/{set}({uuid})`.
 pub async fn systems(
     State(sb): State<Shared>,
