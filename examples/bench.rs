@@ -741,7 +741,11 @@ async fn main() {
     }
     println!(
         "\n{:<44} {:>10} {:>9} {:>9} {:>8}",
-        "target (50,001 setups stored)", "req/s", "p50", "p99", "x bare"
+        format!("target ({} setups stored)", many as i64 + watched),
+        "req/s",
+        "p50",
+        "p99",
+        "x bare"
     );
     let bare_late = wrk(&format!("http://{bare}/"), None);
     row("bare axum handler (measured again)", &bare_late, &bare_late);

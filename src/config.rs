@@ -154,6 +154,11 @@ pub struct ServeArgs {
     /// without it, so the numbers are not public by default.
     #[arg(long, env = "WIZARD_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// A webhook (https) told of every watched setup's changes of state,
+    /// besides each setup's own: the consultancy's channel. A secret: it
+    /// lets anyone post there.
+    #[arg(long, env = "WIZARD_WATCH_WEBHOOK", hide_env_values = true)]
+    pub watch_webhook: Option<String>,
     /// Rendered pages held in memory (each until its setup changes; 0: off).
     #[arg(long, env = "WIZARD_PAGE_CACHE", default_value_t = 256)]
     pub page_cache: usize,
@@ -219,6 +224,7 @@ impl ServeArgs {
             sandbox_at: None,
             watch_tick: 60,
             metrics_token: None,
+            watch_webhook: None,
             smtp_url: None,
             smtp_from: "Task Center wizard <taskcenter-wizard@localhost>".into(),
             page_cache: 256,

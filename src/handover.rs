@@ -87,6 +87,65 @@ pub struct DateAhead {
     pub description: String,
 }
 
+/// Days before an expiry that the calendar and the watch remind of.
+pub const REMINDERS: [i64; 3] = [60, 30, 7];
+
+/// The dates a setup's customer must act on: the trust certificate's
+/// expiry and, for X.509 keys (Task Center's, the push channel's), their
+/// certificates'.
+pub fn dates_ahead(id: &str, name: &str, at: impl Fn(&str) -> Option<i64>) -> Vec<DateAhead> {
+    let mut out = Vec::new();
+    if let Some(day) = at("cert_not_after") {
+        out.push(DateAhead {
+            uid: format!("{id}-trust-certificate@taskcenter-wizard"),
+            day,
+            summary: format!("{name}: the BTP trust certificate expires"),
+            description: "Renew it in the BTP cockpit (Connectivity > Destination Trust) or on the wizard's trust page, then upload the new certificate to the S/4HANA communication system: the SAML issuer stays the same. Until S/4HANA has it, no task reaches Task Center.".into(),
+        });
+    }
+    if let Some(day) = at("sk_cert_not_after") {
+        out.push(DateAhead {
+            uid: format!("{id}-task-center-key@taskcenter-wizard"),
+            day,
+            summary: format!("{name}: the Task Center key's client certificate expires"),
+            description: "Create a new service key (credential type x509) for the Task Center instance and paste it on step 3.1; then delete the old key.".into(),
+        });
+    }
+    if let Some(day) = at("push_cert_not_after") {
+        out.push(DateAhead {
+            uid: format!("{id}-push-key@taskcenter-wizard"),
+            day,
+            summary: format!("{name}: the push key's client certificate expires"),
+            description: "Create a new key (credential type x509) for the push channel's instance and paste it on step 3.1, give S/4HANA's outbound user its certificate (outbound.p12), check that tasks are pushed, and only then delete the old key.".into(),
+        });
+    }
+    out
+}
+
+/// The reminder due at `now` that was not due at the last run: the date
+/// with the fewest days left whose 60-, 30- or 7-day mark fell between.
+pub fn reminder_due(dates: &[DateAhead], last_run: Option<i64>, now: i64) -> Option<String> {
+    let passed = |at: i64, day: i64| {
+        REMINDERS
+            .iter()
+            .filter(|d| day - at <= **d * 86_400)
+            .count()
+    };
+    dates
+        .iter()
+        .filter(|d| d.day > now)
+        .filter(|d| last_run.is_some_and(|then| passed(now, d.day) > passed(then, d.day)))
+        .min_by_key(|d| d.day)
+        .map(|d| {
+            format!(
+                "Reminder: {} in {} days ({}).",
+                d.summary,
+                (d.day - now) / 86_400,
+                crate::fmt::date(d.day)
+            )
+        })
+}
+
 /// RFC 5545 TEXT: backslash, semicolon, comma and line breaks escaped.
 fn ics_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -159,7 +218,7 @@ pub fn calendar(name: &str, dates: &[DateAhead], now: i64) -> Vec<u8> {
         line(format!("SUMMARY:{}", ics_text(&d.summary)));
         line(format!("DESCRIPTION:{}", ics_text(&d.description)));
         line("TRANSP:TRANSPARENT".into());
-        for before in [60, 30, 7] {
+        for before in REMINDERS {
             line("BEGIN:VALARM".into());
             line("ACTION:DISPLAY".into());
             line(format!("TRIGGER:-P{before}D"));
@@ -297,6 +356,36 @@ mod tests {
         assert_eq!(
             String::from_utf8(csv).unwrap(),
             "E-Mail Address,Global User ID\r\nanna@acme.example,8a1e0f1c-2b3d-4e5f-9a0b-1c2d3e4f5a6b\r\n\"odd,\"\"name\"\"@acme.example\",X\r\n"
+        );
+    }
+
+    #[test]
+    fn a_reminder_is_due_once_at_each_mark_before_an_expiry() {
+        let day = 86_400;
+        let expiry = 100 * day;
+        let dates = dates_ahead("s", "ACME", |k| (k == "cert_not_after").then_some(expiry));
+        assert_eq!(dates.len(), 1);
+        let at = |days_left: i64| expiry - days_left * day;
+        assert_eq!(reminder_due(&dates, Some(at(62)), at(61)), None);
+        let r = reminder_due(&dates, Some(at(61)), at(60)).unwrap_or_default();
+        assert!(r.contains("trust certificate expires in 60 days"), "{r}");
+        assert_eq!(
+            reminder_due(&dates, Some(at(60)), at(59)),
+            None,
+            "once a mark"
+        );
+        assert!(reminder_due(&dates, Some(at(31)), at(29)).is_some());
+        assert!(reminder_due(&dates, Some(at(8)), at(7)).is_some());
+        assert_eq!(reminder_due(&dates, Some(at(7)), at(3)), None);
+        assert_eq!(
+            reminder_due(&dates, None, at(7)),
+            None,
+            "a first run tells its state"
+        );
+        assert_eq!(
+            reminder_due(&dates, Some(at(1)), expiry + day),
+            None,
+            "after it, Verify fails"
         );
     }
 

@@ -154,6 +154,14 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         runs: service::change::Runs::default(),
         pages: web::PageCache::new(args.page_cache),
         metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+        watch_webhook: match args.watch_webhook.as_deref().filter(|w| !w.is_empty()) {
+            Some(w) if !w.starts_with("https://") => {
+                anyhow::bail!(
+                    "--watch-webhook must be an https address (a Teams or Slack incoming webhook)"
+                )
+            }
+            w => w.map(str::to_string),
+        },
         mailer: match &args.smtp_url {
             Some(url) => Some(service::watch::Mailer::new(url, &args.smtp_from)?),
             None => None,

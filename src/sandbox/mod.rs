@@ -35,7 +35,7 @@ use std::time::Duration;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -1181,8 +1181,16 @@ pub fn router(sb: Shared) -> Router {
 
 /// Teams' incoming webhook, standing in (`https://<tenant>.webhook.office.com/webhookb2/...`):
 /// it answers `1`, as Teams does, and keeps what was posted.
-async fn teams_webhook(State(sb): State<Shared>, body: axum::body::Bytes) -> Response {
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+async fn teams_webhook(
+    State(sb): State<Shared>,
+    Path(rest): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // Which webhook it reached, for the tests: the path after /webhookb2/.
+    if let Some(o) = v.as_object_mut() {
+        o.insert("_webhook".into(), Value::String(rest));
+    }
     if let Ok(mut w) = sb.webhooks.lock() {
         w.push(v);
     }

@@ -30,6 +30,10 @@ pub trait Deps: Send + Sync + 'static {
     fn watch_calls(&self) -> Option<&std::sync::Arc<crate::sap::Bound>> {
         None
     }
+    /// The webhook told of every watched setup's news (`--watch-webhook`).
+    fn watch_webhook(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The answers of `setup` as the playbook reads them (secrets revealed on use).

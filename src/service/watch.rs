@@ -119,7 +119,16 @@ pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
         &checks,
     );
     let changed = state != w.state;
-    let tell = what_to_tell(w, state, now);
+    let dates = super::with_ctx(store, &setup, |ctx| {
+        crate::handover::dates_ahead(&setup.id, &setup.name, |k| {
+            ctx.get(k).and_then(|v| v.parse::<i64>().ok())
+        })
+    });
+    let tell = match what_to_tell(w, state, now) {
+        Tell::Nothing => crate::handover::reminder_due(&dates, w.last_run, now)
+            .map_or(Tell::Nothing, Tell::Reminder),
+        t => t,
+    };
     let run = WatchRun {
         at: now,
         state: state.to_string(),
@@ -151,6 +160,17 @@ pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
             ),
             lines: drift,
         },
+        Tell::Reminder(line) => News {
+            subject: format!(
+                "Task Center integration {}: {state}, a date ahead",
+                setup.name
+            ),
+            text: format!(
+                "{line}\n\nThe Task Center integration {} is {state}; its dates ahead are in its calendar file.",
+                setup.name
+            ),
+            lines: vec![line],
+        },
         Tell::Digest => {
             let still: Vec<String> = checks
                 .iter()
@@ -172,8 +192,13 @@ pub async fn run_one(d: &impl Deps, w: &Watch, now: i64) -> anyhow::Result<()> {
             }
         }
     };
-    if let Some(url) = w.webhook.as_deref().and_then(|c| store.reveal(c)) {
-        notify(d, &setup.id, &setup.name, &url, &w.state, state, &news).await;
+    let own = w.webhook.as_deref().and_then(|c| store.reveal(c));
+    let global = d.watch_webhook().map(str::to_string);
+    for url in own
+        .iter()
+        .chain(global.iter().filter(|g| own.as_ref() != Some(*g)))
+    {
+        notify(d, &setup.id, &setup.name, url, &w.state, state, &news).await;
     }
     if let (Some(m), Some(to)) = (d.mailer(), w.emails.as_deref()) {
         mail(m, &setup.id, to, &news).await;
@@ -189,8 +214,10 @@ pub enum Tell {
     Nothing,
     /// The state changed: told at once (a first healthy run is not news).
     Change,
-    /// Still warning or failing a day after anyone was last told.
+    /// Still failing a day after anyone was last told.
     Digest,
+    /// An expiry's 60-, 30- or 7-day mark passed since the last run.
+    Reminder(String),
 }
 
 /// What a run that came to `state` tells the webhook and the e-mails.
@@ -201,10 +228,7 @@ pub fn what_to_tell(w: &Watch, state: &str, now: i64) -> Tell {
         } else {
             Tell::Change
         }
-    } else if state != "healthy"
-        && state != "unchecked"
-        && now - w.told_at.or(w.changed_at).unwrap_or(0) >= DIGEST_SECS
-    {
+    } else if state == "failing" && now - w.told_at.or(w.changed_at).unwrap_or(0) >= DIGEST_SECS {
         Tell::Digest
     } else {
         Tell::Nothing
@@ -377,6 +401,11 @@ mod tests {
             what_to_tell(&w("healthy", told), "healthy", 5_000 + 9 * day),
             Tell::Nothing,
             "healthy is never repeated"
+        );
+        assert_eq!(
+            what_to_tell(&w("warning", told), "warning", 5_000 + 9 * day),
+            Tell::Nothing,
+            "a warning is told again at its dates' marks, not daily"
         );
     }
 

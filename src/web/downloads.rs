@@ -245,38 +245,12 @@ pub async fn destination_json(
     ))
 }
 
-/// The dates a setup's customer must act on: the trust certificate's
-/// expiry and, for X.509 keys (Task Center's, the push channel's), their
-/// certificates'.
+/// The setup's dates ahead (`handover::dates_ahead`).
 fn dates_of(state: &super::AppState, setup: &Setup) -> Vec<handover::DateAhead> {
     with_ctx(state, setup, |ctx| {
-        let at = |k: &str| ctx.get(k).and_then(|v| v.parse::<i64>().ok());
-        let mut out = Vec::new();
-        if let Some(day) = at("cert_not_after") {
-            out.push(handover::DateAhead {
-                uid: format!("{}-trust-certificate@taskcenter-wizard", setup.id),
-                day,
-                summary: format!("{}: the BTP trust certificate expires", setup.name),
-                description: "Renew it in the BTP cockpit (Connectivity > Destination Trust) or on the wizard's trust page, then upload the new certificate to the S/4HANA communication system: the SAML issuer stays the same. Until S/4HANA has it, no task reaches Task Center.".into(),
-            });
-        }
-        if let Some(day) = at("sk_cert_not_after") {
-            out.push(handover::DateAhead {
-                uid: format!("{}-task-center-key@taskcenter-wizard", setup.id),
-                day,
-                summary: format!("{}: the Task Center key's client certificate expires", setup.name),
-                description: "Create a new service key (credential type x509) for the Task Center instance and paste it on step 3.1; then delete the old key.".into(),
-            });
-        }
-        if let Some(day) = at("push_cert_not_after") {
-            out.push(handover::DateAhead {
-                uid: format!("{}-push-key@taskcenter-wizard", setup.id),
-                day,
-                summary: format!("{}: the push key's client certificate expires", setup.name),
-                description: "Create a new key (credential type x509) for the push channel's instance and paste it on step 3.1, give S/4HANA's outbound user its certificate (outbound.p12), check that tasks are pushed, and only then delete the old key.".into(),
-            });
-        }
-        out
+        handover::dates_ahead(&setup.id, &setup.name, |k| {
+            ctx.get(k).and_then(|v| v.parse::<i64>().ok())
+        })
     })
 }
 

@@ -28,6 +28,8 @@ pub struct AppState {
     pub pages: super::PageCache,
     /// `GET /metrics` answers only a bearer of this token (off without it).
     pub metrics_token: Option<String>,
+    /// `--watch-webhook`: told of every watched setup's changes of state.
+    pub watch_webhook: Option<String>,
     /// The watch's e-mail, when `--smtp-url` is given.
     pub mailer: Option<service::watch::Mailer>,
     /// The watch's calls to SAP in flight, across its runs.
@@ -51,5 +53,8 @@ impl service::Deps for AppState {
     }
     fn watch_calls(&self) -> Option<&Arc<crate::sap::Bound>> {
         Some(&self.watch_calls)
+    }
+    fn watch_webhook(&self) -> Option<&str> {
+        self.watch_webhook.as_deref()
     }
 }

@@ -94,6 +94,8 @@ pub struct WatchPage {
     pub minutes: i64,
     pub next_due: String,
     pub webhook: Option<String>,
+    /// Whether `--watch-webhook` is told too (never shown: a secret).
+    pub global_webhook: bool,
     pub emails: String,
     pub runs: Vec<RunView>,
     pub bars: Vec<Bar>,
@@ -178,6 +180,7 @@ async fn page(
             .as_ref()
             .and_then(|w| w.webhook.as_deref())
             .and_then(|c| state.store.mask(c)),
+        global_webhook: state.watch_webhook.is_some(),
         emails: w
             .as_ref()
             .and_then(|w| w.emails.clone())

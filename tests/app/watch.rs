@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::support::*;
 
 const WEBHOOK: &str = "https://acme.webhook.office.com/webhookb2/3f1c-watch-test";
+/// The consultancy's channel (`--watch-webhook`), told of every setup.
+const CONSULTANCY: &str = "https://consultancy.webhook.office.com/webhookb2/all-customers";
 
 /// A local SMTP server that keeps every message it is given (RFC 5321's
 /// happy path: greeting, EHLO, MAIL, RCPT, DATA, QUIT).
@@ -120,6 +122,8 @@ struct Watched<'a> {
     id: String,
     runs: usize,
     told: usize,
+    /// Webhooks told of each change: the setup's, and `--watch-webhook`'s.
+    hooks: usize,
     mails: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
@@ -144,9 +148,18 @@ impl Watched<'_> {
     async fn told_once(&mut self, state: &str) -> (Value, Vec<String>) {
         self.told += 1;
         let sent = webhooks(self.app).await;
-        assert_eq!(sent.len(), self.told, "one webhook a change: {sent:?}");
-        let last = sent.last().cloned().unwrap_or_default();
-        assert_eq!(last["state"], state, "{last}");
+        assert_eq!(
+            sent.len(),
+            self.told * self.hooks,
+            "one message to each webhook a change: {sent:?}"
+        );
+        let news = &sent[sent.len() - self.hooks..];
+        assert!(news.iter().all(|n| n["state"] == state), "{news:?}");
+        let mut reached: Vec<&str> = news.iter().filter_map(|n| n["_webhook"].as_str()).collect();
+        reached.sort();
+        reached.dedup();
+        assert_eq!(reached.len(), self.hooks, "each webhook once: {news:?}");
+        let last = news[0].clone();
         // The e-mails follow the webhook: wait for them a little.
         let started = Instant::now();
         while self.mails.lock().expect("lock").len() < 2 * self.told
@@ -175,7 +188,7 @@ impl Watched<'_> {
         let p = self.check().await;
         assert_eq!(Self::state(&p), state, "{p}");
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(webhooks(self.app).await.len(), self.told);
+        assert_eq!(webhooks(self.app).await.len(), self.told * self.hooks);
         assert_eq!(self.mails.lock().expect("lock").len(), 2 * self.told);
     }
 }
@@ -274,6 +287,7 @@ async fn a_watched_setup_names_a_change_in_the_cockpit_tells_the_webhook_once_an
         id: id.clone(),
         runs: 1,
         told: 0,
+        hooks: 1,
         mails: mails.clone(),
     };
     assert_eq!(Watched::state(&first), "healthy", "{first}");
@@ -592,6 +606,7 @@ async fn a_push_key_deleted_in_the_cockpit_is_told_once_and_rotated_in_sap_order
         a.smtp_url = Some(format!("smtp://{smtp}"));
         a.sandbox = true;
         a.watch_tick = 1;
+        a.watch_webhook = Some(CONSULTANCY.into());
     })
     .await;
     let demo = app.demo().await;
@@ -667,7 +682,8 @@ async fn a_push_key_deleted_in_the_cockpit_is_told_once_and_rotated_in_sap_order
         app: &app,
         id: id.clone(),
         runs: 1,
-        told: webhooks(&app).await.len(),
+        told: webhooks(&app).await.len() / 2,
+        hooks: 2,
         mails: mails.clone(),
     };
 
