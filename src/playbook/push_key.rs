@@ -252,6 +252,36 @@ async fn create(
     }
 }
 
+/// Step 3.1's Service Manager key, for every flow that uses it.
+pub fn service_manager_key(ctx: &Ctx) -> Result<ServiceManagerKey, String> {
+    const FIRST: &str = "First paste a Service Manager key on step 3.1.";
+    let (Some(sm_url), Some(url), Some(clientid)) = (
+        ctx.get("sm_url"),
+        ctx.get("sm_uaa_url"),
+        ctx.get("sm_clientid"),
+    ) else {
+        return Err(FIRST.into());
+    };
+    Ok(ServiceManagerKey {
+        sm_url: sm_url.into(),
+        url: url.into(),
+        clientid: clientid.into(),
+        clientsecret: ctx.secret_to_send("sm_clientsecret")?.ok_or(FIRST)?,
+    })
+}
+
+/// The client ID of a Task Center key as SAP gives it (`uaa.clientid`).
+pub fn client_of(key: &str) -> String {
+    serde_json::from_str::<Value>(key)
+        .ok()
+        .and_then(|k| {
+            k.pointer("/uaa/clientid")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
+}
+
 /// Why Service Manager could not be used, in words (403: an audit key).
 fn explain(e: &SapError) -> String {
     match e {
@@ -288,28 +318,13 @@ impl Flow for PushKey {
     const SOURCE: &'static str = "Service Manager API";
     const READ_BACK: bool = true;
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
-        let (Some(sm_url), Some(url), Some(clientid)) = (
-            ctx.get("sm_url"),
-            ctx.get("sm_uaa_url"),
-            ctx.get("sm_clientid"),
-        ) else {
-            return Err("First paste a Service Manager key on step 3.1.".into());
-        };
-        let clientsecret = ctx
-            .secret_to_send("sm_clientsecret")?
-            .ok_or("First paste a Service Manager key on step 3.1.")?;
         let plan = match ctx.get("plan") {
             Some("build-default") => "build-default",
             _ => "all-tasks",
         };
         Ok(Wanted {
             x509: ctx.get("push_credential") == Some("x509"),
-            key: ServiceManagerKey {
-                sm_url: sm_url.into(),
-                url: url.into(),
-                clientid: clientid.into(),
-                clientsecret,
-            },
+            key: service_manager_key(ctx)?,
             plan,
         })
     }
@@ -380,14 +395,7 @@ impl Flow for PushKey {
                 unfilled.join(" ")
             ));
         }
-        let client = key
-            .and_then(|k| serde_json::from_str::<Value>(k).ok())
-            .and_then(|k| {
-                k.pointer("/uaa/clientid")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
+        let client = key.map(|k| client_of(k)).unwrap_or_default();
         Ok(format!(
             "The key {} of the instance {INSTANCE} is saved on step 3.1 as the push channel's key (client {client}). Next: the outbound user in S/4HANA (steps 3.3 to 3.5){}.",
             binding_name(_w),

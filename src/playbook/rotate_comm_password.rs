@@ -87,20 +87,14 @@ impl Flow for RotateCommPassword {
     const SOURCE: &'static str = "S/4HANA and Destination service APIs";
 
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
-        let (Some(s4), Some(user), Some(password)) = (
-            ctx.s4(),
-            ctx.get("s4_api_user"),
-            ctx.secret_to_send("s4_api_password")?,
-        ) else {
-            return Err("First enter S/4HANA's API user (SAP_COM_0A48) on the S/4HANA API page: the rotation changes the communication user's password there.".into());
-        };
+        let (s4_api, s4_user, s4_password) = super::s4_setup::api_access(ctx)?;
         let comm_user = ctx
             .get("comm_user")
             .ok_or("First enter the communication user (step 3.3).")?;
         Ok(Wanted {
-            s4_api: format!("https://{}", s4.api_host()),
-            s4_user: user.into(),
-            s4_password: password,
+            s4_api,
+            s4_user,
+            s4_password,
             user: comm_user.into(),
             destination: Destination.wanted(ctx)?,
         })

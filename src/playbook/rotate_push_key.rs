@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::change::{FieldRow, Fill, Flow, Item, Plan, Progress, Report, Todo};
-use super::push_key::{BINDING, INSTANCE};
+use super::push_key::{BINDING, INSTANCE, client_of, service_manager_key};
 use super::{Ctx, ids};
 use crate::domain::ServiceManagerKey;
 use crate::sap::s4::{self, CS, Entity};
@@ -165,38 +165,19 @@ impl Flow for RotatePushKey {
     const SOURCE: &'static str = "Service Manager and S/4HANA APIs";
 
     fn wanted(&self, ctx: &Ctx) -> Result<Wanted, String> {
-        let first = "First paste a Service Manager key on step 3.1.";
-        let (Some(sm_url), Some(url), Some(clientid)) = (
-            ctx.get("sm_url"),
-            ctx.get("sm_uaa_url"),
-            ctx.get("sm_clientid"),
-        ) else {
-            return Err(first.into());
-        };
-        let clientsecret = ctx.secret_to_send("sm_clientsecret")?.ok_or(first)?;
+        let sm = service_manager_key(ctx)?;
         let Some(old_client) = ctx.get("push_clientid") else {
             return Err("Step 3.1 has no dedicated push key to rotate.".into());
         };
         if ctx.get("push_certurl").is_some() {
             return Err("Step 3.1's push key has a client certificate (X.509): S/4HANA's mTLS outbound user is set by hand, so rotate it by hand too: create a key with credential type x509 (\"Create the push key through SAP Service Manager\" makes one), give S/4HANA its outbound.p12, check PUSH, then delete the old key.".into());
         }
-        let (Some(s4), Some(user), Some(password)) = (
-            ctx.s4(),
-            ctx.get("s4_api_user"),
-            ctx.secret_to_send("s4_api_password")?,
-        ) else {
-            return Err("First enter S/4HANA's API user (SAP_COM_0A48) on the S/4HANA API page: the rotation updates its outbound user.".into());
-        };
+        let (s4_api, s4_user, s4_password) = super::s4_setup::api_access(ctx)?;
         Ok(Wanted {
-            sm: ServiceManagerKey {
-                sm_url: sm_url.into(),
-                url: url.into(),
-                clientid: clientid.into(),
-                clientsecret,
-            },
-            s4_api: format!("https://{}", s4.api_host()),
-            s4_user: user.into(),
-            s4_password: password,
+            sm,
+            s4_api,
+            s4_user,
+            s4_password,
             old_client: old_client.into(),
             name: format!("{BINDING}-{}", crate::fmt::date(ctx.now)),
         })
@@ -338,14 +319,7 @@ impl Flow for RotatePushKey {
         r
     }
     fn fills(&self, _w: &Wanted, key: &String) -> Vec<Fill> {
-        let client = serde_json::from_str::<Value>(key)
-            .ok()
-            .and_then(|k| {
-                k.pointer("/uaa/clientid")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
+        let client = client_of(key);
         vec![
             Fill {
                 page: ids::TASK_CENTER_KEY,
@@ -380,14 +354,7 @@ impl Flow for RotatePushKey {
                 unfilled.join(" ")
             ));
         }
-        let new_client = key
-            .and_then(|k| serde_json::from_str::<Value>(k).ok())
-            .and_then(|k| {
-                k.pointer("/uaa/clientid")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
+        let new_client = key.map(|k| client_of(k)).unwrap_or_default();
         let destination = if new_client != w.old_client {
             " Its client ID is a new one: apply the destination on step 4 again, so that tc.clientId names it."
         } else {

@@ -708,20 +708,15 @@ impl Flow for S4Setup {
             }),
             _ => None,
         };
-        let (Some(api_user), Some(api_password)) = (
-            ctx.get("s4_api_user"),
-            ctx.secret_to_send("s4_api_password")?,
-        ) else {
-            return Err("First enter the API user and its password.".into());
-        };
+        let (api, api_user, api_password) = api_access(ctx)?;
         Ok(Wanted {
-            api_user: api_user.to_string(),
+            api_user,
             api_password,
             password: ctx.secret("comm_password"),
             token_service_url: s4.token_service_url(),
             audience: s4.audience(),
             replication_url: s4.replication_url(ctx.get("s4_client").unwrap_or("100")),
-            api: format!("https://{}", s4.api_host()),
+            api,
             host: s4.host(),
             user: get("comm_user", "TASKCENTERCOM"),
             description: get("comm_user_description", "SAP Task Center inbound"),
@@ -853,6 +848,21 @@ impl Flow for S4Setup {
 }
 
 /// 32 characters of letters and digits (S/4HANA asks for 20 or more).
+/// S/4HANA's communication API as the S/4HANA API page saved it
+/// (SAP_COM_0A48): the API base, the user and its password.
+pub fn api_access(ctx: &Ctx) -> Result<(String, String, String), String> {
+    let (Some(s4), Some(user), Some(password)) = (
+        ctx.s4(),
+        ctx.get("s4_api_user"),
+        ctx.secret_to_send("s4_api_password")?,
+    ) else {
+        return Err(
+            "First enter S/4HANA's API user (SAP_COM_0A48) on the S/4HANA API page.".into(),
+        );
+    };
+    Ok((format!("https://{}", s4.api_host()), user.into(), password))
+}
+
 pub(super) fn strong_password() -> Result<String, String> {
     let hex = crate::store::secrets::random_hex(24)
         .map_err(|e| format!("No password could be generated: {e}"))?;
