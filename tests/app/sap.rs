@@ -1075,31 +1075,12 @@ async fn an_x509_push_key_is_made_through_service_manager_and_its_outbound_user_
         done.body
     );
     // The key SAP made: a client certificate, no secret; certurl takes it.
-    let sm: serde_json::Value = client()
-        .post(app.sandbox_url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", demo["sm_clientid"].as_str().unwrap_or("")),
-            (
-                "client_secret",
-                demo["sm_clientsecret"].as_str().unwrap_or(""),
-            ),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let list: serde_json::Value = client()
-        .get(app.sandbox_url("/v1/service_bindings?fieldQuery=name%20eq%20%27tc-push-key-x509%27"))
-        .bearer_auth(sm["access_token"].as_str().unwrap_or(""))
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let list = service_manager_list(
+        &app,
+        &demo,
+        "/v1/service_bindings?fieldQuery=name%20eq%20%27tc-push-key-x509%27",
+    )
+    .await;
     let key = &list["items"][0]["credentials"];
     assert_eq!(key["uaa"]["credential-type"], "x509", "{list}");
     assert!(key["uaa"]["clientsecret"].is_null());

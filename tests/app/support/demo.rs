@@ -171,17 +171,27 @@ pub async fn sign_in_customer(app: &TestApp, id: &str, demo: &serde_json::Value,
 
 /// A client-credentials token of the demo Destination service key.
 pub async fn dest_token(app: &TestApp, demo: &serde_json::Value) -> String {
+    client_token(app, demo, "dest").await
+}
+
+/// A client-credentials token of the demo's key `kind` (`dest`, `sm`):
+/// what a tool or an administrator holding that key gets.
+pub async fn client_token(app: &TestApp, demo: &serde_json::Value, kind: &str) -> String {
     let r: serde_json::Value = client()
         .post(app.sandbox_url("/oauth/token"))
         .form(&[
             ("grant_type", "client_credentials"),
             (
                 "client_id",
-                demo["dest_clientid"].as_str().unwrap_or_default(),
+                demo[format!("{kind}_clientid")]
+                    .as_str()
+                    .unwrap_or_default(),
             ),
             (
                 "client_secret",
-                demo["dest_clientsecret"].as_str().unwrap_or_default(),
+                demo[format!("{kind}_clientsecret")]
+                    .as_str()
+                    .unwrap_or_default(),
             ),
         ])
         .send()
@@ -194,6 +204,29 @@ pub async fn dest_token(app: &TestApp, demo: &serde_json::Value) -> String {
         .as_str()
         .expect("access_token")
         .to_string()
+}
+
+/// A list of SAP Service Manager's, read with the demo's Service Manager key.
+pub async fn service_manager_list(
+    app: &TestApp,
+    demo: &serde_json::Value,
+    path: &str,
+) -> serde_json::Value {
+    let token = client_token(app, demo, "sm").await;
+    get_with(app.sandbox_url(path), &token).await
+}
+
+/// GET a JSON document with a bearer token.
+pub async fn get_with(url: String, token: &str) -> serde_json::Value {
+    client()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
 }
 
 /// A setup created by `who` with its facts saved; its id.
