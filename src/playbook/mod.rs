@@ -24,7 +24,7 @@ pub use engine::{
     Ctx, FIELD_LIMIT, FormInput, KEPT_LIMIT, PageStatus, Submission, SubmitError, basis,
     import_page, next_to_do, page_status, progress_of, setup_progress, statuses, submit, summarize,
 };
-pub use pages::{PAGES, destination};
+pub use pages::{PAGES, ROLES, destination, role_names};
 
 /// What the store needs of the playbook: the setups list's summary and the
 /// arrangement stored answers are moved to at start.

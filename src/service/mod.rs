@@ -6,6 +6,7 @@ pub mod actions;
 pub mod answers;
 pub mod change;
 mod jobs;
+pub mod landscape;
 pub mod verify;
 pub mod watch;
 

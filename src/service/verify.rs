@@ -5,7 +5,7 @@
 use super::{Deps, with_ctx};
 use crate::playbook::verify::{self, Check, CustomerUser};
 use crate::sap::Calls;
-use crate::store::Setup;
+use crate::store::{Setup, Store};
 
 /// Every check, the online ones concurrently; the calls are logged under
 /// "verify" or "watch" (`who` ran them), made through `calls` (bounded
@@ -18,13 +18,25 @@ pub async fn run(
     who: &str,
     calls: Calls,
 ) -> anyhow::Result<Vec<Check>> {
-    let (offline, mut inputs) = with_ctx(d.store(), setup, |ctx| {
-        (verify::offline(ctx), verify::online_inputs(ctx))
-    });
+    let offline = from_answers(d.store(), setup).await?;
+    let mut inputs = with_ctx(d.store(), setup, |ctx| verify::online_inputs(ctx));
     inputs.user = user;
     let online = verify::online(inputs, d.sap(), &calls).await;
     d.store()
         .record_calls(&setup.id, page, who, &calls.take())
         .await?;
     Ok(offline.into_iter().chain(online).collect())
+}
+
+/// The checks from the answers: the setup's own, and those across its
+/// customer's systems (their answers too; no SAP call).
+pub async fn from_answers(store: &Store, setup: &Setup) -> anyhow::Result<Vec<Check>> {
+    let mut checks = with_ctx(store, setup, |ctx| verify::offline(ctx));
+    let systems: Vec<_> = super::landscape::systems(store, &setup.customer_id)
+        .await?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    checks.extend(verify::landscape::checks(&systems, &setup.id));
+    Ok(checks)
 }

@@ -83,6 +83,8 @@ pub struct Setup {
     pub updated_at: i64,
     /// The consultant who created it; `None` for setups from before accounts.
     pub owner_id: Option<i64>,
+    /// The customer whose landscape it is part of (one system of it).
+    pub customer_id: String,
     pub members: Vec<Member>,
     pub pages: BTreeMap<String, PageRecord>,
     /// Bumped by every change, so a shared database's other instances can
@@ -299,7 +301,16 @@ type CallRow = (
     i64,
     String,
 );
-type Row = (String, String, i64, i64, i64, Option<i64>, i64);
+type Row = (
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    Option<String>,
+);
 /// One stored page of answers, as its row reads.
 #[derive(sqlx::FromRow)]
 struct AnswerRow {

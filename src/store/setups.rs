@@ -116,12 +116,13 @@ impl Store {
     /// One setup as SQLite has it, with members and pages.
     pub(super) async fn read_setup(&self, id: &str) -> anyhow::Result<Option<Setup>> {
         let row: Option<Row> = sqlx::query_as(
-            "SELECT id, name, archived, created_at, updated_at, owner_id, rev FROM setups WHERE id = $1",
+            "SELECT id, name, archived, created_at, updated_at, owner_id, rev, customer_id FROM setups WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((id, name, archived, created_at, updated_at, owner_id, rev)) = row else {
+        let Some((id, name, archived, created_at, updated_at, owner_id, rev, customer_id)) = row
+        else {
             return Ok(None);
         };
         let members: Vec<(i64, String, String)> = sqlx::query_as(
@@ -141,6 +142,7 @@ impl Store {
             .map(AnswerRow::into_record)
             .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
         Ok(Some(Setup {
+            customer_id: customer_id.unwrap_or_else(|| format!("c{id}")),
             id,
             name,
             archived: archived != 0,
@@ -197,18 +199,24 @@ impl Store {
         owner_id: i64,
         user: &str,
         pages: BTreeMap<String, (BTreeMap<String, Stored>, String)>,
+        customer: Option<&str>,
         now: i64,
     ) -> anyhow::Result<Arc<Setup>> {
         let _w = self.write.lock().await;
         let id = secrets::random_hex(8)?;
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, layout) VALUES ($1, $2, 0, $3, $4, $5, $6)")
+        let customer_id = match customer {
+            Some(c) => c.to_string(),
+            None => Self::new_customer(&mut tx, &id, name, now).await?,
+        };
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, layout, customer_id) VALUES ($1, $2, 0, $3, $4, $5, $6, $7)")
             .bind(&id)
             .bind(name)
             .bind(now)
             .bind(now)
             .bind(owner_id)
             .bind(self.playbook.layout)
+            .bind(&customer_id)
             .execute(&mut *tx)
             .await?;
         let mut records = BTreeMap::new();
@@ -251,6 +259,7 @@ impl Store {
             created_at: now,
             updated_at: now,
             owner_id: Some(owner_id),
+            customer_id,
             members: Vec::new(),
             pages: records,
             rev: 0,
@@ -415,15 +424,19 @@ impl Store {
     ) -> anyhow::Result<Arc<Setup>> {
         let _w = self.write.lock().await;
         let id = secrets::random_hex(8)?;
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, layout) VALUES ($1, $2, 0, $3, $4, $5, $6)")
+        let mut tx = self.begin_write().await?;
+        let customer_id = Self::new_customer(&mut tx, &id, name, now).await?;
+        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, layout, customer_id) VALUES ($1, $2, 0, $3, $4, $5, $6, $7)")
             .bind(&id)
             .bind(name)
             .bind(now)
             .bind(now)
             .bind(owner_id)
             .bind(self.playbook.layout)
-            .execute(&self.pool)
+            .bind(&customer_id)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         let setup = Setup {
             id,
             name: name.to_string(),
@@ -431,6 +444,7 @@ impl Store {
             created_at: now,
             updated_at: now,
             owner_id: Some(owner_id),
+            customer_id,
             members: Vec::new(),
             pages: BTreeMap::new(),
             rev: 0,
@@ -440,6 +454,42 @@ impl Store {
         let mut setup = setup;
         setup.rev = self.write_derived(&mut conn, &setup).await?;
         self.put(setup)
+    }
+
+    /// A customer of its own for a new setup (named as it, with an id the
+    /// migration would have given it).
+    async fn new_customer(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        setup_id: &str,
+        name: &str,
+        now: i64,
+    ) -> anyhow::Result<String> {
+        let id = format!("c{setup_id}");
+        sqlx::query("INSERT INTO customers (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(name)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        Ok(id)
+    }
+
+    /// A customer's name and the ids of its setups, oldest first.
+    pub async fn customer(&self, id: &str) -> anyhow::Result<Option<(String, Vec<String>)>> {
+        let name: Option<(String,)> = sqlx::query_as("SELECT name FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((name,)) = name else {
+            return Ok(None);
+        };
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM setups WHERE customer_id = $1 AND archived = 0 ORDER BY created_at, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some((name, ids.into_iter().map(|(i,)| i).collect())))
     }
 
     /// Change name and/or archived flag.

@@ -261,6 +261,7 @@ pub async fn import(
             me.id,
             &me.name,
             pages,
+            None,
             fmt::now(),
         )
         .await?;

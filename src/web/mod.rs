@@ -6,6 +6,7 @@ mod admin;
 mod btp;
 mod change;
 mod customer_user;
+mod customers;
 mod downloads;
 pub mod error;
 mod export;
@@ -146,6 +147,8 @@ pub fn router(state: State) -> Router {
         .route("/setups/{id}/global-user-ids.csv", get(downloads::global_user_ids))
         .route("/setups/{id}/calendar.ics", get(downloads::calendar))
         .route("/calendar.ics", get(downloads::calendar_all))
+        .route("/customers/{id}", get(customers::show))
+        .route("/customers/{id}/next-system", post(customers::connect))
         .route("/setups/{id}/outbound.p12", get(downloads::outbound_form).post(downloads::outbound_p12))
         .route("/setups/{id}/export", get(export::export_form).post(export::export))
         .route("/import", get(export::import_form).post(export::import))

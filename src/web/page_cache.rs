@@ -213,6 +213,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             owner_id: Some(1),
+            customer_id: format!("c{id}"),
             members: Vec::new(),
             pages: Default::default(),
             rev,

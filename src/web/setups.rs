@@ -248,6 +248,8 @@ pub struct TaskListPage {
     pub can_edit: bool,
     pub progress: String,
     pub sections: Vec<Section>,
+    /// The customer whose landscape this system is part of.
+    pub customer_id: String,
 }
 
 pub async fn task_list(
@@ -320,6 +322,7 @@ pub async fn task_list(
         )
     });
     let page = TaskListPage {
+        customer_id: setup.customer_id.clone(),
         title: format!("{} — Task Center setup", setup.name),
         head: SetupHead::of(&setup, &me),
         archived: setup.archived,

@@ -5,7 +5,6 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 
 use super::error::Result;
-use super::setups::with_ctx;
 use super::{Editor, Need, SetupHead, Viewer, can, setup_page};
 use crate::fmt;
 use crate::playbook::verify::{self, Check, Verdict};
@@ -88,7 +87,7 @@ async fn verify_page(
     me: &User,
     headers: &axum::http::HeaderMap,
 ) -> Result<VerifyPage> {
-    let offline = with_ctx(state, setup, |ctx| verify::offline(ctx));
+    let offline = crate::service::verify::from_answers(&state.store, setup).await?;
     let online = last_online(state, &setup.id).await?;
     let all: Vec<&Check> = offline
         .iter()

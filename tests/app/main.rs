@@ -8,6 +8,7 @@ mod btp;
 mod conformance;
 mod handover;
 mod judged;
+mod landscape;
 mod pasted;
 mod postgres;
 mod s4_api;

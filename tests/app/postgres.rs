@@ -322,3 +322,40 @@ async fn two_instances_on_one_postgresql_claim_each_due_watch_once() {
         }
     }
 }
+
+/// Issue 23 on PostgreSQL: setups stored before customers each become a
+/// customer of their own when an instance of this version starts.
+#[tokio::test]
+async fn setups_become_customers_of_their_own_on_postgresql() {
+    let url = postgres_database().await;
+    let a = TestApp::spawn_postgres(&url).await;
+    let id = a.create_setup("Umbrella on PostgreSQL").await;
+    let r = complete_page(&a, &id, "facts").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let host = input_value(
+        &a.get(&format!("/setups/{id}/pages/facts")).await.body,
+        "f-s4_host",
+    );
+    assert!(host.is_some());
+    as_before_customers(&url, true).await;
+    let (b, _) = a.another_instance(&url).await;
+    let tasks = b.get(&format!("/setups/{id}")).await.body;
+    let customer = between(&tasks, "href=\"/customers/", "\"")
+        .unwrap_or("")
+        .to_string();
+    let page = b.get(&format!("/customers/{customer}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<h1>Umbrella on PostgreSQL</h1>"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        input_value(
+            &b.get(&format!("/setups/{id}/pages/facts")).await.body,
+            "f-s4_host"
+        ),
+        host,
+        "no answer lost"
+    );
+}

@@ -50,7 +50,12 @@ const STEP4: &[Field] = &[
             "Up to 64 letters, digits, _ or - (tenants from before 2025-06-19 took only 16: if the connector goes to Error with a longer name, shorten it). Reuse the booster's sample name S4HANACloud to replace the sample. One destination per S/4HANA system.",
             |s, _| domain::DestinationName::parse(s).map(|c| plain("destination_name", c, |v| v.0)),
         ),
-        |_| Some("S4HANACloud".into()),
+        |ctx| {
+            Some(match super::facts::role_names(ctx.get("system_role")) {
+                Some((suffix, _)) => format!("S4HANACloud{suffix}"),
+                None => "S4HANACloud".into(),
+            })
+        },
     ),
     Field {
         key: "authn_context",
@@ -106,7 +111,12 @@ const STEP4: &[Field] = &[
             "How this system's tasks are labelled for users.",
             |s, _| domain::destination_label(s).map(|c| plain("ui_label", c, |v| v)),
         )),
-        |_| Some("SAP S/4HANA Cloud Task".into()),
+        |ctx| {
+            Some(match super::facts::role_names(ctx.get("system_role")) {
+                Some((_, label)) => format!("SAP S/4HANA Cloud Task{label}"),
+                None => "SAP S/4HANA Cloud Task".into(),
+            })
+        },
     ),
 ];
 

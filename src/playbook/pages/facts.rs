@@ -23,7 +23,36 @@ const FACTS: &[Field] = &[
         "The region of the BTP subaccount, as shown in its overview, for example eu10 or us10.",
         |s, _| domain::region(s).map(|c| plain("region", c, |v| v)),
     ),
+    Field {
+        key: "system_role",
+        label: "Which system of the landscape is it? (optional)",
+        hint: "With two or three systems (test, quality, production) each has its own setup: the role names its destination and its label in Task Center apart from the others'.",
+        kind: Kind::Choice(ROLES),
+        optional: true,
+        parse: Parser::None,
+        prefill: None,
+        also_stores: &[],
+        known: None,
+    },
 ];
+
+/// The systems of a landscape (issue 23): (value, label).
+pub const ROLES: &[(&str, &str)] = &[
+    ("development", "Development or test"),
+    ("quality", "Quality"),
+    ("production", "Production"),
+];
+
+/// What tells a system apart in its destination's name and label, if its
+/// role is known: (name suffix, label suffix).
+pub fn role_names(role: Option<&str>) -> Option<(&'static str, &'static str)> {
+    match role? {
+        "development" => Some(("_DEV", " (test)")),
+        "quality" => Some(("_QAS", " (quality)")),
+        "production" => Some(("_PRD", " (production)")),
+        _ => None,
+    }
+}
 
 pub(super) const PAGE: Page = Page {
     id: ids::FACTS,
@@ -43,3 +72,21 @@ pub(super) const PAGE: Page = Page {
     check: None,
     action: None,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_names_its_destination_and_label_apart() {
+        let named: Vec<_> = ROLES.iter().map(|(v, _)| role_names(Some(v))).collect();
+        assert!(named.iter().all(Option::is_some));
+        let mut suffixes: Vec<_> = named.iter().flatten().map(|(s, _)| *s).collect();
+        suffixes.dedup();
+        assert_eq!(suffixes.len(), ROLES.len(), "no two roles share a name");
+        assert_eq!(role_names(None), None, "no role: the booster's sample name");
+        assert!(
+            crate::domain::DestinationName::parse(&format!("S4HANACloud{}", suffixes[0])).is_ok()
+        );
+    }
+}

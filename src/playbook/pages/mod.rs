@@ -15,6 +15,7 @@ mod s4;
 mod work_zone;
 
 pub use destination::destination;
+pub use facts::{ROLES, role_names};
 pub use s4::push_client_id;
 
 // ---- small adapters from domain parsers to field parsers -------------------

@@ -199,6 +199,10 @@ checks! {
     PUSH = "push", "tc.clientId and push", ids::DESTINATION, Answers;
     PUSH_OUTBOUND = "push-outbound", "S/4HANA pushes with the push key", ids::COMM_ARRANGEMENT, Answers;
     GLOBAL_IDS = "global-ids", "Global User IDs", ids::APPROVERS, Answers;
+    LANDSCAPE_HOST = "landscape-host", "One setup per S/4HANA system of the customer", ids::FACTS, Answers;
+    LANDSCAPE_IAS = "landscape-ias", "One IAS tenant per Task Center subaccount", ids::IAS_TRUST, Answers;
+    LANDSCAPE_TRUST = "landscape-trust", "Every system of the subaccount holds its current trust certificate", ids::TRUST_CERTIFICATE, Answers;
+    LANDSCAPE_NAMES = "landscape-names", "Destination names and labels tell the systems apart", ids::DESTINATION, Answers;
     TOKEN = "online-token", "Task Center key gets a token", ids::TASK_CENTER_KEY, Sap;
     PUSH_TOKEN = "online-push-token", "The push key S/4HANA pushes with gets a token", ids::TASK_CENTER_KEY, Sap;
     BTP_DESTINATION = "online-destination", "Destination in BTP", ids::DESTINATION, Sap;
@@ -276,6 +280,7 @@ fn confirmed_by(ctx: &Ctx, keys: &[&str]) -> Option<String> {
 }
 
 mod as_user;
+pub mod landscape;
 mod offline;
 mod online;
 

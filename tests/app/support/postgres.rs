@@ -134,3 +134,23 @@ pub async fn rewrite_to_layout_1(url: &str, id: &str) {
         .expect("layout 1");
     c.close().await.expect("close");
 }
+
+/// Put a database back as it was before customers (migration 0010 on
+/// SQLite, 0006 on PostgreSQL), so that the next start upgrades it.
+pub async fn as_before_customers(url: &str, postgres: bool) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.expect("open db");
+    for q in [
+        "DROP INDEX setups_by_customer",
+        "ALTER TABLE setups DROP COLUMN customer_id",
+        "DROP TABLE customers",
+        if postgres {
+            "DELETE FROM _sqlx_migrations WHERE version = 6"
+        } else {
+            "DELETE FROM _sqlx_migrations WHERE version = 10"
+        },
+    ] {
+        sqlx::query(q).execute(&mut c).await.expect(q);
+    }
+}

@@ -1,0 +1,255 @@
+//! The checks that only show across a customer's systems (issue 23): one
+//! setup per S/4HANA system, one IAS tenant per Task Center subaccount, the
+//! current trust certificate in every system of a subaccount, destination
+//! names and labels that tell the systems apart. From the answers alone.
+
+use super::*;
+
+/// One system of the landscape as its setup's answers have it.
+#[derive(Debug, Clone, Default)]
+pub struct System {
+    pub id: String,
+    pub name: String,
+    pub host: Option<String>,
+    pub subaccount: Option<String>,
+    pub ias_host: Option<String>,
+    /// SHA-256 and expiry of the trust certificate step 3.2 holds (the one
+    /// given to this S/4HANA system).
+    pub cert: Option<(String, i64)>,
+    pub destination: Option<String>,
+    pub label: Option<String>,
+}
+
+impl System {
+    pub fn of(id: &str, name: &str, ctx: &Ctx) -> System {
+        let get = |k: &str| ctx.get(k).map(str::to_string);
+        System {
+            id: id.into(),
+            name: name.into(),
+            host: ctx.s4().map(|s| s.host()),
+            subaccount: get("subaccount_id").or_else(|| get("subdomain")),
+            ias_host: get("ias_host"),
+            cert: match (get("cert_sha256"), ctx.get("cert_not_after")) {
+                (Some(sha), Some(t)) => t.parse().ok().map(|t| (sha, t)),
+                _ => None,
+            },
+            destination: get("destination_name"),
+            label: get("ui_label"),
+        }
+    }
+}
+
+fn names(of: &[&System]) -> String {
+    of.iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every landscape check for `this` system among the customer's `all`
+/// (which holds it); `Skipped` where it has no sibling to compare with.
+pub fn checks(all: &[System], this: &str) -> Vec<Check> {
+    use Verdict::*;
+    let Some(me) = all.iter().find(|s| s.id == this) else {
+        return Vec::new();
+    };
+    let others: Vec<&System> = all.iter().filter(|s| s.id != this).collect();
+    if others.is_empty() {
+        return [
+            LANDSCAPE_HOST,
+            LANDSCAPE_IAS,
+            LANDSCAPE_TRUST,
+            LANDSCAPE_NAMES,
+        ]
+        .iter()
+        .map(|d| {
+            d.says(
+                Skipped,
+                "The customer has no other system in the wizard yet.",
+            )
+        })
+        .collect();
+    }
+    let same = |f: fn(&System) -> &Option<String>| -> Vec<&System> {
+        others
+            .iter()
+            .copied()
+            .filter(|o| f(me).is_some() && f(o) == f(me))
+            .collect()
+    };
+    let twice = same(|s| &s.host);
+    let host = if twice.is_empty() {
+        LANDSCAPE_HOST.says(
+            Pass,
+            format!(
+                "No other setup of the customer is for {}.",
+                me.host.as_deref().unwrap_or("this system")
+            ),
+        )
+    } else {
+        LANDSCAPE_HOST.says(Fail, format!(
+            "Failure mode 9: {} {} for the same S/4HANA system {}: two destinations to one system make users get every task twice. Keep one setup per system (archive the other).",
+            names(&twice),
+            if twice.len() == 1 { "is also" } else { "are also" },
+            me.host.as_deref().unwrap_or("")
+        ))
+    };
+    let subaccount = same(|s| &s.subaccount);
+    let other_ias: Vec<&System> = subaccount
+        .iter()
+        .copied()
+        .filter(|o| o.ias_host.is_some() && me.ias_host.is_some() && o.ias_host != me.ias_host)
+        .collect();
+    let ias = if subaccount.is_empty() {
+        LANDSCAPE_IAS.says(
+            Pass,
+            "No other system of the customer shares this Task Center subaccount.",
+        )
+    } else if other_ias.is_empty() {
+        LANDSCAPE_IAS.says(
+            Pass,
+            format!(
+                "{} share{} this subaccount and its IAS tenant {}.",
+                names(&subaccount),
+                if subaccount.len() == 1 { "s" } else { "" },
+                me.ias_host.as_deref().unwrap_or("")
+            ),
+        )
+    } else {
+        LANDSCAPE_IAS.says(Fail, format!(
+            "{} use{} the same Task Center subaccount with another IAS tenant ({}) than this system ({}). A subaccount trusts one IAS tenant and a Global User ID belongs to one: give each IAS tenant its own Task Center subaccount, or UUIDs from one never match in the other's S/4HANA.",
+            names(&other_ias),
+            if other_ias.len() == 1 { "s" } else { "" },
+            other_ias.iter().filter_map(|o| o.ias_host.as_deref()).collect::<Vec<_>>().join(", "),
+            me.ias_host.as_deref().unwrap_or("")
+        ))
+    };
+    // Failure mode 13 across systems: the newest certificate of the
+    // subaccount is the one it signs with; each system must hold it.
+    let mut group: Vec<&System> = subaccount.clone();
+    group.push(me);
+    let newest = group
+        .iter()
+        .filter_map(|s| s.cert.as_ref())
+        .max_by_key(|(_, t)| *t);
+    let trust = match newest {
+        None => LANDSCAPE_TRUST.says(
+            Skipped,
+            "No system of this subaccount holds a trust certificate on step 3.2 yet.",
+        ),
+        Some((sha, until)) => {
+            let stale: Vec<&System> = group
+                .iter()
+                .copied()
+                .filter(|s| s.cert.as_ref().is_some_and(|(c, _)| c != sha))
+                .collect();
+            if stale.is_empty() {
+                LANDSCAPE_TRUST.says(
+                    Pass,
+                    format!(
+                        "Every system of the subaccount holds the certificate valid until {}.",
+                        crate::fmt::date(*until)
+                    ),
+                )
+            } else {
+                LANDSCAPE_TRUST.says(Fail, format!(
+                    "Failure mode 13 across the landscape: the subaccount's newest trust certificate (valid until {}) reached {}, but {} still hold{} an older one. Fetch it on step 3.2 of each and upload it to their communication systems.",
+                    crate::fmt::date(*until),
+                    names(&group.iter().copied().filter(|s| !stale.iter().any(|x| x.id == s.id)).collect::<Vec<_>>()),
+                    names(&stale),
+                    if stale.len() == 1 { "s" } else { "" }
+                ))
+            }
+        }
+    };
+    let same_name = subaccount
+        .iter()
+        .copied()
+        .filter(|o| o.destination.is_some() && o.destination == me.destination)
+        .collect::<Vec<_>>();
+    let same_label = others
+        .iter()
+        .copied()
+        .filter(|o| o.label.is_some() && o.label == me.label)
+        .collect::<Vec<_>>();
+    let names_check = if !same_name.is_empty() {
+        LANDSCAPE_NAMES.says(Fail, format!(
+            "{} write{} the destination {} in the same subaccount: each would overwrite the other's. Give each system a name of its own (its role on the first page proposes one).",
+            names(&same_name),
+            if same_name.len() == 1 { "s" } else { "" },
+            me.destination.as_deref().unwrap_or("")
+        ))
+    } else if !same_label.is_empty() {
+        LANDSCAPE_NAMES.says(Warning, format!(
+            "{} label{} tasks \"{}\" too: users cannot tell the systems' tasks apart in Task Center. Set the system's role on the first page, or another tc.ui.label on step 4.",
+            names(&same_label),
+            if same_label.len() == 1 { "s" } else { "" },
+            me.label.as_deref().unwrap_or("")
+        ))
+    } else {
+        LANDSCAPE_NAMES.says(
+            Pass,
+            "Its destination name and label differ from the customer's other systems'.",
+        )
+    };
+    vec![host, ias, trust, names_check]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn system(id: &str, host: &str, ias: &str, cert: (&str, i64), dest: &str) -> System {
+        System {
+            id: id.into(),
+            name: id.to_uppercase(),
+            host: Some(host.into()),
+            subaccount: Some("sub".into()),
+            ias_host: Some(ias.into()),
+            cert: Some((cert.0.into(), cert.1)),
+            destination: Some(dest.into()),
+            label: Some(format!("Label {dest}")),
+        }
+    }
+
+    #[test]
+    fn the_landscape_rules_name_the_systems_concerned() {
+        let all = [
+            system("dev", "my1", "test-ias", ("new", 20), "S4_DEV"),
+            system("qas", "my2", "prod-ias", ("old", 10), "S4_QAS"),
+            system("prd", "my2", "prod-ias", ("old", 10), "S4_QAS"),
+        ];
+        let prd = checks(&all, "prd");
+        let verdict = |c: &[Check], i: usize| c[i].verdict;
+        assert_eq!(verdict(&prd, 0), Verdict::Fail, "{}", prd[0].reason);
+        assert!(
+            prd[0]
+                .reason
+                .contains("QAS is also for the same S/4HANA system my2")
+        );
+        assert_eq!(verdict(&prd, 1), Verdict::Fail);
+        assert!(prd[1].reason.contains(
+            "DEV uses the same Task Center subaccount with another IAS tenant (test-ias)"
+        ));
+        assert_eq!(verdict(&prd, 2), Verdict::Fail);
+        assert!(
+            prd[2]
+                .reason
+                .contains("reached DEV, but QAS, PRD still hold an older one"),
+            "{}",
+            prd[2].reason
+        );
+        assert_eq!(verdict(&prd, 3), Verdict::Fail, "same destination name");
+        let alone = checks(&all[..1], "dev");
+        assert!(alone.iter().all(|c| c.verdict == Verdict::Skipped));
+        let fine = [
+            system("dev", "my1", "ias", ("c", 20), "S4_DEV"),
+            system("prd", "my2", "ias", ("c", 20), "S4_PRD"),
+        ];
+        assert!(
+            checks(&fine, "prd")
+                .iter()
+                .all(|c| c.verdict == Verdict::Pass)
+        );
+    }
+}

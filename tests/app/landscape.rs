@@ -1,0 +1,249 @@
+//! A customer's landscape (issue 23): three systems on one subaccount, the
+//! second and third connected with only their host and role typed; the
+//! checks that only show across them; existing setups upgraded into
+//! customers of their own.
+
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+/// "Connect the next system" from `from`: the fields the consultant types.
+const TYPED_FOR_NEXT: usize = 2;
+
+async fn connect(app: &TestApp, customer: &str, from: &str, host: &str, role: &str) -> String {
+    let form = [("from", from), ("s4_host", host), ("system_role", role)];
+    // What the consultant types: the host and the role (`from` is the form's).
+    assert_eq!(form.len() - 1, TYPED_FOR_NEXT);
+    let r = app
+        .post(&format!("/customers/{customer}/next-system"), &form)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    r.location
+        .unwrap_or_default()
+        .trim_start_matches("/setups/")
+        .to_string()
+}
+
+#[tokio::test]
+async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let first = demo_setup(
+        &app,
+        &demo,
+        &[
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2",
+        ],
+    )
+    .await;
+    let tasks = app.get(&format!("/setups/{first}")).await.body;
+    let customer = between(&tasks, "href=\"/customers/", "\"")
+        .unwrap_or("")
+        .to_string();
+    assert!(!customer.is_empty(), "the task list links its customer");
+    let page = app.get(&format!("/customers/{customer}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Connect the next system"),
+        "{}",
+        page.body
+    );
+
+    // The role is asked: it names the system's destination.
+    let r = app
+        .post(
+            &format!("/customers/{customer}/next-system"),
+            &[
+                ("from", first.as_str()),
+                ("s4_host", "my404688.s4hana.ondemand.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Choose which system of the landscape it is"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .post(
+            &format!("/customers/{customer}/next-system"),
+            &[
+                ("from", first.as_str()),
+                ("s4_host", "not a host"),
+                ("system_role", "quality"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("value=\"not a host\""),
+        "what was typed stays"
+    );
+
+    let quality = connect(
+        &app,
+        &customer,
+        &first,
+        "my404688.s4hana.ondemand.com",
+        "quality",
+    )
+    .await;
+    let production = connect(
+        &app,
+        &customer,
+        &quality,
+        "https://my404689.s4hana.ondemand.com/ui#Shell-home",
+        "production",
+    )
+    .await;
+    // The BTP and IAS facts and keys came along: those steps are done.
+    let tasks = app.get(&format!("/setups/{production}")).await.body;
+    for page in [
+        "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2",
+    ] {
+        assert!(
+            tasks.contains(&format!("id=\"status-{page}\">Completed")),
+            "{page} came along, nothing to review: {tasks}"
+        );
+    }
+    assert!(
+        tasks.contains("id=\"status-step-3-3\">Not started"),
+        "the S/4HANA half is its own"
+    );
+    let facts = app
+        .get(&format!("/setups/{production}/pages/facts"))
+        .await
+        .body;
+    assert!(facts.contains("my404689.s4hana.ondemand.com"), "{facts}");
+    let step31 = app
+        .get(&format!("/setups/{production}/pages/step-3-1"))
+        .await
+        .body;
+    assert!(
+        step31.contains(demo["tc_clientid"].as_str().unwrap_or("-")),
+        "the Task Center key is the subaccount's"
+    );
+    // Its role is on its first page: step 4 names its destination after it
+    // (S4HANACloud_PRD, "SAP S/4HANA Cloud Task (production)").
+    assert!(facts.contains("value=\"production\" checked"), "{facts}");
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert_eq!(page.matches("<td><a href=\"/setups/").count(), 3, "{page}");
+    assert!(!page.contains("Failure mode 9"), "{page}");
+
+    // A fourth setup for the quality system's host: named for both.
+    let twice = connect(
+        &app,
+        &customer,
+        &production,
+        "my404688.s4hana.ondemand.com",
+        "development",
+    )
+    .await;
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert!(
+        page.contains("Failure mode 9")
+            && page
+                .matches("for the same S/4HANA system my404688.s4hana.ondemand.com")
+                .count()
+                == 2,
+        "{page}"
+    );
+    let r = app.post(&format!("/setups/{twice}/archive"), &[]).await;
+    assert!(r.status.is_redirection(), "{}", r.body);
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert!(
+        !page.contains("Failure mode 9"),
+        "archived, it is no system of the landscape"
+    );
+
+    // The trust certificate renewed and fetched for the first system only:
+    // the other two are named.
+    let token = dest_token(&app, &demo).await;
+    let renewed = client()
+        .post(app.sandbox_url("/destination-configuration/v1/saml2Metadata/certificate"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("renew");
+    assert!(renewed.status().is_success());
+    let r = app
+        .post(&format!("/setups/{first}/pages/step-3-2/run"), &[])
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.body);
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert!(
+        page.contains("reached ACME Demo, but ACME Demo — Quality, ACME Demo — Production still hold an older one"),
+        "{page}"
+    );
+    // Verify says it too, for the system concerned.
+    let v = app
+        .post(&format!("/setups/{quality}/verify"), &[])
+        .await
+        .body;
+    assert!(
+        v.contains("Every system of the subaccount holds its current trust certificate"),
+        "{v}"
+    );
+    assert!(v.contains("still hold an older one"), "{v}");
+
+    // Production with another IAS tenant in the same subaccount: flagged.
+    let mut ias = demo_answers(&demo, "step-2");
+    ias.retain(|(k, _)| *k != "ias_host");
+    ias.push(("ias_host", "acme-prod.accounts.ondemand.com".into()));
+    let r = save_ticking_all(&app, &production, "step-2", &ias).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert!(
+        page.contains("uses the same Task Center subaccount with another IAS tenant (acme-prod.accounts.ondemand.com)"),
+        "{page}"
+    );
+}
+
+/// Setups stored before customers existed each become a customer of their
+/// own on upgrade, their answers untouched.
+#[tokio::test]
+async fn existing_setups_become_customers_of_their_own_on_upgrade() {
+    let mut app = TestApp::spawn().await;
+    let a = app.create_setup("Globex").await;
+    let b = app.create_setup("Initech").await;
+    let r = app
+        .save(
+            &a,
+            "facts",
+            &valid_answers("facts")
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let before = app.get(&format!("/setups/{a}/pages/facts")).await.body;
+    let host = input_value(&before, "f-s4_host").unwrap_or_default();
+    assert!(!host.is_empty());
+    let db = app.db_path();
+    app.stop().await;
+    as_before_customers(&format!("sqlite://{}", db.display()), false).await;
+    let app = app.restart().await;
+    for (id, name) in [(&a, "Globex"), (&b, "Initech")] {
+        let tasks = app.get(&format!("/setups/{id}")).await.body;
+        let customer = between(&tasks, "href=\"/customers/", "\"")
+            .unwrap_or("")
+            .to_string();
+        let page = app.get(&format!("/customers/{customer}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{name}");
+        assert!(
+            page.body.contains(&format!("<h1>{name}</h1>")),
+            "{}",
+            page.body
+        );
+        assert_eq!(page.body.matches("<td><a href=\"/setups/").count(), 1);
+    }
+    let facts = app.get(&format!("/setups/{a}/pages/facts")).await.body;
+    assert_eq!(
+        input_value(&facts, "f-s4_host"),
+        Some(host),
+        "no answer lost"
+    );
+}
