@@ -15,6 +15,165 @@ use crate::playbook::verify::{Check, Verdict, landscape};
 use crate::service::landscape as use_case;
 use crate::store::User;
 
+/// The landscape drawn (no JavaScript): IAS tenants, Task Center
+/// subaccounts and S/4HANA systems in three columns, each link coloured by
+/// its latest landscape check, with the same in words for screen readers.
+pub struct Picture {
+    pub width: usize,
+    pub height: usize,
+    pub nodes: Vec<Node>,
+    pub links: Vec<Link>,
+    /// The picture in sentences (its `desc`, and a list beside it).
+    pub text: Vec<String>,
+}
+
+pub struct Node {
+    pub x: usize,
+    pub y: usize,
+    pub label: String,
+    pub kind: &'static str,
+}
+
+pub struct Link {
+    pub x1: usize,
+    pub y1: usize,
+    pub x2: usize,
+    pub y2: usize,
+    /// `pass`, `warning`, `fail` or `unknown`.
+    pub state: &'static str,
+}
+
+const COLUMN: [usize; 3] = [10, 260, 510];
+pub const NODE_W: usize = 200;
+pub const NODE_H: usize = 44;
+const ROW: usize = 64;
+
+fn worst(checks: &[&Check]) -> &'static str {
+    if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+        "fail"
+    } else if checks.iter().any(|c| c.verdict == Verdict::Warning) {
+        "warning"
+    } else if checks.iter().any(|c| c.verdict == Verdict::Pass) {
+        "pass"
+    } else {
+        "unknown"
+    }
+}
+
+/// What fits a node (200 px at 13 px a character of about 7 px).
+fn short(s: &str) -> String {
+    if s.chars().count() > 25 {
+        format!("{}…", s.chars().take(24).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// The picture of `systems` (all of the customer's, for the checks).
+pub fn picture(systems: &[landscape::System]) -> Picture {
+    let column = |items: &mut Vec<String>, v: &str| -> usize {
+        match items.iter().position(|i| i == v) {
+            Some(p) => p,
+            None => {
+                items.push(v.to_string());
+                items.len() - 1
+            }
+        }
+    };
+    let (mut ias, mut subs) = (Vec::new(), Vec::new());
+    let mut links = Vec::new();
+    let mut text = Vec::new();
+    // Below the columns' headings.
+    let y = |row: usize| 34 + row * ROW;
+    let mut nodes = Vec::new();
+    for (row, s) in systems.iter().enumerate() {
+        let checks = landscape::checks(systems, &s.id);
+        let by = |id: &str| checks.iter().filter(|c| c.id == id).collect::<Vec<_>>();
+        let sub = s
+            .subaccount
+            .clone()
+            .unwrap_or_else(|| "subaccount not entered".into());
+        let si = column(&mut subs, &sub);
+        nodes.push(Node {
+            x: COLUMN[2],
+            y: y(row),
+            label: short(&match (&s.host, &s.role) {
+                (Some(h), Some(r)) => format!("{} · {r}", h.split('.').next().unwrap_or(h)),
+                (Some(h), None) => h.clone(),
+                (None, _) => format!("{}: host not entered", s.name),
+            }),
+            kind: "system",
+        });
+        let to_system = worst(
+            &checks
+                .iter()
+                .filter(|c| c.id != "landscape-ias")
+                .collect::<Vec<_>>(),
+        );
+        links.push(Link {
+            x1: COLUMN[1] + NODE_W,
+            y1: y(si) + NODE_H / 2,
+            x2: COLUMN[2],
+            y2: y(row) + NODE_H / 2,
+            state: to_system,
+        });
+        text.push(format!(
+            "Subaccount {sub} to S/4HANA system {} ({}): destination and trust certificate, {to_system}.",
+            s.host.as_deref().unwrap_or("not entered"),
+            s.name
+        ));
+        if let Some(i) = &s.ias_host {
+            let ii = column(&mut ias, i);
+            let state = worst(&by("landscape-ias"));
+            if !links.iter().any(|l: &Link| {
+                l.x1 == COLUMN[0] + NODE_W
+                    && l.y1 == y(ii) + NODE_H / 2
+                    && l.y2 == y(si) + NODE_H / 2
+            }) {
+                links.push(Link {
+                    x1: COLUMN[0] + NODE_W,
+                    y1: y(ii) + NODE_H / 2,
+                    x2: COLUMN[1],
+                    y2: y(si) + NODE_H / 2,
+                    state,
+                });
+                text.push(format!(
+                    "IAS tenant {i} trusted by subaccount {sub}: {state}."
+                ));
+            }
+        }
+    }
+    for (row, i) in ias.iter().enumerate() {
+        nodes.push(Node {
+            x: COLUMN[0],
+            y: y(row),
+            label: short(i),
+            kind: "ias",
+        });
+    }
+    for (row, s) in subs.iter().enumerate() {
+        let shown = systems
+            .iter()
+            .find(|x| x.subaccount.as_deref() == Some(s.as_str()))
+            .and_then(|x| x.subdomain.clone())
+            .unwrap_or_else(|| s.clone());
+        nodes.push(Node {
+            x: COLUMN[1],
+            y: y(row),
+            label: short(&shown),
+            kind: "subaccount",
+        });
+    }
+    let rows = systems.len().max(ias.len()).max(subs.len()).max(1);
+    Picture {
+        width: COLUMN[2] + NODE_W + 10,
+        height: y(rows) - ROW + NODE_H + 10,
+        nodes,
+        links,
+        text,
+    }
+}
+
 pub struct SystemRow {
     pub id: String,
     pub name: String,
@@ -38,6 +197,7 @@ pub struct CustomerPage {
     pub roles: &'static [(&'static str, &'static str)],
     pub errors: Vec<(String, String)>,
     pub typed: (String, String, String),
+    pub picture: Picture,
 }
 
 impl CustomerPage {
@@ -90,6 +250,7 @@ async fn page(
         .find(|(s, _)| can(s, me, Need::Edit))
         .map(|(s, _)| s.id.clone());
     Ok(CustomerPage {
+        picture: picture(&systems),
         title: format!(
             "{}{name}: the landscape",
             if errors.is_empty() { "" } else { "Error: " }

@@ -145,6 +145,9 @@ pub struct ReportSection {
 #[derive(Template, WebTemplate)]
 #[template(path = "report.html")]
 pub struct ReportPage {
+    /// The customer's landscape, when it has more than this system.
+    pub landscape: Option<super::customers::Picture>,
+    pub customer_id: String,
     pub title: String,
     /// The header: who is signed in, which setup.
     pub head: SetupHead,
@@ -196,7 +199,14 @@ async fn report(state: &super::AppState, setup: &Setup, me: &User) -> Result<Rep
         .collect();
     let calls = state.store.calls(&setup.id).await?;
     let summary = summary(state, setup, &all, &calls);
+    let systems: Vec<_> = crate::service::landscape::systems(&state.store, &setup.customer_id)
+        .await?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
     Ok(ReportPage {
+        landscape: (systems.len() > 1).then(|| super::customers::picture(&systems)),
+        customer_id: setup.customer_id.clone(),
         title: format!("Handover report — {}", setup.name),
         head: SetupHead::of(setup, me),
         generated: fmt::date_time(fmt::now()),
@@ -306,6 +316,15 @@ pub async fn report_markdown(
         }
     }
     md.push_str(&format!("\n{}\n", sum.calls));
+    if let Some(p) = &r.landscape {
+        md.push_str(&format!(
+            "\n## The customer's landscape\n\nDrawn on the customer's page in the wizard (/customers/{}).\n\n",
+            r.customer_id
+        ));
+        for t in &p.text {
+            md.push_str(&format!("- {}\n", md_cell(t)));
+        }
+    }
     for s in &r.sections {
         md.push_str(&format!(
             "\n## {}\n\n| Item | Value |\n|---|---|\n",

@@ -1019,3 +1019,62 @@ async fn the_watch_pages_pass_axe_at_both_widths() {
     b.axe("watch").await;
     b.close().await;
 }
+
+/// Issue 23: a customer's page with three systems, its picture and the
+/// next-system form, and the handover report with the picture, at 1280 and
+/// 375 px with no serious axe finding.
+#[tokio::test]
+async fn the_landscape_pages_pass_axe_at_both_widths() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let first = demo_setup(
+        &app,
+        &demo,
+        &[
+            "facts", "step-1", "step-2", "booster", "step-3-1", "step-3-2",
+        ],
+    )
+    .await;
+    let tasks = app.get(&format!("/setups/{first}")).await.body;
+    let customer = between(&tasks, "href=\"/customers/", "\"")
+        .unwrap_or("")
+        .to_string();
+    let mut from = first.clone();
+    for (host, role) in [
+        ("my404688.s4hana.ondemand.com", "quality"),
+        ("my404689.s4hana.ondemand.com", "production"),
+    ] {
+        let r = app
+            .post(
+                &format!("/customers/{customer}/next-system"),
+                &[
+                    ("from", from.as_str()),
+                    ("s4_host", host),
+                    ("system_role", role),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{}", r.body);
+        from = r
+            .location
+            .unwrap_or_default()
+            .trim_start_matches("/setups/")
+            .to_string();
+    }
+    let b = Browser::start(&app.base).await;
+    sign_in(&b).await;
+    b.open(&format!("/setups/{first}")).await;
+    b.click_nav(&format!("a[href='/customers/{customer}']"))
+        .await;
+    b.axe("customer").await;
+    // A mistake at the field: the role is not chosen.
+    b.fill("#f-s4_host", "my404690.s4hana.ondemand.com").await;
+    b.click_nav("form[action$='/next-system'] button").await;
+    assert!(b.source().await.contains("There is a problem"));
+    b.axe("customer-error").await;
+    b.open(&format!("/setups/{first}/report")).await;
+    assert!(b.source().await.contains("landscape__node--system"));
+    b.axe("report-landscape").await;
+    b.close().await;
+}

@@ -131,6 +131,34 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
     let page = app.get(&format!("/customers/{customer}")).await.body;
     assert_eq!(page.matches("<td><a href=\"/setups/").count(), 3, "{page}");
     assert!(!page.contains("Failure mode 9"), "{page}");
+    // The picture: one subaccount, one IAS tenant, three systems.
+    let svg = between(&page, "<svg role=\"img\"", "</svg>").unwrap_or("");
+    assert_eq!(svg.matches("landscape__node--system").count(), 3, "{svg}");
+    assert_eq!(
+        svg.matches("landscape__node--subaccount").count(),
+        1,
+        "{svg}"
+    );
+    assert_eq!(svg.matches("landscape__node--ias").count(), 1, "{svg}");
+    assert_eq!(
+        svg.matches("<line ").count(),
+        4,
+        "three destinations, one trust: {svg}"
+    );
+    assert!(
+        page.contains("to S/4HANA system my404689.s4hana.ondemand.com (ACME Demo — Production)"),
+        "the picture in words"
+    );
+    let report = app.get(&format!("/setups/{first}/report")).await.body;
+    assert!(
+        report.contains("The customer's landscape") && report.contains("landscape__node--system"),
+        "{report}"
+    );
+    let md = app.get(&format!("/setups/{first}/report.md")).await.body;
+    assert!(
+        md.contains("## The customer's landscape") && md.contains("my404688.s4hana.ondemand.com"),
+        "{md}"
+    );
 
     // A fourth setup for the quality system's host: named for both.
     let twice = connect(
@@ -176,6 +204,10 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
     assert!(
         page.contains("reached ACME Demo, but ACME Demo — Quality, ACME Demo — Production still hold an older one"),
         "{page}"
+    );
+    assert!(
+        page.contains("landscape__link landscape__link--fail"),
+        "the stale systems' links turn red"
     );
     // Verify says it too, for the system concerned.
     let v = app

@@ -18,6 +18,9 @@ pub struct System {
     pub cert: Option<(String, i64)>,
     pub destination: Option<String>,
     pub label: Option<String>,
+    /// For people: the subaccount's subdomain and the system's role.
+    pub subdomain: Option<String>,
+    pub role: Option<String>,
 }
 
 impl System {
@@ -35,6 +38,11 @@ impl System {
             },
             destination: get("destination_name"),
             label: get("ui_label"),
+            subdomain: get("subdomain"),
+            role: ctx
+                .get("system_role")
+                .and_then(|r| crate::playbook::ROLES.iter().find(|(v, _)| *v == r))
+                .map(|(_, l)| l.to_string()),
         }
     }
 }
@@ -209,6 +217,7 @@ mod tests {
             cert: Some((cert.0.into(), cert.1)),
             destination: Some(dest.into()),
             label: Some(format!("Label {dest}")),
+            ..System::default()
         }
     }
 
