@@ -66,9 +66,26 @@ pub async fn connect_next(
             pages.insert(id.to_string(), (data, rec.basis.clone()));
         }
     }
-    store
+    let new = store
         .import_setup(name, owner_id, user, pages, Some(&from.customer_id), now)
-        .await
+        .await?;
+    // Whoever shares the customer's system shares the next one too.
+    for m in from.members.iter().filter(|m| m.user_id != owner_id) {
+        let who = crate::store::User {
+            id: m.user_id,
+            name: m.name.clone(),
+            is_admin: false,
+        };
+        store.set_member(&new.id, &who, Some(m.role)).await?;
+    }
+    if let Some(o) = from.owner_id.filter(|o| *o != owner_id)
+        && let Some(owner) = store.user_by_id(o).await?
+    {
+        store
+            .set_member(&new.id, &owner, Some(crate::store::Role::Editor))
+            .await?;
+    }
+    Ok(store.setup(&new.id).await?.unwrap_or(new))
 }
 
 /// The next system's first page from what the consultant typed: its

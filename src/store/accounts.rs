@@ -105,6 +105,19 @@ impl Store {
         }))
     }
 
+    pub async fn user_by_id(&self, id: i64) -> anyhow::Result<Option<User>> {
+        let row: Option<UserTuple> =
+            sqlx::query_as("SELECT id, name, is_admin FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id, name, a)| User {
+            id,
+            name,
+            is_admin: a != 0,
+        }))
+    }
+
     pub async fn users(&self) -> anyhow::Result<Vec<UserRow>> {
         let rows: Vec<(i64, String, i64, Option<String>, i64)> = sqlx::query_as(
             "SELECT id, name, is_admin, password_hash, created_at FROM users ORDER BY name",

@@ -13,7 +13,7 @@ use super::layout::Nav;
 use super::{CurrentUser, Need, can};
 use crate::playbook::verify::{Check, Verdict, landscape};
 use crate::service::landscape as use_case;
-use crate::store::User;
+use crate::store::{Role, User};
 
 /// The landscape drawn (no JavaScript): IAS tenants, Task Center
 /// subaccounts and S/4HANA systems in three columns, each link coloured by
@@ -198,6 +198,10 @@ pub struct CustomerPage {
     pub errors: Vec<(String, String)>,
     pub typed: (String, String, String),
     pub picture: Picture,
+    /// Whether the user may share some of its systems; who shares them.
+    pub can_share: bool,
+    pub members: Vec<String>,
+    pub share_error: Option<String>,
 }
 
 impl CustomerPage {
@@ -249,7 +253,20 @@ async fn page(
         .rev()
         .find(|(s, _)| can(s, me, Need::Edit))
         .map(|(s, _)| s.id.clone());
+    let mut members: Vec<String> = seen
+        .iter()
+        .flat_map(|(s, _)| {
+            s.members
+                .iter()
+                .map(|m| format!("{} ({})", m.name, m.role.as_str()))
+        })
+        .collect();
+    members.sort();
+    members.dedup();
     Ok(CustomerPage {
+        can_share: seen.iter().any(|(s, _)| can(s, me, Need::Manage)),
+        members,
+        share_error: None,
         picture: picture(&systems),
         title: format!(
             "{}{name}: the landscape",
@@ -319,4 +336,51 @@ pub async fn connect(
             Ok(Redirect::to(&format!("/setups/{}", new.id)).into_response())
         }
     }
+}
+
+/// Share the customer: each of its systems the user may share, with the
+/// same person and role (the one access rule decides per setup).
+pub async fn share(
+    State(state): State<super::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let typed = input
+        .first("name")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let role = input.first("role").and_then(Role::parse);
+    let who = state.store.user_by_name(&typed).await?;
+    let error = match (&who, role) {
+        (None, _) => Some(format!(
+            "There is no user called \"{typed}\". Check the spelling, or ask an administrator to add them."
+        )),
+        (_, None) => {
+            Some("Select whether they can change the systems or only view them.".to_string())
+        }
+        _ => None,
+    };
+    if let (None, Some(who), Some(role)) = (&error, &who, role) {
+        let mut shared = 0;
+        for (s, _) in use_case::systems(&state.store, &id).await? {
+            if can(&s, &me, Need::Manage) && s.owner_id != Some(who.id) {
+                state.store.set_member(&s.id, who, Some(role)).await?;
+                shared += 1;
+            }
+        }
+        if shared == 0 {
+            return Err(AppError::NotFound);
+        }
+        tracing::info!(target: "security", customer = %id, by = %me.name, user = %who.name, role = role.as_str(), systems = shared, "customer shared");
+        return Ok(Redirect::to(&format!("/customers/{id}")).into_response());
+    }
+    let mut p = page(&state, &me, &id, Vec::new(), Default::default()).await?;
+    if !p.can_share {
+        return Err(AppError::NotFound);
+    }
+    p.share_error = error;
+    p.title = format!("Error: {}", p.title);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())
 }

@@ -279,3 +279,88 @@ async fn existing_setups_become_customers_of_their_own_on_upgrade() {
         "no answer lost"
     );
 }
+
+/// Sharing the customer shares each of its systems; a system connected
+/// later is shared with the same people; a stranger sees nothing of it.
+#[tokio::test]
+async fn sharing_the_customer_shares_all_its_systems() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
+    let tasks = app.get(&format!("/setups/{first}")).await.body;
+    let customer = between(&tasks, "href=\"/customers/", "\"")
+        .unwrap_or("")
+        .to_string();
+    let second = connect(
+        &app,
+        &customer,
+        &first,
+        "my404688.s4hana.ondemand.com",
+        "quality",
+    )
+    .await;
+    let bea = app.user("bea").await;
+    let stranger = app.user("carl").await;
+    let r = app
+        .post(
+            &format!("/customers/{customer}/share"),
+            &[("name", "nobody"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("There is no user called"), "{}", r.body);
+    let r = app
+        .post(
+            &format!("/customers/{customer}/share"),
+            &[("name", "bea"), ("role", "editor")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    for id in [&first, &second] {
+        assert_eq!(
+            app.get_as(&bea, &format!("/setups/{id}")).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.get_as(&stranger, &format!("/setups/{id}")).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let list = app.get_as(&bea, "/").await.body;
+    assert!(
+        list.contains(&format!("/setups/{first}")) && list.contains(&format!("/setups/{second}"))
+    );
+    assert_eq!(
+        app.get_as(&stranger, &format!("/customers/{customer}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Bea connects the production system: the owner keeps seeing it.
+    let page = app
+        .get_as(&bea, &format!("/customers/{customer}"))
+        .await
+        .body;
+    assert!(page.contains("Connect the next system"), "{page}");
+    let r = app
+        .post_as(
+            &bea,
+            &format!("/customers/{customer}/next-system"),
+            &[
+                ("from", second.as_str()),
+                ("s4_host", "my404689.s4hana.ondemand.com"),
+                ("system_role", "production"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let third = r.location.unwrap_or_default();
+    assert_eq!(app.get_as(&bea, &third).await.status, StatusCode::OK);
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert_eq!(page.matches("<td><a href=\"/setups/").count(), 3);
+    assert!(page.contains("bea (editor)"), "{page}");
+    assert!(
+        page.contains("admin (editor)"),
+        "the first system's owner is a member of the one Bea connected: {page}"
+    );
+}
