@@ -327,6 +327,49 @@ pub fn open(sealed: &SealedSecrets, passphrase: &str) -> Result<SecretMap, Strin
     serde_json::from_slice(&plain).map_err(|_| "The file's secrets section is damaged.".to_string())
 }
 
+/// A whole customer: its systems' setups, each as a setup's export (issue 23).
+pub const CUSTOMER_FORMAT: &str = "taskcenter-wizard/customer/1";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CustomerExport {
+    pub format: String,
+    pub name: String,
+    pub exported_at: i64,
+    pub setups: Vec<Export>,
+}
+
+/// An exported file: one setup, or a customer with its setups.
+pub enum Exported {
+    Setup(Export),
+    Customer(CustomerExport),
+}
+
+pub fn parse_exported(bytes: &[u8]) -> anyhow::Result<Exported> {
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+    }
+    let head: Head = serde_json::from_slice(bytes)
+        .context("this is not a setup exported by the wizard (not its JSON format)")?;
+    if head.format != CUSTOMER_FORMAT {
+        return parse_export(bytes).map(Exported::Setup);
+    }
+    let c: CustomerExport = serde_json::from_slice(bytes)
+        .context("this customer file is not complete (not its JSON format)")?;
+    if let Some(bad) = c
+        .setups
+        .iter()
+        .find(|e| !READS.contains(&e.format.as_str()))
+    {
+        bail!(
+            "a system in this file has format {:?}; the wizard reads {}",
+            bad.format,
+            READS.join(" and ")
+        );
+    }
+    Ok(Exported::Customer(c))
+}
+
 pub fn parse_export(bytes: &[u8]) -> anyhow::Result<Export> {
     let e: Export = serde_json::from_slice(bytes)
         .context("this is not a setup exported by the wizard (not its JSON format)")?;

@@ -474,6 +474,15 @@ impl Store {
         Ok(id)
     }
 
+    pub async fn rename_customer(&self, id: &str, name: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE customers SET name = $2 WHERE id = $1")
+            .bind(id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// A customer's name and the ids of its setups, oldest first.
     pub async fn customer(&self, id: &str) -> anyhow::Result<Option<(String, Vec<String>)>> {
         let name: Option<(String,)> = sqlx::query_as("SELECT name FROM customers WHERE id = $1")

@@ -384,3 +384,56 @@ pub async fn share(
     p.title = format!("Error: {}", p.title);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())
 }
+
+/// The whole customer as one file: each system the user may see, as its
+/// export, without secrets (each system's own Export page can add them).
+pub async fn export(
+    State(state): State<super::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let Some((name, _)) = state.store.customer(&id).await? else {
+        return Err(AppError::NotFound);
+    };
+    let mut setups = Vec::new();
+    for (s, _) in use_case::systems(&state.store, &id).await? {
+        if can(&s, &me, Need::View) {
+            setups.push(super::export::export_of(&state, &s, None).await?);
+            state
+                .store
+                .record_event(
+                    &s.id,
+                    &me.name,
+                    "Export",
+                    "with its customer, without secrets",
+                    crate::fmt::now(),
+                )
+                .await?;
+        }
+    }
+    if setups.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let file = crate::handover::CustomerExport {
+        format: crate::handover::CUSTOMER_FORMAT.into(),
+        name: name.clone(),
+        exported_at: crate::fmt::now(),
+        setups,
+    };
+    let body = serde_json::to_vec_pretty(&file).map_err(anyhow::Error::from)?;
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Ok(super::downloads::attachment(
+        body,
+        "application/json",
+        &format!("{stem}-customer.json"),
+    ))
+}

@@ -97,6 +97,35 @@ pub async fn export(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     }
+    let export = export_of(&state, &setup, include.then_some(passphrase)).await?;
+    let what = if include {
+        "with secrets (encrypted with a passphrase)"
+    } else {
+        "without secrets"
+    };
+    state
+        .store
+        .record_event(&setup.id, &me.name, "Export", what, fmt::now())
+        .await?;
+    if include {
+        tracing::warn!(target: "security", setup = %setup.id, user = %me.name, "setup exported with secrets");
+    }
+    let body = serde_json::to_vec_pretty(&export).map_err(anyhow::Error::from)?;
+    Ok(attachment(
+        body,
+        "application/json",
+        &format!("{}-setup.json", file_stem(&setup)),
+    ))
+}
+
+/// A setup as its export file has it: the answers, and the secrets sealed
+/// with `passphrase` when one is given (the caller checked who may).
+pub(super) async fn export_of(
+    state: &super::AppState,
+    setup: &Setup,
+    passphrase: Option<String>,
+) -> Result<Export> {
+    let include = passphrase.is_some();
     let mut pages = BTreeMap::new();
     let mut secrets: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for (page, rec) in &setup.pages {
@@ -121,36 +150,17 @@ pub async fn export(
             },
         );
     }
-    let sealed = if include {
-        Some(crate::store::hash_pool(move || handover::seal(&secrets, &passphrase)).await??)
-    } else {
-        None
+    let sealed = match passphrase {
+        Some(p) => Some(crate::store::hash_pool(move || handover::seal(&secrets, &p)).await??),
+        None => None,
     };
-    let what = if include {
-        "with secrets (encrypted with a passphrase)"
-    } else {
-        "without secrets"
-    };
-    state
-        .store
-        .record_event(&setup.id, &me.name, "Export", what, fmt::now())
-        .await?;
-    if include {
-        tracing::warn!(target: "security", setup = %setup.id, user = %me.name, "setup exported with secrets");
-    }
-    let export = Export {
+    Ok(Export {
         format: handover::EXPORT_FORMAT.into(),
         name: setup.name.clone(),
         exported_at: fmt::now(),
         pages,
         secrets: sealed,
-    };
-    let body = serde_json::to_vec_pretty(&export).map_err(anyhow::Error::from)?;
-    Ok(attachment(
-        body,
-        "application/json",
-        &format!("{}-setup.json", file_stem(&setup)),
-    ))
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -191,33 +201,87 @@ pub async fn import(
             "Choose the exported setup file (.json)".into(),
         ));
     };
-    let export = match handover::parse_export(bytes) {
+    let exported = match handover::parse_exported(bytes) {
         Ok(e) => e,
         Err(e) => return Ok(fail("file", format!("The file cannot be imported: {e:#}"))),
     };
     let passphrase = input.first("passphrase").unwrap_or("").to_string();
+    let source: String = input
+        .file_name("file")
+        .map(|f| f.chars().filter(|c| !c.is_control()).take(100).collect())
+        .unwrap_or_else(|| "an export".to_string());
+    let (customer, exports) = match exported {
+        handover::Exported::Setup(e) => (None, vec![e]),
+        handover::Exported::Customer(c) => (Some(c.name), c.setups),
+    };
+    // Every system is checked before any is saved: all or nothing.
+    let mut checked = Vec::new();
+    for export in exports {
+        match pages_of(export, &passphrase, &source).await? {
+            Ok(p) => checked.push(p),
+            Err((field, e)) => return Ok(fail(field, e)),
+        }
+    }
+    let mut customer_id: Option<String> = None;
+    let mut first = None;
+    for (name, pages) in checked {
+        let setup = state
+            .store
+            .import_setup(
+                &format!("{name} (imported)"),
+                me.id,
+                &me.name,
+                pages,
+                customer_id.as_deref(),
+                fmt::now(),
+            )
+            .await?;
+        if customer_id.is_none() {
+            if let Some(c) = &customer {
+                state
+                    .store
+                    .rename_customer(&setup.customer_id, &format!("{c} (imported)"))
+                    .await?;
+            }
+            customer_id = Some(setup.customer_id.clone());
+        }
+        first.get_or_insert(setup.id.clone());
+    }
+    Ok(Redirect::to(&match (customer, customer_id, first) {
+        (Some(_), Some(c), _) => format!("/customers/{c}"),
+        (_, _, Some(id)) => format!("/setups/{id}"),
+        _ => "/".to_string(),
+    })
+    .into_response())
+}
+
+type ImportedPages = BTreeMap<String, (BTreeMap<String, Stored>, String)>;
+
+/// One exported setup's name and pages, every value through the same
+/// parsers as typed answers (page by page in the procedure's order, so
+/// derived checks see earlier pages; files from before the pages' current
+/// layout moved to their pages). `Err`: the field and what is wrong.
+async fn pages_of(
+    export: Export,
+    passphrase: &str,
+    source: &str,
+) -> Result<std::result::Result<(String, ImportedPages), (&'static str, String)>> {
     let mut secrets = match (export.secrets, passphrase.is_empty()) {
         (Some(sealed), false) => {
+            let passphrase = passphrase.to_string();
             match crate::store::hash_pool(move || handover::open(&sealed, &passphrase)).await? {
                 Ok(s) => s,
-                Err(e) => return Ok(fail("passphrase", e)),
+                Err(e) => return Ok(Err(("passphrase", e))),
             }
         }
         _ => BTreeMap::new(),
     };
     if let Some(unknown) = export.pages.keys().find(|p| playbook::page(p).is_none()) {
-        return Ok(fail(
+        return Ok(Err((
             "file",
             format!("The file has a page \"{unknown}\" this wizard does not know."),
-        ));
+        )));
     }
-    let source = input
-        .file_name("file")
-        .map(|f| f.chars().filter(|c| !c.is_control()).take(100).collect())
-        .unwrap_or_else(|| "an export".to_string());
-    // Every value goes through the same parsers as typed answers, page by
-    // page in the procedure's order, so derived checks see earlier pages.
-    // Files from before the pages' current layout: answers to their pages.
     let mut exported: BTreeMap<String, BTreeMap<String, String>> = export
         .pages
         .into_iter()
@@ -237,7 +301,7 @@ pub async fn import(
                 .into_iter()
                 .filter(|(k, _)| !playbook::is_secret_key(k))
                 .collect();
-            let mut data = playbook::import_page(page, plain, &mut ctx, &source)?;
+            let mut data = playbook::import_page(page, plain, &mut ctx, source)?;
             for (k, v) in secrets.get(page.id).cloned().unwrap_or_default() {
                 if playbook::is_secret_key(&k) {
                     ctx.set(&k, &v);
@@ -249,23 +313,12 @@ pub async fn import(
         Ok(())
     })();
     if let Err(e) = checked {
-        return Ok(fail("file", format!("The file cannot be imported: {e}")));
+        return Ok(Err(("file", format!("The file cannot be imported: {e}"))));
     }
     let name = domain::bounded_text(&export.name, "setup name", 100)
         .map(|c| c.value)
         .unwrap_or_else(|_| "Imported setup".into());
-    let setup = state
-        .store
-        .import_setup(
-            &format!("{name} (imported)"),
-            me.id,
-            &me.name,
-            pages,
-            None,
-            fmt::now(),
-        )
-        .await?;
-    Ok(Redirect::to(&format!("/setups/{}", setup.id)).into_response())
+    Ok(Ok((name, pages)))
 }
 
 setup_page!(ExportForm);

@@ -364,3 +364,78 @@ async fn sharing_the_customer_shares_all_its_systems() {
         "the first system's owner is a member of the one Bea connected: {page}"
     );
 }
+
+/// A whole customer exported as one file and imported again: its systems
+/// come back as one customer; an older single-setup export still imports.
+#[tokio::test]
+async fn a_whole_customer_is_exported_and_imported_as_one() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
+    let tasks = app.get(&format!("/setups/{first}")).await.body;
+    let customer = between(&tasks, "href=\"/customers/", "\"")
+        .unwrap_or("")
+        .to_string();
+    connect(
+        &app,
+        &customer,
+        &first,
+        "my404688.s4hana.ondemand.com",
+        "quality",
+    )
+    .await;
+    let file = app
+        .post(&format!("/customers/{customer}/export"), &[])
+        .await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.body);
+    let json: serde_json::Value = serde_json::from_str(&file.body).expect("json");
+    assert_eq!(json["format"], "taskcenter-wizard/customer/1");
+    assert_eq!(json["setups"].as_array().map_or(0, Vec::len), 2);
+    assert!(
+        !file
+            .body
+            .contains(demo["ias_clientsecret"].as_str().unwrap_or("-")),
+        "no secret in the file"
+    );
+    let import = |bytes: Vec<u8>| {
+        let app = &app;
+        async move {
+            let form = reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("acme-customer.json"),
+            );
+            app.post_multipart("/import", form).await
+        }
+    };
+    let r = import(file.body.clone().into_bytes()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let at = r.location.unwrap_or_default();
+    assert!(
+        at.starts_with("/customers/") && at != format!("/customers/{customer}"),
+        "{at}"
+    );
+    let page = app.get(&at).await.body;
+    assert!(page.contains("<h1>ACME Demo (imported)</h1>"), "{page}");
+    assert_eq!(page.matches("<td><a href=\"/setups/").count(), 2, "{page}");
+    assert!(page.contains("my404688.s4hana.ondemand.com"));
+    // One broken system: nothing of the customer is imported.
+    let mut broken = json.clone();
+    broken["setups"][1]["pages"]["nonsense"] = serde_json::json!({"data": {}, "basis": ""});
+    let before = app.get("/").await.body;
+    let r = import(broken.to_string().into_bytes()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("this wizard does not know"), "{}", r.body);
+    let listed = |page: &str| page.matches("href=\"/setups/").count();
+    assert!(listed(&before) >= 3, "{before}");
+    assert_eq!(
+        listed(&app.get("/").await.body),
+        listed(&before),
+        "all or nothing"
+    );
+    // A single setup's export still imports as a customer of its own.
+    let one = app.post(&format!("/setups/{first}/export"), &[]).await;
+    assert_eq!(one.status, StatusCode::OK);
+    let r = import(one.body.into_bytes()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location.unwrap_or_default().starts_with("/setups/"));
+}
