@@ -98,11 +98,7 @@ impl Store {
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(id, name, a)| User {
-            id,
-            name,
-            is_admin: a != 0,
-        }))
+        Ok(row.map(user_of))
     }
 
     pub async fn user_by_id(&self, id: i64) -> anyhow::Result<Option<User>> {
@@ -111,11 +107,7 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(id, name, a)| User {
-            id,
-            name,
-            is_admin: a != 0,
-        }))
+        Ok(row.map(user_of))
     }
 
     pub async fn users(&self) -> anyhow::Result<Vec<UserRow>> {
@@ -560,5 +552,13 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.0))
+    }
+}
+
+fn user_of((id, name, admin): UserTuple) -> User {
+    User {
+        id,
+        name,
+        is_admin: admin != 0,
     }
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::error::{AppError, Result};
 use super::form::Submitted;
 use super::{CurrentUser, Manager, Nav, SetupHead, Viewer, setup_page};
-use crate::store::Role;
+use crate::store::{Role, User};
 use crate::{INVITE_VALID_SECS, domain, fmt, playbook};
 
 pub struct UserView {
@@ -204,6 +204,40 @@ pub async fn add_member(
     Submitted(input): Submitted,
 ) -> Result<Response> {
     let id = setup.id.as_str();
+    let (typed, named) = sharee(
+        &state,
+        &input,
+        "Select whether they can change the setup or only view it.",
+    )
+    .await?;
+    let named = named.and_then(|(u, r)| {
+        if Some(u.id) == setup.owner_id {
+            Err(format!("{} owns this setup already.", u.name))
+        } else {
+            Ok((u, r))
+        }
+    });
+    match named {
+        Err(e) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            members_page(&state, &me, id, typed, Some(e)).await?,
+        )
+            .into_response()),
+        Ok((u, r)) => {
+            state.store.set_member(id, &u, Some(r)).await?;
+            tracing::info!(target: "security", setup = %id, by = %me.name, user = %u.name, role = r.as_str(), "setup shared");
+            Ok(Redirect::to(&format!("/setups/{id}/members")).into_response())
+        }
+    }
+}
+
+/// Whom a share form names and as what (`name`, `role`): the name as typed,
+/// and the user and role or what is wrong (`no_role` when none is chosen).
+pub(super) async fn sharee(
+    state: &super::AppState,
+    input: &crate::playbook::FormInput,
+    no_role: &str,
+) -> Result<(String, std::result::Result<(User, Role), String>)> {
     let typed = input
         .first("name")
         .unwrap_or("")
@@ -211,28 +245,14 @@ pub async fn add_member(
         .to_ascii_lowercase();
     let role = input.first("role").and_then(Role::parse);
     let user = state.store.user_by_name(&typed).await?;
-    let error = match (&user, role) {
-        (None, _) => Some(format!(
+    let named = match (user, role) {
+        (None, _) => Err(format!(
             "There is no user called \"{typed}\". Check the spelling, or ask an administrator to add them."
         )),
-        (_, None) => Some("Select whether they can change the setup or only view it.".to_string()),
-        (Some(u), _) if Some(u.id) == setup.owner_id => {
-            Some(format!("{} owns this setup already.", u.name))
-        }
-        _ => None,
+        (_, None) => Err(no_role.to_string()),
+        (Some(u), Some(r)) => Ok((u, r)),
     };
-    if let Some(e) = error {
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            members_page(&state, &me, id, typed, Some(e)).await?,
-        )
-            .into_response());
-    }
-    if let (Some(u), Some(r)) = (user, role) {
-        state.store.set_member(id, &u, Some(r)).await?;
-        tracing::info!(target: "security", setup = %id, by = %me.name, user = %u.name, role = r.as_str(), "setup shared");
-    }
-    Ok(Redirect::to(&format!("/setups/{id}/members")).into_response())
+    Ok((typed, named))
 }
 
 pub async fn remove_member(

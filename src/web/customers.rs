@@ -13,7 +13,7 @@ use super::layout::Nav;
 use super::{CurrentUser, Need, can};
 use crate::playbook::verify::{Check, Verdict, landscape};
 use crate::service::landscape as use_case;
-use crate::store::{Role, User};
+use crate::store::User;
 
 /// The landscape drawn (no JavaScript): IAS tenants, Task Center
 /// subaccounts and S/4HANA systems in three columns, each link coloured by
@@ -346,36 +346,29 @@ pub async fn share(
     Path(id): Path<String>,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let typed = input
-        .first("name")
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let role = input.first("role").and_then(Role::parse);
-    let who = state.store.user_by_name(&typed).await?;
-    let error = match (&who, role) {
-        (None, _) => Some(format!(
-            "There is no user called \"{typed}\". Check the spelling, or ask an administrator to add them."
-        )),
-        (_, None) => {
-            Some("Select whether they can change the systems or only view them.".to_string())
-        }
-        _ => None,
-    };
-    if let (None, Some(who), Some(role)) = (&error, &who, role) {
-        let mut shared = 0;
-        for (s, _) in use_case::systems(&state.store, &id).await? {
-            if can(&s, &me, Need::Manage) && s.owner_id != Some(who.id) {
-                state.store.set_member(&s.id, who, Some(role)).await?;
-                shared += 1;
+    let (_, named) = super::admin::sharee(
+        &state,
+        &input,
+        "Select whether they can change the systems or only view them.",
+    )
+    .await?;
+    let error = match named {
+        Ok((who, role)) => {
+            let mut shared = 0;
+            for (s, _) in use_case::systems(&state.store, &id).await? {
+                if can(&s, &me, Need::Manage) && s.owner_id != Some(who.id) {
+                    state.store.set_member(&s.id, &who, Some(role)).await?;
+                    shared += 1;
+                }
             }
+            if shared == 0 {
+                return Err(AppError::NotFound);
+            }
+            tracing::info!(target: "security", customer = %id, by = %me.name, user = %who.name, role = role.as_str(), systems = shared, "customer shared");
+            return Ok(Redirect::to(&format!("/customers/{id}")).into_response());
         }
-        if shared == 0 {
-            return Err(AppError::NotFound);
-        }
-        tracing::info!(target: "security", customer = %id, by = %me.name, user = %who.name, role = role.as_str(), systems = shared, "customer shared");
-        return Ok(Redirect::to(&format!("/customers/{id}")).into_response());
-    }
+        Err(e) => Some(e),
+    };
     let mut p = page(&state, &me, &id, Vec::new(), Default::default()).await?;
     if !p.can_share {
         return Err(AppError::NotFound);
@@ -421,19 +414,9 @@ pub async fn export(
         setups,
     };
     let body = serde_json::to_vec_pretty(&file).map_err(anyhow::Error::from)?;
-    let stem: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
     Ok(super::downloads::attachment(
         body,
         "application/json",
-        &format!("{stem}-customer.json"),
+        &format!("{}-customer.json", super::downloads::file_stem_of(&name)),
     ))
 }

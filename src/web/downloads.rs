@@ -190,8 +190,12 @@ pub async fn trust_certificate(
 }
 
 pub(super) fn file_stem(setup: &Setup) -> String {
-    let s: String = setup
-        .name
+    file_stem_of(&setup.name)
+}
+
+/// A name as a file name's stem: lower-case letters and digits, dashes.
+pub(super) fn file_stem_of(name: &str) -> String {
+    let s: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {

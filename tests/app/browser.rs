@@ -1036,10 +1036,7 @@ async fn the_landscape_pages_pass_axe_at_both_widths() {
         ],
     )
     .await;
-    let tasks = app.get(&format!("/setups/{first}")).await.body;
-    let customer = between(&tasks, "href=\"/customers/", "\"")
-        .unwrap_or("")
-        .to_string();
+    let customer = customer_of(&app, &first).await;
     let mut from = first.clone();
     for (host, role) in [
         ("my404688.s4hana.ondemand.com", "quality"),

@@ -36,10 +36,7 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
         ],
     )
     .await;
-    let tasks = app.get(&format!("/setups/{first}")).await.body;
-    let customer = between(&tasks, "href=\"/customers/", "\"")
-        .unwrap_or("")
-        .to_string();
+    let customer = customer_of(&app, &first).await;
     assert!(!customer.is_empty(), "the task list links its customer");
     let page = app.get(&format!("/customers/{customer}")).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -259,10 +256,7 @@ async fn existing_setups_become_customers_of_their_own_on_upgrade() {
     as_before_customers(&format!("sqlite://{}", db.display()), false).await;
     let app = app.restart().await;
     for (id, name) in [(&a, "Globex"), (&b, "Initech")] {
-        let tasks = app.get(&format!("/setups/{id}")).await.body;
-        let customer = between(&tasks, "href=\"/customers/", "\"")
-            .unwrap_or("")
-            .to_string();
+        let customer = customer_of(&app, id).await;
         let page = app.get(&format!("/customers/{customer}")).await;
         assert_eq!(page.status, StatusCode::OK, "{name}");
         assert!(
@@ -287,10 +281,7 @@ async fn sharing_the_customer_shares_all_its_systems() {
     let app = TestApp::spawn().await;
     let demo = app.demo().await;
     let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
-    let tasks = app.get(&format!("/setups/{first}")).await.body;
-    let customer = between(&tasks, "href=\"/customers/", "\"")
-        .unwrap_or("")
-        .to_string();
+    let customer = customer_of(&app, &first).await;
     let second = connect(
         &app,
         &customer,
@@ -372,10 +363,7 @@ async fn a_whole_customer_is_exported_and_imported_as_one() {
     let app = TestApp::spawn().await;
     let demo = app.demo().await;
     let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
-    let tasks = app.get(&format!("/setups/{first}")).await.body;
-    let customer = between(&tasks, "href=\"/customers/", "\"")
-        .unwrap_or("")
-        .to_string();
+    let customer = customer_of(&app, &first).await;
     connect(
         &app,
         &customer,

@@ -339,10 +339,7 @@ async fn setups_become_customers_of_their_own_on_postgresql() {
     assert!(host.is_some());
     as_before_customers(&url, true).await;
     let (b, _) = a.another_instance(&url).await;
-    let tasks = b.get(&format!("/setups/{id}")).await.body;
-    let customer = between(&tasks, "href=\"/customers/", "\"")
-        .unwrap_or("")
-        .to_string();
+    let customer = customer_of(&b, &id).await;
     let page = b.get(&format!("/customers/{customer}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(

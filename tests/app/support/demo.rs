@@ -347,3 +347,13 @@ pub async fn save_s4_api_user(app: &TestApp, demo: &serde_json::Value, id: &str)
     )
     .await
 }
+
+/// The customer a setup belongs to, as its task list links it (issue 23).
+pub async fn customer_of(app: &TestApp, id: &str) -> String {
+    let tasks = app.get(&format!("/setups/{id}")).await.body;
+    let customer = between(&tasks, "href=\"/customers/", "\"")
+        .unwrap_or("")
+        .to_string();
+    assert!(!customer.is_empty(), "the task list links its customer");
+    customer
+}
