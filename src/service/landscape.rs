@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::with_ctx;
 use crate::playbook::ids;
-use crate::playbook::verify::landscape::System;
+use crate::playbook::verify::landscape::{SHARED_PAGES, System};
 use crate::store::{Setup, Store, Stored};
 
 /// The customer's systems (its active setups), oldest first.
@@ -21,24 +21,12 @@ pub async fn systems(
     let mut out = Vec::new();
     for id in ids {
         if let Some(s) = store.setup_passing(&id).await? {
-            let system = with_ctx(store, &s, |ctx| System::of(&s.id, &s.name, ctx));
+            let system = with_ctx(store, &s, |ctx| System::of(&s, ctx));
             out.push((s, system));
         }
     }
     Ok(out)
 }
-
-/// The pages a next system shares with the first: the subaccount, its IAS
-/// trust, the booster, the Task Center and Destination service keys (with
-/// the push key) and Work Zone: one subaccount serves them all.
-pub const SHARED_PAGES: &[&str] = &[
-    ids::SUBACCOUNT,
-    ids::IAS_TRUST,
-    ids::BOOSTER,
-    ids::TASK_CENTER_KEY,
-    ids::TRUST_CERTIFICATE,
-    ids::WORK_ZONE,
-];
 
 /// A new setup in `from`'s customer for the S/4HANA system `facts` names
 /// (host, client, role, already checked by the facts page's parser): the

@@ -182,6 +182,9 @@ pub struct SystemRow {
     pub status: String,
     /// The landscape checks that need someone, for this system.
     pub findings: Vec<Check>,
+    /// Shared pages another system saved later: (page, its title, from
+    /// which system, its name), when the user may change this one.
+    pub take_over: Vec<(String, &'static str, String, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -241,6 +244,21 @@ async fn page(
                 host: sys.host.clone().unwrap_or_default(),
                 role,
                 status: summary.status,
+                take_over: if can(setup, me, Need::Edit) {
+                    landscape::newer_copies(&systems, &setup.id)
+                        .into_iter()
+                        .map(|(p, o)| {
+                            (
+                                p.page.clone(),
+                                crate::playbook::verify::page_title(&p.page),
+                                o.id.clone(),
+                                o.name.clone(),
+                            )
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 findings: landscape::checks(&systems, &setup.id)
                     .into_iter()
                     .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Warning))
@@ -419,4 +437,73 @@ pub async fn export(
         "application/json",
         &format!("{}-customer.json", super::downloads::file_stem_of(&name)),
     ))
+}
+
+/// Take a shared page over from the system that saved it later: its
+/// answers as they are there (secrets stay encrypted), through the one
+/// page write, which refuses if this system's page changed meanwhile.
+pub async fn take_over(
+    State(state): State<super::State>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<String>,
+    Submitted(input): Submitted,
+) -> Result<Response> {
+    let page = input.first("page").unwrap_or("");
+    let Some(page) = landscape::SHARED_PAGES.iter().find(|p| **p == page) else {
+        return Err(AppError::NotFound);
+    };
+    let (to, from) = match (input.first("to"), input.first("from")) {
+        (Some(t), Some(f)) => (state.store.setup(t).await?, state.store.setup(f).await?),
+        _ => (None, None),
+    };
+    let (Some(to), Some(from)) = (to, from) else {
+        return Err(AppError::NotFound);
+    };
+    if to.customer_id != id
+        || from.customer_id != id
+        || !can(&to, &me, Need::Edit)
+        || !can(&from, &me, Need::View)
+    {
+        return Err(AppError::NotFound);
+    }
+    let Some(rec) = from.pages.get(*page) else {
+        return Err(AppError::NotFound);
+    };
+    let write = crate::store::PageWrite {
+        page,
+        data: rec
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::store::Stored::Plain(v.clone())))
+            .collect(),
+        basis: &rec.basis,
+        expected_version: to.pages.get(*page).map_or(0, |r| r.version),
+        user: &me.name,
+        now: crate::fmt::now(),
+    };
+    match state.store.save_page(&to.id, write).await? {
+        Some(crate::store::SaveOutcome::Saved(_)) => {
+            state
+                .store
+                .record_event(
+                    &to.id,
+                    &me.name,
+                    "Landscape",
+                    &format!(
+                        "{} taken over from {}",
+                        crate::playbook::verify::page_title(page),
+                        from.name
+                    ),
+                    crate::fmt::now(),
+                )
+                .await?;
+            Ok(Redirect::to(&format!("/customers/{id}")).into_response())
+        }
+        Some(crate::store::SaveOutcome::Conflict(_)) => Err(AppError::Forbidden(format!(
+            "Someone saved {} of {} meanwhile: open the customer's page again and decide once more.",
+            crate::playbook::verify::page_title(page),
+            to.name
+        ))),
+        None => Err(AppError::NotFound),
+    }
 }

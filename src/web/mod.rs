@@ -151,6 +151,7 @@ pub fn router(state: State) -> Router {
         .route("/customers/{id}/next-system", post(customers::connect))
         .route("/customers/{id}/share", post(customers::share))
         .route("/customers/{id}/export", post(customers::export))
+        .route("/customers/{id}/take-over", post(customers::take_over))
         .route("/setups/{id}/outbound.p12", get(downloads::outbound_form).post(downloads::outbound_p12))
         .route("/setups/{id}/export", get(export::export_form).post(export::export))
         .route("/import", get(export::import_form).post(export::import))

@@ -427,3 +427,65 @@ async fn a_whole_customer_is_exported_and_imported_as_one() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(r.location.unwrap_or_default().starts_with("/setups/"));
 }
+
+/// A shared fact changed on one system shows as "Needs review" on the
+/// others of its subaccount, and is taken over with one confirmation.
+#[tokio::test]
+async fn a_shared_page_changed_on_one_system_needs_review_on_the_others() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
+    let customer = customer_of(&app, &first).await;
+    let quality = connect(
+        &app,
+        &customer,
+        &first,
+        "my404688.s4hana.ondemand.com",
+        "quality",
+    )
+    .await;
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert!(!page.contains("Needs review"), "fresh copies agree: {page}");
+    // Seconds: a later save than the copy's.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut ias = demo_answers(&demo, "step-2");
+    ias.retain(|(k, _)| *k != "ias_host");
+    ias.push(("ias_host", "acme-new.accounts.ondemand.com".into()));
+    let r = save_ticking_all(&app, &quality, "step-2", &ias).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert!(
+        page.contains("Needs review: Trust with Identity Authentication was changed on ACME Demo — Quality by admin"),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches(&format!("action=\"/customers/{customer}/take-over\""))
+            .count(),
+        1,
+        "one take-over, for the first system: {page}"
+    );
+    let v = app.post(&format!("/setups/{first}/verify"), &[]).await.body;
+    assert!(
+        v.contains("The subaccount&#39;s pages agree across its systems"),
+        "{v}"
+    );
+    let r = app
+        .post(
+            &format!("/customers/{customer}/take-over"),
+            &[
+                ("to", first.as_str()),
+                ("from", quality.as_str()),
+                ("page", "step-2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let step2 = app.get(&format!("/setups/{first}/pages/step-2")).await.body;
+    assert_eq!(
+        input_value(&step2, "f-ias_host").as_deref(),
+        Some("acme-new.accounts.ondemand.com")
+    );
+    let page = app.get(&format!("/customers/{customer}")).await.body;
+    assert!(!page.contains("Needs review"), "{page}");
+    assert!(!page.contains("another IAS tenant"), "{page}");
+}

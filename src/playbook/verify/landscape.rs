@@ -5,6 +5,28 @@
 
 use super::*;
 
+/// The pages the systems of one subaccount share (copied when the next
+/// system is connected): its IAS trust, the booster, the Task Center and
+/// Destination service keys, Work Zone; step 1 names the subaccount itself.
+pub const SHARED_PAGES: &[&str] = &[
+    ids::SUBACCOUNT,
+    ids::IAS_TRUST,
+    ids::BOOSTER,
+    ids::TASK_CENTER_KEY,
+    ids::TRUST_CERTIFICATE,
+    ids::WORK_ZONE,
+];
+
+/// A shared page as one system has it: when and by whom it was saved, and
+/// its plain answers (secrets are compared nowhere: each save encrypts anew).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedPage {
+    pub page: String,
+    pub at: i64,
+    pub by: String,
+    pub values: Vec<(String, String)>,
+}
+
 /// One system of the landscape as its setup's answers have it.
 #[derive(Debug, Clone, Default)]
 pub struct System {
@@ -21,14 +43,38 @@ pub struct System {
     /// For people: the subaccount's subdomain and the system's role.
     pub subdomain: Option<String>,
     pub role: Option<String>,
+    pub shared: Vec<SharedPage>,
 }
 
 impl System {
-    pub fn of(id: &str, name: &str, ctx: &Ctx) -> System {
+    pub fn of(setup: &crate::store::Setup, ctx: &Ctx) -> System {
         let get = |k: &str| ctx.get(k).map(str::to_string);
+        let shared = SHARED_PAGES
+            .iter()
+            .filter(|p| **p != ids::SUBACCOUNT)
+            .filter_map(|p| {
+                let rec = setup.pages.get(*p)?;
+                Some(SharedPage {
+                    page: p.to_string(),
+                    at: rec.updated_at,
+                    by: rec.updated_by.clone(),
+                    values: rec
+                        .data
+                        .iter()
+                        .filter(|(k, _)| {
+                            !k.contains('.')
+                                && !k.starts_with('_')
+                                && !crate::playbook::is_secret_key(k)
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                })
+            })
+            .collect();
         System {
-            id: id.into(),
-            name: name.into(),
+            shared,
+            id: setup.id.clone(),
+            name: setup.name.clone(),
             host: ctx.s4().map(|s| s.host()),
             subaccount: get("subaccount_id").or_else(|| get("subdomain")),
             ias_host: get("ias_host"),
@@ -54,6 +100,31 @@ fn names(of: &[&System]) -> String {
         .join(", ")
 }
 
+/// The shared pages another system of the same subaccount saved later and
+/// differently than `this`: (page, that system), newest first.
+pub fn newer_copies<'a>(all: &'a [System], this: &str) -> Vec<(&'a SharedPage, &'a System)> {
+    let Some(me) = all.iter().find(|s| s.id == this) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&SharedPage, &System)> = Vec::new();
+    for mine in &me.shared {
+        let newest = all
+            .iter()
+            .filter(|o| o.id != me.id && o.subaccount.is_some() && o.subaccount == me.subaccount)
+            .filter_map(|o| {
+                o.shared
+                    .iter()
+                    .find(|p| p.page == mine.page)
+                    .map(|p| (p, o))
+            })
+            .filter(|(p, _)| p.at > mine.at && p.values != mine.values)
+            .max_by_key(|(p, _)| p.at);
+        out.extend(newest);
+    }
+    out.sort_by_key(|(p, _)| std::cmp::Reverse(p.at));
+    out
+}
+
 /// Every landscape check for `this` system among the customer's `all`
 /// (which holds it); `Skipped` where it has no sibling to compare with.
 pub fn checks(all: &[System], this: &str) -> Vec<Check> {
@@ -68,6 +139,7 @@ pub fn checks(all: &[System], this: &str) -> Vec<Check> {
             LANDSCAPE_IAS,
             LANDSCAPE_TRUST,
             LANDSCAPE_NAMES,
+            LANDSCAPE_SHARED,
         ]
         .iter()
         .map(|d| {
@@ -200,7 +272,40 @@ pub fn checks(all: &[System], this: &str) -> Vec<Check> {
             "Its destination name and label differ from the customer's other systems'.",
         )
     };
-    vec![host, ias, trust, names_check]
+    let newer = newer_copies(all, this);
+    let shared = match newer.first() {
+        None => LANDSCAPE_SHARED.says(
+            Pass,
+            "Its copies of the subaccount's pages agree with the other systems'.",
+        ),
+        Some((p, _)) => LANDSCAPE_SHARED.at(page_of(&p.page)).says(
+            Warning,
+            format!(
+                "Needs review: {}. Take the newer answers over on the customer's page, or change them back there.",
+                newer
+                    .iter()
+                    .map(|(p, o)| format!(
+                        "{} was changed on {} by {} ({})",
+                        super::page_title(&p.page),
+                        o.name,
+                        p.by,
+                        crate::fmt::date_time(p.at)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+    };
+    vec![host, ias, trust, names_check, shared]
+}
+
+/// A shared page's id as the playbook names it (a check's page).
+fn page_of(page: &str) -> &'static str {
+    SHARED_PAGES
+        .iter()
+        .find(|p| **p == page)
+        .copied()
+        .unwrap_or(ids::IAS_TRUST)
 }
 
 #[cfg(test)]
