@@ -24,6 +24,24 @@ async fn connect(app: &TestApp, customer: &str, from: &str, host: &str, role: &s
         .to_string()
 }
 
+/// A customer with two systems: the first (its BTP and IAS pages done) and
+/// the quality system connected from it: (app, demo, first, customer, quality).
+async fn two_systems() -> (TestApp, serde_json::Value, String, String, String) {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
+    let customer = customer_of(&app, &first).await;
+    let quality = connect(
+        &app,
+        &customer,
+        &first,
+        "my404688.s4hana.ondemand.com",
+        "quality",
+    )
+    .await;
+    (app, demo, first, customer, quality)
+}
+
 #[tokio::test]
 async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together() {
     let app = TestApp::spawn().await;
@@ -278,18 +296,7 @@ async fn existing_setups_become_customers_of_their_own_on_upgrade() {
 /// later is shared with the same people; a stranger sees nothing of it.
 #[tokio::test]
 async fn sharing_the_customer_shares_all_its_systems() {
-    let app = TestApp::spawn().await;
-    let demo = app.demo().await;
-    let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
-    let customer = customer_of(&app, &first).await;
-    let second = connect(
-        &app,
-        &customer,
-        &first,
-        "my404688.s4hana.ondemand.com",
-        "quality",
-    )
-    .await;
+    let (app, _, first, customer, second) = two_systems().await;
     let bea = app.user("bea").await;
     let stranger = app.user("carl").await;
     let r = app
@@ -360,18 +367,7 @@ async fn sharing_the_customer_shares_all_its_systems() {
 /// come back as one customer; an older single-setup export still imports.
 #[tokio::test]
 async fn a_whole_customer_is_exported_and_imported_as_one() {
-    let app = TestApp::spawn().await;
-    let demo = app.demo().await;
-    let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
-    let customer = customer_of(&app, &first).await;
-    connect(
-        &app,
-        &customer,
-        &first,
-        "my404688.s4hana.ondemand.com",
-        "quality",
-    )
-    .await;
+    let (app, demo, first, customer, _) = two_systems().await;
     let file = app
         .post(&format!("/customers/{customer}/export"), &[])
         .await;
@@ -432,18 +428,7 @@ async fn a_whole_customer_is_exported_and_imported_as_one() {
 /// others of its subaccount, and is taken over with one confirmation.
 #[tokio::test]
 async fn a_shared_page_changed_on_one_system_needs_review_on_the_others() {
-    let app = TestApp::spawn().await;
-    let demo = app.demo().await;
-    let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
-    let customer = customer_of(&app, &first).await;
-    let quality = connect(
-        &app,
-        &customer,
-        &first,
-        "my404688.s4hana.ondemand.com",
-        "quality",
-    )
-    .await;
+    let (app, demo, first, customer, quality) = two_systems().await;
     let page = app.get(&format!("/customers/{customer}")).await.body;
     assert!(!page.contains("Needs review"), "fresh copies agree: {page}");
     // Seconds: a later save than the copy's.
