@@ -246,6 +246,21 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
         page.contains("uses the same Task Center subaccount with another IAS tenant (acme-prod.accounts.ondemand.com)"),
         "{page}"
     );
+    // The test tenant's UUIDs typed into production: named for production.
+    let approvers = demo_answers(&demo, "step-6");
+    for id in [&first, &production] {
+        let r = save_ticking_all(&app, id, "step-6", &approvers).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let v = app
+        .post(&format!("/setups/{production}/verify"), &[])
+        .await
+        .body;
+    assert!(
+        v.contains("Global User IDs come from the IAS tenant the subaccount trusts")
+            && v.contains("The same UUID on systems that trust different IAS tenants: anna.berg@acme.example (d1a6b3c2-0000-4000-8000-000000000001, also on ACME Demo, which trusts"),
+        "{v}"
+    );
 }
 
 /// Setups stored before customers existed each become a customer of their

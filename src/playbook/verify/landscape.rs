@@ -44,6 +44,8 @@ pub struct System {
     pub subdomain: Option<String>,
     pub role: Option<String>,
     pub shared: Vec<SharedPage>,
+    /// Step 6's approvers that have a Global User ID: (e-mail, UUID).
+    pub global_ids: Vec<(String, String)>,
 }
 
 impl System {
@@ -71,8 +73,19 @@ impl System {
                 })
             })
             .collect();
+        let global_ids = ctx
+            .get("approvers")
+            .and_then(|raw| crate::domain::parse_approvers(raw).ok())
+            .map(|c| {
+                c.value
+                    .into_iter()
+                    .filter_map(|a| Some((a.email, a.global_user_id?.to_ascii_lowercase())))
+                    .collect()
+            })
+            .unwrap_or_default();
         System {
             shared,
+            global_ids,
             id: setup.id.clone(),
             name: setup.name.clone(),
             host: ctx.s4().map(|s| s.host()),
@@ -139,6 +152,7 @@ pub fn checks(all: &[System], this: &str) -> Vec<Check> {
             LANDSCAPE_IAS,
             LANDSCAPE_TRUST,
             LANDSCAPE_NAMES,
+            LANDSCAPE_GLOBAL_IDS,
             LANDSCAPE_SHARED,
         ]
         .iter()
@@ -272,6 +286,7 @@ pub fn checks(all: &[System], this: &str) -> Vec<Check> {
             "Its destination name and label differ from the customer's other systems'.",
         )
     };
+    let global_ids = global_ids_check(me, &others);
     let newer = newer_copies(all, this);
     let shared = match newer.first() {
         None => LANDSCAPE_SHARED.says(
@@ -296,7 +311,52 @@ pub fn checks(all: &[System], this: &str) -> Vec<Check> {
             ),
         ),
     };
-    vec![host, ias, trust, names_check, shared]
+    vec![host, ias, trust, names_check, global_ids, shared]
+}
+
+/// A user UUID belongs to the IAS tenant that made it: the same UUID on a
+/// system whose subaccount trusts another tenant was copied from there (the
+/// test tenant's UUIDs typed into production), and never matches here.
+fn global_ids_check(me: &System, others: &[&System]) -> Check {
+    use Verdict::*;
+    let def = LANDSCAPE_GLOBAL_IDS;
+    let Some(my_ias) = me.ias_host.as_deref() else {
+        return def.says(
+            Skipped,
+            "Needs the IAS tenant the subaccount trusts (step 2).",
+        );
+    };
+    if me.global_ids.is_empty() {
+        return def.says(Skipped, "No approver on step 6 has a Global User ID yet.");
+    }
+    let mut copied: Vec<String> = Vec::new();
+    for (email, uuid) in &me.global_ids {
+        let from = others.iter().find(|o| {
+            o.ias_host.as_deref().is_some_and(|h| h != my_ias)
+                && o.global_ids.iter().any(|(_, u)| u == uuid)
+        });
+        if let Some(o) = from {
+            copied.push(format!(
+                "{email} ({uuid}, also on {}, which trusts {})",
+                o.name,
+                o.ias_host.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    if copied.is_empty() {
+        def.says(
+            Pass,
+            format!(
+                "None of its {} Global User IDs is held by a system that trusts another IAS tenant than {my_ias}.",
+                me.global_ids.len()
+            ),
+        )
+    } else {
+        def.says(Fail, format!(
+            "The same UUID on systems that trust different IAS tenants: {}. A UUID belongs to the IAS tenant that made it, so one of them was copied from the other's tenant and never matches there: the user sees no tasks. Step 6 must hold the UUIDs of {my_ias}, the tenant this subaccount trusts; Verify's online check \"Approvers exist in Identity Authentication\" reads them there.",
+            copied.join("; ")
+        ))
+    }
 }
 
 /// A shared page's id as the playbook names it (a check's page).
@@ -354,12 +414,36 @@ mod tests {
             prd[2].reason
         );
         assert_eq!(verdict(&prd, 3), Verdict::Fail, "same destination name");
+        // Production's approver holds the UUID the test tenant gave her.
+        let mut all = all;
+        all[0].global_ids = vec![("ana@acme.example".into(), "u-test".into())];
+        all[2].global_ids = vec![("ana@acme.example".into(), "u-test".into())];
+        let prd = checks(&all, "prd");
+        let ids = prd.iter().find(|c| c.id == "landscape-global-ids");
+        assert_eq!(ids.map(|c| c.verdict), Some(Verdict::Fail), "{prd:?}");
+        assert!(
+            ids.is_some_and(|c| c
+                .reason
+                .contains("ana@acme.example (u-test, also on DEV, which trusts test-ias)")),
+            "{prd:?}"
+        );
+        all[0].ias_host = Some("prod-ias".into());
+        let same_tenant = checks(&all, "prd");
+        assert!(
+            same_tenant
+                .iter()
+                .any(|c| c.id == "landscape-global-ids" && c.verdict == Verdict::Pass),
+            "one tenant's UUIDs on two systems are right"
+        );
         let alone = checks(&all[..1], "dev");
         assert!(alone.iter().all(|c| c.verdict == Verdict::Skipped));
-        let fine = [
+        let mut fine = [
             system("dev", "my1", "ias", ("c", 20), "S4_DEV"),
             system("prd", "my2", "ias", ("c", 20), "S4_PRD"),
         ];
+        for s in &mut fine {
+            s.global_ids = vec![("ana@acme.example".into(), "u-1".into())];
+        }
         assert!(
             checks(&fine, "prd")
                 .iter()

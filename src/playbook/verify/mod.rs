@@ -203,6 +203,7 @@ checks! {
     LANDSCAPE_IAS = "landscape-ias", "One IAS tenant per Task Center subaccount", ids::IAS_TRUST, Answers;
     LANDSCAPE_TRUST = "landscape-trust", "Every system of the subaccount holds its current trust certificate", ids::TRUST_CERTIFICATE, Answers;
     LANDSCAPE_NAMES = "landscape-names", "Destination names and labels tell the systems apart", ids::DESTINATION, Answers;
+    LANDSCAPE_GLOBAL_IDS = "landscape-global-ids", "Global User IDs come from the IAS tenant the subaccount trusts", ids::APPROVERS, Answers;
     LANDSCAPE_SHARED = "landscape-shared", "The subaccount's pages agree across its systems", ids::IAS_TRUST, Answers;
     TOKEN = "online-token", "Task Center key gets a token", ids::TASK_CENTER_KEY, Sap;
     PUSH_TOKEN = "online-push-token", "The push key S/4HANA pushes with gets a token", ids::TASK_CENTER_KEY, Sap;
