@@ -272,6 +272,11 @@ pub struct Store {
     /// Bumped by every change of any setup (here): list counts stay valid
     /// until then.
     generation: std::sync::atomic::AtomicU64,
+    /// The customers with more than one active system, each with the
+    /// generation of its systems' latest change: what one system's task list
+    /// shows of the others stays valid until then (issue 23). Alone on the
+    /// database only; shared, it is read from there.
+    landscapes: Mutex<HashMap<String, u64>>,
     /// The setups list's two counts per (user, admin, archived, status):
     /// counting 50,000 rows for every page view is what a busy list costs.
     counts: Mutex<HashMap<CountKey, Counted>>,
@@ -497,11 +502,13 @@ impl Store {
             ended: Mutex::new(HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
+            landscapes: Mutex::new(HashMap::new()),
             masks: Mutex::new(HashMap::new()),
             write: tokio::sync::Mutex::new(()),
         };
         store.upgrade_layouts().await?;
         store.summarise_missing().await?;
+        store.load_landscapes().await?;
         Ok(store)
     }
 

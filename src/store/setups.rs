@@ -109,8 +109,61 @@ impl Store {
         .bind(&setup.id)
         .fetch_one(&mut *conn)
         .await?;
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        if !self.shared {
+            let (systems,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM setups WHERE customer_id = $1 AND archived = 0",
+            )
+            .bind(&setup.customer_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if let Ok(mut l) = self.landscapes.lock() {
+                if systems > 1 {
+                    l.insert(setup.customer_id.clone(), generation);
+                } else {
+                    l.remove(&setup.customer_id);
+                }
+            }
+        }
         Ok(rev)
+    }
+
+    /// The customers of more than one system, when alone on the database.
+    pub(super) async fn load_landscapes(&self) -> anyhow::Result<()> {
+        if self.shared {
+            return Ok(());
+        }
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT customer_id FROM setups WHERE archived = 0 AND customer_id IS NOT NULL GROUP BY customer_id HAVING COUNT(*) > 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Ok(mut l) = self.landscapes.lock() {
+            l.extend(rows.into_iter().map(|(c,)| (c, generation)));
+        }
+        Ok(())
+    }
+
+    /// `None` while the customer has one active system; else a stamp that
+    /// changes with every change of any of its systems (archiving one, or
+    /// connecting the next, included).
+    pub async fn landscape_stamp(&self, customer_id: &str) -> anyhow::Result<Option<u64>> {
+        if !self.shared {
+            return Ok(self
+                .landscapes
+                .lock()
+                .ok()
+                .and_then(|l| l.get(customer_id).copied()));
+        }
+        let (systems, revs): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(rev), 0) AS BIGINT) FROM setups WHERE customer_id = $1 AND archived = 0",
+        )
+        .bind(customer_id)
+        .fetch_one(&self.pool)
+        .await?;
+        // Revisions only grow; the count tells an archived system apart.
+        Ok((systems > 1).then_some(((revs as u64) << 8) | (systems as u64 & 0xff)))
     }
 
     /// One setup as SQLite has it, with members and pages.

@@ -26,6 +26,9 @@ pub struct Key {
     view: &'static str,
     page: String,
     day: i64,
+    /// The customer's other systems as of their latest change (a task list
+    /// shows which shared pages they changed): 0 when it has none.
+    landscape: u64,
 }
 
 impl Key {
@@ -39,6 +42,16 @@ impl Key {
             view,
             page: page.to_string(),
             day: now.div_euclid(86_400),
+            landscape: 0,
+        }
+    }
+
+    /// The same page while the customer's other systems are as `stamp`
+    /// says (`Store::landscape_stamp`).
+    pub fn with_landscape(self, stamp: Option<u64>) -> Self {
+        Key {
+            landscape: stamp.unwrap_or(0),
+            ..self
         }
     }
 }
@@ -55,6 +68,7 @@ impl Key {
             view: "list",
             page: query.to_string(),
             day: now.div_euclid(86_400),
+            landscape: 0,
         }
     }
 }

@@ -258,17 +258,32 @@ pub async fn task_list(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let now = fmt::now();
+    let landscape = state.store.landscape_stamp(&setup.customer_id).await?;
     let key = query
         .is_none()
-        .then(|| page_cache::Key::new(&setup, &me, "tasks", "", now));
+        .then(|| page_cache::Key::new(&setup, &me, "tasks", "", now).with_landscape(landscape));
     if let Some(hit) = key.as_ref().and_then(|k| state.pages.get(k)) {
         return Ok(hit);
     }
+    let elsewhere = match landscape {
+        None => Vec::new(),
+        Some(_) => changed_elsewhere(&state, &setup).await?,
+    };
     let (sections, progress) = with_ctx(&state, &setup, |ctx| {
         let mut sections: Vec<Section> = Vec::new();
-        let statuses = playbook::statuses(&setup, ctx);
+        let mut statuses = playbook::statuses(&setup, ctx);
+        for (page, status) in PAGES.iter().zip(statuses.iter_mut()) {
+            if status.is_done() && elsewhere.iter().any(|(p, _)| p == page.id) {
+                *status = PageStatus::NeedsReview;
+            }
+        }
         for (page, status) in PAGES.iter().zip(statuses.iter().cloned()) {
             let reason = match &status {
+                PageStatus::NeedsReview
+                    if let Some((_, why)) = elsewhere.iter().find(|(p, _)| p == page.id) =>
+                {
+                    Some(why.clone())
+                }
                 PageStatus::NeedsReview if !page.is_check() => {
                     Some("An earlier answer this page depends on has changed. Check this page and save it again.".to_string())
                 }
@@ -332,6 +347,32 @@ pub async fn task_list(
         sections,
     };
     state.pages.render(key, &page)
+}
+
+/// The shared pages another system of the customer saved later and
+/// differently: (page, why it needs review here).
+async fn changed_elsewhere(
+    state: &super::AppState,
+    setup: &crate::store::Setup,
+) -> Result<Vec<(String, String)>> {
+    use crate::playbook::verify::landscape;
+    let systems: Vec<_> = crate::service::landscape::systems(&state.store, &setup.customer_id)
+        .await?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    Ok(landscape::newer_copies(&systems, &setup.id)
+        .into_iter()
+        .map(|(p, o)| {
+            (
+                p.page.clone(),
+                format!(
+                    "Its answers were {} and differ from this system's. Take them over on the customer's page, or change them back there.",
+                    landscape::changed(p, o)
+                ),
+            )
+        })
+        .collect())
 }
 
 #[derive(Template, WebTemplate)]

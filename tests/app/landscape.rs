@@ -446,6 +446,9 @@ async fn a_shared_page_changed_on_one_system_needs_review_on_the_others() {
     let (app, demo, first, customer, quality) = two_systems().await;
     let page = app.get(&format!("/customers/{customer}")).await.body;
     assert!(!page.contains("Needs review"), "fresh copies agree: {page}");
+    // Seen (and kept) before the other system changes.
+    let tasks = app.get(&format!("/setups/{first}")).await.body;
+    assert!(tasks.contains("id=\"status-step-2\">Completed"), "{tasks}");
     // Seconds: a later save than the copy's.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let mut ias = demo_answers(&demo, "step-2");
@@ -463,6 +466,19 @@ async fn a_shared_page_changed_on_one_system_needs_review_on_the_others() {
             .count(),
         1,
         "one take-over, for the first system: {page}"
+    );
+    // The first system's own task list says it too, though none of its
+    // answers changed.
+    let tasks = app.get(&format!("/setups/{first}")).await.body;
+    assert!(
+        tasks.contains("id=\"status-step-2\">Needs review")
+            && tasks.contains("Its answers were changed on ACME Demo — Quality by admin"),
+        "{tasks}"
+    );
+    let tasks = app.get(&format!("/setups/{quality}")).await.body;
+    assert!(
+        tasks.contains("id=\"status-step-2\">Completed"),
+        "the newer copy is not itself to review: {tasks}"
     );
     let v = app.post(&format!("/setups/{first}/verify"), &[]).await.body;
     assert!(
@@ -488,4 +504,6 @@ async fn a_shared_page_changed_on_one_system_needs_review_on_the_others() {
     let page = app.get(&format!("/customers/{customer}")).await.body;
     assert!(!page.contains("Needs review"), "{page}");
     assert!(!page.contains("another IAS tenant"), "{page}");
+    let tasks = app.get(&format!("/setups/{first}")).await.body;
+    assert!(tasks.contains("id=\"status-step-2\">Completed"), "{tasks}");
 }

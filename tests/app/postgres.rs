@@ -356,3 +356,54 @@ async fn setups_become_customers_of_their_own_on_postgresql() {
         "no answer lost"
     );
 }
+
+/// Issue 23 with two instances: a shared page changed through one shows as
+/// Needs review on the other system's task list served by the other, which
+/// had shown (and kept) it before.
+#[tokio::test]
+async fn a_sibling_changed_on_one_instance_shows_on_the_others_task_list() {
+    let url = postgres_database().await;
+    let a = {
+        let url = url.clone();
+        TestApp::spawn_with(move |a| {
+            a.store.database = url.into();
+            a.store.secret_key = Some(PG_KEY.into());
+            a.sandbox = true;
+        })
+        .await
+    };
+    let (b, _) = a.another_instance(&url).await;
+    let demo = a.demo().await;
+    let first = demo_setup(&a, &demo, &["facts", "step-1", "step-2"]).await;
+    let customer = customer_of(&a, &first).await;
+    let r = a
+        .post(
+            &format!("/customers/{customer}/next-system"),
+            &[
+                ("from", first.as_str()),
+                ("s4_host", "my404688.s4hana.ondemand.com"),
+                ("system_role", "quality"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let quality = r
+        .location
+        .unwrap_or_default()
+        .trim_start_matches("/setups/")
+        .to_string();
+    let tasks = b.get(&format!("/setups/{first}")).await.body;
+    assert!(tasks.contains("id=\"status-step-2\">Completed"), "{tasks}");
+    // Seconds: a later save than the copy's.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut ias = demo_answers(&demo, "step-2");
+    ias.retain(|(k, _)| *k != "ias_host");
+    ias.push(("ias_host", "acme-new.accounts.ondemand.com".into()));
+    let r = save_ticking_all(&a, &quality, "step-2", &ias).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let tasks = b.get(&format!("/setups/{first}")).await.body;
+    assert!(
+        tasks.contains("id=\"status-step-2\">Needs review"),
+        "{tasks}"
+    );
+}

@@ -138,6 +138,16 @@ pub fn newer_copies<'a>(all: &'a [System], this: &str) -> Vec<(&'a SharedPage, &
     out
 }
 
+/// "changed on SYSTEM by WHO (WHEN)": a newer copy, for people.
+pub fn changed(page: &SharedPage, on: &System) -> String {
+    format!(
+        "changed on {} by {} ({})",
+        on.name,
+        page.by,
+        crate::fmt::date_time(page.at)
+    )
+}
+
 /// Every landscape check for `this` system among the customer's `all`
 /// (which holds it); `Skipped` where it has no sibling to compare with.
 pub fn checks(all: &[System], this: &str) -> Vec<Check> {
@@ -299,13 +309,7 @@ pub fn checks(all: &[System], this: &str) -> Vec<Check> {
                 "Needs review: {}. Take the newer answers over on the customer's page, or change them back there.",
                 newer
                     .iter()
-                    .map(|(p, o)| format!(
-                        "{} was changed on {} by {} ({})",
-                        super::page_title(&p.page),
-                        o.name,
-                        p.by,
-                        crate::fmt::date_time(p.at)
-                    ))
+                    .map(|(p, o)| format!("{} was {}", super::page_title(&p.page), changed(p, o)))
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
