@@ -143,6 +143,28 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
     // Its role is on its first page: step 4 names its destination after it
     // (S4HANACloud_PRD, "SAP S/4HANA Cloud Task (production)").
     assert!(facts.contains("value=\"production\" checked"), "{facts}");
+    for page in ["step-3-3", "step-3-4", "step-3-5"] {
+        // The production system's own host, not the demo's.
+        let answers: Vec<(&'static str, String)> = demo_answers(&demo, page)
+            .into_iter()
+            .map(|(k, v)| (k, v.replace("404687", "404689")))
+            .collect();
+        let r = save_ticking_all(&app, &production, page, &answers).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{page}: {}", r.body);
+    }
+    let step4 = app
+        .get(&format!("/setups/{production}/pages/step-4"))
+        .await
+        .body;
+    assert_eq!(
+        input_value(&step4, "f-destination_name").as_deref(),
+        Some("S4HANACloud_PRD"),
+        "{step4}"
+    );
+    assert!(
+        step4.contains("SAP S/4HANA Cloud Task (production)"),
+        "{step4}"
+    );
     let page = app.get(&format!("/customers/{customer}")).await.body;
     assert_eq!(page.matches("<td><a href=\"/setups/").count(), 3, "{page}");
     assert!(!page.contains("Failure mode 9"), "{page}");
