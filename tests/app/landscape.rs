@@ -7,23 +7,6 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-/// "Connect the next system" from `from`: the fields the consultant types.
-const TYPED_FOR_NEXT: usize = 2;
-
-async fn connect(app: &TestApp, customer: &str, from: &str, host: &str, role: &str) -> String {
-    let form = [("from", from), ("s4_host", host), ("system_role", role)];
-    // What the consultant types: the host and the role (`from` is the form's).
-    assert_eq!(form.len() - 1, TYPED_FOR_NEXT);
-    let r = app
-        .post(&format!("/customers/{customer}/next-system"), &form)
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    r.location
-        .unwrap_or_default()
-        .trim_start_matches("/setups/")
-        .to_string()
-}
-
 /// A customer with two systems: the first (its BTP and IAS pages done) and
 /// the quality system connected from it: (app, demo, first, customer, quality).
 async fn two_systems() -> (TestApp, serde_json::Value, String, String, String) {
@@ -31,7 +14,7 @@ async fn two_systems() -> (TestApp, serde_json::Value, String, String, String) {
     let demo = app.demo().await;
     let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
     let customer = customer_of(&app, &first).await;
-    let quality = connect(
+    let quality = connect_next_system(
         &app,
         &customer,
         &first,
@@ -97,7 +80,7 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
         "what was typed stays"
     );
 
-    let quality = connect(
+    let quality = connect_next_system(
         &app,
         &customer,
         &first,
@@ -105,7 +88,7 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
         "quality",
     )
     .await;
-    let production = connect(
+    let production = connect_next_system(
         &app,
         &customer,
         &quality,
@@ -198,7 +181,7 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
     );
 
     // A fourth setup for the quality system's host: named for both.
-    let twice = connect(
+    let twice = connect_next_system(
         &app,
         &customer,
         &production,
@@ -258,11 +241,7 @@ async fn three_systems_on_one_subaccount_are_connected_once_and_checked_together
     assert!(v.contains("still hold an older one"), "{v}");
 
     // Production with another IAS tenant in the same subaccount: flagged.
-    let mut ias = demo_answers(&demo, "step-2");
-    ias.retain(|(k, _)| *k != "ias_host");
-    ias.push(("ias_host", "acme-prod.accounts.ondemand.com".into()));
-    let r = save_ticking_all(&app, &production, "step-2", &ias).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    change_ias_later(&app, &demo, &production, "acme-prod.accounts.ondemand.com").await;
     let page = app.get(&format!("/customers/{customer}")).await.body;
     assert!(
         page.contains("uses the same Task Center subaccount with another IAS tenant (acme-prod.accounts.ondemand.com)"),
@@ -471,13 +450,7 @@ async fn a_shared_page_changed_on_one_system_needs_review_on_the_others() {
     // Seen (and kept) before the other system changes.
     let tasks = app.get(&format!("/setups/{first}")).await.body;
     assert!(tasks.contains("id=\"status-step-2\">Completed"), "{tasks}");
-    // Seconds: a later save than the copy's.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let mut ias = demo_answers(&demo, "step-2");
-    ias.retain(|(k, _)| *k != "ias_host");
-    ias.push(("ias_host", "acme-new.accounts.ondemand.com".into()));
-    let r = save_ticking_all(&app, &quality, "step-2", &ias).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    change_ias_later(&app, &demo, &quality, "acme-new.accounts.ondemand.com").await;
     let page = app.get(&format!("/customers/{customer}")).await.body;
     assert!(
         page.contains("Needs review: Trust with Identity Authentication was changed on ACME Demo — Quality by admin"),

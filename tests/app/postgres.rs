@@ -376,31 +376,17 @@ async fn a_sibling_changed_on_one_instance_shows_on_the_others_task_list() {
     let demo = a.demo().await;
     let first = demo_setup(&a, &demo, &["facts", "step-1", "step-2"]).await;
     let customer = customer_of(&a, &first).await;
-    let r = a
-        .post(
-            &format!("/customers/{customer}/next-system"),
-            &[
-                ("from", first.as_str()),
-                ("s4_host", "my404688.s4hana.ondemand.com"),
-                ("system_role", "quality"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let quality = r
-        .location
-        .unwrap_or_default()
-        .trim_start_matches("/setups/")
-        .to_string();
+    let quality = connect_next_system(
+        &a,
+        &customer,
+        &first,
+        "my404688.s4hana.ondemand.com",
+        "quality",
+    )
+    .await;
     let tasks = b.get(&format!("/setups/{first}")).await.body;
     assert!(tasks.contains("id=\"status-step-2\">Completed"), "{tasks}");
-    // Seconds: a later save than the copy's.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let mut ias = demo_answers(&demo, "step-2");
-    ias.retain(|(k, _)| *k != "ias_host");
-    ias.push(("ias_host", "acme-new.accounts.ondemand.com".into()));
-    let r = save_ticking_all(&a, &quality, "step-2", &ias).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    change_ias_later(&a, &demo, &quality, "acme-new.accounts.ondemand.com").await;
     let tasks = b.get(&format!("/setups/{first}")).await.body;
     assert!(
         tasks.contains("id=\"status-step-2\">Needs review"),

@@ -357,3 +357,39 @@ pub async fn customer_of(app: &TestApp, id: &str) -> String {
     assert!(!customer.is_empty(), "the task list links its customer");
     customer
 }
+
+/// "Connect the next system" from `from`: the fields the consultant types
+/// (the README states the figure).
+pub const TYPED_FOR_NEXT: usize = 2;
+
+/// The next system of `customer`, connected from `from`: its setup's id.
+pub async fn connect_next_system(
+    app: &TestApp,
+    customer: &str,
+    from: &str,
+    host: &str,
+    role: &str,
+) -> String {
+    let form = [("from", from), ("s4_host", host), ("system_role", role)];
+    // What the consultant types: the host and the role (`from` is the form's).
+    assert_eq!(form.len() - 1, TYPED_FOR_NEXT);
+    let r = app
+        .post(&format!("/customers/{customer}/next-system"), &form)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{}", r.body);
+    r.location
+        .unwrap_or_default()
+        .trim_start_matches("/setups/")
+        .to_string()
+}
+
+/// Step 2 of `id` saved again with another IAS tenant, a second after the
+/// pages were copied (saves are stamped in seconds): a shared page changed.
+pub async fn change_ias_later(app: &TestApp, demo: &serde_json::Value, id: &str, host: &str) {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut ias = demo_answers(demo, "step-2");
+    ias.retain(|(k, _)| *k != "ias_host");
+    ias.push(("ias_host", host.into()));
+    let r = save_ticking_all(app, id, "step-2", &ias).await;
+    assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{}", r.body);
+}
