@@ -7,21 +7,11 @@ use reqwest::StatusCode;
 
 use crate::support::*;
 
-/// A customer with two systems: the first (its BTP and IAS pages done) and
-/// the quality system connected from it: (app, demo, first, customer, quality).
+/// A customer with two systems on a new app with the sandbox: (app, demo,
+/// first, customer, quality).
 async fn two_systems() -> (TestApp, serde_json::Value, String, String, String) {
     let app = TestApp::spawn().await;
-    let demo = app.demo().await;
-    let first = demo_setup(&app, &demo, &["facts", "step-1", "step-2"]).await;
-    let customer = customer_of(&app, &first).await;
-    let quality = connect_next_system(
-        &app,
-        &customer,
-        &first,
-        "my404688.s4hana.ondemand.com",
-        "quality",
-    )
-    .await;
+    let (demo, first, customer, quality) = two_systems_on(&app).await;
     (app, demo, first, customer, quality)
 }
 

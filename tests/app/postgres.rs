@@ -373,17 +373,7 @@ async fn a_sibling_changed_on_one_instance_shows_on_the_others_task_list() {
         .await
     };
     let (b, _) = a.another_instance(&url).await;
-    let demo = a.demo().await;
-    let first = demo_setup(&a, &demo, &["facts", "step-1", "step-2"]).await;
-    let customer = customer_of(&a, &first).await;
-    let quality = connect_next_system(
-        &a,
-        &customer,
-        &first,
-        "my404688.s4hana.ondemand.com",
-        "quality",
-    )
-    .await;
+    let (demo, first, _, quality) = two_systems_on(&a).await;
     let tasks = b.get(&format!("/setups/{first}")).await.body;
     assert!(tasks.contains("id=\"status-step-2\">Completed"), "{tasks}");
     change_ias_later(&a, &demo, &quality, "acme-new.accounts.ondemand.com").await;

@@ -393,3 +393,21 @@ pub async fn change_ias_later(app: &TestApp, demo: &serde_json::Value, id: &str,
     let r = save_ticking_all(app, id, "step-2", &ias).await;
     assert_eq!(r.status, reqwest::StatusCode::SEE_OTHER, "{}", r.body);
 }
+
+/// A customer with two systems on `app` (with the sandbox): the first (its
+/// BTP and IAS pages done) and the quality system connected from it:
+/// (demo, first, customer, quality).
+pub async fn two_systems_on(app: &TestApp) -> (serde_json::Value, String, String, String) {
+    let demo = app.demo().await;
+    let first = demo_setup(app, &demo, &["facts", "step-1", "step-2"]).await;
+    let customer = customer_of(app, &first).await;
+    let quality = connect_next_system(
+        app,
+        &customer,
+        &first,
+        "my404688.s4hana.ondemand.com",
+        "quality",
+    )
+    .await;
+    (demo, first, customer, quality)
+}
