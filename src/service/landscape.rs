@@ -28,6 +28,16 @@ pub async fn systems(
     Ok(out)
 }
 
+/// The customer's systems as their answers have them, oldest first (what
+/// the checks, the picture and the task list compare).
+pub async fn systems_only(store: &Store, customer_id: &str) -> anyhow::Result<Vec<System>> {
+    Ok(systems(store, customer_id)
+        .await?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect())
+}
+
 /// A new setup in `from`'s customer for the S/4HANA system `facts` names
 /// (host, client, role, already checked by the facts page's parser): the
 /// shared pages copied as they are (secrets stay encrypted, bound to the

@@ -32,11 +32,7 @@ pub async fn run(
 /// customer's systems (their answers too; no SAP call).
 pub async fn from_answers(store: &Store, setup: &Setup) -> anyhow::Result<Vec<Check>> {
     let mut checks = with_ctx(store, setup, |ctx| verify::offline(ctx));
-    let systems: Vec<_> = super::landscape::systems(store, &setup.customer_id)
-        .await?
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    let systems = super::landscape::systems_only(store, &setup.customer_id).await?;
     checks.extend(verify::landscape::checks(&systems, &setup.id));
     Ok(checks)
 }

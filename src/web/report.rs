@@ -199,11 +199,7 @@ async fn report(state: &super::AppState, setup: &Setup, me: &User) -> Result<Rep
         .collect();
     let calls = state.store.calls(&setup.id).await?;
     let summary = summary(state, setup, &all, &calls);
-    let systems: Vec<_> = crate::service::landscape::systems(&state.store, &setup.customer_id)
-        .await?
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    let systems = crate::service::landscape::systems_only(&state.store, &setup.customer_id).await?;
     Ok(ReportPage {
         landscape: (systems.len() > 1).then(|| super::customers::picture(&systems)),
         customer_id: setup.customer_id.clone(),

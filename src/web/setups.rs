@@ -356,11 +356,7 @@ async fn changed_elsewhere(
     setup: &crate::store::Setup,
 ) -> Result<Vec<(String, String)>> {
     use crate::playbook::verify::landscape;
-    let systems: Vec<_> = crate::service::landscape::systems(&state.store, &setup.customer_id)
-        .await?
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    let systems = crate::service::landscape::systems_only(&state.store, &setup.customer_id).await?;
     Ok(landscape::newer_copies(&systems, &setup.id)
         .into_iter()
         .map(|(p, o)| {
