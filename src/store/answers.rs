@@ -101,14 +101,7 @@ impl Store {
         if saved_version != expected_version {
             return Ok(Some(SaveOutcome::Conflict(current)));
         }
-        let mut plain = BTreeMap::new();
-        for (k, v) in data {
-            let v = match v {
-                Stored::Plain(s) => s,
-                Stored::Secret(s) => self.cipher.encrypt(&s)?,
-            };
-            plain.insert(k, v);
-        }
+        let plain = self.seal(data)?;
         let json = serde_json::to_string(&plain)?;
         let version = saved_version + 1;
         let mut tx = self.begin_write().await?;

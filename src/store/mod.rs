@@ -548,6 +548,19 @@ impl Store {
         Ok(())
     }
 
+    /// A page's values as they are written: secrets encrypted.
+    fn seal(&self, data: BTreeMap<String, Stored>) -> anyhow::Result<BTreeMap<String, String>> {
+        data.into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Stored::Plain(s) => s,
+                    Stored::Secret(s) => self.cipher.encrypt(&s)?,
+                };
+                Ok((k, v))
+            })
+            .collect()
+    }
+
     /// Clear text of a stored secret; `None` when it cannot be decrypted.
     pub fn reveal(&self, stored: &str) -> Option<String> {
         self.cipher.decrypt(stored)

@@ -274,14 +274,7 @@ impl Store {
             .await?;
         let mut records = BTreeMap::new();
         for (page, (data, basis)) in pages {
-            let mut plain = BTreeMap::new();
-            for (k, v) in data {
-                let v = match v {
-                    Stored::Plain(s) => s,
-                    Stored::Secret(s) => self.cipher.encrypt(&s)?,
-                };
-                plain.insert(k, v);
-            }
+            let plain = self.seal(data)?;
             sqlx::query("INSERT INTO answers (setup_id, page, data, version, basis, updated_at, updated_by) VALUES ($1, $2, $3, 1, $4, $5, $6)")
                 .bind(&id)
                 .bind(&page)
@@ -475,38 +468,8 @@ impl Store {
         owner_id: i64,
         now: i64,
     ) -> anyhow::Result<Arc<Setup>> {
-        let _w = self.write.lock().await;
-        let id = secrets::random_hex(8)?;
-        let mut tx = self.begin_write().await?;
-        let customer_id = Self::new_customer(&mut tx, &id, name, now).await?;
-        sqlx::query("INSERT INTO setups (id, name, archived, created_at, updated_at, owner_id, layout, customer_id) VALUES ($1, $2, 0, $3, $4, $5, $6, $7)")
-            .bind(&id)
-            .bind(name)
-            .bind(now)
-            .bind(now)
-            .bind(owner_id)
-            .bind(self.playbook.layout)
-            .bind(&customer_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let setup = Setup {
-            id,
-            name: name.to_string(),
-            archived: false,
-            created_at: now,
-            updated_at: now,
-            owner_id: Some(owner_id),
-            customer_id,
-            members: Vec::new(),
-            pages: BTreeMap::new(),
-            rev: 0,
-            index: AnswerIndex::default(),
-        };
-        let mut conn = self.pool.acquire().await?;
-        let mut setup = setup;
-        setup.rev = self.write_derived(&mut conn, &setup).await?;
-        self.put(setup)
+        self.import_setup(name, owner_id, "", BTreeMap::new(), None, now)
+            .await
     }
 
     /// A customer of its own for a new setup (named as it, with an id the
