@@ -38,6 +38,10 @@ impl<T> Checked<T> {
             warnings: Vec::new(),
         }
     }
+    /// A value with what was noticed while reading it.
+    pub fn noted(value: T, warnings: Vec<String>) -> Self {
+        Self { value, warnings }
+    }
     pub fn warn(mut self, w: impl Into<String>) -> Self {
         self.warnings.push(w.into());
         self

@@ -434,14 +434,15 @@ impl DestinationKey {
             ["uri", "url", "clientid", "clientsecret"],
             2,
         )?;
-        let mut out = Checked::ok(DestinationKey {
-            uri,
-            url,
-            clientid,
-            clientsecret,
-        });
-        out.warnings.extend(wrapped);
-        Ok(out)
+        Ok(Checked::noted(
+            DestinationKey {
+                uri,
+                url,
+                clientid,
+                clientsecret,
+            },
+            wrapped,
+        ))
     }
 }
 
@@ -470,14 +471,15 @@ impl ServiceManagerKey {
             ["sm_url", "url", "clientid", "clientsecret"],
             2,
         )?;
-        let mut out = Checked::ok(ServiceManagerKey {
-            sm_url,
-            url,
-            clientid,
-            clientsecret,
-        });
-        out.warnings.extend(wrapped);
-        Ok(out)
+        Ok(Checked::noted(
+            ServiceManagerKey {
+                sm_url,
+                url,
+                clientid,
+                clientsecret,
+            },
+            wrapped,
+        ))
     }
 }
 
@@ -570,17 +572,18 @@ impl CisKey {
             ],
             5,
         )?;
-        let mut out = Checked::ok(CisKey {
-            accounts_url,
-            entitlements_url,
-            provisioning_url,
-            saas_url,
-            url,
-            clientid,
-            clientsecret,
-        });
-        out.warnings.extend(wrapped);
-        Ok(out)
+        Ok(Checked::noted(
+            CisKey {
+                accounts_url,
+                entitlements_url,
+                provisioning_url,
+                saas_url,
+                url,
+                clientid,
+                clientsecret,
+            },
+            wrapped,
+        ))
     }
 }
 
