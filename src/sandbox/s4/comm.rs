@@ -761,17 +761,7 @@ pub async fn systems(
             let Some(patch) = body else {
                 return not_json();
             };
-            match t.comm.inbound.iter_mut().find(|i| s(i, "UUID") == uuid) {
-                Some(i) => {
-                    for (k, v) in patch {
-                        if matches!(k.as_str(), "AuthenticationMethod" | "OAuth2GrantType") {
-                            i.insert(k, v);
-                        }
-                    }
-                    StatusCode::NO_CONTENT.into_response()
-                }
-                None => odata_error(StatusCode::NOT_FOUND, "/IWBEP/CM_V4_RUNTIME/002", "Resource not found", ""),
-            }
+            patch_one(&mut t.comm.inbound, &uuid, patch, |k| matches!(k, "AuthenticationMethod" | "OAuth2GrantType"))
         }
         // "Edit Outbound User": a rotated key's client and secret (the
         // password is write-only, as on create).
@@ -782,17 +772,9 @@ pub async fn systems(
             if patch.get("Password").is_some_and(|p| p.as_str().is_none_or(str::is_empty)) {
                 return odata_error(StatusCode::BAD_REQUEST, "CM_APS_CS/071", "Enter the OAuth 2.0 client ID and client secret of the outbound user", "Password");
             }
-            match t.comm.outbound.iter_mut().find(|o| s(o, "UUID") == uuid) {
-                Some(o) => {
-                    for (k, v) in patch {
-                        if matches!(k.as_str(), "Password" | "OAuth2ClientID" | "Name" | "OAuth2ClientAuthenticationMethod") {
-                            o.insert(k, v);
-                        }
-                    }
-                    StatusCode::NO_CONTENT.into_response()
-                }
-                None => odata_error(StatusCode::NOT_FOUND, "/IWBEP/CM_V4_RUNTIME/002", "Resource not found", ""),
-            }
+            patch_one(&mut t.comm.outbound, &uuid, patch, |k| {
+                matches!(k, "Password" | "OAuth2ClientID" | "Name" | "OAuth2ClientAuthenticationMethod")
+            })
         }
         ("CommunicationSystems", &Method::PATCH, Some(uuid)) => {
             let Some(patch) = body else {
@@ -801,21 +783,35 @@ pub async fn systems(
             if let Some(e) = logon_type_error(&patch) {
                 return e;
             }
-            match t.comm.systems.iter_mut().find(|sy| s(sy, "UUID") == uuid) {
-                Some(sy) => {
-                    for (k, v) in patch {
-                        if k != "UUID" && k != "ID" {
-                            sy.insert(k, v);
-                        }
-                    }
-                    StatusCode::NO_CONTENT.into_response()
-                }
-                None => odata_error(StatusCode::NOT_FOUND, "/IWBEP/CM_V4_RUNTIME/002", "Resource not found", ""),
-            }
+            patch_one(&mut t.comm.systems, &uuid, patch, |k| k != "UUID" && k != "ID")
         }
         _ => odata_error(StatusCode::NOT_FOUND, "/IWBEP/CM_V4_RUNTIME/002", &format!("Resource not found for segment {set}"), ""),
     };
     with_csrf(r, csrf)
+}
+
+/// PATCH of the object with `uuid`: the fields S/4HANA lets this entity
+/// change (`may`) are taken, others ignored; 204, or 404 as OData answers.
+fn patch_one(
+    items: &mut [Map<String, Value>],
+    uuid: &str,
+    patch: Map<String, Value>,
+    may: impl Fn(&str) -> bool,
+) -> Response {
+    let Some(item) = items.iter_mut().find(|i| s(i, "UUID") == uuid) else {
+        return odata_error(
+            StatusCode::NOT_FOUND,
+            "/IWBEP/CM_V4_RUNTIME/002",
+            "Resource not found",
+            "",
+        );
+    };
+    for (k, v) in patch {
+        if may(&k) {
+            item.insert(k, v);
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 fn logon_type_error(m: &Map<String, Value>) -> Option<Response> {
