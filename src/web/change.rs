@@ -1,6 +1,7 @@
 //! What every remote change's page shares: the plan as read, the
 //! confirmation that carries its fingerprint, progress and the result.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -11,7 +12,9 @@ use super::AppState;
 use super::Editor;
 use super::error::Result;
 use super::form::Submitted;
-use crate::playbook::change::{Flow, Plan};
+use crate::playbook::FormInput;
+use crate::playbook::change::{Fill, Flow, Plan};
+use crate::service::answers;
 use crate::service::change::{Ended, Outcome, Started};
 use crate::service::{self, Job};
 use crate::store::{Setup, User};
@@ -125,6 +128,41 @@ pub fn refused_status(r: &crate::service::answers::Refused) -> StatusCode {
     match r {
         crate::service::answers::Refused::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
         crate::service::answers::Refused::Conflict(_) => StatusCode::CONFLICT,
+    }
+}
+
+/// API credentials typed on a flow's page, saved on `page` as `user_key`
+/// and `password_key` as if typed there (its other answers kept): the saved
+/// setup and the user's name, or why not (status, message) for the flow's
+/// page to show.
+pub async fn save_credentials(
+    state: &AppState,
+    setup: &Setup,
+    me: &User,
+    input: &FormInput,
+    (page, user_key, password_key): (&'static str, &'static str, &'static str),
+    missing_user: &str,
+) -> Result<std::result::Result<(Arc<Setup>, String), (StatusCode, String)>> {
+    let typed = input.first(user_key).unwrap_or("").trim().to_string();
+    if typed.is_empty() {
+        return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, missing_user.into())));
+    }
+    let creds = Fill {
+        page,
+        values: vec![
+            (user_key, typed.clone()),
+            (
+                password_key,
+                input.first(password_key).unwrap_or("").to_string(),
+            ),
+        ],
+        ticked_by: None,
+        only: &[],
+    };
+    match answers::fill(&state.store, setup, &creds, &me.name).await? {
+        Some(Ok(saved)) => Ok(Ok((saved, typed))),
+        Some(Err(r)) => Ok(Err((refused_status(&r), r.message().into()))),
+        None => Err(super::error::AppError::NotFound),
     }
 }
 

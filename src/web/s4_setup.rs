@@ -10,16 +10,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::change::{ChangeView, FlowPage};
+use super::change::{ChangeView, FlowPage, save_credentials};
 use super::error::Result;
 use super::form::Submitted;
 use super::setups::with_ctx;
 use super::{Editor, SetupHead, setup_page};
-use crate::playbook::change::{Fill, Plan};
+use crate::playbook::change::Plan;
 use crate::playbook::s4_setup::{self, S4Setup};
 use crate::sap::Calls;
 use crate::sap::s4::Session;
-use crate::service::answers;
 use crate::store::{Setup, User};
 
 #[derive(Template, WebTemplate)]
@@ -84,28 +83,18 @@ pub async fn credentials(
         p.api_user = Some(typed.to_string()).filter(|t| !t.is_empty());
         Ok((p.c.status, p).into_response())
     };
-    if typed.is_empty() {
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter the API user: the communication user of the SAP_COM_0A48 arrangement".into(),
-        );
-    }
-    let creds = Fill {
-        page: ids::COMM_USER,
-        values: vec![
-            ("s4_api_user", typed.to_string()),
-            (
-                "s4_api_password",
-                input.first("s4_api_password").unwrap_or("").to_string(),
-            ),
-        ],
-        ticked_by: None,
-        only: &[],
-    };
-    let saved = match answers::fill(&state.store, &setup, &creds, &me.name).await? {
-        Some(Ok(s)) => s,
-        Some(Err(r)) => return refuse(super::change::refused_status(&r), r.message().into()),
-        None => return Err(super::error::AppError::NotFound),
+    let saved = match save_credentials(
+        &state,
+        &setup,
+        &me,
+        &input,
+        (ids::COMM_USER, "s4_api_user", "s4_api_password"),
+        "Enter the API user: the communication user of the SAP_COM_0A48 arrangement",
+    )
+    .await?
+    {
+        Ok((saved, _)) => saved,
+        Err((status, e)) => return refuse(status, e),
     };
     let (api, password) = with_ctx(&state, &saved, |ctx| {
         (

@@ -6,19 +6,18 @@ use crate::playbook::ids;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::change::{ChangeView, FlowPage};
-use super::error::{AppError, Result};
+use super::change::{ChangeView, FlowPage, save_credentials};
+use super::error::Result;
 use super::form::Submitted;
 use super::setups::with_ctx;
 use super::{Editor, SetupHead, setup_page};
-use crate::playbook::change::{Fill, Flow, Plan};
+use crate::playbook::change::{Flow, Plan};
 use crate::playbook::global_ids::GlobalIds;
 use crate::sap::Calls;
-use crate::service::{self, answers};
+use crate::service;
 use crate::store::{Setup, User};
 
 #[derive(Template, WebTemplate)]
@@ -61,39 +60,22 @@ pub async fn credentials(
     Editor { setup, me, .. }: Editor,
     Submitted(input): Submitted,
 ) -> Result<Response> {
-    let typed = input
-        .first("scim_api_user")
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    if typed.is_empty() {
-        let mut c = ChangeView::failed(
-            "Enter the SCIM API user: the communication user of the SAP_COM_0465 arrangement"
-                .into(),
-        );
-        c.status = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(GlobalIds::render(&state, &setup, &me, c));
-    }
-    let creds = Fill {
-        page: ids::APPROVERS,
-        values: vec![
-            ("scim_api_user", typed.clone()),
-            (
-                "scim_api_password",
-                input.first("scim_api_password").unwrap_or("").to_string(),
-            ),
-        ],
-        ticked_by: None,
-        only: &[],
-    };
-    let saved = match answers::fill(&state.store, &setup, &creds, &me.name).await? {
-        Some(Ok(s)) => s,
-        Some(Err(r)) => {
-            let mut c = ChangeView::failed(r.message().into());
-            c.status = super::change::refused_status(&r);
+    let (saved, typed) = match save_credentials(
+        &state,
+        &setup,
+        &me,
+        &input,
+        (ids::APPROVERS, "scim_api_user", "scim_api_password"),
+        "Enter the SCIM API user: the communication user of the SAP_COM_0465 arrangement",
+    )
+    .await?
+    {
+        Ok(x) => x,
+        Err((status, e)) => {
+            let mut c = ChangeView::failed(e);
+            c.status = status;
             return Ok(GlobalIds::render(&state, &setup, &me, c));
         }
-        None => return Err(AppError::NotFound),
     };
     // Signing in is the connection check.
     let calls = Calls::default();
