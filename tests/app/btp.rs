@@ -238,14 +238,7 @@ async fn from_an_empty_global_account_to_verify_as_a_real_user() {
     sandbox_post(&app, "/_sandbox/s4", &[("empty", "true")]).await;
     let ok = save_s4_api_user(&app, &demo, &id).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    let p = app.post(&format!("/setups/{id}/s4-setup/plan"), &[]).await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
-    let s4 = app
-        .post(
-            &format!("/setups/{id}/s4-setup/apply"),
-            &[("fingerprint", &fingerprint(&p.body))],
-        )
-        .await;
+    let (_, s4) = app.confirm_plan(&id, "s4-setup").await;
     assert_eq!(s4.status, StatusCode::OK, "{}", s4.body);
     let r = complete_demo_page(&app, &demo, &id, "step-4").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

@@ -82,24 +82,9 @@ async fn service_manager_answers_as_sap_s_openapi_file_says() {
     let app = TestApp::spawn().await;
     let demo = app.demo().await;
     let id = demo_setup(&app, &demo, &["facts", "step-1", "step-3-1"]).await;
-    let r = app
-        .save(
-            &id,
-            "step-3-1",
-            &[("sm_key", &service_manager_key(&demo, false))],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    app.use_service_manager(&id, &demo, false).await;
     // Read, create (instance, then key, each asynchronous), read again.
-    app.allow_task_center_through_service_manager().await;
-    let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
-    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
-    let done = app
-        .post(
-            &format!("/setups/{id}/push-key/apply"),
-            &[("fingerprint", &fingerprint(&plan.body))],
-        )
-        .await;
+    let (_, done) = app.confirm_plan(&id, "push-key").await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     app.allow_task_center_through_service_manager().await;
     let again = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
@@ -147,14 +132,7 @@ async fn the_scim_simulations_answer_as_scim_2_0_says() {
         .await
         .expect("s4");
     assert!(r.status().is_success());
-    let plan = app.post(&format!("/setups/{id}/s4-users/plan"), &[]).await;
-    assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
-    let done = app
-        .post(
-            &format!("/setups/{id}/s4-users/apply"),
-            &[("fingerprint", &fingerprint(&plan.body))],
-        )
-        .await;
+    let (_, done) = app.confirm_plan(&id, "s4-users").await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     let all = get_json(app.sandbox_url("/_sandbox/exchanges")).await;
     let scim: Vec<Value> = all

@@ -687,15 +687,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
     );
 
     // A read-only (audit) key: the plan reads, the creation is refused in words.
-    let r = app
-        .save(
-            &id,
-            "step-3-1",
-            &[("sm_key", &service_manager_key(&demo, true))],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    app.allow_task_center_through_service_manager().await;
+    app.use_service_manager(&id, &demo, true).await;
     let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
     let fp = fingerprint(&plan.body);
@@ -715,15 +707,7 @@ async fn the_push_key_is_created_through_service_manager_after_confirmation() {
     );
 
     // The admin key: the plan names what it would create, and writes nothing.
-    let r = app
-        .save(
-            &id,
-            "step-3-1",
-            &[("sm_key", &service_manager_key(&demo, false))],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    app.allow_task_center_through_service_manager().await;
+    app.use_service_manager(&id, &demo, false).await;
     let plan = app.post(&format!("/setups/{id}/push-key/plan"), &[]).await;
     assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
     assert!(plan.body.contains("Create the service instance tc-push of SAP Task Center (one-inbox-service), plan all-tasks."), "{}", plan.body);

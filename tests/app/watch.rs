@@ -626,26 +626,11 @@ async fn a_push_key_deleted_in_the_cockpit_is_told_once_and_rotated_in_sap_order
     .await;
     // The push key through Service Manager, S/4HANA's half through its API
     // (with the outbound user), the destination with tc.clientId.
-    let r = app
-        .save(
-            &id,
-            "step-3-1",
-            &[("sm_key", &service_manager_key(&demo, false))],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    app.allow_task_center_through_service_manager().await;
+    app.use_service_manager(&id, &demo, false).await;
     let confirmed = |slug: &'static str| {
         let (app, id) = (&app, &id);
         async move {
-            let plan = app.post(&format!("/setups/{id}/{slug}/plan"), &[]).await;
-            assert_eq!(plan.status, StatusCode::OK, "{slug}: {}", plan.body);
-            let done = app
-                .post(
-                    &format!("/setups/{id}/{slug}/apply"),
-                    &[("fingerprint", &fingerprint(&plan.body))],
-                )
-                .await;
+            let (plan, done) = app.confirm_plan(id, slug).await;
             assert_eq!(done.status, StatusCode::OK, "{slug}: {}", done.body);
             (plan.body, done.body)
         }

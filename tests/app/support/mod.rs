@@ -356,6 +356,35 @@ impl TestApp {
         }
     }
 
+    /// Step 3.1 holding the demo's Service Manager key (`audit`: the
+    /// read-only one), and the subaccount entitled to Task Center through it.
+    pub async fn use_service_manager(&self, id: &str, demo: &serde_json::Value, audit: bool) {
+        let r = self
+            .save(
+                id,
+                "step-3-1",
+                &[("sm_key", &service_manager_key(demo, audit))],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        self.allow_task_center_through_service_manager().await;
+    }
+
+    /// A remote change the way a consultant runs it: the plan of the flow
+    /// at `/setups/{id}/{slug}` (it must be shown), then the confirmation
+    /// of exactly what it showed: (the plan, the confirmation's answer).
+    pub async fn confirm_plan(&self, id: &str, slug: &str) -> (Page, Page) {
+        let plan = self.post(&format!("/setups/{id}/{slug}/plan"), &[]).await;
+        assert_eq!(plan.status, StatusCode::OK, "{slug}: {}", plan.body);
+        let done = self
+            .post(
+                &format!("/setups/{id}/{slug}/apply"),
+                &[("fingerprint", &html::fingerprint(&plan.body))],
+            )
+            .await;
+        (plan, done)
+    }
+
     pub async fn apply_destination(&self, id: &str) -> Page {
         self.apply_destination_as(&self.client, id).await
     }
