@@ -501,6 +501,16 @@ mod tests {
             assert!(page(p).is_some(), "{p}");
         }
         assert!(page(CHECK_PAGE).is_some());
+        // Each answer is asked on one page: a page's section on check your
+        // answers reads its own answers only (web::page_cache::SectionKey).
+        let mut asked = std::collections::HashMap::new();
+        for p in PAGES {
+            for f in p.fields {
+                if let Some(other) = asked.insert(f.key, p.id) {
+                    panic!("{} is asked on {other} and {}", f.key, p.id);
+                }
+            }
+        }
         // The check page requires every other page, each named once.
         let named: std::collections::BTreeSet<&str> = page(CHECK_PAGE)
             .unwrap()

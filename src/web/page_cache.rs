@@ -73,6 +73,48 @@ impl Key {
     }
 }
 
+/// What one section of a page (a check-your-answers section: one page's
+/// answers) was rendered from. Sections are the same for every viewer, so
+/// the first view after a change renders only the sections it changed.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SectionKey {
+    setup: String,
+    page: &'static str,
+    /// The page's answers as saved: their version and when.
+    version: i64,
+    saved_at: i64,
+    status: &'static str,
+    /// A section that also reads other pages (a summary of derived values)
+    /// is kept for one revision of the whole setup and one day only.
+    rev: i64,
+    day: i64,
+}
+
+impl SectionKey {
+    pub fn new(
+        setup: &Setup,
+        page: &'static crate::playbook::Page,
+        status: &'static str,
+        now: i64,
+    ) -> Self {
+        let rec = setup.pages.get(page.id);
+        let reads_others = page.summary.is_some();
+        SectionKey {
+            setup: setup.id.clone(),
+            page: page.id,
+            version: rec.map_or(0, |r| r.version),
+            saved_at: rec.map_or(0, |r| r.updated_at),
+            status,
+            rev: if reads_others { setup.rev } else { 0 },
+            day: if reads_others {
+                now.div_euclid(86_400)
+            } else {
+                0
+            },
+        }
+    }
+}
+
 struct Entry {
     body: Bytes,
     used: AtomicU64,
@@ -90,6 +132,14 @@ pub struct PageCache {
     /// of rendering it again (a burst on a slow page, such as a text search
     /// over every setup, costs one render).
     rendering: std::sync::Mutex<HashMap<Key, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// Rendered sections by setup, then page (`SectionKey`).
+    sections: RwLock<HashMap<String, SetupSections>>,
+}
+
+#[derive(Default)]
+struct SetupSections {
+    used: AtomicU64,
+    sections: HashMap<&'static str, (SectionKey, std::sync::Arc<str>)>,
 }
 
 impl PageCache {
@@ -99,7 +149,53 @@ impl PageCache {
             pages: RwLock::new(HashMap::new()),
             clock: AtomicU64::new(0),
             rendering: std::sync::Mutex::new(HashMap::new()),
+            sections: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The kept section for `key`, else the one `make` builds, rendered (and kept).
+    pub fn section<T: Template>(
+        &self,
+        key: SectionKey,
+        make: impl FnOnce() -> T,
+    ) -> super::error::Result<std::sync::Arc<str>> {
+        let tick = || self.clock.fetch_add(1, Ordering::Relaxed);
+        if let Ok(kept) = self.sections.read()
+            && let Some(of_setup) = kept.get(&key.setup)
+            && let Some((k, body)) = of_setup.sections.get(key.page)
+            && *k == key
+        {
+            of_setup.used.store(tick(), Ordering::Relaxed);
+            return Ok(body.clone());
+        }
+        let body: std::sync::Arc<str> = make().render().map_err(anyhow::Error::from)?.into();
+        if self.capacity > 0
+            && let Ok(mut kept) = self.sections.write()
+        {
+            // The sections of at most `capacity` setups: the least recently
+            // viewed setup's leave first.
+            if !kept.contains_key(&key.setup)
+                && kept.len() >= self.capacity
+                && let Some(oldest) = kept
+                    .iter()
+                    .min_by_key(|(_, s)| s.used.load(Ordering::Relaxed))
+                    .map(|(id, _)| id.clone())
+            {
+                kept.remove(&oldest);
+            }
+            let of_setup = kept.entry(key.setup.clone()).or_default();
+            of_setup.used.store(tick(), Ordering::Relaxed);
+            // An older version of the section is never asked for again.
+            of_setup.sections.insert(key.page, (key, body.clone()));
+        }
+        Ok(body)
+    }
+
+    /// Kept sections, all setups together.
+    pub fn sections(&self) -> usize {
+        self.sections
+            .read()
+            .map_or(0, |k| k.values().map(|s| s.sections.len()).sum())
     }
 
     pub fn get(&self, key: &Key) -> Option<Response> {
@@ -319,6 +415,67 @@ mod tests {
         let off = PageCache::new(0);
         let _ = off.render(Some(k(&s1, &alice, "facts", now)), &P { text: "one" });
         assert!(off.is_empty());
+    }
+
+    #[test]
+    fn a_section_is_rendered_again_only_when_its_page_or_status_changed() {
+        use std::cell::Cell;
+        let cache = PageCache::new(2);
+        let now = 1_790_000_000;
+        let renders = Cell::new(0);
+        let render = |s: &Setup, page: &'static crate::playbook::Page, status| {
+            cache
+                .section(SectionKey::new(s, page, status, now), || {
+                    renders.set(renders.get() + 1);
+                    P { text: "section" }
+                })
+                .map(|b| b.to_string())
+                .unwrap_or_default()
+        };
+        let (step1, step32) = (
+            crate::playbook::page(crate::playbook::ids::SUBACCOUNT).unwrap(),
+            crate::playbook::page(crate::playbook::ids::TRUST_CERTIFICATE).unwrap(),
+        );
+        assert!(step1.summary.is_none() && step32.summary.is_some());
+        let record = |version| crate::store::PageRecord {
+            data: Default::default(),
+            version,
+            basis: String::new(),
+            problem: None,
+            checked_note: None,
+            checked_at: None,
+            updated_at: 5,
+            updated_by: "alice".into(),
+        };
+        let mut s = setup("a", 1);
+        s.pages.insert(step1.id.into(), record(1));
+        assert_eq!(render(&s, step1, "Completed"), "<p>section</p>");
+        render(&s, step1, "Completed");
+        assert_eq!(renders.get(), 1, "kept");
+        // Another page of the setup changed (a new revision): kept.
+        s.rev = 2;
+        render(&s, step1, "Completed");
+        assert_eq!(renders.get(), 1);
+        // Its status or its own answers changed: rendered again.
+        render(&s, step1, "Needs review");
+        s.pages.insert(step1.id.into(), record(2));
+        render(&s, step1, "Needs review");
+        assert_eq!(renders.get(), 3);
+        // A section with a summary reads other pages: one per revision.
+        render(&s, step32, "Completed");
+        render(&s, step32, "Completed");
+        s.rev = 3;
+        render(&s, step32, "Completed");
+        assert_eq!(renders.get(), 5);
+        // The sections of at most `capacity` setups; 0 keeps none.
+        render(&setup("b", 1), step1, "Completed");
+        render(&setup("c", 1), step1, "Completed");
+        assert_eq!(cache.sections(), 2, "setup a's two sections left first");
+        let off = PageCache::new(0);
+        let _ = off.section(SectionKey::new(&s, step1, "Completed", now), || P {
+            text: "x",
+        });
+        assert_eq!(off.sections(), 0);
     }
 
     /// Twenty requests for the same page at once: one render, twenty answers;

@@ -115,6 +115,8 @@ pub struct CheckRow {
     pub change: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "check_section.html")]
 pub struct CheckSection {
     pub title: String,
     pub status: &'static str,
@@ -130,7 +132,8 @@ pub struct CheckPage {
     /// The header: who is signed in, which setup.
     pub head: SetupHead,
     pub can_edit: bool,
-    pub sections: Vec<CheckSection>,
+    /// Each page's section as rendered (`PageCache::section`).
+    pub sections: Vec<std::sync::Arc<str>>,
     pub error: Option<String>,
     pub completed: bool,
 }
@@ -431,7 +434,7 @@ pub async fn show(
     if page.is_check() {
         return state
             .pages
-            .render(key, &check_page(&state, &setup, &me, None));
+            .render(key, &check_page(&state, &setup, &me, None)?);
     }
     let return_check = q.get("return").is_some_and(|v| v == "check");
     let saved_banner = q.contains_key("saved");
@@ -671,7 +674,7 @@ fn check_page(
     setup: &Setup,
     me: &User,
     error: Option<String>,
-) -> CheckPage {
+) -> Result<CheckPage> {
     with_ctx(state, setup, |ctx| {
         let all = playbook::statuses(setup, ctx);
         let sections = PAGES
@@ -679,31 +682,34 @@ fn check_page(
             .filter(|p| !p.is_check())
             .map(|page| {
                 let status = all[page.index()].clone();
-                // Relative to /setups/{id}/pages/check: the same folder.
-                let change = |f: &Field| {
-                    (status != PageStatus::CannotStartYet)
-                        .then(|| format!("{}?return=check#f-{}", page.id, f.key))
-                };
-                let rows = answer_rows(page, setup, ctx)
-                    .into_iter()
-                    .map(|(field, label, value)| CheckRow {
-                        change: field.and_then(change),
-                        label,
-                        value,
-                    })
-                    .collect();
-                CheckSection {
-                    title: section_title(page),
-                    status: status.label(),
-                    status_css: status.css(),
-                    rows,
-                    warnings: warnings_of(setup.pages.get(page.id)),
-                }
+                let key = page_cache::SectionKey::new(setup, page, status.label(), ctx.now);
+                state.pages.section(key, || {
+                    // Relative to /setups/{id}/pages/check: the same folder.
+                    let change = |f: &Field| {
+                        (status != PageStatus::CannotStartYet)
+                            .then(|| format!("{}?return=check#f-{}", page.id, f.key))
+                    };
+                    let rows = answer_rows(page, setup, ctx)
+                        .into_iter()
+                        .map(|(field, label, value)| CheckRow {
+                            change: field.and_then(change),
+                            label,
+                            value,
+                        })
+                        .collect();
+                    CheckSection {
+                        title: section_title(page),
+                        status: status.label(),
+                        status_css: status.css(),
+                        rows,
+                        warnings: warnings_of(setup.pages.get(page.id)),
+                    }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let check = PAGES.iter().find(|p| p.is_check());
         let completed = check.is_some() && all.last() == Some(&PageStatus::Completed);
-        CheckPage {
+        Ok(CheckPage {
             head: SetupHead::of(setup, me),
             can_edit: can(setup, me, Need::Edit),
             title: format!(
@@ -716,7 +722,7 @@ fn check_page(
             sections,
             error,
             completed,
-        }
+        })
     })
 }
 
@@ -732,7 +738,7 @@ async fn confirm_check(state: &super::AppState, setup: &Setup, me: &User) -> Res
         let msg = format!("Complete these sections first: {}", open.join(", "));
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            check_page(state, setup, me, Some(msg)),
+            check_page(state, setup, me, Some(msg))?,
         )
             .into_response());
     }
