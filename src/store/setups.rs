@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Customers whose landscape is kept in memory (a few dozen bytes each).
+const LANDSCAPES: usize = 16_384;
+
 impl Store {
     /// Setups stored by a build that arranged answers on other pages, moved
     /// to this build's pages once, a batch of 200 a transaction. Another
@@ -117,32 +120,29 @@ impl Store {
             .bind(&setup.customer_id)
             .fetch_one(&mut *conn)
             .await?;
-            if let Ok(mut l) = self.landscapes.lock() {
-                if systems > 1 {
-                    l.insert(setup.customer_id.clone(), generation);
-                } else {
-                    l.remove(&setup.customer_id);
-                }
-            }
+            self.keep_landscape(
+                &setup.customer_id,
+                (systems > 1).then_some(generation),
+                true,
+            );
         }
         Ok(rev)
     }
 
-    /// The customers of more than one system, when alone on the database.
-    pub(super) async fn load_landscapes(&self) -> anyhow::Result<()> {
-        if self.shared {
-            return Ok(());
-        }
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT customer_id FROM setups WHERE archived = 0 AND customer_id IS NOT NULL GROUP BY customer_id HAVING COUNT(*) > 1",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let generation = self.generation.load(Ordering::SeqCst);
+    /// Note what a customer's landscape is (`written`: by a write, which
+    /// wins over a read made before it).
+    fn keep_landscape(&self, customer_id: &str, stamp: Option<u64>, written: bool) {
         if let Ok(mut l) = self.landscapes.lock() {
-            l.extend(rows.into_iter().map(|(c,)| (c, generation)));
+            if l.len() >= LANDSCAPES && !l.contains_key(customer_id) {
+                // Read again on demand: only costs a query per customer.
+                l.clear();
+            }
+            if written {
+                l.insert(customer_id.to_string(), stamp);
+            } else {
+                l.entry(customer_id.to_string()).or_insert(stamp);
+            }
         }
-        Ok(())
     }
 
     /// `None` while the customer has one active system; else a stamp that
@@ -150,11 +150,26 @@ impl Store {
     /// connecting the next, included).
     pub async fn landscape_stamp(&self, customer_id: &str) -> anyhow::Result<Option<u64>> {
         if !self.shared {
-            return Ok(self
+            if let Some(kept) = self
                 .landscapes
                 .lock()
                 .ok()
-                .and_then(|l| l.get(customer_id).copied()));
+                .and_then(|l| l.get(customer_id).copied())
+            {
+                return Ok(kept);
+            }
+            // Read before the generation: a write in between gives the
+            // customer a later one, which this read never replaces.
+            let generation = self.generation.load(Ordering::SeqCst);
+            let (systems,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM setups WHERE customer_id = $1 AND archived = 0",
+            )
+            .bind(customer_id)
+            .fetch_one(&self.pool)
+            .await?;
+            let stamp = (systems > 1).then_some(generation);
+            self.keep_landscape(customer_id, stamp, false);
+            return Ok(stamp);
         }
         let (systems, revs): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), CAST(COALESCE(SUM(rev), 0) AS BIGINT) FROM setups WHERE customer_id = $1 AND archived = 0",
@@ -547,5 +562,75 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         next.rev = self.write_derived(&mut conn, &next).await?;
         self.put(next).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CacheLimits, secrets::Cipher};
+
+    async fn open(path: &std::path::Path, hex: &str) -> Store {
+        let limits = CacheLimits {
+            setups: 10,
+            idle_secs: 60,
+        };
+        Store::open(
+            path,
+            Cipher::from_hex(hex).unwrap(),
+            crate::playbook::STORE,
+            limits,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Read on demand (also after a restart), changed by every write of any
+    /// of the customer's systems, gone when one system is left.
+    #[tokio::test]
+    async fn a_customers_landscape_stamp_follows_its_systems_from_the_first_ask() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        let (_, hex) = Cipher::generate().unwrap();
+        let store = open(&db, &hex).await;
+        let now = crate::fmt::now();
+        let invite = store
+            .create_invite(Some("ada"), false, "test", 60, now)
+            .await
+            .unwrap();
+        let ada = store
+            .redeem_invite(&invite, "ada", "a long passphrase".into(), now)
+            .await
+            .unwrap()
+            .unwrap();
+        let dev = store.create_setup("ACME DEV", ada.id, now).await.unwrap();
+        let c = dev.customer_id.clone();
+        assert_eq!(store.landscape_stamp(&c).await.unwrap(), None);
+        let prd = store
+            .import_setup("ACME PRD", ada.id, "ada", BTreeMap::new(), Some(&c), now)
+            .await
+            .unwrap();
+        let two = store.landscape_stamp(&c).await.unwrap();
+        assert!(two.is_some());
+        drop(store);
+
+        let store = open(&db, &hex).await;
+        let after_restart = store.landscape_stamp(&c).await.unwrap();
+        assert!(
+            after_restart.is_some(),
+            "two systems, read on the first ask"
+        );
+        assert_eq!(store.landscape_stamp(&c).await.unwrap(), after_restart);
+        store
+            .update_setup(&prd.id, Some("ACME Production"), None, now)
+            .await
+            .unwrap();
+        let renamed = store.landscape_stamp(&c).await.unwrap();
+        assert!(renamed.is_some() && renamed != after_restart);
+        store
+            .update_setup(&prd.id, None, Some(true), now)
+            .await
+            .unwrap();
+        assert_eq!(store.landscape_stamp(&c).await.unwrap(), None, "archived");
     }
 }
