@@ -483,15 +483,7 @@ mod tests {
         .await
         .unwrap();
         let now = fmt::now();
-        let invite = store
-            .create_invite(Some("ada"), false, "test", 60, now)
-            .await
-            .unwrap();
-        let ada = store
-            .redeem_invite(&invite, "ada", "a long passphrase".into(), now)
-            .await
-            .unwrap()
-            .unwrap();
+        let ada = store.test_user("ada", now).await;
         let setup = store.create_setup("Engine", ada.id, now).await.unwrap();
         let cfg = SapConfig::new(Duration::from_secs(1), Duration::from_secs(1), &[], None);
         let d = TestDeps {

@@ -174,6 +174,19 @@ impl Store {
     }
 
     /// Use a link: set the password of `name` (creating the user), once.
+    /// A user for a unit test, signed up through an invite as anyone is.
+    #[cfg(test)]
+    pub async fn test_user(&self, name: &str, now: i64) -> User {
+        let invite = self
+            .create_invite(Some(name), false, "test", 60, now)
+            .await
+            .unwrap();
+        self.redeem_invite(&invite, name, "a long passphrase".into(), now)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     pub async fn redeem_invite(
         &self,
         token: &str,

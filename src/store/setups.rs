@@ -594,15 +594,7 @@ mod tests {
         let (_, hex) = Cipher::generate().unwrap();
         let store = open(&db, &hex).await;
         let now = crate::fmt::now();
-        let invite = store
-            .create_invite(Some("ada"), false, "test", 60, now)
-            .await
-            .unwrap();
-        let ada = store
-            .redeem_invite(&invite, "ada", "a long passphrase".into(), now)
-            .await
-            .unwrap()
-            .unwrap();
+        let ada = store.test_user("ada", now).await;
         let dev = store.create_setup("ACME DEV", ada.id, now).await.unwrap();
         let c = dev.customer_id.clone();
         assert_eq!(store.landscape_stamp(&c).await.unwrap(), None);
