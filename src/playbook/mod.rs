@@ -165,11 +165,12 @@ pub struct Known {
 
 /// One numbered instruction on a guided page.
 pub struct Instruction {
-    pub text: String,
+    /// Most are the page table's own words: borrowed, not copied per view.
+    pub text: std::borrow::Cow<'static, str>,
     /// Where to click, e.g. "BTP cockpit > Connectivity > Destination Trust".
-    pub path: Option<String>,
+    pub path: Option<&'static str>,
     /// Values to type there, pre-filled from earlier answers.
-    pub values: Vec<(String, String)>,
+    pub values: Vec<(&'static str, String)>,
 }
 
 pub struct Page {

@@ -23,18 +23,20 @@ use crate::playbook::{
 use crate::service::answers::{self, Answered};
 use crate::store::{PageRecord, PageWrite, Setup, User};
 
+// Views borrow what the page table declares rather than copy it (labels,
+// hints, options: the same for every setup).
 pub struct OptionView {
     pub id: String,
-    pub value: String,
-    pub label: String,
+    pub value: &'static str,
+    pub label: &'static str,
     pub checked: bool,
 }
 
 pub struct FieldView {
-    pub key: String,
+    pub key: &'static str,
     pub id: String,
-    pub label: String,
-    pub hint: String,
+    pub label: &'static str,
+    pub hint: std::borrow::Cow<'static, str>,
     pub kind: &'static str,
     pub value: String,
     pub error: Option<String>,
@@ -47,12 +49,6 @@ pub struct FieldView {
 pub struct ErrorLink {
     pub href: String,
     pub text: String,
-}
-
-pub struct InstructionView {
-    pub text: String,
-    pub path: Option<String>,
-    pub values: Vec<(String, String)>,
 }
 
 /// The last SAP check of the page and the button that runs it again.
@@ -89,7 +85,7 @@ pub struct QuestionPage {
     pub version: i64,
     pub multipart: bool,
     pub errors: Vec<ErrorLink>,
-    pub guide: Vec<InstructionView>,
+    pub guide: Vec<playbook::Instruction>,
     pub fields: Vec<FieldView>,
     pub summary: Vec<(String, String)>,
     pub warnings: Vec<String>,
@@ -194,10 +190,10 @@ fn field_views(
                     _ => k.value,
                 };
                 return FieldView {
-                    key: f.key.to_string(),
+                    key: f.key,
                     id: format!("f-{}", f.key),
-                    label: f.label.to_string(),
-                    hint: k.why,
+                    label: f.label,
+                    hint: k.why.into(),
                     kind: "known",
                     value: shown.to_string(),
                     error: None,
@@ -206,7 +202,7 @@ fn field_views(
                     prefilled: false,
                 };
             }
-            let saved = rec.and_then(|r| r.data.get(f.key)).cloned();
+            let saved = rec.and_then(|r| r.data.get(f.key));
             let error = errors.iter().find(|(k, _)| *k == f.key).map(|(_, m)| m.clone());
             let mut prefilled = false;
             let value = match f.kind {
@@ -222,7 +218,7 @@ fn field_views(
                         .filter(|v| !domain::looks_secret(v))
                         .unwrap_or("")
                         .to_string(),
-                    None => saved.clone().unwrap_or_else(|| {
+                    None => saved.cloned().unwrap_or_else(|| {
                         let p = f.prefill.and_then(|p| p(ctx));
                         prefilled = p.is_some();
                         p.unwrap_or_default()
@@ -235,8 +231,8 @@ fn field_views(
                     .enumerate()
                     .map(|(i, (v, l))| OptionView {
                         id: option_id(f.key, i),
-                        value: v.to_string(),
-                        label: l.to_string(),
+                        value: v,
+                        label: l,
                         checked: value == *v,
                     })
                     .collect(),
@@ -245,8 +241,8 @@ fn field_views(
                     .enumerate()
                     .map(|(i, (id, l))| OptionView {
                         id: option_id(f.key, i),
-                        value: id.to_string(),
-                        label: l.to_string(),
+                        value: id,
+                        label: l,
                         checked: match typed {
                             Some(t) => t.all(f.key).contains(id),
                             None => rec.is_some_and(|r| r.data.contains_key(&format!("{}.{id}", f.key))),
@@ -257,15 +253,15 @@ fn field_views(
             };
             let saved_display = match f.kind {
                 Kind::Secret => ctx.masked(f.key),
-                Kind::Json => saved,
+                Kind::Json => saved.cloned(),
                 Kind::File => ctx.get("cert_cn").map(|cn| format!("A certificate is saved (CN {cn}). Upload or paste another one to replace it.")),
                 _ => None,
             };
             FieldView {
-                key: f.key.to_string(),
+                key: f.key,
                 id: format!("f-{}", f.key),
-                label: f.label.to_string(),
-                hint: f.hint.to_string(),
+                label: f.label,
+                hint: f.hint.into(),
                 kind: kind_name(f.kind),
                 value,
                 error,
@@ -342,17 +338,7 @@ fn question(setup: &Setup, page: &'static Page, ctx: &Ctx, r: Render) -> Questio
                 text: m.clone(),
             })
             .collect(),
-        guide: page
-            .guide
-            .map(|g| g(ctx))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| InstructionView {
-                text: i.text,
-                path: i.path,
-                values: i.values,
-            })
-            .collect(),
+        guide: page.guide.map(|g| g(ctx)).unwrap_or_default(),
         fields: field_views(page, ctx, rec, r.typed, r.errors),
         summary: page.summary.map(|s| s(ctx)).unwrap_or_default(),
         warnings: warnings_of(rec),

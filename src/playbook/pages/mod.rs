@@ -33,14 +33,15 @@ fn need_s4(ctx: &Ctx) -> Result<S4Host, String> {
     })
 }
 
-fn instr(text: impl Into<String>, path: Option<&str>, values: Vec<(&str, String)>) -> Instruction {
+fn instr(
+    text: impl Into<std::borrow::Cow<'static, str>>,
+    path: Option<&'static str>,
+    values: Vec<(&'static str, String)>,
+) -> Instruction {
     Instruction {
         text: text.into(),
-        path: path.map(Into::into),
-        values: values
-            .into_iter()
-            .map(|(l, v)| (l.to_string(), v))
-            .collect(),
+        path,
+        values,
     }
 }
 
