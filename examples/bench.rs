@@ -375,7 +375,7 @@ async fn main() {
          shown: the round with the median ratio\n"
     );
     println!(
-        "{:<44} {:>10} {:>9} {:>9} {:>8}",
+        "{:<60} {:>10} {:>9} {:>9} {:>8}",
         "target", "req/s", "p50", "p99", "x bare"
     );
     let targets = [
@@ -399,7 +399,9 @@ async fn main() {
             format!("{base}{setup}/pages/check"),
             Some(cookie.as_str()),
         ),
-        // A query string bypasses the page cache: every request renders.
+        // A query string bypasses the page cache: every request renders the
+        // page (check your answers from its kept sections: what a change
+        // costs is measured below, "the first view after a change").
         (
             "  the same, rendered every time: question",
             format!("{base}{setup}/pages/step-3-5?fresh"),
@@ -411,7 +413,7 @@ async fn main() {
             Some(cookie.as_str()),
         ),
         (
-            "  the same, rendered every time: check",
+            "  the same, rendered every time: check (its sections kept)",
             format!("{base}{setup}/pages/check?fresh"),
             Some(cookie.as_str()),
         ),
@@ -432,7 +434,7 @@ async fn main() {
     }
     let row = |name: &str, l: &Load, bare: &Load| {
         println!(
-            "{name:<44} {:>10.0} {:>9} {:>9} {:>8.2}",
+            "{name:<60} {:>10.0} {:>9} {:>9} {:>8.2}",
             l.rps,
             l.p50,
             l.p99,
