@@ -176,7 +176,31 @@ impl Global {
     }
 }
 
-fn cf_error(status: StatusCode, code: u32, title: &str, detail: &str) -> Response {
+/// A Cloud Foundry V3 error: its HTTP status, code and title, as the Cloud
+/// Controller names them; the detail is each answer's own.
+#[derive(Clone, Copy)]
+struct CfError(StatusCode, u32, &'static str);
+
+const INVALID_TOKEN: CfError = CfError(StatusCode::UNAUTHORIZED, 1000, "CF-InvalidAuthToken");
+const NOT_AUTHORIZED: CfError = CfError(StatusCode::FORBIDDEN, 10003, "CF-NotAuthorized");
+const NOT_FOUND: CfError = CfError(StatusCode::NOT_FOUND, 10010, "CF-ResourceNotFound");
+const UNPROCESSABLE: CfError = CfError(
+    StatusCode::UNPROCESSABLE_ENTITY,
+    10008,
+    "CF-UnprocessableEntity",
+);
+const NAME_TAKEN: CfError = CfError(
+    StatusCode::UNPROCESSABLE_ENTITY,
+    60002,
+    "CF-ServiceInstanceNameTaken",
+);
+const IN_PROGRESS: CfError = CfError(
+    StatusCode::UNPROCESSABLE_ENTITY,
+    60016,
+    "CF-AsyncServiceInstanceOperationInProgress",
+);
+
+fn cf_error(CfError(status, code, title): CfError, detail: &str) -> Response {
     (
         status,
         Json(json!({"errors": [{"code": code, "title": title, "detail": detail}]})),
@@ -244,12 +268,7 @@ fn user(sb: &Shared, headers: &HeaderMap) -> Result<String, Box<Response>> {
     let claims = crate::sandbox::wire::bearer(headers).and_then(|t| sb.claims(t));
     match claims {
         Some(c) if c["cid"] == json!("cf") => Ok(c["user_name"].as_str().unwrap_or("").to_string()),
-        _ => Err(Box::new(cf_error(
-            StatusCode::UNAUTHORIZED,
-            1000,
-            "CF-InvalidAuthToken",
-            "Invalid Auth Token",
-        ))),
+        _ => Err(Box::new(cf_error(INVALID_TOKEN, "Invalid Auth Token"))),
     }
 }
 
@@ -275,9 +294,7 @@ macro_rules! cf_post {
 
 fn not_authorized() -> Response {
     cf_error(
-        StatusCode::FORBIDDEN,
-        10003,
-        "CF-NotAuthorized",
+        NOT_AUTHORIZED,
         "You are not authorized to perform the requested action",
     )
 }
@@ -342,18 +359,11 @@ pub async fn create_space(
         return not_authorized();
     }
     if name.is_empty() {
-        return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
-            "Name can't be blank",
-        );
+        return cf_error(UNPROCESSABLE, "Name can't be blank");
     }
     if g.cf.spaces.iter().any(|s| s.org == org && s.name == name) {
         return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
+            UNPROCESSABLE,
             &format!("Name must be unique per organization: {name}"),
         );
     }
@@ -387,23 +397,13 @@ pub async fn create_role(
     ]
     .contains(&kind.as_str())
     {
-        return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
-            "Type is not a space role",
-        );
+        return cf_error(UNPROCESSABLE, "Type is not a space role");
     }
     let Ok(mut g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let Some(sp) = g.cf.spaces.iter().find(|x| x.guid == space) else {
-        return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
-            "Invalid space",
-        );
+        return cf_error(UNPROCESSABLE, "Invalid space");
     };
     if !g
         .cf
@@ -419,9 +419,7 @@ pub async fn create_role(
         .any(|r| r.kind == kind && r.space == space && r.username == username)
     {
         return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
+            UNPROCESSABLE,
             &format!("User '{username}' already has '{kind}' role in space"),
         );
     }
@@ -594,12 +592,7 @@ pub async fn create_instance(
         return not_authorized();
     }
     if !PLANS.iter().any(|p| plan_guid(p) == plan) {
-        return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
-            "Invalid service plan",
-        );
+        return cf_error(UNPROCESSABLE, "Invalid service plan");
     }
     if g.cf
         .instances
@@ -607,9 +600,7 @@ pub async fn create_instance(
         .any(|i| i.space == space && i.name == name)
     {
         return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            60002,
-            "CF-ServiceInstanceNameTaken",
+            NAME_TAKEN,
             &format!("The service instance name is taken: {name}"),
         );
     }
@@ -648,12 +639,7 @@ pub async fn job(
     };
     g.settle_cf();
     let Some(j) = g.cf.job(&guid) else {
-        return cf_error(
-            StatusCode::NOT_FOUND,
-            10010,
-            "CF-ResourceNotFound",
-            "Job not found",
-        );
+        return cf_error(NOT_FOUND, "Job not found");
     };
     let (state, errors) = match (j.line.finished(), &j.failed) {
         (false, _) => ("PROCESSING", json!([])),
@@ -710,9 +696,7 @@ pub async fn create_binding(
     let (name, instance) = (s("/name"), s("/relationships/service_instance/data/guid"));
     if s("/type") != "key" {
         return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
+            UNPROCESSABLE,
             "Only bindings of type key are supported here",
         );
     }
@@ -725,21 +709,14 @@ pub async fn create_binding(
             .find(|i| i.guid == instance)
             .map(|i| (i.space.clone(), i.job.clone()))
     else {
-        return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
-            "The service instance could not be found",
-        );
+        return cf_error(UNPROCESSABLE, "The service instance could not be found");
     };
     if !may_develop(&g, &who, &space.0) {
         return not_authorized();
     }
     if !g.cf.done(&space.1) {
         return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            60016,
-            "CF-AsyncServiceInstanceOperationInProgress",
+            IN_PROGRESS,
             "An operation for the service instance is in progress",
         );
     }
@@ -749,9 +726,7 @@ pub async fn create_binding(
         .any(|b| b.instance == instance && b.name == name)
     {
         return cf_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            10008,
-            "CF-UnprocessableEntity",
+            UNPROCESSABLE,
             &format!(
                 "The binding name is invalid. Key binding names must be unique. The service instance already has a key binding with name '{name}'."
             ),
@@ -808,11 +783,6 @@ pub async fn binding_details(
         .find(|b| b.guid == guid && g.cf.done(&b.job))
     {
         Some(b) => Json(json!({"credentials": b.credentials})).into_response(),
-        None => cf_error(
-            StatusCode::NOT_FOUND,
-            10010,
-            "CF-ResourceNotFound",
-            "Service credential binding not found",
-        ),
+        None => cf_error(NOT_FOUND, "Service credential binding not found"),
     }
 }
