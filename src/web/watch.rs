@@ -115,7 +115,10 @@ async fn page(
     me: &User,
     error: Option<String>,
 ) -> Result<WatchPage> {
-    let w = state.store.watch(&setup.id).await?;
+    // The runs first, then the watch's state: a run is recorded with its
+    // state in one transaction, so the state shown is never older than the
+    // newest run listed (read the other way round, a run recorded between
+    // the two reads showed "healthy" under a stale "failing").
     let runs = state
         .store
         .watch_runs(&setup.id, 20)
@@ -153,6 +156,7 @@ async fn page(
             }
         })
         .collect::<Vec<RunView>>();
+    let w = state.store.watch(&setup.id).await?;
     let bars = chart(&runs);
     Ok(WatchPage {
         chart_text: chart_text(&runs),
