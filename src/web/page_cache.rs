@@ -84,8 +84,9 @@ pub struct SectionKey {
     version: i64,
     saved_at: i64,
     status: &'static str,
-    /// A section that also reads other pages (a summary of derived values)
-    /// is kept for one revision of the whole setup and one day only.
+    /// A section that may read other pages (a summary of derived values, a
+    /// secret's mask) is kept for one revision of the whole setup and one
+    /// day only.
     rev: i64,
     day: i64,
 }
@@ -98,7 +99,13 @@ impl SectionKey {
         now: i64,
     ) -> Self {
         let rec = setup.pages.get(page.id);
-        let reads_others = page.summary.is_some();
+        // A summary reads derived values; a secret's mask is looked up by
+        // its key, wherever the answers hold it (a flow may fill it in).
+        let reads_others = page.summary.is_some()
+            || page
+                .fields
+                .iter()
+                .any(|f| f.kind == crate::playbook::Kind::Secret);
         SectionKey {
             setup: setup.id.clone(),
             page: page.id,
@@ -467,10 +474,23 @@ mod tests {
         s.rev = 3;
         render(&s, step32, "Completed");
         assert_eq!(renders.get(), 5);
+        // So does one with a secret (its mask is looked up by key).
+        let comm = crate::playbook::page(crate::playbook::ids::COMM_USER).unwrap();
+        assert!(
+            comm.summary.is_none()
+                && comm
+                    .fields
+                    .iter()
+                    .any(|f| f.kind == crate::playbook::Kind::Secret)
+        );
+        render(&s, comm, "Completed");
+        s.rev = 4;
+        render(&s, comm, "Completed");
+        assert_eq!(renders.get(), 7);
         // The sections of at most `capacity` setups; 0 keeps none.
         render(&setup("b", 1), step1, "Completed");
         render(&setup("c", 1), step1, "Completed");
-        assert_eq!(cache.sections(), 2, "setup a's two sections left first");
+        assert_eq!(cache.sections(), 2, "setup a's sections left first");
         let off = PageCache::new(0);
         let _ = off.section(SectionKey::new(&s, step1, "Completed", now), || P {
             text: "x",
