@@ -709,3 +709,88 @@ async fn the_btp_run_makes_the_push_channel_s_x509_key_when_asked() {
     let s4 = app.get(&format!("/setups/{id}/s4-setup")).await.body;
     assert!(s4.contains("outbound.p12"), "{s4}");
 }
+
+/// The sandbox's Cloud Foundry refuses as the Cloud Controller's V3 does
+/// (its request specs): a taken instance name and a key for an instance
+/// still being created are 422 `CF-UnprocessableEntity` (10008), with the
+/// Cloud Controller's words.
+#[tokio::test]
+async fn the_sandbox_s_cloud_foundry_refuses_as_the_cloud_controller_does() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo().await;
+    let token: Value = client()
+        .post(app.sandbox_url("/oauth/token"))
+        .basic_auth("cf", Some(""))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ada.admin@acme.example"),
+            ("password", &password(&demo, "ada.admin@acme.example")),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let bearer = token["access_token"].as_str().unwrap_or("").to_string();
+    let get = |path: &'static str| {
+        let (url, bearer) = (app.sandbox_url(path), bearer.clone());
+        async move {
+            client()
+                .get(url)
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .expect("get")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let post = |path: &'static str, body: Value| {
+        let (url, bearer) = (app.sandbox_url(path), bearer.clone());
+        async move {
+            let r = client()
+                .post(url)
+                .bearer_auth(bearer)
+                .json(&body)
+                .send()
+                .await
+                .expect("post");
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let space = get("/v3/spaces?names=dev").await["resources"][0]["guid"].clone();
+    let plan = get("/v3/service_plans?service_offering_names=one-inbox-service&names=all-tasks")
+        .await["resources"][0]["guid"]
+        .clone();
+    assert!(space.is_string() && plan.is_string(), "{space} {plan}");
+    let instance = |name: &str| {
+        serde_json::json!({"type": "managed", "name": name, "relationships": {
+            "space": {"data": {"guid": space}}, "service_plan": {"data": {"guid": plan}}}})
+    };
+    let unprocessable = |(status, body): (StatusCode, Value), detail: &str| {
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let e = &body["errors"][0];
+        assert_eq!(e["code"], 10008, "{body}");
+        assert_eq!(e["title"], "CF-UnprocessableEntity", "{body}");
+        assert_eq!(e["detail"], detail, "{body}");
+    };
+    // The booster's instance is there already.
+    unprocessable(
+        post("/v3/service_instances", instance("default_taskcenter")).await,
+        "The service instance name is taken: default_taskcenter",
+    );
+    // A new one is being created (seconds, as in SAP): no key yet.
+    let (status, _) = post("/v3/service_instances", instance("tc-second")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let created = get("/v3/service_instances?names=tc-second").await;
+    let guid = created["resources"][0]["guid"].clone();
+    assert!(guid.is_string(), "{created}");
+    let key = serde_json::json!({"type": "key", "name": "tc-second-key",
+        "relationships": {"service_instance": {"data": {"guid": guid}}}});
+    unprocessable(
+        post("/v3/service_credential_bindings", key).await,
+        "There is an operation in progress for the service instance.",
+    );
+}

@@ -177,7 +177,10 @@ impl Global {
 }
 
 /// A Cloud Foundry V3 error: its HTTP status, code and title, as the Cloud
-/// Controller names them; the detail is each answer's own.
+/// Controller names them (cloud_controller_ng's errors.yml; V3 answers
+/// taken names and operations in progress with `UnprocessableEntity`, not
+/// V2's `ServiceInstanceNameTaken` / `AsyncServiceInstanceOperationInProgress`,
+/// as its request specs show); the detail is each answer's own.
 #[derive(Clone, Copy)]
 struct CfError(StatusCode, u32, &'static str);
 
@@ -188,16 +191,6 @@ const UNPROCESSABLE: CfError = CfError(
     StatusCode::UNPROCESSABLE_ENTITY,
     10008,
     "CF-UnprocessableEntity",
-);
-const NAME_TAKEN: CfError = CfError(
-    StatusCode::UNPROCESSABLE_ENTITY,
-    60002,
-    "CF-ServiceInstanceNameTaken",
-);
-const IN_PROGRESS: CfError = CfError(
-    StatusCode::UNPROCESSABLE_ENTITY,
-    60016,
-    "CF-AsyncServiceInstanceOperationInProgress",
 );
 
 fn cf_error(CfError(status, code, title): CfError, detail: &str) -> Response {
@@ -600,7 +593,7 @@ pub async fn create_instance(
         .any(|i| i.space == space && i.name == name)
     {
         return cf_error(
-            NAME_TAKEN,
+            UNPROCESSABLE,
             &format!("The service instance name is taken: {name}"),
         );
     }
@@ -716,8 +709,8 @@ pub async fn create_binding(
     }
     if !g.cf.done(&space.1) {
         return cf_error(
-            IN_PROGRESS,
-            "An operation for the service instance is in progress",
+            UNPROCESSABLE,
+            "There is an operation in progress for the service instance.",
         );
     }
     if g.cf
