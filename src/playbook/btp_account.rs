@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::change::{FieldRow, Fill, Flow, Item, Plan, Progress, Report, Todo};
+use super::change::{Conn, FieldRow, Fill, Flow, Io, Item, Plan, Progress, Report, Todo};
 use super::{Ctx, ids};
 use crate::domain::{CisKey, DestinationKey, ServiceManagerKey};
 use crate::sap::btp::{self, Assigned, Central, Entitled, RoleRef, XsApi};
@@ -1754,12 +1754,7 @@ impl Flow for BtpAccount {
             },
         })
     }
-    async fn connect<'a>(
-        &self,
-        sap: &'a SapClient,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Self::Session<'a>, String> {
+    async fn connect<'a>(&self, sap: &'a SapClient, calls: &Calls, w: &Wanted) -> Conn<'a, Self> {
         let Some(key) = &w.key else {
             return Ok((sap, None));
         };
@@ -1769,25 +1764,15 @@ impl Flow for BtpAccount {
         })?;
         Ok((sap, Some(c)))
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Found, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Found, String> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         read_all(s.0, s.1.as_ref(), calls, w).await
     }
     fn plan(&self, w: &Wanted, c: &Found) -> Plan {
         plan_of(w, c)
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-        c: Found,
-        progress: &Progress,
-    ) -> Report<Learned> {
+    async fn apply(&self, io: Io<'_, '_, Self>, c: Found) -> Report<Learned> {
+        let (s, calls, w, progress) = (io.session, io.calls, io.wanted, io.progress);
         let mut r = Report::new();
         if let Err(e) = run(s.0, s.1.as_ref(), calls, w, c, progress, &mut r).await {
             r.failed.push(e);

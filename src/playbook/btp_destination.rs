@@ -7,7 +7,7 @@ use super::ids;
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use super::change::{FieldRow, Flow, Item, Plan, Progress, Report, Todo};
+use super::change::{Conn, FieldRow, Flow, Io, Item, Plan, Report, Todo};
 use crate::domain::{self, DestinationKey};
 use crate::sap::destinations::{self, Props, Session, Upsert};
 use crate::sap::{Calls, SapClient};
@@ -151,22 +151,13 @@ impl Flow for Destination {
             s4: s4.host(),
         })
     }
-    async fn connect<'a>(
-        &self,
-        sap: &'a SapClient,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Session<'a>, String> {
+    async fn connect<'a>(&self, sap: &'a SapClient, calls: &Calls, w: &Wanted) -> Conn<'a, Self> {
         destinations::connect(sap, calls, &w.key)
             .await
             .map_err(|e| e.explain())
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Current, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Current, String> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         let (existing, all) = tokio::join!(s.get(calls, &w.name), s.list(calls));
         let same_system = all
             .map_err(|e| e.explain())?
@@ -188,14 +179,8 @@ impl Flow for Destination {
     fn plan(&self, w: &Wanted, c: &Current) -> Plan {
         plan_of(w, c)
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-        c: Current,
-        _progress: &Progress,
-    ) -> Report<&'static str> {
+    async fn apply(&self, io: Io<'_, '_, Self>, c: Current) -> Report<&'static str> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         let mut r = Report::new();
         if plan_of(w, &c).nothing_to_do() {
             r.output = Some("Left");

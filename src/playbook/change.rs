@@ -296,12 +296,10 @@ pub trait Flow: Send + Sync {
         sap: &'a SapClient,
         calls: &Calls,
         w: &Self::Wanted,
-    ) -> impl Future<Output = Result<Self::Session<'a>, String>> + Send;
-    fn read<'s>(
+    ) -> impl Future<Output = Conn<'a, Self>> + Send;
+    fn read(
         &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Self::Wanted,
+        io: Io<'_, '_, Self>,
     ) -> impl Future<Output = Result<Self::Current, String>> + Send;
     fn plan(&self, w: &Self::Wanted, c: &Self::Current) -> Plan;
     /// Answers to save before anything is written (a generated password, so
@@ -309,13 +307,10 @@ pub trait Flow: Send + Sync {
     fn prepare(&self, _w: &Self::Wanted, _plan: &Plan) -> Result<Vec<Fill>, String> {
         Ok(Vec::new())
     }
-    fn apply<'s>(
+    fn apply(
         &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Self::Wanted,
+        io: Io<'_, '_, Self>,
         c: Self::Current,
-        progress: &Progress,
     ) -> impl Future<Output = Report<Self::Output>> + Send;
     /// What the result fills in on the setup's pages.
     fn fills(&self, _w: &Self::Wanted, _output: &Self::Output) -> Vec<Fill> {
@@ -353,6 +348,28 @@ pub trait Flow: Send + Sync {
     }
 }
 
+/// What a flow's connect returns: its signed-in session, or why not.
+pub type Conn<'a, F> = Result<<F as Flow>::Session<'a>, String>;
+
+/// What a flow reads and writes with: the signed-in session, the log its
+/// calls go to, the state the answers want, and the run's progress. One
+/// argument, so that every flow's read and apply have the same short
+/// signature.
+pub struct Io<'r, 's, F: Flow + ?Sized> {
+    pub session: &'r F::Session<'s>,
+    pub calls: &'r Calls,
+    pub wanted: &'r F::Wanted,
+    pub progress: &'r Progress,
+}
+
+// By hand: a derive would ask `F: Copy`, and only references are copied.
+impl<F: Flow + ?Sized> Clone for Io<'_, '_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<F: Flow + ?Sized> Copy for Io<'_, '_, F> {}
+
 /// A plan read from the remote system, with the session that read it.
 pub struct Read<'a, F: Flow> {
     pub session: F::Session<'a>,
@@ -369,7 +386,13 @@ pub async fn read<'a, F: Flow>(
     wanted: F::Wanted,
 ) -> Result<Read<'a, F>, String> {
     let session = flow.connect(sap, calls, &wanted).await?;
-    let current = flow.read(&session, calls, &wanted).await?;
+    let io = Io {
+        session: &session,
+        calls,
+        wanted: &wanted,
+        progress: &Progress::default(),
+    };
+    let current = flow.read(io).await?;
     let plan = flow.plan(&wanted, &current);
     Ok(Read {
         session,

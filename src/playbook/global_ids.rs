@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::Ctx;
-use super::change::{FieldRow, Fill, Flow, Item, Layout, Plan, Progress, Report, Todo};
+use super::change::{Conn, FieldRow, Fill, Flow, Io, Item, Layout, Plan, Progress, Report, Todo};
 use crate::domain::{self, Approver};
 use crate::sap::s4::{self, Session};
 use crate::sap::{Calls, SapClient, SapError};
@@ -271,23 +271,14 @@ impl Flow for GlobalIds {
             ias,
         })
     }
-    async fn connect<'a>(
-        &self,
-        sap: &'a SapClient,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Access<'a>, String> {
+    async fn connect<'a>(&self, sap: &'a SapClient, calls: &Calls, w: &Wanted) -> Conn<'a, Self> {
         let scim = Session::connect_scim(sap, calls, &w.api, &w.user, &w.password)
             .await
             .map_err(|e| s4::explain(&e))?;
         Ok(Access { scim, sap })
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Vec<Row>, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Vec<Row>, String> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         let uuids = ias_uuids(s.sap, calls, w.ias.as_ref(), &w.approvers)
             .await
             .map_err(|e| match e {
@@ -305,14 +296,8 @@ impl Flow for GlobalIds {
             warnings: Vec::new(),
         }
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-        rows: Vec<Row>,
-        progress: &Progress,
-    ) -> Report<Written> {
+    async fn apply(&self, io: Io<'_, '_, Self>, rows: Vec<Row>) -> Report<Written> {
+        let (s, calls, w, progress) = (io.session, io.calls, io.wanted, io.progress);
         let mut r = Report::new();
         let mut results = write(&s.scim, calls, &rows, progress).await;
         results.sort();

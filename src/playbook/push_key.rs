@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::change::{Fill, Flow, Item, Plan, Progress, Report, Todo};
+use super::change::{Conn, Fill, Flow, Io, Item, Plan, Report, Todo};
 use crate::domain::ServiceManagerKey;
 use crate::sap::service_manager::{self, Session, eq};
 use crate::sap::{Calls, SapClient, SapError};
@@ -301,6 +301,10 @@ fn explain(e: &SapError) -> String {
     }
 }
 
+/// A new key's credentials, as JSON the way a pasted key is (both flows that
+/// create one give it to step 3.1).
+pub type KeyJson = String;
+
 /// The push channel's instance and key through Service Manager, as one
 /// remote change.
 #[derive(Clone, Copy, Default)]
@@ -310,8 +314,7 @@ impl Flow for PushKey {
     type Wanted = Wanted;
     type Session<'a> = Session<'a>;
     type Current = Found;
-    /// The new key's credentials, as pasted keys are.
-    type Output = String;
+    type Output = KeyJson;
 
     const PAGE: &'static str = ids::TASK_CENTER_KEY;
     const SYSTEM: &'static str = "Service Manager";
@@ -328,35 +331,20 @@ impl Flow for PushKey {
             plan,
         })
     }
-    async fn connect<'a>(
-        &self,
-        sap: &'a SapClient,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Session<'a>, String> {
+    async fn connect<'a>(&self, sap: &'a SapClient, calls: &Calls, w: &Wanted) -> Conn<'a, Self> {
         service_manager::connect(sap, calls, &w.key)
             .await
             .map_err(|e| explain(&e))
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Found, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Found, String> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         read(s, calls, w).await.map_err(|e| explain(&e))
     }
     fn plan(&self, _w: &Wanted, c: &Found) -> Plan {
         plan_of(c)
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        _w: &Wanted,
-        c: Found,
-        _progress: &Progress,
-    ) -> Report<String> {
+    async fn apply(&self, io: Io<'_, '_, Self>, c: Found) -> Report<String> {
+        let (s, calls) = (io.session, io.calls);
         let mut r = Report::new();
         match create(s, calls, &c, &mut r.done).await {
             Ok(Applied::Key(credentials)) => {

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::btp_destination::{self, Destination};
-use super::change::{FieldRow, Fill, Flow, Item, Plan, Progress, Report, Todo};
+use super::change::{Conn, FieldRow, Fill, Flow, Io, Item, Plan, Report, Todo};
 use super::{Ctx, ids};
 use crate::sap::destinations::{self, Props};
 use crate::sap::s4::{self, CU, Entity};
@@ -99,12 +99,7 @@ impl Flow for RotateCommPassword {
             destination: Destination.wanted(ctx)?,
         })
     }
-    async fn connect<'a>(
-        &self,
-        sap: &'a SapClient,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Sessions<'a>, String> {
+    async fn connect<'a>(&self, sap: &'a SapClient, calls: &Calls, w: &Wanted) -> Conn<'a, Self> {
         let (s4, dest) = tokio::join!(
             s4::Session::connect(sap, calls, &w.s4_api, &w.s4_user, &w.s4_password),
             destinations::connect(sap, calls, &w.destination.key),
@@ -114,12 +109,8 @@ impl Flow for RotateCommPassword {
             dest: dest.map_err(|e| format!("Destination service: {}", e.explain()))?,
         })
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Found, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Found, String> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         let filter = format!("Name eq '{}'", w.user.replace('\'', "''"));
         let q = [("$filter", filter.as_str())];
         let (users, destination) = tokio::join!(
@@ -143,14 +134,8 @@ impl Flow for RotateCommPassword {
             only: &[],
         }])
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-        c: Found,
-        progress: &Progress,
-    ) -> Report<()> {
+    async fn apply(&self, io: Io<'_, '_, Self>, c: Found) -> Report<()> {
+        let (s, calls, w, progress) = (io.session, io.calls, io.wanted, io.progress);
         let mut r = Report::new();
         let Some(user) = &c.user else {
             r.failed

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::change::{FieldRow, Flow, Item, Plan, Progress, Report, Todo};
+use super::change::{Conn, FieldRow, Flow, Io, Item, Plan, Report, Todo};
 use super::{Ctx, ids};
 use crate::domain::DestinationKey;
 use crate::sap::destinations::{self, Props};
@@ -90,36 +90,21 @@ impl Flow for RotateIds {
             secret,
         })
     }
-    async fn connect<'a>(
-        &self,
-        sap: &'a SapClient,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Self::Session<'a>, String> {
+    async fn connect<'a>(&self, sap: &'a SapClient, calls: &Calls, w: &Wanted) -> Conn<'a, Self> {
         let d = destinations::connect(sap, calls, &w.key)
             .await
             .map_err(|e| e.explain())?;
         Ok((d, sap))
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        _w: &Wanted,
-    ) -> Result<Option<Props>, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Option<Props>, String> {
+        let (s, calls) = (io.session, io.calls);
         s.0.get(calls, NAME).await.map_err(|e| e.explain())
     }
     fn plan(&self, w: &Wanted, c: &Option<Props>) -> Plan {
         plan_of(w, c.as_ref())
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-        c: Option<Props>,
-        progress: &Progress,
-    ) -> Report<()> {
+    async fn apply(&self, io: Io<'_, '_, Self>, c: Option<Props>) -> Report<()> {
+        let (s, calls, w, progress) = (io.session, io.calls, io.wanted, io.progress);
         let mut r = Report::new();
         let Some(mut props) = c else {
             r.failed.push(format!("BTP has no destination {NAME}."));

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::change::{FieldRow, Fill, Flow, Item, Plan, Progress, Report, Todo};
+use super::change::{Conn, FieldRow, Fill, Flow, Io, Item, Plan, Report, Todo};
 use super::push_key::{BINDING, INSTANCE, client_of, service_manager_key};
 use super::{Ctx, ids};
 use crate::domain::ServiceManagerKey;
@@ -157,8 +157,7 @@ impl Flow for RotatePushKey {
     type Wanted = Wanted;
     type Session<'a> = Sessions<'a>;
     type Current = Found;
-    /// The new key's credentials, as pasted keys are.
-    type Output = String;
+    type Output = super::push_key::KeyJson;
 
     const PAGE: &'static str = ids::TASK_CENTER_KEY;
     const SYSTEM: &'static str = "SAP";
@@ -182,12 +181,7 @@ impl Flow for RotatePushKey {
             name: format!("{BINDING}-{}", crate::fmt::date(ctx.now)),
         })
     }
-    async fn connect<'a>(
-        &self,
-        sap: &'a SapClient,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Sessions<'a>, String> {
+    async fn connect<'a>(&self, sap: &'a SapClient, calls: &Calls, w: &Wanted) -> Conn<'a, Self> {
         let (sm, s4) = tokio::join!(
             service_manager::connect(sap, calls, &w.sm),
             s4::Session::connect(sap, calls, &w.s4_api, &w.s4_user, &w.s4_password),
@@ -198,25 +192,15 @@ impl Flow for RotatePushKey {
             sap,
         })
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Found, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Found, String> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         read(s, calls, w).await.map_err(|e| e.explain())
     }
     fn plan(&self, w: &Wanted, c: &Found) -> Plan {
         plan_of(w, c)
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-        c: Found,
-        progress: &Progress,
-    ) -> Report<String> {
+    async fn apply(&self, io: Io<'_, '_, Self>, c: Found) -> Report<String> {
+        let (s, calls, w, progress) = (io.session, io.calls, io.wanted, io.progress);
         let mut r = Report::new();
         let (Some(instance), Some(outbound)) = (&c.instance, &c.outbound) else {
             r.failed

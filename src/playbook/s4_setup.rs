@@ -8,7 +8,7 @@ use super::ids;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::change::{FieldRow, Fill, Flow, Item, Plan, Progress, Report, Todo};
+use super::change::{Conn, FieldRow, Fill, Flow, Io, Item, Plan, Report, Todo};
 use crate::sap::s4::{CA, CS, CU, Entity, Session, explain};
 use crate::sap::{Calls, SapClient, SapError};
 
@@ -729,22 +729,13 @@ impl Flow for S4Setup {
             push_mtls,
         })
     }
-    async fn connect<'a>(
-        &self,
-        sap: &'a SapClient,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Session<'a>, String> {
+    async fn connect<'a>(&self, sap: &'a SapClient, calls: &Calls, w: &Wanted) -> Conn<'a, Self> {
         Session::connect(sap, calls, &w.api, &w.api_user, &w.api_password)
             .await
             .map_err(|e| explain(&e))
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-    ) -> Result<Current, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Current, String> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         read(s, calls, w).await.map_err(|e| explain(&e))
     }
     fn plan(&self, w: &Wanted, c: &Current) -> Plan {
@@ -766,14 +757,8 @@ impl Flow for S4Setup {
             only: &[],
         }])
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        w: &Wanted,
-        c: Current,
-        _progress: &Progress,
-    ) -> Report<Written> {
+    async fn apply(&self, io: Io<'_, '_, Self>, c: Current) -> Report<Written> {
+        let (s, calls, w) = (io.session, io.calls, io.wanted);
         let a = write(s, calls, w, c, w.password.as_deref().unwrap_or("")).await;
         Report {
             done: a.done,

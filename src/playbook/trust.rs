@@ -5,7 +5,7 @@
 //! The new active certificate lands on step 3.2, for S/4HANA next.
 
 use super::Ctx;
-use super::change::{FieldRow, Fill, Flow, Item, Plan, Progress, Report, Todo};
+use super::change::{Conn, FieldRow, Fill, Flow, Io, Item, Plan, Report, Todo};
 use super::ids;
 use crate::domain::{DestinationKey, TrustCertificate};
 use crate::sap::destinations::{self, Session, Trust};
@@ -155,17 +155,13 @@ impl Flow for Rotation {
         sap: &'a SapClient,
         calls: &Calls,
         key: &DestinationKey,
-    ) -> Result<Session<'a>, String> {
+    ) -> Conn<'a, Self> {
         destinations::connect(sap, calls, key)
             .await
             .map_err(|e| e.explain())
     }
-    async fn read<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        _key: &DestinationKey,
-    ) -> Result<Certificates, String> {
+    async fn read(&self, io: Io<'_, '_, Self>) -> Result<Certificates, String> {
+        let (s, calls) = (io.session, io.calls);
         let (a, p) = tokio::join!(s.certificate(calls), s.passive_certificate(calls));
         Ok(Certificates {
             active: a.map_err(|e| e.explain())?,
@@ -175,14 +171,8 @@ impl Flow for Rotation {
     fn plan(&self, _key: &DestinationKey, c: &Certificates) -> Plan {
         plan_of(self.0, c)
     }
-    async fn apply<'s>(
-        &self,
-        s: &Self::Session<'s>,
-        calls: &Calls,
-        _key: &DestinationKey,
-        _c: Certificates,
-        _progress: &Progress,
-    ) -> Report<String> {
+    async fn apply(&self, io: Io<'_, '_, Self>, _c: Certificates) -> Report<String> {
+        let (s, calls) = (io.session, io.calls);
         let (result, done) = match self.0 {
             Change::Passive => (
                 s.renew_certificate(calls, Trust::Passive).await,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::{Deps, Jobs, answers, with_ctx};
 use crate::fmt;
-use crate::playbook::change::{self, Flow, Plan, Progress};
+use crate::playbook::change::{self, Flow, Io, Plan, Progress};
 use crate::sap::Calls;
 use crate::store::Setup;
 
@@ -294,9 +294,13 @@ async fn confirmed<F: Flow>(
         };
     }
     progress.set_total(plan.writes());
-    let report = flow
-        .apply(&session, calls, &wanted, current, progress)
-        .await;
+    let io = Io {
+        session: &session,
+        calls,
+        wanted: &wanted,
+        progress,
+    };
+    let report = flow.apply(io, current).await;
     for line in &report.done {
         store
             .record_event(&setup.id, user, F::SOURCE, line, fmt::now())
@@ -315,7 +319,7 @@ async fn confirmed<F: Flow>(
     }
     // Read back: the plan against what the remote system holds now is empty.
     if report.failed.is_empty() && F::READ_BACK {
-        match flow.read(&session, calls, &wanted).await {
+        match flow.read(io).await {
             Ok(now) => out.failed = change::differences(&flow.plan(&wanted, &now)),
             Err(e) => out.failed = vec![format!("Reading back failed: {e}")],
         }
@@ -400,7 +404,7 @@ mod tests {
         async fn connect(&self, _: &SapClient, _: &Calls, _: &()) -> Result<(), String> {
             Ok(())
         }
-        async fn read<'s>(&self, _: &(), _: &Calls, _: &()) -> Result<Self::Current, String> {
+        async fn read(&self, _: Io<'_, '_, Self>) -> Result<Self::Current, String> {
             Ok(self.0.values.lock().unwrap().clone())
         }
         fn plan(&self, _: &(), c: &Self::Current) -> Plan {
@@ -416,14 +420,8 @@ mod tests {
                     .collect(),
             )
         }
-        async fn apply<'s>(
-            &self,
-            _: &(),
-            _: &Calls,
-            _: &(),
-            c: Self::Current,
-            p: &Progress,
-        ) -> Report<()> {
+        async fn apply(&self, io: Io<'_, '_, Self>, c: Self::Current) -> Report<()> {
+            let p = io.progress;
             let mut r = Report::new();
             for (k, v) in WANTED {
                 if c.iter().any(|(n, now)| n == k && now == v) {
