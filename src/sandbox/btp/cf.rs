@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -13,6 +15,9 @@ use serde_json::{Value, json};
 use super::{Global, Timeline, delay};
 use crate::sandbox::wire::text_at;
 use crate::sandbox::{Demo, Shared, uuid};
+
+/// A list call's query: CC's filters (`names`, `space_guids`, ...).
+type Params = Query<HashMap<String, String>>;
 
 pub const OFFERING: &str = "one-inbox-service";
 const PLANS: &[&str] = &["all-tasks", "build-default", "cloud-only-tasks"];
@@ -265,24 +270,40 @@ fn user(sb: &Shared, headers: &HeaderMap) -> Result<String, Box<Response>> {
     }
 }
 
-macro_rules! cf_user {
-    ($sb:expr, $h:expr) => {
-        match user(&$sb, &$h) {
-            Ok(u) => u,
-            Err(r) => return *r,
+/// A call's platform user, after the API's faults: an extractor, so that no
+/// handler can skip the token check.
+pub struct CfUser(String);
+
+impl FromRequestParts<Shared> for CfUser {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, sb: &Shared) -> Result<Self, Response> {
+        if let Some(r) = sb.fault("cf").await {
+            return Err(r);
         }
-    };
+        user(sb, &parts.headers).map(CfUser).map_err(|r| *r)
+    }
 }
 
-/// A write's start: its faults, the platform user, the body as JSON.
-macro_rules! cf_post {
-    ($sb:expr, $h:expr, $body:expr) => {{
-        fault!($sb, "cf");
-        let who = cf_user!($sb, $h);
-        fault!($sb, "cf-write");
-        let v: Value = serde_json::from_slice(&$body).unwrap_or(Value::Null);
-        (who, v)
-    }};
+/// A write's start: its faults, the platform user, the body as JSON (what
+/// is not JSON reads as null, and the handler names the missing field).
+pub struct CfWrite(String, Value);
+
+impl FromRequest<Shared> for CfWrite {
+    type Rejection = Response;
+    async fn from_request(req: Request, sb: &Shared) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let CfUser(who) = CfUser::from_request_parts(&mut parts, sb).await?;
+        if let Some(r) = sb.fault("cf-write").await {
+            return Err(r);
+        }
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), sb)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(CfWrite(
+            who,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
 }
 
 fn not_authorized() -> Response {
@@ -303,13 +324,7 @@ fn space_json(s: &Space) -> Value {
            "links": {"self": {"href": format!("https://api.cf.eu10.hana.ondemand.com/v3/spaces/{}", s.guid)}}})
 }
 
-pub async fn spaces(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    fault!(sb, "cf");
-    let who = cf_user!(sb, headers);
+pub async fn spaces(State(sb): State<Shared>, CfUser(who): CfUser, Query(q): Params) -> Response {
     let Ok(g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -335,12 +350,7 @@ pub async fn spaces(
     Json(page(all, "/v3/spaces")).into_response()
 }
 
-pub async fn create_space(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let (who, v) = cf_post!(sb, headers, body);
+pub async fn create_space(State(sb): State<Shared>, CfWrite(who, v): CfWrite) -> Response {
     let (name, org) = (
         text_at(&v, "/name"),
         text_at(&v, "/relationships/organization/data/guid"),
@@ -370,12 +380,7 @@ pub async fn create_space(
     (StatusCode::CREATED, Json(shown)).into_response()
 }
 
-pub async fn create_role(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let (who, v) = cf_post!(sb, headers, body);
+pub async fn create_role(State(sb): State<Shared>, CfWrite(who, v): CfWrite) -> Response {
     let s = |p: &str| text_at(&v, p);
     let (kind, space, username) = (
         s("/type"),
@@ -431,13 +436,7 @@ pub async fn create_role(
 }
 
 /// The roles of a space, for a client that checks before it adds.
-pub async fn roles(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    fault!(sb, "cf");
-    cf_user!(sb, headers);
+pub async fn roles(State(sb): State<Shared>, _: CfUser, Query(q): Params) -> Response {
     let Ok(g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -466,13 +465,7 @@ pub async fn roles(
 }
 
 /// Task Center's plans, in spaces of a subaccount entitled to them (I.4 5).
-pub async fn service_plans(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    fault!(sb, "cf");
-    cf_user!(sb, headers);
+pub async fn service_plans(State(sb): State<Shared>, _: CfUser, Query(q): Params) -> Response {
     let Ok(g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -510,13 +503,7 @@ fn instance_json(i: &Instance, cf: &Cf) -> Value {
            "relationships": {"space": {"data": {"guid": i.space}}, "service_plan": {"data": {"guid": i.plan}}}})
 }
 
-pub async fn instances(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    fault!(sb, "cf");
-    cf_user!(sb, headers);
+pub async fn instances(State(sb): State<Shared>, _: CfUser, Query(q): Params) -> Response {
     let Ok(mut g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -566,12 +553,7 @@ fn may_develop(g: &Global, who: &str, space: &str) -> bool {
             .any(|r| r.space == space && r.username == who && r.kind == "space_developer")
 }
 
-pub async fn create_instance(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let (who, v) = cf_post!(sb, headers, body);
+pub async fn create_instance(State(sb): State<Shared>, CfWrite(who, v): CfWrite) -> Response {
     let s = |p: &str| text_at(&v, p);
     let (name, space, plan) = (
         s("/name"),
@@ -620,13 +602,7 @@ pub async fn create_instance(
     accepted(&job)
 }
 
-pub async fn job(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Path(guid): Path<String>,
-) -> Response {
-    fault!(sb, "cf");
-    cf_user!(sb, headers);
+pub async fn job(State(sb): State<Shared>, _: CfUser, Path(guid): Path<String>) -> Response {
     let Ok(mut g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -657,13 +633,7 @@ fn binding_json(b: &Binding, cf: &Cf) -> Value {
            "relationships": {"service_instance": {"data": {"guid": b.instance}}}})
 }
 
-pub async fn bindings(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    fault!(sb, "cf");
-    cf_user!(sb, headers);
+pub async fn bindings(State(sb): State<Shared>, _: CfUser, Query(q): Params) -> Response {
     let Ok(g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -679,12 +649,7 @@ pub async fn bindings(
     Json(page(all, "/v3/service_credential_bindings")).into_response()
 }
 
-pub async fn create_binding(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let (who, v) = cf_post!(sb, headers, body);
+pub async fn create_binding(State(sb): State<Shared>, CfWrite(who, v): CfWrite) -> Response {
     let s = |p: &str| text_at(&v, p);
     let (name, instance) = (s("/name"), s("/relationships/service_instance/data/guid"));
     if s("/type") != "key" {
@@ -761,11 +726,9 @@ pub async fn create_binding(
 
 pub async fn binding_details(
     State(sb): State<Shared>,
-    headers: HeaderMap,
+    _: CfUser,
     Path(guid): Path<String>,
 ) -> Response {
-    fault!(sb, "cf");
-    cf_user!(sb, headers);
     let Ok(g) = sb.btp.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
