@@ -4,20 +4,16 @@
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::{Calls, SapClient, SapError, Service, TokenSession};
+use super::{Api, Calls, SapClient, SapError, Service, TokenSession};
 use crate::domain::DestinationKey;
 
 pub type Props = Map<String, Value>;
 
 /// An authenticated session with one subaccount's Destination service.
-pub struct Session<'a>(TokenSession<'a>);
+pub type Session<'a> = Api<'a, Destinations>;
 
-impl<'a> std::ops::Deref for Session<'a> {
-    type Target = TokenSession<'a>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
+/// Marks the Destination service's calls.
+pub enum Destinations {}
 
 pub async fn connect<'a>(
     c: &'a SapClient,
@@ -35,7 +31,7 @@ pub async fn connect<'a>(
     );
     TokenSession::connect(c, calls, Service::Destination, base, creds)
         .await
-        .map(Session)
+        .map(Api::new)
 }
 
 pub enum Upsert {

@@ -467,6 +467,24 @@ pub struct TokenSession<'a> {
     token: String,
 }
 
+/// One service's `TokenSession`, typed by the service (`K`, an empty enum in
+/// its module), so that each module adds its own calls (`impl Api<'_, K>`)
+/// and one service's session is never passed where another's is meant.
+pub struct Api<'a, K>(TokenSession<'a>, std::marker::PhantomData<K>);
+
+impl<'a, K> Api<'a, K> {
+    pub fn new(t: TokenSession<'a>) -> Self {
+        Api(t, std::marker::PhantomData)
+    }
+}
+
+impl<'a, K> std::ops::Deref for Api<'a, K> {
+    type Target = TokenSession<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 impl<'a> TokenSession<'a> {
     pub async fn connect(
         c: &'a SapClient,

@@ -7,18 +7,14 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{Calls, SapClient, SapError, Service, TokenSession};
+use super::{Api, Calls, SapClient, SapError, Service, TokenSession};
 use crate::domain::ServiceManagerKey;
 
 /// An authenticated session with one subaccount's Service Manager.
-pub struct Session<'a>(TokenSession<'a>);
+pub type Session<'a> = Api<'a, ServiceManager>;
 
-impl<'a> std::ops::Deref for Session<'a> {
-    type Target = TokenSession<'a>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
+/// Marks Service Manager's calls.
+pub enum ServiceManager {}
 
 pub async fn connect<'a>(
     c: &'a SapClient,
@@ -32,7 +28,7 @@ pub async fn connect<'a>(
     );
     TokenSession::connect(c, calls, Service::ServiceManager, key.sm_url.clone(), creds)
         .await
-        .map(Session)
+        .map(Api::new)
 }
 
 /// `name eq 'value'` with the value quoted as Service Manager's field
