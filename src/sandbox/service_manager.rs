@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -184,12 +185,20 @@ fn auth(sb: &Shared, headers: &HeaderMap, write: bool) -> Result<(), Box<Respons
     }
 }
 
-macro_rules! sm_auth {
-    ($sb:expr, $h:expr, $write:expr) => {
-        if let Err(r) = auth(&$sb, &$h, $write) {
-            return *r;
+/// A call's client after the API's faults, allowed to write when `WRITE`:
+/// an extractor, so that no handler can skip the token check.
+pub struct Client<const WRITE: bool>;
+
+impl<const WRITE: bool> FromRequestParts<Shared> for Client<WRITE> {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, sb: &Shared) -> Result<Self, Response> {
+        if let Some(r) = sb.fault("service-manager").await {
+            return Err(r);
         }
-    };
+        auth(sb, &parts.headers, WRITE)
+            .map(|()| Client)
+            .map_err(|r| *r)
+    }
 }
 
 /// `field eq 'v'`, `field in ('a','b')`, joined by ` and ` (F.4 2).
@@ -310,13 +319,7 @@ fn plan_of(id: &str) -> Option<(&'static str, &'static str)> {
         .find_map(|(o, _, plans)| plans.iter().find(|p| plan_id(o, p) == id).map(|p| (*o, *p)))
 }
 
-pub async fn offerings(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    fault!(sb, "service-manager");
-    sm_auth!(sb, headers, false);
+pub async fn offerings(_: Client<false>, Query(q): Query<HashMap<String, String>>) -> Response {
     let all = OFFERINGS
         .iter()
         .map(|(o, d, _)| {
@@ -333,13 +336,7 @@ pub async fn offerings(
     list_of(all, &q, &["catalog_name", "name", "id", "data_center"])
 }
 
-pub async fn plans(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    fault!(sb, "service-manager");
-    sm_auth!(sb, headers, false);
+pub async fn plans(_: Client<false>, Query(q): Query<HashMap<String, String>>) -> Response {
     let all = OFFERINGS
         .iter()
         .flat_map(|(o, _, plans)| plans.iter().map(move |p| (*o, *p)))
@@ -366,11 +363,9 @@ fn kind_of(resource: &str) -> Option<&'static str> {
 pub async fn list(
     State(sb): State<Shared>,
     Path(resource): Path<String>,
-    headers: HeaderMap,
+    _: Client<false>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    fault!(sb, "service-manager");
-    sm_auth!(sb, headers, false);
     let Some(kind) = kind_of(&resource) else {
         return error(StatusCode::NOT_FOUND, "NotFound", "unknown resource");
     };
@@ -400,10 +395,8 @@ pub async fn list(
 pub async fn delete(
     State(sb): State<Shared>,
     Path((resource, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: Client<true>,
 ) -> Response {
-    fault!(sb, "service-manager");
-    sm_auth!(sb, headers, true);
     if resource != "service_bindings" {
         return error(
             StatusCode::BAD_REQUEST,
@@ -442,10 +435,8 @@ pub async fn delete(
 pub async fn read(
     State(sb): State<Shared>,
     Path((resource, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: Client<false>,
 ) -> Response {
-    fault!(sb, "service-manager");
-    sm_auth!(sb, headers, false);
     let Some(kind) = kind_of(&resource) else {
         return error(StatusCode::NOT_FOUND, "NotFound", "unknown resource");
     };
@@ -470,10 +461,8 @@ pub async fn read(
 pub async fn operation(
     State(sb): State<Shared>,
     Path((resource, id, op)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    _: Client<false>,
 ) -> Response {
-    fault!(sb, "service-manager");
-    sm_auth!(sb, headers, false);
     let found = sb.sm.lock().ok().and_then(|s| {
         let (kind, rid) = s.operations.get(&op)?;
         if *kind != resource || *rid != id {
@@ -507,12 +496,10 @@ pub async fn operation(
 pub async fn create(
     State(sb): State<Shared>,
     Path(resource): Path<String>,
-    headers: HeaderMap,
+    _: Client<true>,
     Query(q): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Response {
-    fault!(sb, "service-manager");
-    sm_auth!(sb, headers, true);
     fault!(sb, "service-manager-write");
     let Some(kind) = kind_of(&resource) else {
         return error(StatusCode::NOT_FOUND, "NotFound", "unknown resource");
