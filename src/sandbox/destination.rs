@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -118,7 +118,13 @@ fn invalid(props: &Map<String, Value>) -> Option<String> {
 
 /// POST creates (409 when the name exists); PUT replaces (404 when absent).
 /// Both take one object or an array of them (B.4).
-async fn write(sb: Shared, headers: HeaderMap, body: Value, create: bool) -> Response {
+pub async fn write(
+    State(sb): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let create = method == Method::POST;
     fault!(sb, "destinations");
     dest_auth!(sb, headers);
     let items: Vec<Value> = match body {
@@ -168,22 +174,6 @@ async fn write(sb: Shared, headers: HeaderMap, body: Value, create: bool) -> Res
     } else {
         Json(json!({"Count": count})).into_response()
     }
-}
-
-pub async fn create(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    write(sb, headers, body, true).await
-}
-
-pub async fn update(
-    State(sb): State<Shared>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    write(sb, headers, body, false).await
 }
 
 pub async fn delete(

@@ -1146,7 +1146,7 @@ pub fn router(sb: Shared) -> Router {
         .route("/task-center-service/v1/connectors/{id}/jobTypes/{job_type}", get(task_center::job_log))
         .route("/task-center-service/v1/service-status", get(task_center::service_status))
         .route("/task-center-service/v1/tasks", get(task_center::tasks))
-        .route(&format!("{dc}/subaccountDestinations"), get(destination::list_subaccount).post(destination::create).put(destination::update))
+        .route(&format!("{dc}/subaccountDestinations"), get(destination::list_subaccount).post(destination::write).put(destination::write))
         .route(&format!("{dc}/subaccountDestinations/{{name}}"), get(destination::read).delete(destination::delete))
         .route(&format!("{dc}/instanceDestinations"), get(destination::list_instance))
         .route(&format!("{dc}/destinations/{{name}}"), get(destination::find))
