@@ -127,10 +127,14 @@ struct Entry {
     used: AtomicU64,
 }
 
-/// At most `capacity` pages (0: off); the least recently used leaves first.
 /// The buffer a page is rendered into (the largest setup pages are ~20 KB).
 const RENDER_BUFFER: usize = 24 * 1024;
 
+/// At most `capacity` pages (0: off); the least recently used leaves first.
+// Not moka: a page's key holds its setup's revision, so a change is a miss by
+// construction and nothing is invalidated; what is left (the bound, the single
+// flight, sections under the same bound) is short and tested here, where moka
+// would add its dependency tree (crossbeam among it) for the same behaviour.
 pub struct PageCache {
     capacity: usize,
     pages: RwLock<HashMap<Key, Entry>>,

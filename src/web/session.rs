@@ -14,6 +14,9 @@ pub const COOKIE: &str = "tcw_session";
 /// The user of the request's session; without one, the request is sent to sign in.
 pub struct CurrentUser(pub User);
 
+// Not axum-extra's CookieJar: the wizard reads one cookie it set itself, a
+// hex token that needs no decoding, so finding it by name is all the parsing
+// there is; the jar would add axum-extra and `cookie` for that.
 pub(super) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
